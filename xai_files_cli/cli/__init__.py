@@ -1,0 +1,1 @@
+"""Typer command tree: parse flags, call core, hand results to output."""

@@ -1,0 +1,213 @@
+"""Root of the command tree: global options, sub-command registration, and `run`/`main`.
+
+`run(argv, io)` is the whole program minus process exit, so tests drive it with injected streams.
+Every error is reported here, once: one line on stderr and a documented exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+import typer
+from typer._click.exceptions import ClickException
+
+from xai_files_cli import __version__
+from xai_files_cli.cli import auth, chat, completion, config_cmd, files, models, serve
+from xai_files_cli.cli.context import AppContext, GlobalOptions
+from xai_files_cli.errors import ExitCode, Interrupted, XaiError
+from xai_files_cli.output.io import IOStreams
+from xai_files_cli.redact import RedactingFilter, redact
+
+EXIT_CODES_HELP = """\
+Exit codes: 0 ok (an empty list too) · 1 other/internal error · 2 usage or local input error ·
+3 no key / UNAUTHENTICATED / PERMISSION_DENIED · 4 NOT_FOUND · 5 rejected by the server
+(INVALID_ARGUMENT, RESOURCE_EXHAUSTED …) · 6 unreachable or too slow (UNAVAILABLE,
+DEADLINE_EXCEEDED) · 7 partial failure in a batch · 130 interrupted (143 SIGTERM).
+"""
+
+app = typer.Typer(
+    name="xai",
+    help="xAI Files API and chat with files, from the terminal.",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Terminated(BaseException):
+    """Raised from the SIGTERM handler so cleanup runs like on Ctrl-C."""
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"xai {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    api_host: str = typer.Option(
+        None, "--api-host", envvar="XAI_API_HOST", help="API endpoint HOST:PORT [default: api.x.ai:443]."
+    ),
+    profile: str = typer.Option(
+        None, "--profile", "-p", envvar="XAI_PROFILE", help="Config profile to use ('local' = embedded server)."
+    ),
+    local: bool = typer.Option(
+        False, "--local", help="Run against the embedded local server (no account, no network)."
+    ),
+    timeout: float = typer.Option(
+        None, "--timeout", min=0.1, help="Deadline in seconds for each call (uploads: the whole transfer)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summaries on stderr."),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Log calls to stderr (-vv: more)."),
+    color: str = typer.Option("auto", "--color", help="Colour: auto, always or never."),
+    error_format: str = typer.Option(
+        "text", "--error-format", help="Errors on stderr as text or json."
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """xai: files and file-backed chat."""
+    if color not in ("auto", "always", "never"):
+        raise typer.BadParameter("must be auto, always or never", param_hint="--color")
+    if error_format not in ("text", "json"):
+        raise typer.BadParameter("must be text or json", param_hint="--error-format")
+    app_ctx: AppContext = ctx.obj
+    app_ctx.options = GlobalOptions(
+        api_host=api_host,
+        profile=profile,
+        local=local,
+        timeout=timeout,
+        quiet=quiet,
+        verbose=verbose,
+        color=color,
+        error_format=error_format,
+    )
+    if color != "auto":
+        from xai_files_cli.output.io import decide_color
+
+        app_ctx.io.color = decide_color(color, app_ctx.io.stdout_is_tty)
+        app_ctx.io._consoles.clear()
+    _setup_logging(verbose, app_ctx.io)
+
+
+for module in (files, chat, models, serve, auth, config_cmd, completion):
+    module.register(app)
+
+
+def _setup_logging(verbose: int, io: IOStreams) -> None:
+    logger = logging.getLogger("xai")
+    logger.handlers.clear()
+    logger.propagate = False
+    if verbose <= 0:
+        logger.setLevel(logging.WARNING)
+        return
+    handler = logging.StreamHandler(io.stderr)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("xai: %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+    if os.environ.get("GRPC_TRACE"):
+        io.write_err("xai: warning: GRPC_TRACE is set; gRPC may log request headers, API key included\n")
+
+
+def report_error(ctx: AppContext, error: XaiError) -> None:
+    """Write one error line (or one JSON object) to stderr; never a traceback, never a key."""
+    from xai_files_cli.output.sanitize import escape_terminal
+
+    if ctx.json_errors or ctx.options.error_format == "json":
+        payload = {
+            "error": {
+                "code": error.status or ExitCode(error.exit_code).name,
+                "message": redact(error.message),
+                "exit_code": int(error.exit_code),
+                "retryable": error.retryable,
+                "hint": error.hint,
+                "path": error.path,
+                "file_id": error.file_id,
+            }
+        }
+        ctx.io.write_err(json.dumps(payload, ensure_ascii=False) + "\n")
+        return
+    line = escape_terminal(redact(error.message))
+    if error.status:
+        line += f" ({error.status})"
+    if error.hint:
+        line += f"; {error.hint}"
+    ctx.io.write_err(f"xai: {line}\n")
+
+
+def run(argv: Sequence[str], io: IOStreams, ctx: AppContext | None = None) -> int:
+    """Run one `xai` invocation with the given streams and return its exit code."""
+    ctx = ctx or AppContext(io=io)
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(
+            args=list(argv), prog_name="xai", standalone_mode=False, obj=ctx
+        )
+        if result == ExitCode.INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
+            report_error(ctx, Interrupted("interrupted"))
+        return result if isinstance(result, int) else 0
+    except XaiError as error:
+        report_error(ctx, error)
+        return int(error.exit_code)
+    except ClickException as error:
+        message = error.format_message()
+        hint = ""
+        err_ctx = getattr(error, "ctx", None)
+        if err_ctx is not None:
+            hint = f" (see '{err_ctx.command_path} --help')"
+        io.write_err(f"xai: {redact(message)}{hint}\n")
+        return error.exit_code
+    except (KeyboardInterrupt, typer.Abort):
+        signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+        report_error(ctx, Interrupted("interrupted"))
+        return int(ExitCode.INTERRUPTED)
+    except Terminated:
+        report_error(ctx, Interrupted("terminated"))
+        return int(ExitCode.TERMINATED)
+    except BrokenPipeError:
+        # `xai files ls | head`: the reader left; that is not an error (exit 0, like gh).
+        _silence_stdout(io)
+        return 0
+    finally:
+        try:
+            ctx.close()
+        except Exception:  # pragma: no cover - cleanup must never mask the real exit code
+            pass
+        try:
+            io.flush()
+        except BrokenPipeError:
+            _silence_stdout(io)
+
+
+def _silence_stdout(io: IOStreams) -> None:
+    """After EPIPE, point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    color = "auto"
+    io = IOStreams.system(color)
+    code = run(sys.argv[1:], io)
+    sys.exit(code)

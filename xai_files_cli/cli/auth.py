@@ -1,0 +1,9 @@
+"""Commands: auth (placeholder, filled in by its owner)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Attach this module's commands to the root app."""

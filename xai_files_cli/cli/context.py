@@ -1,0 +1,88 @@
+"""AppContext: what every command needs (streams, settings, clients), built lazily (gh's Factory)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from xai_files_cli import config
+from xai_files_cli.errors import AuthError
+from xai_files_cli.output.io import IOStreams
+
+if TYPE_CHECKING:
+    import grpc
+
+    from xai_files_cli.core.files import FilesClient
+
+NO_KEY_HINT = "run `xai auth login`, set XAI_API_KEY, or use --local for the embedded local server"
+
+
+@dataclass
+class GlobalOptions:
+    """Options given before the subcommand (`xai --local files ls`)."""
+
+    api_host: str | None = None
+    profile: str | None = None
+    local: bool = False
+    timeout: float | None = None
+    quiet: bool = False
+    verbose: int = 0
+    color: str = "auto"
+    error_format: str = "text"
+
+
+@dataclass
+class AppContext:
+    """Per-invocation state; tests build one with `IOStreams.for_test()` and pass it to `run`."""
+
+    io: IOStreams
+    options: GlobalOptions = field(default_factory=GlobalOptions)
+    json_errors: bool = False
+    _settings: config.Settings | None = None
+    _channel: grpc.Channel | None = None
+    _embedded: Any = None
+    _closers: list[Any] = field(default_factory=list)
+
+    def settings(self) -> config.Settings:
+        if self._settings is None:
+            self._settings = config.resolve(
+                api_host_flag=self.options.api_host,
+                profile_flag=self.options.profile,
+                local_flag=self.options.local,
+            )
+        return self._settings
+
+    def channel(self) -> grpc.Channel:
+        """The one channel of this invocation; starts the embedded server for `--local`."""
+        if self._channel is None:
+            from xai_files_cli.core.channel import connect
+
+            settings = self.settings()
+            if settings.local:
+                from xai_files_cli.emulator.embedded import start_embedded
+
+                self._embedded = start_embedded()
+                target, key = self._embedded.target, self._embedded.api_key
+            else:
+                if not settings.api_key:
+                    raise AuthError("no API key configured", hint=NO_KEY_HINT)
+                target, key = settings.api_host, settings.api_key
+            self._channel = connect(target, key)
+        return self._channel
+
+    def files(self) -> FilesClient:
+        from xai_files_cli.core.files import FilesClient
+
+        return FilesClient(self.channel(), timeout=self.options.timeout)
+
+    def close(self) -> None:
+        """Close the channel and stop the embedded server, if any."""
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        if self._embedded is not None:
+            self._embedded.stop()
+            self._embedded = None
+        for closer in reversed(self._closers):
+            closer()
+        self._closers.clear()

@@ -1,0 +1,171 @@
+"""IOStreams: the process's stdin/stdout/stderr with TTY, colour and prompt decisions made once.
+
+Commands read and write only through an IOStreams (gh's iostreams), so tests can inject bytes
+buffers and flip TTY modes without a terminal.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, BinaryIO, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def _env_flag(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else None
+
+
+def decide_color(mode: str, stdout_is_tty: bool) -> bool:
+    """Colour decision per no-color.org / CLICOLOR conventions; `mode` is auto|always|never."""
+    if mode == "never":
+        return False
+    if mode == "always":
+        return True
+    if _env_flag("NO_COLOR") or os.environ.get("CLICOLOR") == "0":
+        return False
+    if os.environ.get("TERM") == "dumb":
+        return False
+    force = _env_flag("CLICOLOR_FORCE") or _env_flag("FORCE_COLOR")
+    if force and force != "0":
+        return True
+    return stdout_is_tty
+
+
+@dataclass
+class IOStreams:
+    """The three standard streams plus the decisions that depend on them."""
+
+    stdin: BinaryIO
+    stdout_bin: BinaryIO
+    stdout: TextIO
+    stderr: TextIO
+    stdin_is_tty: bool = False
+    stdout_is_tty: bool = False
+    stderr_is_tty: bool = False
+    color: bool = False
+    no_input: bool = False
+    width: int | None = None
+    _consoles: dict[str, Console] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def system(cls, color_mode: str = "auto") -> IOStreams:
+        """Streams of this process; XAI_FORCE_TTY=1 makes stdout and stderr count as terminals."""
+        force_tty = os.environ.get("XAI_FORCE_TTY", "") not in ("", "0")
+        stdout_tty = force_tty or _isatty(sys.stdout)
+        return cls(
+            stdin=sys.stdin.buffer if hasattr(sys.stdin, "buffer") else io.BytesIO(),
+            stdout_bin=sys.stdout.buffer,
+            stdout=sys.stdout,
+            stderr=sys.stderr,
+            stdin_is_tty=_isatty(sys.stdin),
+            stdout_is_tty=stdout_tty,
+            stderr_is_tty=force_tty or _isatty(sys.stderr),
+            color=decide_color(color_mode, stdout_tty),
+            no_input=os.environ.get("XAI_NO_PROMPT", "") not in ("", "0"),
+        )
+
+    @classmethod
+    def for_test(
+        cls,
+        stdin: bytes = b"",
+        *,
+        stdin_tty: bool = False,
+        stdout_tty: bool = False,
+        stderr_tty: bool = False,
+        color: bool = False,
+        width: int = 100,
+    ) -> IOStreams:
+        """In-memory streams; read results back with `stdout_bytes()` / `stderr_text()`."""
+        out = io.BytesIO()
+        err = io.BytesIO()
+        return cls(
+            stdin=io.BytesIO(stdin),
+            stdout_bin=out,
+            stdout=io.TextIOWrapper(out, encoding="utf-8", write_through=True),
+            stderr=io.TextIOWrapper(err, encoding="utf-8", write_through=True),
+            stdin_is_tty=stdin_tty,
+            stdout_is_tty=stdout_tty,
+            stderr_is_tty=stderr_tty,
+            color=color,
+            width=width,
+        )
+
+    # -- decisions ---------------------------------------------------------------------------
+    @property
+    def can_prompt(self) -> bool:
+        """Prompt only when a person can answer: stdin and stdout are terminals (gh CanPrompt)."""
+        return self.stdin_is_tty and self.stdout_is_tty and not self.no_input
+
+    @property
+    def show_progress(self) -> bool:
+        """Animated progress only on a terminal stderr."""
+        return self.stderr_is_tty
+
+    # -- writing -----------------------------------------------------------------------------
+    def write_out(self, text: str) -> None:
+        """Write text to stdout as is (no rich processing: tabs and brackets stay intact)."""
+        self.stdout.write(text)
+
+    def write_out_bytes(self, data: bytes) -> None:
+        self.stdout.flush()
+        self.stdout_bin.write(data)
+
+    def write_err(self, text: str) -> None:
+        self.stderr.write(text)
+
+    def flush(self) -> None:
+        for stream in (self.stdout, self.stdout_bin, self.stderr):
+            try:
+                stream.flush()
+            except (ValueError, OSError):
+                pass
+
+    def out_console(self) -> Console:
+        """A rich Console on stdout that follows our TTY/colour decision, not rich's own."""
+        return self._console("out", self.stdout, self.stdout_is_tty)
+
+    def err_console(self) -> Console:
+        """A rich Console on stderr for progress, tables of results and warnings."""
+        return self._console("err", self.stderr, self.stderr_is_tty)
+
+    def _console(self, key: str, file: TextIO, is_tty: bool) -> Console:
+        if key not in self._consoles:
+            from rich.console import Console
+
+            self._consoles[key] = Console(
+                file=file,
+                force_terminal=is_tty,
+                force_interactive=is_tty,
+                no_color=not self.color,
+                color_system="auto" if self.color else None,
+                width=self.width,
+                highlight=False,
+                emoji=False,
+                soft_wrap=False,
+            )
+        return self._consoles[key]
+
+    # -- test helpers ------------------------------------------------------------------------
+    def stdout_bytes(self) -> bytes:
+        self.stdout.flush()
+        return self.stdout_bin.getvalue()  # type: ignore[attr-defined]
+
+    def stdout_text(self) -> str:
+        return self.stdout_bytes().decode("utf-8", errors="replace")
+
+    def stderr_text(self) -> str:
+        self.stderr.flush()
+        return self.stderr.buffer.getvalue().decode("utf-8", errors="replace")  # type: ignore[attr-defined]
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False
