@@ -25,9 +25,7 @@ def _walk_message(desc, out):
             "name": f.name,
             "type": f.type,
             "repeated": f.is_repeated if hasattr(f, "is_repeated") else f.label == 3,
-            "type_name": (f.message_type or f.enum_type).full_name
-            if (f.message_type or f.enum_type)
-            else "",
+            "type_name": (f.message_type or f.enum_type).full_name if (f.message_type or f.enum_type) else "",
             "oneof": f.containing_oneof.name
             if f.containing_oneof and not f.containing_oneof.name.startswith("_")
             else "",

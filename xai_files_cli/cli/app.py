@@ -6,6 +6,7 @@ Every error is reported here, once: one line on stderr and a documented exit cod
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -59,7 +60,11 @@ def root(
         None, "--api-host", envvar="XAI_API_HOST", help="API endpoint HOST:PORT [default: api.x.ai:443]."
     ),
     profile: str = typer.Option(
-        None, "--profile", "-p", envvar="XAI_PROFILE", help="Config profile to use ('local' = embedded server)."
+        None,
+        "--profile",
+        "-p",
+        envvar="XAI_PROFILE",
+        help="Config profile ('local': embedded server).",
     ),
     local: bool = typer.Option(
         False, "--local", help="Run against the embedded local server (no account, no network)."
@@ -70,9 +75,7 @@ def root(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summaries on stderr."),
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Log calls to stderr (-vv: more)."),
     color: str = typer.Option("auto", "--color", help="Colour: auto, always or never."),
-    error_format: str = typer.Option(
-        "text", "--error-format", help="Errors on stderr as text or json."
-    ),
+    error_format: str = typer.Option("text", "--error-format", help="Errors on stderr as text or json."),
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Show the version and exit."
     ),
@@ -152,9 +155,7 @@ def run(argv: Sequence[str], io: IOStreams, ctx: AppContext | None = None) -> in
     ctx = ctx or AppContext(io=io)
     command = typer.main.get_command(app)
     try:
-        result = command.main(
-            args=list(argv), prog_name="xai", standalone_mode=False, obj=ctx
-        )
+        result = command.main(args=list(argv), prog_name="xai", standalone_mode=False, obj=ctx)
         if result == ExitCode.INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
             report_error(ctx, Interrupted("interrupted"))
         return result if isinstance(result, int) else 0
@@ -181,10 +182,8 @@ def run(argv: Sequence[str], io: IOStreams, ctx: AppContext | None = None) -> in
         _silence_stdout(io)
         return 0
     finally:
-        try:
+        with contextlib.suppress(Exception):  # cleanup must never mask the real exit code
             ctx.close()
-        except Exception:  # pragma: no cover - cleanup must never mask the real exit code
-            pass
         try:
             io.flush()
         except BrokenPipeError:

@@ -6,6 +6,7 @@ buffers and flip TTY modes without a terminal.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
@@ -121,10 +122,8 @@ class IOStreams:
 
     def flush(self) -> None:
         for stream in (self.stdout, self.stdout_bin, self.stderr):
-            try:
+            with contextlib.suppress(ValueError, OSError):
                 stream.flush()
-            except (ValueError, OSError):
-                pass
 
     def out_console(self) -> Console:
         """A rich Console on stdout that follows our TTY/colour decision, not rich's own."""
