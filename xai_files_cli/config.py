@@ -1,36 +1,81 @@
 """Settings resolution: which host, key and model a command uses, and where each came from.
 
-Precedence, highest first:
-  1. flags (`--api-host`, `--local`) and environment (`XAI_API_KEY`, `XAI_API_HOST`);
-  2. the profile chosen by `--profile`, else `XAI_PROFILE`, else the config's default profile;
-  3. built-in defaults (`api.x.ai:443`).
-The built-in profile `local` means the embedded local server (`xai -p local` == `xai --local`).
-
-NOTE: profiles on disk are added by issue 4; until then only env/flags/defaults are read.
+Precedence, highest first (conventions.md §4.5):
+  1. flags and environment: `--api-host` > `XAI_API_HOST`; `XAI_API_KEY` (there is no key flag:
+     argv leaks into `ps` and shell history); `--model` (chat) > `XAI_MODEL`; `--local`;
+  2. the profile chosen by `--profile`, else `XAI_PROFILE`, else `default_profile` in config.toml,
+     else `default`: its `api_host` and `model` from config.toml, its key from `credentials`;
+  3. built-in defaults (`api.x.ai:443`, `grok-4`).
+The built-in profile `local` means the embedded local server (`xai -p local` == `xai --local`) and
+needs no key. Files on disk are handled by `config_store`; this module only decides.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xai_files_cli.config_store import ConfigData, ConfigStore, Credentials, check_profile_name
+from xai_files_cli.errors import UsageError
+from xai_files_cli.redact import register_secret
 
 DEFAULT_API_HOST = "api.x.ai:443"
 DEFAULT_MODEL = "grok-4"
+DEFAULT_PROFILE = "default"
 LOCAL_PROFILE = "local"
+
+SOURCE_DEFAULT = "default"
+KEY_ENV = "env XAI_API_KEY"
+KEY_NONE = "none"
+KEY_LOCAL = "embedded server"
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The effective settings of one invocation, with the source of each value."""
+    """The effective settings of one invocation, with the source of each value.
+
+    Sources read like `flag --api-host`, `env XAI_API_HOST`, `profile work` or `default`.
+    `api_key` is left out of repr() so a logged or printed Settings never shows it.
+    """
 
     profile: str
     local: bool
     api_host: str
     host_source: str
-    api_key: str | None
+    api_key: str | None = field(repr=False)
     key_source: str
     model: str
     model_source: str
+    profile_source: str = SOURCE_DEFAULT
+    profile_defined: bool = False
+    config_dir: Path | None = None
+
+
+def env_api_key(environ: Mapping[str, str] | None = None) -> str | None:
+    """`XAI_API_KEY` with surrounding whitespace removed, or None when unset or blank."""
+    value = (environ if environ is not None else os.environ).get("XAI_API_KEY", "").strip()
+    return value or None
+
+
+def profile_names(config: ConfigData, credentials: Credentials) -> list[str]:
+    """Every profile known from either file, plus the built-in `local`, sorted."""
+    return sorted(set(config.profiles) | set(credentials.keys) | {LOCAL_PROFILE})
+
+
+def select_profile(
+    profile_flag: str | None, config: ConfigData, environ: Mapping[str, str] | None = None
+) -> tuple[str, str]:
+    """The profile name and why it was chosen: flag > XAI_PROFILE > default_profile > `default`."""
+    env = environ if environ is not None else os.environ
+    if profile_flag:
+        return check_profile_name(profile_flag), "flag --profile"
+    if env.get("XAI_PROFILE"):
+        return check_profile_name(env["XAI_PROFILE"]), "env XAI_PROFILE"
+    if config.default_profile:
+        return config.default_profile, "config default_profile"
+    return DEFAULT_PROFILE, SOURCE_DEFAULT
 
 
 def resolve(
@@ -38,26 +83,82 @@ def resolve(
     api_host_flag: str | None = None,
     profile_flag: str | None = None,
     local_flag: bool = False,
+    model_flag: str | None = None,
+    store: ConfigStore | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Resolve the effective settings from flags, environment and built-in defaults."""
-    profile = profile_flag or os.environ.get("XAI_PROFILE") or "default"
-    local = local_flag or profile == LOCAL_PROFILE
-    env_host = os.environ.get("XAI_API_HOST")
-    if api_host_flag:
+    """Resolve the effective settings from flags, environment, the config files and defaults.
+
+    Raises UsageError (exit 2) for a corrupt or unsafe config file or an invalid profile name.
+    """
+    env = environ if environ is not None else os.environ
+    store = store if store is not None else ConfigStore()
+    config = store.load_config()
+    credentials = store.load_credentials()
+    profile, profile_source = select_profile(profile_flag, config, env)
+    if local_flag:
+        profile, profile_source = LOCAL_PROFILE, "flag --local"
+    local = profile == LOCAL_PROFILE
+    values = config.profiles.get(profile, {})
+    defined = local or profile in config.profiles or profile in credentials.keys
+
+    env_host = env.get("XAI_API_HOST", "").strip()
+    if local:
+        host, host_source = "local", KEY_LOCAL
+    elif api_host_flag:
         host, host_source = api_host_flag, "flag --api-host"
     elif env_host:
         host, host_source = env_host, "env XAI_API_HOST"
+    elif values.get("api_host"):
+        host, host_source = values["api_host"], f"profile {profile}"
     else:
-        host, host_source = DEFAULT_API_HOST, "default"
-    env_key = os.environ.get("XAI_API_KEY") or None
-    model = os.environ.get("XAI_MODEL")
+        host, host_source = DEFAULT_API_HOST, SOURCE_DEFAULT
+
+    key: str | None
+    if local:
+        key, key_source = None, KEY_LOCAL
+    elif env_api_key(env):
+        key, key_source = env_api_key(env), KEY_ENV
+    elif credentials.keys.get(profile):
+        key, key_source = credentials.keys[profile], f"profile {profile}"
+    else:
+        key, key_source = None, KEY_NONE
+    register_secret(key)
+    for stored in credentials.keys.values():
+        register_secret(stored)
+
+    env_model = env.get("XAI_MODEL", "").strip()
+    if model_flag:
+        model, model_source = model_flag, "flag --model"
+    elif env_model:
+        model, model_source = env_model, "env XAI_MODEL"
+    elif values.get("model"):
+        model, model_source = values["model"], f"profile {profile}"
+    else:
+        model, model_source = DEFAULT_MODEL, SOURCE_DEFAULT
+
     return Settings(
-        profile=LOCAL_PROFILE if local else profile,
+        profile=profile,
         local=local,
-        api_host="local" if local else host,
-        host_source="--local" if local else host_source,
-        api_key=env_key,
-        key_source="env XAI_API_KEY" if env_key else "none",
-        model=model or DEFAULT_MODEL,
-        model_source="env XAI_MODEL" if model else "default",
+        api_host=host,
+        host_source=host_source,
+        api_key=key,
+        key_source=key_source,
+        model=model,
+        model_source=model_source,
+        profile_source=profile_source,
+        profile_defined=defined,
+        config_dir=store.directory,
+    )
+
+
+def require_defined_profile(settings: Settings, store: ConfigStore) -> None:
+    """Refuse a profile that was asked for by name but exists in neither file (a typo, usually)."""
+    if settings.profile_defined or settings.profile_source == SOURCE_DEFAULT:
+        return
+    known = ", ".join(profile_names(store.load_config(), store.load_credentials()))
+    raise UsageError(
+        f"profile '{settings.profile}' (from {settings.profile_source}) "
+        f"is not configured in {store.directory}",
+        hint=f"known profiles: {known}; create it with `xai auth login --profile {settings.profile}`",
     )

@@ -86,6 +86,14 @@ def root(
     if error_format not in ("text", "json"):
         raise typer.BadParameter("must be text or json", param_hint="--error-format")
     app_ctx: AppContext = ctx.obj
+    # Values Typer took from XAI_API_HOST / XAI_PROFILE are left to config.resolve, which reads
+    # the environment itself, so `xai config list` / `auth status` name the right source.
+    from typer._click.core import ParameterSource
+
+    if ctx.get_parameter_source("api_host") is ParameterSource.ENVIRONMENT:
+        api_host = None
+    if ctx.get_parameter_source("profile") is ParameterSource.ENVIRONMENT:
+        profile = None
     app_ctx.options = GlobalOptions(
         api_host=api_host,
         profile=profile,

@@ -1,9 +1,376 @@
-"""Commands: auth (placeholder, filled in by its owner)."""
+"""Commands: `xai auth login|status|logout|token` — API keys stored per profile (gh auth, aws configure).
+
+The key never travels through argv: `login` reads it from a hidden prompt on a terminal, or from
+stdin when piped (`echo "$KEY" | xai auth login`). It is shown only masked (`****abcd`), except by
+`auth token`, whose whole purpose is `export XAI_API_KEY=$(xai auth token)`.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+
 import typer
+
+from xai_files_cli import config
+from xai_files_cli.cli.complete_ids import complete_profile
+from xai_files_cli.cli.context import NO_KEY_HINT, AppContext
+from xai_files_cli.errors import AuthError, UnavailableError, UsageError, XaiError
+from xai_files_cli.output.io import IOStreams
+from xai_files_cli.output.sanitize import escape_terminal
+from xai_files_cli.redact import mask, register_secret
+
+LOGIN_TIMEOUT = 10.0
+STATUS_TIMEOUT = 3.0
+MAX_KEY_BYTES = 4096
+
+auth_app = typer.Typer(
+    name="auth",
+    help="Log in with an API key, check it, print it, or forget it (keys are stored per profile).",
+    no_args_is_help=True,
+)
+
+PROFILE_OPTION_HELP = "Profile to act on [default: the selected profile: -p, XAI_PROFILE, default_profile]."
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands to the root app."""
+    """Attach `xai auth …` to the root app."""
+    app.add_typer(auth_app, name="auth")
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def settings_for(app_ctx: AppContext, profile: str | None) -> config.Settings:
+    """The effective settings of `profile` when given, else of the invocation's selected profile."""
+    if profile is None:
+        return app_ctx.settings()
+    return config.resolve(api_host_flag=app_ctx.options.api_host, profile_flag=profile, store=app_ctx.store())
+
+
+def check_key(target: str, api_key: str, timeout: float) -> None:
+    """Make one cheap authenticated call (list one file); raise the mapped XaiError on failure."""
+    from xai_files_cli.core.channel import connect
+    from xai_files_cli.core.files import FilesClient
+
+    channel = connect(target, api_key)
+    try:
+        FilesClient(channel, timeout=timeout).list_page(page_size=1)
+    finally:
+        channel.close()
+
+
+def read_key(io: IOStreams, *, from_stdin: bool) -> str:
+    """The key from piped stdin, or from a hidden prompt when stdin is a terminal."""
+    if from_stdin or not io.stdin_is_tty:
+        raw = io.stdin.read(MAX_KEY_BYTES + 1)
+        if len(raw) > MAX_KEY_BYTES:
+            raise UsageError(f"stdin holds more than {MAX_KEY_BYTES} bytes; expected one API key")
+        text = raw.decode("utf-8", errors="replace").strip()
+        if not text:
+            raise UsageError(
+                "no API key on stdin",
+                hint='pipe one in (`echo "$KEY" | xai auth login`) or run this in a terminal',
+            )
+        return text
+    if io.no_input:
+        raise UsageError("cannot prompt for the key: XAI_NO_PROMPT is set", hint="pipe the key on stdin")
+    return _prompt_hidden(io, "Paste your xAI API key (input is hidden): ").strip()
+
+
+def _prompt_hidden(io: IOStreams, prompt: str) -> str:
+    """Read one line from stdin without echo (termios); injected test streams are read as is."""
+    fd = _tty_fileno(io)
+    if fd is None:
+        io.write_err(prompt)
+        io.stderr.flush()
+        line = io.stdin.readline()
+    else:
+        import termios
+
+        saved = termios.tcgetattr(fd)
+        quiet = termios.tcgetattr(fd)
+        quiet[3] &= ~(termios.ECHO | termios.ECHONL)
+        # Echo goes off before the prompt appears, and without discarding anything typed ahead.
+        termios.tcsetattr(fd, termios.TCSADRAIN, quiet)
+        try:
+            io.write_err(prompt)
+            io.stderr.flush()
+            line = io.stdin.readline()
+        finally:
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+            io.write_err("\n")
+    return line.decode("utf-8", errors="replace") if isinstance(line, bytes) else str(line)
+
+
+def _tty_fileno(io: IOStreams) -> int | None:
+    try:
+        import termios  # noqa: F401  (absent on Windows: fall back to a plain read)
+
+        fd = io.stdin.fileno()
+    except (ImportError, AttributeError, OSError, ValueError):
+        return None
+    return fd if os.isatty(fd) else None
+
+
+def validate_key(key: str) -> None:
+    """A key travels in a gRPC header: printable ASCII, no spaces. Never quote it in the error."""
+    if not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
+        raise UsageError(
+            "that does not look like an API key (it has spaces, control or non-ASCII characters)",
+            hint="paste only the key, e.g. xai-…",
+        )
+
+
+# -- login ------------------------------------------------------------------------------------
+@auth_app.command("login")
+def login(
+    ctx: typer.Context,
+    profile: str = typer.Option(
+        None, "--profile", "-p", help=PROFILE_OPTION_HELP, autocompletion=complete_profile
+    ),
+    api_host: str = typer.Option(
+        None,
+        "--api-host",
+        help="Also store this endpoint (HOST:PORT) in the profile, and check the key there.",
+    ),
+    with_key: bool = typer.Option(False, "--with-key", help="Read the key from stdin even on a terminal."),
+    no_verify: bool = typer.Option(
+        False, "--no-verify", help="Store the key without checking it against the server."
+    ),
+) -> None:
+    """Store an API key for a profile, after checking it with one cheap call.
+
+    The key is read from a hidden prompt, or from stdin when piped: echo "$KEY" | xai auth login
+    """
+    app_ctx: AppContext = ctx.obj
+    store = app_ctx.store()
+    name = profile or app_ctx.settings().profile
+    config.check_profile_name(name)
+    if name == config.LOCAL_PROFILE:
+        raise UsageError("the 'local' profile is the embedded server and needs no key")
+    if api_host is not None:
+        _check_host(api_host)
+    key = read_key(app_ctx.io, from_stdin=with_key)
+    validate_key(key)
+    register_secret(key)
+    target = (
+        api_host
+        or config.resolve(api_host_flag=app_ctx.options.api_host, profile_flag=name, store=store).api_host
+    )
+    if not no_verify:
+        _verify_for_login(target, key, app_ctx.options.timeout or LOGIN_TIMEOUT)
+
+    made_default = False
+    with store.transaction() as (cfg, credentials):
+        credentials.keys[name] = key
+        values = cfg.profiles.setdefault(name, {})
+        if api_host is not None:
+            values["api_host"] = api_host
+        if cfg.default_profile is None and config.DEFAULT_PROFILE not in cfg.profiles and name != "default":
+            cfg.default_profile, made_default = name, True
+
+    how = "saved without checking" if no_verify else f"checked against {target}"
+    app_ctx.io.write_err(
+        f"xai: logged in: profile '{name}', key {mask(key)} ({how}); stored in {store.credentials_path}\n"
+    )
+    if made_default:
+        app_ctx.io.write_err(f"xai: '{name}' is now the default profile (change it with `xai config use`)\n")
+    if config.env_api_key() is not None:
+        app_ctx.io.write_err("xai: note: XAI_API_KEY is set and takes precedence over stored keys\n")
+
+
+def _check_host(api_host: str) -> None:
+    from xai_files_cli.core.channel import parse_target
+
+    endpoint = parse_target(api_host)
+    if endpoint.scheme == "http" and not endpoint.is_loopback:
+        raise UsageError(f"refusing to send API key over plaintext to {endpoint.host}")
+
+
+def _verify_for_login(target: str, key: str, timeout: float) -> None:
+    try:
+        check_key(target, key, timeout)
+    except AuthError as error:
+        raise AuthError(
+            f"the key was rejected by {target}; nothing was saved",
+            status=error.status,
+            hint="check the key, or store it anyway with --no-verify",
+        ) from None
+    except UnavailableError as error:
+        raise UnavailableError(
+            f"cannot reach {target} to check the key; nothing was saved",
+            status=error.status,
+            hint="store it without checking with --no-verify",
+        ) from None
+
+
+# -- status -----------------------------------------------------------------------------------
+@dataclass
+class ProfileStatus:
+    """One profile as `auth status` reports it."""
+
+    profile: str
+    active: bool
+    host: str
+    host_source: str
+    key: str | None
+    key_source: str
+    stored_key: str | None
+    status: str
+
+
+@auth_app.command("status")
+def status(
+    ctx: typer.Context,
+    offline: bool = typer.Option(False, "--offline", help="Do not check the keys against the server."),
+    as_json: bool = typer.Option(False, "--json", help="JSON on stdout (the default when piped)."),
+) -> None:
+    """Show each profile: its host, where the effective key comes from (masked), and whether it works.
+
+    Exit status follows the selected profile: 0 when usable, 3 without a key or when the key is
+    refused, 6 when the server cannot be reached.
+    """
+    app_ctx: AppContext = ctx.obj
+    store = app_ctx.store()
+    active = app_ctx.settings()
+    credentials = store.load_credentials()
+    names = config.profile_names(store.load_config(), credentials)
+    if active.profile not in names:
+        names = sorted([*names, active.profile])
+    entries: list[tuple[config.Settings, ProfileStatus]] = []
+    for name in names:
+        settings = active if name == active.profile else settings_for(app_ctx, name)
+        entries.append(
+            (settings, _status_entry(settings, credentials.keys.get(name), name == active.profile))
+        )
+    if not offline:
+        _check_all(entries, app_ctx.options.timeout or STATUS_TIMEOUT)
+    rows = [entry for _, entry in entries]
+    if as_json or not app_ctx.io.stdout_is_tty:
+        doc = {"active_profile": active.profile, "profiles": [asdict(row) for row in rows]}
+        app_ctx.io.write_out(json.dumps(doc, indent=2) + "\n")
+    else:
+        app_ctx.io.write_out(_human_status(rows))
+    _raise_for_active(next(row for row in rows if row.active))
+
+
+def _status_entry(settings: config.Settings, stored: str | None, active: bool) -> ProfileStatus:
+    if settings.local:
+        key, state = None, "built in"
+    else:
+        key = mask(settings.api_key) if settings.api_key else None
+        state = "no key" if settings.api_key is None else "not checked"
+    overridden = stored is not None and settings.key_source == config.KEY_ENV
+    return ProfileStatus(
+        profile=settings.profile,
+        active=active,
+        host=settings.api_host if not settings.local else "embedded server",
+        host_source=settings.host_source,
+        key=key,
+        key_source=settings.key_source,
+        stored_key=mask(stored) if overridden else None,
+        status=state,
+    )
+
+
+def _check_all(entries: list[tuple[config.Settings, ProfileStatus]], timeout: float) -> None:
+    """Check every distinct (host, key) once, in parallel, each within `timeout` seconds."""
+    pending = {
+        (s.api_host, s.api_key): None for s, row in entries if row.status == "not checked" and s.api_key
+    }
+    if not pending:
+        return
+
+    def probe(pair: tuple[str, str]) -> str:
+        try:
+            check_key(pair[0], pair[1], timeout)
+        except AuthError as error:
+            return error.status or "UNAUTHENTICATED"
+        except UnavailableError:
+            return "unreachable"
+        except XaiError as error:
+            return f"error: {error.message}"
+        return "works"
+
+    with ThreadPoolExecutor(max_workers=min(8, len(pending))) as pool:
+        results = dict(zip(pending, pool.map(probe, pending), strict=True))
+    for settings, row in entries:
+        if (settings.api_host, settings.api_key) in results:
+            row.status = results[(settings.api_host, settings.api_key)]  # type: ignore[index]
+
+
+def _human_status(rows: list[ProfileStatus]) -> str:
+    lines: list[str] = []
+    for row in rows:
+        lines.append(escape_terminal(row.profile) + ("  (active)" if row.active else ""))
+        host = row.host if row.host_source == config.KEY_LOCAL else f"{row.host}  ({row.host_source})"
+        lines.append(f"  host:    {escape_terminal(host)}")
+        if row.key_source == config.KEY_LOCAL:
+            key = "not needed"
+        elif row.key is None:
+            key = "none  (run `xai auth login`)"
+        else:
+            key = f"{row.key}  ({row.key_source})"
+            if row.stored_key:
+                key += f"; stored {row.stored_key} is overridden"
+        lines.append(f"  key:     {key}")
+        lines.append(f"  status:  {escape_terminal(row.status)}")
+    return "\n".join(lines) + "\n"
+
+
+def _raise_for_active(row: ProfileStatus) -> None:
+    where = f"profile '{row.profile}'"
+    if row.status == "no key":
+        raise AuthError(f"{where} has no API key", hint=NO_KEY_HINT)
+    if row.status in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
+        raise AuthError(f"{where}: the key was refused by {row.host}", status=row.status, hint=NO_KEY_HINT)
+    if row.status == "unreachable":
+        raise UnavailableError(f"{where}: cannot reach {row.host}")
+    if row.status.startswith("error: "):
+        raise UsageError(f"{where}: {row.status[len('error: ') :]}")
+
+
+# -- logout and token -------------------------------------------------------------------------
+@auth_app.command("logout")
+def logout(
+    ctx: typer.Context,
+    profile: str = typer.Option(
+        None, "--profile", "-p", help=PROFILE_OPTION_HELP, autocompletion=complete_profile
+    ),
+    all_profiles: bool = typer.Option(False, "--all", help="Forget the keys of every profile."),
+) -> None:
+    """Forget the stored key of a profile (its other settings stay). Doing it twice is not an error."""
+    app_ctx: AppContext = ctx.obj
+    store = app_ctx.store()
+    name = None if all_profiles else (profile or app_ctx.settings().profile)
+    if name is not None:
+        config.check_profile_name(name)
+    with store.transaction() as (_, credentials):
+        removed = sorted(credentials.keys) if name is None else [n for n in [name] if n in credentials.keys]
+        for gone in removed:
+            del credentials.keys[gone]
+    if removed:
+        app_ctx.io.write_err(f"xai: removed the stored key of {', '.join(repr(n) for n in removed)}\n")
+    else:
+        app_ctx.io.write_err(f"xai: no stored key for {'any profile' if name is None else repr(name)}\n")
+    if config.env_api_key() is not None:
+        app_ctx.io.write_err("xai: note: XAI_API_KEY is still set in your environment; unset it too\n")
+
+
+@auth_app.command("token")
+def token(
+    ctx: typer.Context,
+    profile: str = typer.Option(
+        None, "--profile", "-p", help=PROFILE_OPTION_HELP, autocompletion=complete_profile
+    ),
+) -> None:
+    """Print the effective API key on stdout, for `export XAI_API_KEY=$(xai auth token)`."""
+    app_ctx: AppContext = ctx.obj
+    settings = settings_for(app_ctx, profile)
+    config.require_defined_profile(settings, app_ctx.store())
+    if settings.local:
+        raise UsageError("the 'local' profile is the embedded server and has no key")
+    if not settings.api_key:
+        raise AuthError(f"no API key configured for profile '{settings.profile}'", hint=NO_KEY_HINT)
+    app_ctx.io.write_out(settings.api_key + "\n")

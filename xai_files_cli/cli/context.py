@@ -6,12 +6,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from xai_files_cli import config
+from xai_files_cli.config_store import ConfigStore
 from xai_files_cli.errors import AuthError
 from xai_files_cli.output.io import IOStreams
 
 if TYPE_CHECKING:
     import grpc
 
+    from xai_files_cli.core.catalog import ModelsClient
+    from xai_files_cli.core.chat import ChatClient
     from xai_files_cli.core.files import FilesClient
 
 NO_KEY_HINT = "run `xai auth login`, set XAI_API_KEY, or use --local for the embedded local server"
@@ -39,9 +42,16 @@ class AppContext:
     options: GlobalOptions = field(default_factory=GlobalOptions)
     json_errors: bool = False
     _settings: config.Settings | None = None
+    _store: ConfigStore | None = None
     _channel: grpc.Channel | None = None
     _embedded: Any = None
     _closers: list[Any] = field(default_factory=list)
+
+    def store(self) -> ConfigStore:
+        """The config directory's files; warnings (e.g. a group-readable file) go to stderr once."""
+        if self._store is None:
+            self._store = ConfigStore(warn=lambda text: self.io.write_err(f"xai: warning: {text}\n"))
+        return self._store
 
     def settings(self) -> config.Settings:
         if self._settings is None:
@@ -49,15 +59,18 @@ class AppContext:
                 api_host_flag=self.options.api_host,
                 profile_flag=self.options.profile,
                 local_flag=self.options.local,
+                store=self.store(),
             )
         return self._settings
 
     def channel(self) -> grpc.Channel:
         """The one channel of this invocation; starts the embedded server for `--local`."""
         if self._channel is None:
+            # Every check that needs no network comes first: no key means exit 3, no I/O at all.
+            settings = self.settings()
+            config.require_defined_profile(settings, self.store())
             from xai_files_cli.core.channel import connect
 
-            settings = self.settings()
             if settings.local:
                 from xai_files_cli.emulator.embedded import start_embedded
 
@@ -65,7 +78,8 @@ class AppContext:
                 target, key = self._embedded.target, self._embedded.api_key
             else:
                 if not settings.api_key:
-                    raise AuthError("no API key configured", hint=NO_KEY_HINT)
+                    message = f"no API key configured for profile '{settings.profile}'"
+                    raise AuthError(message, hint=NO_KEY_HINT)
                 target, key = settings.api_host, settings.api_key
             self._channel = connect(target, key)
         return self._channel
@@ -74,6 +88,16 @@ class AppContext:
         from xai_files_cli.core.files import FilesClient
 
         return FilesClient(self.channel(), timeout=self.options.timeout)
+
+    def chat(self) -> ChatClient:
+        from xai_files_cli.core.chat import ChatClient
+
+        return ChatClient(self.channel(), timeout=self.options.timeout)
+
+    def models(self) -> ModelsClient:
+        from xai_files_cli.core.catalog import ModelsClient
+
+        return ModelsClient(self.channel(), timeout=self.options.timeout)
 
     def close(self) -> None:
         """Close the channel and stop the embedded server, if any."""

@@ -1,9 +1,534 @@
-"""Commands: files (placeholder, filled in by its owner)."""
+"""Commands: `xai files upload|batch-upload|ls|get|cat|rm|share|unshare`.
+
+Each verb parses and checks its flags (local mistakes exit 2 before any RPC), makes one core call
+and hands the result to `output/`. Heavy modules (grpc, rich, core) are imported inside the
+functions so `xai --help` stays fast. Data goes to stdout, everything else to stderr.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from xai_files_cli.cli.complete_ids import complete_file_id
+from xai_files_cli.errors import Interrupted, PartialFailure, UsageError, XaiError
+
+if TYPE_CHECKING:
+    from xai_files_cli.cli.context import AppContext
+    from xai_files_cli.core.models import FileInfo, UploadItem
+    from xai_files_cli.output.io import IOStreams
+
+files_app = typer.Typer(
+    name="files",
+    help="Upload, list, download and delete files.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+_DURATION = re.compile(r"(\d+)\s*([smhd]?)", re.IGNORECASE)
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_GLOB_CHARS = re.compile(r"[*?\[]")
 
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
+    app.add_typer(files_app, name="files")
+
+
+# -- shared helpers -------------------------------------------------------------------------------
+def parse_duration(text: str, flag: str = "--expires-after") -> int:
+    """`3600`, `90m`, `1h`, `2d`, `1d12h` -> seconds; UsageError for anything else."""
+    compact = text.strip().replace(" ", "")
+    matches = list(_DURATION.finditer(compact))
+    if not compact or not matches or "".join(m.group(0) for m in matches) != compact:
+        raise UsageError(f"invalid {flag} {text!r}: use SECONDS or a duration such as 1h, 12h, 2d")
+    if len(matches) > 1 and any(not m.group(2) for m in matches):
+        raise UsageError(f"invalid {flag} {text!r}: every part of a compound duration needs a unit")
+    return sum(int(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()] for m in matches)
+
+
+def _ttl(text: str | None) -> int | None:
+    if text is None:
+        return None
+    from xai_files_cli.core.files import check_ttl
+
+    seconds = parse_duration(text)
+    check_ttl(seconds)
+    return seconds
+
+
+def _app(ctx: typer.Context, *, json_output: bool = False) -> AppContext:
+    app_ctx: AppContext = ctx.obj
+    if json_output:
+        app_ctx.json_errors = True
+    return app_ctx
+
+
+def _report(app_ctx: AppContext, error: XaiError) -> None:
+    """One error line for one item of a multi-item command (same format as the final error)."""
+    from xai_files_cli.cli.app import report_error
+
+    report_error(app_ctx, error)
+
+
+def _notice(app_ctx: AppContext) -> Callable[[str], None]:
+    """A callback writing core's one-line notices (upload restarts) to stderr unless --quiet."""
+    from xai_files_cli.output.sanitize import escape_terminal
+
+    def notice(message: str) -> None:
+        if not app_ctx.options.quiet:
+            app_ctx.io.write_err(f"xai: {escape_terminal(message)}\n")
+
+    return notice
+
+
+def _finish_items(total: int, failures: list[XaiError], verb: str, noun: str = "files") -> None:
+    """Exit status of a multi-item command: 0, 7 if mixed, or the failures' own code if all failed."""
+    if not failures:
+        return
+    if len(failures) < total:
+        raise PartialFailure(f"{verb} {total - len(failures)} of {total} {noun}; {len(failures)} failed")
+    raise typer.Exit(code=int(failures[0].exit_code))
+
+
+def _one_output_flag(**flags: bool) -> None:
+    chosen = [name for name, on in flags.items() if on]
+    if len(chosen) > 1:
+        names = ", ".join(f"--{name}" for name in flags)
+        raise UsageError(f"choose one of {names}; got {', '.join('--' + name for name in chosen)}")
+
+
+# -- upload ---------------------------------------------------------------------------------------
+@files_app.command("upload")
+def upload(
+    ctx: typer.Context,
+    path: str = typer.Argument(..., metavar="PATH|-", help="File to upload, or - to read stdin."),
+    name: str = typer.Option(None, "--name", "-n", help="Filename to store (default: the path's name)."),
+    expires_after: str = typer.Option(
+        None, "--expires-after", "-e", help="Delete automatically after 1h..30d (e.g. 2d, 12h, 3600)."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the stored file as JSON."),
+) -> None:
+    """Upload one file; prints its id (piped) or a summary line (terminal)."""
+    app_ctx = _app(ctx, json_output=json_output)
+    io = app_ctx.io
+    from xai_files_cli.core.transfer import UploadSource
+
+    ttl = _ttl(expires_after)
+    if name is not None and not name:
+        raise UsageError("--name must not be empty")
+    if path == "-":
+        if not name:
+            raise UsageError("reading from stdin (-) needs --name NAME")
+        source = UploadSource.from_stream(io.stdin, label="stdin")
+    else:
+        source = UploadSource.open_path(Path(path))
+        name = name or Path(path).name
+    with source:
+        from xai_files_cli.output.progress import make_progress
+
+        client = app_ctx.files()
+        progress = make_progress(io, quiet=app_ctx.options.quiet, verb="upload")
+        try:
+            info = client.upload(
+                source, name=name, expires_after=ttl, progress=progress, on_notice=_notice(app_ctx)
+            )
+        except KeyboardInterrupt:
+            client.cancel.set()
+            raise
+    _print_uploaded(app_ctx, info, json_output, source=None if path == "-" else path)
+
+
+def _print_uploaded(app_ctx: AppContext, info: FileInfo, json_output: bool, source: str | None) -> None:
+    from xai_files_cli.output import render
+
+    io = app_ctx.io
+    if json_output:
+        render.write_json(io, info.to_json())
+    elif io.stdout_is_tty:
+        io.write_out(render.uploaded_line(info, source) + "\n")
+    else:
+        render.write_lines(io, [info.id])
+
+
+# -- batch-upload ---------------------------------------------------------------------------------
+def collect_upload_items(args: list[str]) -> list[UploadItem]:
+    """Expand files, directories (recursively) and glob patterns into upload items, in a stable order.
+
+    A missing path, a pattern matching nothing, or a non-regular file named explicitly is a usage
+    error (exit 2) reported before anything is uploaded.
+    """
+    import glob
+    import os
+
+    from xai_files_cli.core.models import UploadItem
+    from xai_files_cli.core.transfer import check_regular_file
+
+    found: list[Path] = []
+
+    def walk(directory: Path) -> None:
+        for root, dirs, names in os.walk(directory, onerror=None, followlinks=False):
+            dirs.sort()
+            for entry in sorted(names):
+                candidate = Path(root) / entry
+                if candidate.is_file():  # follows a symlink to a file; skips FIFOs, sockets, devices
+                    found.append(candidate)
+
+    def add(path: Path, explicit: bool) -> None:
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            raise UsageError(f"cannot upload {path}: no such file", path=str(path)) from None
+        if path.is_dir():
+            walk(path)
+            return
+        if explicit:
+            check_regular_file(path, mode)
+            if not os.access(path, os.R_OK):
+                raise UsageError(f"cannot upload {path}: permission denied", path=str(path))
+        if path.is_file():
+            found.append(path)
+
+    for arg in args:
+        literal = Path(arg)
+        if _GLOB_CHARS.search(arg) and not literal.exists():
+            matches = sorted(glob.glob(arg, recursive=True))
+            if not matches:
+                raise UsageError(f"no files match {arg!r}", path=arg)
+            for match in matches:
+                add(Path(match), explicit=False)
+        else:
+            add(literal, explicit=True)
+    unique: dict[str, Path] = {}
+    for path in found:
+        unique.setdefault(os.path.realpath(path), path)
+    return [UploadItem(path=path) for path in unique.values()]
+
+
+@files_app.command("batch-upload")
+def batch_upload(
+    ctx: typer.Context,
+    paths: Annotated[list[str], typer.Argument(metavar="PATH", help="Files, directories or globs.")],
+    concurrency: int = typer.Option(50, "--concurrency", "-c", min=1, max=256, help="Uploads in flight."),
+    expires_after: str = typer.Option(
+        None, "--expires-after", "-e", help="Delete automatically after 1h..30d (e.g. 2d, 12h, 3600)."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="One JSON object per file (JSONL)."),
+) -> None:
+    """Upload many files concurrently; one result line per file as it finishes."""
+    app_ctx = _app(ctx, json_output=json_output)
+    io = app_ctx.io
+    ttl = _ttl(expires_after)
+    items = collect_upload_items(paths)
+    if not items:
+        if not app_ctx.options.quiet:
+            io.write_err("xai: no files to upload\n")
+        return
+
+    from xai_files_cli.core.models import UploadResult
+    from xai_files_cli.output import render
+    from xai_files_cli.output.progress import RichProgress, make_progress
+    from xai_files_cli.output.sanitize import escape_terminal
+
+    client = app_ctx.files()
+    progress = make_progress(io, quiet=app_ctx.options.quiet, verb="batch upload")
+    failures: list[XaiError] = []
+    uploaded_bytes = 0
+
+    def on_result(result: UploadResult) -> None:
+        nonlocal uploaded_bytes
+        if result.file is not None:
+            uploaded_bytes += result.file.size
+        else:
+            assert result.error is not None
+            failures.append(result.error)
+        if json_output:
+            render.write_jsonl(io, [result.to_json()])
+        elif io.stdout_is_tty:
+            line = render.batch_result_line(result)
+            shown = isinstance(progress, RichProgress) and progress.print_above(line)
+            if not shown:
+                io.write_out(line + "\n")
+        elif result.file is not None:
+            file_id, path = escape_terminal(result.file.id), escape_terminal(str(result.item.path))
+            io.write_out(f"{file_id}\t{path}\n")
+        else:
+            _report(app_ctx, result.error)  # type: ignore[arg-type]
+
+    try:
+        client.batch_upload(
+            items,
+            concurrency=concurrency,
+            expires_after=ttl,
+            on_result=on_result,
+            progress=progress,
+            on_notice=_notice(app_ctx),
+        )
+    except KeyboardInterrupt:
+        client.cancel.set()
+        raise
+    done = len(items) - len(failures)
+    if not app_ctx.options.quiet and not failures:
+        from xai_files_cli.output.render import human_size
+
+        noun = "file" if done == 1 else "files"
+        io.write_err(f"xai: uploaded {done} {noun} ({human_size(uploaded_bytes)})\n")
+    _finish_items(len(items), failures, "uploaded")
+
+
+# -- ls -------------------------------------------------------------------------------------------
+@files_app.command("ls")
+def list_files(
+    ctx: typer.Context,
+    sort: str = typer.Option("created_at", "--sort", "-s", help="Sort key: created_at, filename or size."),
+    descending: bool = typer.Option(False, "--desc/--asc", help="Sort order (default ascending)."),
+    limit: int = typer.Option(None, "--limit", "-l", min=1, help="Show at most N files [default: 100]."),
+    all_files: bool = typer.Option(False, "--all", "-a", help="Follow every page: list all files."),
+    json_output: bool = typer.Option(False, "--json", help="A JSON array (the default when piped)."),
+    jsonl: bool = typer.Option(False, "--jsonl", help="One JSON object per line."),
+    ids: bool = typer.Option(False, "--ids", help="One file id per line."),
+) -> None:
+    """List files: a table on a terminal, JSON when piped."""
+    app_ctx = _app(ctx, json_output=json_output or jsonl)
+    io = app_ctx.io
+    from xai_files_cli.core.models import SORT_KEYS
+
+    if sort not in SORT_KEYS:
+        raise UsageError(f"invalid --sort {sort!r}; choose one of: {', '.join(SORT_KEYS)}")
+    _one_output_flag(json=json_output, jsonl=jsonl, ids=ids)
+    if all_files and limit is not None:
+        raise UsageError("use either --all or --limit, not both")
+    from xai_files_cli.output import render
+
+    client = app_ctx.files()
+    files = client.iter_files(sort=sort, descending=descending, limit=None if all_files else (limit or 100))
+    if jsonl:
+        render.write_jsonl(io, (info.to_json() for info in files))
+    elif ids:
+        render.write_lines(io, (info.id for info in files))
+    elif json_output or not io.stdout_is_tty:
+        render.write_json(io, [info.to_json() for info in files])
+    else:
+        render.print_files_table(io, list(files))
+
+
+# -- get ------------------------------------------------------------------------------------------
+@files_app.command("get")
+def get(
+    ctx: typer.Context,
+    file_ids: Annotated[
+        list[str],
+        typer.Argument(metavar="ID", help="One or more file ids.", autocompletion=complete_file_id),
+    ],
+    json_output: bool = typer.Option(False, "--json", help="JSON (the default when piped)."),
+) -> None:
+    """Show the metadata of files (a JSON object, or an array for several ids, when piped)."""
+    app_ctx = _app(ctx, json_output=json_output)
+    io = app_ctx.io
+    from xai_files_cli.output import render
+
+    client = app_ctx.files()
+    found: list[FileInfo] = []
+    failures: list[XaiError] = []
+    for file_id in file_ids:
+        try:
+            found.append(client.get(file_id))
+        except XaiError as error:
+            if len(file_ids) == 1:
+                raise
+            _report(app_ctx, error)
+            failures.append(error)
+    if json_output or not io.stdout_is_tty:
+        if len(file_ids) == 1:
+            render.write_json(io, found[0].to_json())
+        else:
+            render.write_json(io, [info.to_json() for info in found])
+    elif found:
+        render.print_file_details(io, found)
+    _finish_items(len(file_ids), failures, "found")
+
+
+# -- cat ------------------------------------------------------------------------------------------
+@files_app.command("cat")
+def cat(
+    ctx: typer.Context,
+    file_id: str = typer.Argument(
+        ..., metavar="ID", help="The file to download.", autocompletion=complete_file_id
+    ),
+    output: str = typer.Option(
+        None, "--output", "-o", metavar="PATH", help="Write to PATH (replaced atomically); - for stdout."
+    ),
+    text: bool = typer.Option(False, "--text", help="The server's extracted text (e.g. of a PDF)."),
+) -> None:
+    """Download a file's content to stdout or, with -o, atomically to a path."""
+    app_ctx = _app(ctx)
+    io = app_ctx.io
+    from xai_files_cli.core.transfer import AtomicFileSink, StreamSink
+    from xai_files_cli.output.progress import make_progress
+
+    if output is None and io.stdout_is_tty and not text:
+        raise UsageError(
+            "refusing to write file content to a terminal; use -o PATH, -o - to force, or pipe it"
+        )
+    if output is not None and output != "-":
+        sink: AtomicFileSink | StreamSink | _TerminalTextSink = AtomicFileSink(Path(output))
+        progress = make_progress(io, quiet=app_ctx.options.quiet, verb="download")
+    elif output is None and io.stdout_is_tty:
+        sink = _TerminalTextSink(io)  # --text to a terminal: decode and escape control characters
+        from xai_files_cli.core.transfer import NullProgress
+
+        progress = NullProgress()
+    else:
+        io.stdout.flush()
+        sink = StreamSink(io.stdout_bin)
+        progress = make_progress(io, quiet=app_ctx.options.quiet, verb="download")
+    client = app_ctx.files()
+    with sink:
+        info = client.download(file_id, sink, progress, text=text)
+    if isinstance(sink, AtomicFileSink) and io.stderr_is_tty and not app_ctx.options.quiet:
+        from xai_files_cli.output.render import human_size
+        from xai_files_cli.output.sanitize import escape_terminal
+
+        size = info.size if not text else Path(output).stat().st_size
+        io.write_err(f"Wrote {human_size(size)} to {escape_terminal(output)}\n")
+
+
+class _TerminalTextSink:
+    """Extracted text for a terminal: decoded incrementally, control characters escaped."""
+
+    rewindable = False
+
+    def __init__(self, io: IOStreams) -> None:
+        import codecs
+
+        self._io = io
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def _emit(self, text: str) -> None:
+        from xai_files_cli.output.sanitize import escape_terminal
+
+        if text:
+            self._io.write_out(escape_terminal(text, keep_newlines=True))
+
+    def write(self, data: bytes) -> None:
+        self._emit(self._decoder.decode(data))
+
+    def rewind(self) -> None:
+        raise XaiError("cannot restart a download already shown")
+
+    def commit(self) -> None:
+        self._emit(self._decoder.decode(b"", final=True))
+        self._io.stdout.flush()
+
+    def abort(self) -> None:
+        pass
+
+    def __enter__(self) -> _TerminalTextSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+# -- rm -------------------------------------------------------------------------------------------
+def _confirm(app_ctx: AppContext, question: str) -> bool:
+    """Ask a yes/no question on the terminal; anything but y/yes is no."""
+    io = app_ctx.io
+    io.write_err(f"{question} [y/N] ")
+    io.stderr.flush()
+    answer = io.stdin.readline().decode("utf-8", errors="replace").strip().lower()
+    return answer in ("y", "yes")
+
+
+@files_app.command("rm")
+def remove(
+    ctx: typer.Context,
+    file_ids: Annotated[
+        list[str], typer.Argument(metavar="ID", help="Files to delete.", autocompletion=complete_file_id)
+    ],
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete files by id (asks first on a terminal unless --yes)."""
+    app_ctx = _app(ctx)
+    io = app_ctx.io
+    from xai_files_cli.output import render
+    from xai_files_cli.output.sanitize import escape_terminal
+
+    if io.can_prompt and not yes:
+        shown = ", ".join(escape_terminal(i) for i in file_ids[:3]) + (", ..." if len(file_ids) > 3 else "")
+        noun = "file" if len(file_ids) == 1 else f"{len(file_ids)} files"
+        if not _confirm(app_ctx, f"Delete {noun} ({shown})?"):
+            raise Interrupted("cancelled; nothing deleted")
+    client = app_ctx.files()
+    failures: list[XaiError] = []
+    for file_id in file_ids:
+        try:
+            result = client.delete(file_id)
+        except XaiError as error:
+            if len(file_ids) == 1:
+                raise
+            _report(app_ctx, error)
+            failures.append(error)
+            continue
+        if io.stdout_is_tty:
+            gone = " (it was already gone)" if result.already_deleted else ""
+            io.write_out(f"Deleted {escape_terminal(result.file_id)}{gone}\n")
+        else:
+            render.write_lines(io, [result.file_id])
+    _finish_items(len(file_ids), failures, "deleted")
+
+
+# -- share / unshare ------------------------------------------------------------------------------
+@files_app.command("share")
+def share(
+    ctx: typer.Context,
+    file_id: str = typer.Argument(
+        ..., metavar="ID", help="The file to share.", autocompletion=complete_file_id
+    ),
+    expires_after: str = typer.Option(
+        None, "--expires-after", "-e", help="URL lifetime (e.g. 1h, 2d, SECONDS); default: no expiry."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the URL and its expiry as JSON."),
+) -> None:
+    """Create a public (unauthenticated) URL for a file and print it."""
+    app_ctx = _app(ctx, json_output=json_output)
+    seconds = None
+    if expires_after is not None:
+        seconds = parse_duration(expires_after)
+        if seconds <= 0:
+            raise UsageError("--expires-after must be positive")
+    from xai_files_cli.output import render
+
+    url = app_ctx.files().create_public_url(file_id, seconds)
+    if json_output:
+        render.write_json(app_ctx.io, url.to_json())
+    else:
+        app_ctx.io.write_out(render.share_line(url) + "\n")
+
+
+@files_app.command("unshare")
+def unshare(
+    ctx: typer.Context,
+    file_id: str = typer.Argument(
+        ..., metavar="ID", help="The file whose public URL to revoke.", autocompletion=complete_file_id
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Revoke a file's public URL (a no-op when it has none)."""
+    app_ctx = _app(ctx, json_output=json_output)
+    io = app_ctx.io
+    from xai_files_cli.output import render
+    from xai_files_cli.output.sanitize import escape_terminal
+
+    result = app_ctx.files().revoke_public_url(file_id)
+    if json_output:
+        render.write_json(io, result.to_json())
+    elif io.stdout_is_tty:
+        what = "Revoked the public URL of" if result.revoked else "No public URL to revoke for"
+        io.write_out(f"{what} {escape_terminal(result.file_id)}\n")
+    else:
+        render.write_lines(io, [result.file_id])

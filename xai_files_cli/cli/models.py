@@ -1,9 +1,38 @@
-"""Commands: models (placeholder, filled in by its owner)."""
+"""Command: `xai models`, the language models this key can use (a table on a terminal, JSON when piped)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
+
+if TYPE_CHECKING:
+    from xai_files_cli.cli.context import AppContext
 
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
+    app.command("models")(models)
+
+
+def models(
+    ctx: typer.Context,
+    json_output: bool = typer.Option(False, "--json", help="Print a JSON array (the default when piped)."),
+) -> None:
+    """List language models: name, aliases, context length and price per million tokens."""
+    app_ctx: AppContext = ctx.obj
+    io = app_ctx.io
+    if json_output:
+        app_ctx.json_errors = True
+    found = app_ctx.models().list()
+    from xai_files_cli.output import render
+
+    if json_output or not io.stdout_is_tty:
+        render.write_json(io, [model.to_json() for model in found])
+        return
+    if not found:
+        io.write_out("No models.\n")
+        return
+    from xai_files_cli.output.chat_render import models_table
+
+    io.out_console().print(models_table(found))

@@ -1,9 +1,110 @@
-"""Commands: serve (placeholder, filled in by its owner)."""
+"""Command: `xai serve`, the local emulator of the xAI Files/Chat/Models gRPC API."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
+
+from xai_files_cli.cli.context import AppContext
+from xai_files_cli.errors import UsageError
+
+NO_KEY_MESSAGE = (
+    "serve: no API key for clients to present; pass --api-key KEY or set XAI_API_KEY "
+    "(or --no-auth to accept any caller, loopback only)"
+)
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands to the root app."""
+    """Attach `serve` to the root app."""
+    app.command("serve")(serve)
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to bind; loopback unless --allow-remote.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port to bind; 0 picks a free one.")
+    ] = 50051,
+    data_dir: Annotated[
+        Optional[Path],  # noqa: UP045 - typer needs Optional at runtime on Python 3.10
+        typer.Option("--data-dir", help="Database and blobs [default: $XAI_DATA_DIR or the user data dir]."),
+    ] = None,
+    api_key: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--api-key", help="Key clients must send [default: $XAI_API_KEY]; visible in `ps`."),
+    ] = None,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Accept calls without a key (loopback binds only).")
+    ] = False,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow a non-loopback address (a key is then required).")
+    ] = False,
+    max_concurrent_rpcs: Annotated[
+        int,
+        typer.Option(
+            "--max-concurrent-rpcs",
+            min=1,
+            max=10_000,
+            help="Calls in flight at once (more: RESOURCE_EXHAUSTED).",
+        ),
+    ] = 128,
+    grace: Annotated[
+        float, typer.Option("--grace", min=0.0, help="Seconds in-flight calls get on SIGTERM/SIGINT.")
+    ] = 5.0,
+    fault: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--fault", hidden=True, help="Test-only fault spec (repeatable)."),
+    ] = None,
+) -> None:
+    """Run a local emulator of the xAI gRPC API (point clients at localhost:PORT)."""
+    from xai_files_cli.emulator.embedded import default_data_dir
+    from xai_files_cli.emulator.faults import FaultPlan, FaultSpecError
+    from xai_files_cli.emulator.server import (
+        ServerConfig,
+        faults_from_env,
+        is_loopback,
+        serve_until_signalled,
+        start_server,
+    )
+    from xai_files_cli.redact import register_secret
+
+    app_ctx: AppContext = ctx.obj
+    key = api_key or os.environ.get("XAI_API_KEY") or None
+    if no_auth:
+        if not is_loopback(host):
+            raise UsageError("--no-auth is refused for a non-loopback address; give the server a key")
+        key = None
+    elif key is None:
+        raise UsageError(NO_KEY_MESSAGE)
+    register_secret(key)
+    try:
+        faults = FaultPlan.parse(fault) if fault else faults_from_env()
+    except FaultSpecError as error:
+        raise UsageError(str(error)) from None
+    directory = (data_dir or default_data_dir()).expanduser().resolve()
+    config = ServerConfig(
+        data_dir=directory,
+        api_key=key,
+        max_concurrent_rpcs=max_concurrent_rpcs,
+        faults=faults,
+        allow_non_loopback=allow_remote,
+    )
+    running = start_server(config, host=host, port=port)
+    auth_note = "" if key else ", no auth"
+
+    def announce() -> None:
+        app_ctx.io.write_err(f"xai serve: listening on {running.target} (data: {directory}{auth_note})\n")
+        app_ctx.io.flush()
+
+    try:
+        code = serve_until_signalled(running, grace=grace, on_ready=announce)
+    except BaseException:
+        running.stop(grace=0)
+        raise
+    app_ctx.io.write_err("xai serve: stopped\n")
+    raise typer.Exit(code)

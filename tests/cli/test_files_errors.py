@@ -1,0 +1,145 @@
+"""Errors every `xai files` command shares: keys, unreachable servers, JSON errors, signals."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PYTHON, REPO_ROOT, TEST_KEY, run_xai, xai_subprocess_env
+from tests.core.helpers import FaultyServers, seed, unused_port
+
+WRONG_KEY = "xai-wrongkey9876543210zyxwvutsrqponmlkjihg"
+
+
+@pytest.fixture
+def faulty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyServers]:
+    servers = FaultyServers(tmp_path / "servers", monkeypatch)
+    yield servers
+    servers.close()
+
+
+def test_wrong_key_exits_3_with_a_hint_and_never_the_key(xai, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XAI_API_KEY", WRONG_KEY)
+    result = xai("files", "ls")
+    assert (result.code, result.stdout) == (3, "")
+    assert result.stderr.startswith("xai: list files: ")
+    assert result.stderr.endswith(
+        "(UNAUTHENTICATED); run `xai auth login`, set XAI_API_KEY, or use --local\n"
+    )
+    assert WRONG_KEY not in result.stderr and "wrongkey" not in result.stderr
+
+
+def test_missing_key_exits_3_without_touching_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    port = unused_port()
+    monkeypatch.setenv("XAI_API_HOST", f"127.0.0.1:{port}")  # nothing listens: 6 if we dialled
+    for argv in (["files", "ls"], ["files", "get", "file_x"], ["files", "rm", "file_x"]):
+        result = run_xai(*argv)
+        assert (result.code, result.stdout) == (3, ""), argv
+        assert result.stderr.startswith("xai: no API key configured")
+
+
+def test_server_down_exits_6_within_seconds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    port = unused_port()
+    monkeypatch.setenv("XAI_API_HOST", f"127.0.0.1:{port}")
+    monkeypatch.setenv("XAI_API_KEY", TEST_KEY)
+    sample = tmp_path / "a.txt"
+    sample.write_bytes(b"a")
+    for argv in (["files", "ls"], ["files", "upload", str(sample)], ["files", "rm", "file_x"]):
+        started = time.monotonic()
+        result = run_xai(*argv)
+        assert time.monotonic() - started < 10, argv
+        assert (result.code, result.stdout) == (6, ""), argv
+        assert f"cannot connect to 127.0.0.1:{port}: connection refused" in result.stderr
+        assert result.stderr.endswith("(UNAVAILABLE)\n")
+        assert "Traceback" not in result.stderr
+
+
+def test_plaintext_key_to_a_remote_host_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XAI_API_HOST", "http://files.example.com:80")
+    monkeypatch.setenv("XAI_API_KEY", TEST_KEY)
+    result = run_xai("files", "ls")
+    assert (result.code, result.stdout) == (2, "")
+    assert result.stderr == "xai: refusing to send API key over plaintext to files.example.com\n"
+
+
+def test_error_format_json(xai) -> None:
+    result = xai("--error-format", "json", "files", "get", "file_nope")
+    assert (result.code, result.stdout) == (4, "")
+    error = json.loads(result.stderr)["error"]
+    assert (error["code"], error["exit_code"], error["file_id"]) == ("NOT_FOUND", 4, "file_nope")
+
+
+def test_hostile_status_message_is_escaped(faulty) -> None:
+    faulty.start("ListFiles:fail:code=INVALID_ARGUMENT,times=0,message=bad \x1b[2J\x07 \u202eevil")
+    result = run_xai("files", "ls")
+    assert result.code == 5
+    assert result.stderr == "xai: list files: bad \\x1b[2J\\x07 \\u202eevil (INVALID_ARGUMENT)\n"
+
+
+def test_unimplemented_method_exits_1(faulty) -> None:
+    faulty.start("ListFiles:fail:code=UNIMPLEMENTED")
+    result = run_xai("files", "ls")
+    assert (result.code, result.stdout) == (1, "")
+    assert result.stderr == "xai: list files: not supported by this server (UNIMPLEMENTED)\n"
+
+
+def _spawn(server, *args: str) -> subprocess.Popen[str]:
+    env = xai_subprocess_env({"XAI_API_HOST": server.target, "XAI_API_KEY": TEST_KEY})
+    return subprocess.Popen(
+        [PYTHON, "-m", "xai_files_cli", *args],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _settle() -> None:
+    """Let the client get from "the server saw the call" to "waiting for the reply".
+
+    No event marks that moment from outside the process. A Ctrl-C inside grpc's own call set-up
+    is a narrow race that cannot cancel the call (the process still exits 130 within ~2 s, see
+    core.channel.XaiChannel), and this test is about the common case.
+    """
+    time.sleep(0.3)
+
+
+def test_sigint_during_download_leaves_nothing_behind(faulty, tmp_path: Path) -> None:
+    server = faulty.start("RetrieveFileContent:delay:amount=1.5", point_cli=False)
+    file_id = seed(server, "blob.bin", b"x" * 1000)
+    out = tmp_path / "out"
+    out.mkdir()
+    dest = out / "copy.bin"
+    dest.write_bytes(b"old")
+    process = _spawn(server, "files", "cat", file_id, "-o", str(dest))
+    assert server.faults.wait_for(lambda plan: plan.calls("RetrieveFileContent") == 1)
+    _settle()
+    process.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    stdout, stderr = process.communicate(timeout=10)
+    assert time.monotonic() - started < 2
+    assert (process.returncode, stdout, stderr) == (130, "", "xai: interrupted\n")  # C18
+    assert dest.read_bytes() == b"old"
+    assert [p.name for p in out.iterdir()] == ["copy.bin"]
+    assert server.faults.wait_for(lambda plan: plan.outcomes("RetrieveFileContent") == ["CANCELLED"])
+
+
+def test_sigint_during_upload_stores_nothing(faulty, tmp_path: Path) -> None:
+    server = faulty.start("UploadFile:delay:amount=1.5", point_cli=False)
+    sample = tmp_path / "a.bin"
+    sample.write_bytes(b"y" * 100_000)
+    process = _spawn(server, "files", "upload", str(sample))
+    assert server.faults.wait_for(lambda plan: plan.calls("UploadFile") == 1)
+    _settle()
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=10)
+    assert (process.returncode, stdout, stderr) == (130, "", "xai: interrupted\n")  # C19
+    assert server.faults.wait_for(lambda plan: plan.outcomes("UploadFile") == ["CANCELLED"])
+    assert server.storage.all_ids() == set()  # NS

@@ -1,0 +1,215 @@
+"""`xai files upload`: outputs per mode, every bad input (exit 2, no RPC), server refusals, faults."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_xai
+from tests.core.helpers import FaultyServers
+from xai_files_cli.core import transfer
+
+
+@pytest.fixture
+def faulty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyServers]:
+    servers = FaultyServers(tmp_path / "servers", monkeypatch)
+    yield servers
+    servers.close()
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    path = tmp_path / "report.txt"
+    path.write_bytes(b"hello world\n")
+    return path
+
+
+def _only_record(server):
+    (file_id,) = server.storage.all_ids()
+    return server.storage.get(file_id)
+
+
+def test_piped_prints_the_id_alone(xai, server, sample: Path) -> None:
+    result = xai("files", "upload", str(sample))
+    record = _only_record(server)
+    assert (result.code, result.stdout, result.stderr) == (0, f"{record.id}\n", "")
+    assert (record.filename, record.size) == ("report.txt", 12)
+
+
+def test_tty_prints_a_human_line(xai, server, sample: Path) -> None:
+    result = xai("files", "upload", str(sample), stdout_tty=True)
+    record = _only_record(server)
+    assert (result.code, result.stderr) == (0, "")
+    assert result.stdout == f"Uploaded report.txt (12 B) as {record.id}\n"
+
+
+def test_tty_names_the_source_when_renamed_and_the_expiry(xai, server, sample: Path) -> None:
+    result = xai("files", "upload", str(sample), "--name", "other.txt", "-e", "2d", stdout_tty=True)
+    record = _only_record(server)
+    assert result.code == 0
+    assert result.stdout == f"Uploaded other.txt from {sample} (12 B) as {record.id}, expires in 2 days\n"
+
+
+def test_json_prints_the_file_object(xai, server, sample: Path) -> None:
+    result = xai("files", "upload", str(sample), "--json", "--expires-after", "3600")
+    record = _only_record(server)
+    assert (result.code, result.stderr) == (0, "")
+    body = json.loads(result.stdout)
+    assert body == {
+        "id": record.id,
+        "filename": "report.txt",
+        "size": 12,
+        "created_at": record.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "expires_at": record.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def test_stdin_with_name(xai, server) -> None:
+    result = xai("files", "upload", "-", "--name", "piped.bin", stdin=b"\x00\x01binary" * 100)
+    record = _only_record(server)
+    assert (result.code, result.stdout, result.stderr) == (0, f"{record.id}\n", "")
+    assert (record.filename, record.size) == ("piped.bin", 800)
+
+
+def test_empty_file_is_valid(xai, server, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    result = xai("files", "upload", str(empty))
+    assert (result.code, result.stderr) == (0, "")
+    assert _only_record(server).size == 0
+
+
+def test_progress_on_a_tty_stderr_is_transient(xai, server, sample: Path) -> None:
+    result = xai("files", "upload", str(sample), stderr_tty=True)
+    assert result.code == 0
+    assert result.stdout == f"{_only_record(server).id}\n"  # the bar never touches stdout
+
+
+# -- bad input: exit 2 before any RPC --------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["MISSING"], "xai: cannot upload MISSING: no such file\n"),
+        (["DIR"], "xai: cannot upload DIR: is a directory\n"),
+        (["FIFO"], "xai: cannot upload FIFO: not a regular file (FIFO, socket or device)\n"),
+        (["/dev/null"], "xai: cannot upload /dev/null: not a regular file (FIFO, socket or device)\n"),
+        (["-"], "xai: reading from stdin (-) needs --name NAME\n"),
+        (
+            ["FILE", "--expires-after", "59m"],
+            "xai: --expires-after must be between 1h and 30d (3600-2592000 seconds), got 3540\n",
+        ),
+        (
+            ["FILE", "--expires-after", "31d"],
+            "xai: --expires-after must be between 1h and 30d (3600-2592000 seconds), got 2678400\n",
+        ),
+        (
+            ["FILE", "--expires-after", "soon"],
+            "xai: invalid --expires-after 'soon': use SECONDS or a duration such as 1h, 12h, 2d\n",
+        ),
+        (["FILE", "--name", ""], "xai: --name must not be empty\n"),
+    ],
+)
+def test_bad_input_exits_2_without_any_rpc(faulty, tmp_path: Path, args: list[str], message: str) -> None:
+    server = faulty.start()
+    (tmp_path / "dir").mkdir()
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "file").write_bytes(b"x")
+    names = {"MISSING": "missing", "DIR": "dir", "FIFO": "fifo", "FILE": "file"}
+    argv = [str(tmp_path / names[a]) if a in names else a for a in args]
+    for placeholder, name in names.items():
+        message = message.replace(f" {placeholder}:", f" {tmp_path / name}:")
+    result = run_xai("files", "upload", *argv)
+    assert (result.code, result.stdout, result.stderr) == (2, "", message)
+    assert server.faults.calls("UploadFile") == 0
+
+
+def test_unreadable_file_exits_2(faulty, sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # We run as root, for whom chmod 000 does not stop reads; make open() fail the way it would.
+    server = faulty.start()
+    real_open = os.open
+
+    def guarded_open(path, flags, *args):
+        if str(path) == str(sample):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(transfer.os, "open", guarded_open)
+    result = run_xai("files", "upload", str(sample))
+    assert (result.code, result.stdout) == (2, "")
+    assert result.stderr == f"xai: cannot upload {sample}: permission denied\n"
+    assert server.faults.calls("UploadFile") == 0
+
+
+def test_file_over_the_limit_exits_5_without_sending(faulty, tmp_path: Path) -> None:
+    server = faulty.start()
+    huge = tmp_path / "huge.bin"
+    with huge.open("wb") as handle:
+        handle.truncate(512 * 1000 * 1000 + 1)
+    result = run_xai("files", "upload", str(huge))
+    assert (result.code, result.stdout) == (5, "")
+    assert result.stderr == (
+        f"xai: cannot upload {huge}: 512,000,001 bytes is over the 512 MB limit (RESOURCE_EXHAUSTED)\n"
+    )
+    assert server.faults.calls("UploadFile") == 0
+
+
+# -- server refusals and faults ----------------------------------------------------------------------
+def test_forbidden_filename_is_rejected_by_the_server(xai, sample: Path) -> None:
+    result = xai("files", "upload", str(sample), "--name", "a;b.txt")
+    assert (result.code, result.stdout) == (5, "")
+    assert result.stderr.startswith("xai: upload a;b.txt: ")
+    assert result.stderr.endswith(" (INVALID_ARGUMENT)\n")
+
+
+def test_json_errors_are_json_on_stderr(xai, sample: Path) -> None:
+    result = xai("files", "upload", str(sample), "--name", "a;b.txt", "--json")
+    assert (result.code, result.stdout) == (5, "")
+    error = json.loads(result.stderr)["error"]
+    assert (error["code"], error["exit_code"]) == ("INVALID_ARGUMENT", 5)
+
+
+def test_upload_cut_mid_stream_is_restarted(faulty, tmp_path: Path) -> None:
+    server = faulty.start("UploadFile:abort_upload:after=1")
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(8 * transfer.CHUNK_SIZE))
+    result = run_xai("files", "upload", str(big))
+    (file_id,) = server.storage.all_ids()
+    assert (result.code, result.stdout) == (0, f"{file_id}\n")
+    assert result.stderr.startswith("xai: upload big.bin: upload interrupted after ")
+    assert result.stderr.endswith(f" of {big.stat().st_size:,} bytes; retrying from start (2/3)\n")
+    assert result.stderr.count("\n") == 1
+    assert server.storage.get(file_id).size == big.stat().st_size
+
+
+def test_quiet_hides_the_restart_notice(faulty, tmp_path: Path) -> None:
+    faulty.start("UploadFile:abort_upload:after=1")
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(8 * transfer.CHUNK_SIZE))
+    result = run_xai("--quiet", "files", "upload", str(big))
+    assert (result.code, result.stderr) == (0, "")
+
+
+def test_lost_reply_reports_unknown_outcome(faulty, sample: Path) -> None:
+    server = faulty.start("UploadFile:commit_drop")
+    result = run_xai("files", "upload", str(sample))
+    assert (result.code, result.stdout) == (6, "")
+    assert result.stderr == (
+        "xai: upload report.txt: upload outcome unknown: the connection broke after all 12 bytes were "
+        "sent (UNAVAILABLE); check `xai files ls` before uploading again\n"
+    )
+    assert server.faults.calls("UploadFile") == 1
+
+
+def test_timeout_flag_sets_the_upload_deadline(faulty, sample: Path) -> None:
+    faulty.start("UploadFile:delay:amount=1")
+    result = run_xai("--timeout", "0.2", "files", "upload", str(sample))
+    assert (result.code, result.stdout) == (6, "")
+    assert result.stderr == (
+        "xai: upload report.txt: timed out after 0.2 s (12 of 12 bytes sent) (DEADLINE_EXCEEDED); "
+        "the server was too slow; raise the deadline with --timeout SECONDS; "
+        "the upload may have completed: check `xai files ls` before retrying\n"
+    )

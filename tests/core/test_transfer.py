@@ -1,0 +1,332 @@
+"""core.transfer without a server: lazy bounded chunks, change detection, atomic sinks, the pool."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from xai_files_cli.core import transfer
+from xai_files_cli.core.transfer import (
+    CHUNK_SIZE,
+    AtomicFileSink,
+    FileChangedError,
+    NullProgress,
+    ShareProgress,
+    StreamSink,
+    UploadSource,
+    run_bounded,
+)
+from xai_files_cli.errors import InternalError, Interrupted, RejectedError, UsageError
+
+
+class CountingReader(io.RawIOBase):
+    """A stream that produces `size` bytes on demand and records the largest read asked of it."""
+
+    def __init__(self, size: int) -> None:
+        self.remaining = size
+        self.largest_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        assert n > 0, "the whole stream must never be read at once"
+        self.largest_read = max(self.largest_read, n)
+        take = min(n, self.remaining)
+        self.remaining -= take
+        return b"z" * take
+
+
+def test_chunks_are_lazy_and_bounded() -> None:
+    reader = CountingReader(3 * CHUNK_SIZE + 5)
+    source = UploadSource.from_stream(reader)  # type: ignore[arg-type]
+    chunks = source.chunks()
+    first = next(chunks)
+    assert len(first) == CHUNK_SIZE
+    assert reader.remaining == 2 * CHUNK_SIZE + 5  # only one chunk was read so far
+    sizes = [len(first)] + [len(c) for c in chunks]
+    assert sizes == [CHUNK_SIZE, CHUNK_SIZE, CHUNK_SIZE, 5]
+    assert reader.largest_read == CHUNK_SIZE
+
+
+def test_open_path_refuses_what_cannot_be_uploaded(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such file"):
+        UploadSource.open_path(tmp_path / "missing")
+    with pytest.raises(UsageError, match="is a directory"):
+        UploadSource.open_path(tmp_path)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(UsageError, match="not a regular file"):
+        UploadSource.open_path(fifo)  # must not hang waiting for a writer
+    with pytest.raises(UsageError, match="not a regular file"):
+        UploadSource.open_path(Path("/dev/null"))
+
+
+def test_open_path_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "secret"
+    target.write_bytes(b"x")
+
+    def deny(*args: object, **kwargs: object) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(transfer.os, "open", deny)
+    with pytest.raises(UsageError, match="permission denied"):
+        UploadSource.open_path(target)
+
+
+def test_empty_file_has_no_chunks(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    with UploadSource.open_path(empty) as source:
+        assert source.size == 0
+        assert list(source.chunks()) == []
+
+
+def test_growing_file_is_detected(tmp_path: Path) -> None:
+    path = tmp_path / "grows"
+    path.write_bytes(b"a" * 100)
+    with UploadSource.open_path(path) as source:
+        chunks = source.chunks(chunk_size=60)
+        next(chunks)
+        with path.open("ab") as handle:
+            handle.write(b"b" * 100)
+        with pytest.raises(FileChangedError, match="file changed during upload"):
+            list(chunks)
+
+
+def test_shrinking_file_is_detected(tmp_path: Path) -> None:
+    path = tmp_path / "shrinks"
+    path.write_bytes(b"a" * 100)
+    with UploadSource.open_path(path) as source:
+        chunks = source.chunks(chunk_size=60)
+        next(chunks)
+        os.truncate(path, 70)
+        with pytest.raises(FileChangedError, match="it shrank"):
+            list(chunks)
+
+
+def test_same_size_rewrite_is_detected(tmp_path: Path) -> None:
+    path = tmp_path / "rewritten"
+    path.write_bytes(b"a" * 100)
+    with UploadSource.open_path(path) as source:
+        chunks = source.chunks(chunk_size=60)
+        next(chunks)
+        st = path.stat()
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+        with pytest.raises(FileChangedError, match="modified while reading"):
+            list(chunks)
+
+
+def test_stream_over_the_limit_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transfer, "MAX_UPLOAD_BYTES", 10)
+    source = UploadSource.from_stream(io.BytesIO(b"x" * 11), label="stdin")
+    with pytest.raises(RejectedError, match="over the"):
+        list(source.chunks(chunk_size=4))
+
+
+def test_cancel_stops_reading() -> None:
+    cancel = threading.Event()
+    source = UploadSource.from_stream(io.BytesIO(b"x" * 100))
+    chunks = source.chunks(chunk_size=10, cancel=cancel)
+    next(chunks)
+    cancel.set()
+    with pytest.raises(Interrupted):
+        next(chunks)
+
+
+def test_rewind_restarts_from_the_first_byte(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"0123456789")
+    with UploadSource.open_path(path) as source:
+        assert source.seekable
+        assert next(source.chunks(chunk_size=4)) == b"0123"
+        source.rewind()
+        assert b"".join(source.chunks(chunk_size=4)) == b"0123456789"
+
+
+class Unseekable(io.BytesIO):
+    def seekable(self) -> bool:
+        return False
+
+
+def test_pipes_cannot_rewind() -> None:
+    source = UploadSource.from_stream(Unseekable(b"abc"))  # type: ignore[arg-type]
+    assert not source.seekable
+    with pytest.raises(InternalError):
+        source.rewind()
+
+
+# -- sinks ------------------------------------------------------------------------------------------
+def _leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.endswith(".partial"))
+
+
+def test_atomic_sink_replaces_only_on_commit(tmp_path: Path) -> None:
+    dest = tmp_path / "out.bin"
+    dest.write_bytes(b"old content")
+    with AtomicFileSink(dest) as sink:
+        sink.write(b"new ")
+        assert dest.read_bytes() == b"old content"  # untouched while downloading
+        (temp,) = _leftovers(tmp_path)
+        assert temp.startswith(".out.bin.") and temp.endswith(".partial")
+        assert stat.S_IMODE((tmp_path / temp).stat().st_mode) == 0o600
+        sink.write(b"content")
+        sink.commit()
+    assert dest.read_bytes() == b"new content"
+    assert _leftovers(tmp_path) == []
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_atomic_sink_failure_keeps_old_file_and_removes_temp(tmp_path: Path) -> None:
+    dest = tmp_path / "out.bin"
+    dest.write_bytes(b"old")
+    with pytest.raises(RuntimeError), AtomicFileSink(dest) as sink:
+        sink.write(b"partial")
+        raise RuntimeError("stream broke")
+    assert dest.read_bytes() == b"old"
+    assert _leftovers(tmp_path) == []
+
+
+def test_atomic_sink_interrupt_removes_temp(tmp_path: Path) -> None:
+    dest = tmp_path / "new.bin"
+    with pytest.raises(KeyboardInterrupt), AtomicFileSink(dest) as sink:
+        sink.write(b"partial")
+        raise KeyboardInterrupt
+    assert not dest.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_sink_replaces_a_symlink_instead_of_following_it(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    link = tmp_path / "link"
+    link.symlink_to(victim)
+    with AtomicFileSink(link) as sink:
+        sink.write(b"downloaded")
+        sink.commit()
+    assert victim.read_bytes() == b"precious"
+    assert not link.is_symlink()
+    assert link.read_bytes() == b"downloaded"
+
+
+def test_atomic_sink_rewind_truncates(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    with AtomicFileSink(dest) as sink:
+        sink.write(b"garbage")
+        sink.rewind()
+        sink.write(b"good")
+        sink.commit()
+    assert dest.read_bytes() == b"good"
+
+
+def test_disk_full_is_reported_and_cleaned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dest = tmp_path / "out"
+
+    def full(fd: int, data: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(InternalError, match="No space left on device"), AtomicFileSink(dest) as sink:
+        monkeypatch.setattr(transfer.os, "write", full)
+        sink.write(b"data")
+    assert list(tmp_path.iterdir()) == []  # C17: NP, NT
+
+
+def test_destination_checks(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="is a directory"):
+        AtomicFileSink(tmp_path)
+    with pytest.raises(UsageError, match="no such directory"):
+        AtomicFileSink(tmp_path / "nope" / "out")
+
+
+def test_stream_sink_passes_bytes_through() -> None:
+    buffer = io.BytesIO()
+    sink = StreamSink(buffer)
+    sink.write(b"abc")
+    sink.commit()
+    assert buffer.getvalue() == b"abc"
+    assert not sink.rewindable
+
+
+# -- progress and pool -------------------------------------------------------------------------------
+class Recorder:
+    def __init__(self) -> None:
+        self.done = 0
+        self.lock = threading.Lock()
+
+    def start(self, total: int | None, description: str) -> None:
+        pass
+
+    def advance(self, n: int) -> None:
+        with self.lock:
+            self.done += n
+
+    def reset(self) -> None:
+        self.done = 0
+
+    def finish(self) -> None:
+        pass
+
+
+def test_share_progress_rolls_back_only_its_own_bytes() -> None:
+    parent = Recorder()
+    a, b = ShareProgress(parent), ShareProgress(parent)
+    a.advance(10)
+    b.advance(5)
+    a.reset()
+    assert parent.done == 5
+    NullProgress().advance(1)  # the null display accepts everything
+
+
+def test_run_bounded_caps_concurrency_and_reports_each_item() -> None:
+    in_flight = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def work(n: int) -> int:
+        nonlocal in_flight, peak
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        try:
+            if n == 3:
+                raise ValueError("boom")
+            threading.Event().wait(0.005)
+            return n * 2
+        finally:
+            with lock:
+                in_flight -= 1
+
+    results: dict[int, object] = {}
+    caller = threading.get_ident()
+
+    def done(item: int, value: int | None, error: BaseException | None) -> None:
+        assert threading.get_ident() == caller  # results are delivered in the calling thread
+        results[item] = error if error is not None else value
+
+    run_bounded(range(20), work, concurrency=3, on_done=done)
+    assert peak <= 3
+    assert len(results) == 20
+    assert isinstance(results[3], ValueError)
+    assert results[4] == 8
+
+
+def test_run_bounded_interrupt_sets_cancel() -> None:
+    cancel = threading.Event()
+
+    def done(item: int, value: object, error: object) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_bounded(range(5), lambda n: n, concurrency=2, on_done=done, cancel=cancel)
+    assert cancel.is_set()

@@ -1,0 +1,278 @@
+"""Storage: durability (E4), migrations, permissions, crash cleanup, shared data dirs, disk full (E19)."""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+import stat
+from datetime import timezone
+
+import grpc
+import pytest
+
+from tests.emulator.helpers import FakeClock, disk_state, error_of
+from xai_files_cli.emulator import storage as storage_module
+from xai_files_cli.emulator.migrations import MIGRATIONS, applied_migrations
+from xai_files_cli.emulator.storage import FileTooLarge, Storage
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Storage(tmp_path / "data")
+    yield s
+    s.close()
+
+
+def _put(store: Storage, name: str, payload: bytes, ttl: int | None = None):
+    with store.begin_upload(name, ttl) as upload:
+        upload.write(payload)
+        return upload.commit()
+
+
+def test_durability_pragmas(store):
+    """E4: WAL, synchronous=FULL (2), busy_timeout >= 5 s, foreign keys on, on every thread's connection."""
+    assert store.pragmas() == {
+        "journal_mode": "wal",
+        "synchronous": 2,
+        "busy_timeout": 10_000,
+        "foreign_keys": 1,
+    }
+    import threading
+
+    seen = {}
+    thread = threading.Thread(target=lambda: seen.update(store.pragmas()))
+    thread.start()
+    thread.join()
+    assert seen == store.pragmas()
+    assert store.integrity_check() == "ok"
+
+
+def test_migrations_are_applied_once_in_order(tmp_path):
+    first = Storage(tmp_path / "d")
+    first.close()
+    second = Storage(tmp_path / "d")  # reopening applies nothing new and keeps the schema
+    try:
+        assert applied_migrations(second._conn()) == [name for name, _ in MIGRATIONS]
+        columns = {row[1] for row in second._conn().execute("PRAGMA table_info(files)")}
+        assert {"id", "filename", "size", "public_url", "public_url_expires_at_ns"} <= columns
+    finally:
+        second.close()
+
+
+def test_permissions_are_private(store):
+    record = _put(store, "a.txt", b"secret")
+    for directory in (store.data_dir, store.blob_dir, store.tmp_dir):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert stat.S_IMODE((store.blob_dir / record.id).stat().st_mode) == 0o600
+    assert stat.S_IMODE(store.db_path.stat().st_mode) == 0o600
+    wal = store.db_path.with_name(store.db_path.name + "-wal")
+    assert stat.S_IMODE(wal.stat().st_mode) == 0o600
+
+
+def test_record_fields_and_blob(tmp_path):
+    clock = FakeClock(1_800_000_000)
+    store = Storage(tmp_path / "d", clock=clock)
+    try:
+        record = _put(store, "notes.md", b"# hi", ttl=3600)
+        assert record.created_at.tzinfo == timezone.utc
+        assert record.created_at.isoformat() == "2027-01-15T08:00:00+00:00"
+        assert (record.expires_at - record.created_at).total_seconds() == 3600
+        assert record.content_type == "text/markdown"
+        assert store.get(record.id) == record
+        with store.open_blob(record.id) as blob:
+            assert blob.read() == b"# hi"
+        assert store.get("file_nope") is None
+        assert store.open_blob("../files.db") is None
+    finally:
+        store.close()
+
+
+def test_nothing_is_visible_before_commit(store):
+    upload = store.begin_upload("pending.txt", None)
+    upload.write(b"half")
+    assert store.list_files()[0] == []
+    assert disk_state(store.data_dir) == (set(), {f"{upload.file_id}.part"})
+    upload.abort()
+    assert disk_state(store.data_dir) == (set(), set())
+
+
+def test_too_large_removes_the_temp_file(tmp_path):
+    store = Storage(tmp_path / "d", max_file_size=5)
+    try:
+        with pytest.raises(FileTooLarge), store.begin_upload("x", None) as upload:
+            upload.write(b"12345")
+            upload.write(b"6")
+        assert disk_state(store.data_dir) == (set(), set())
+    finally:
+        store.close()
+
+
+def test_startup_removes_stale_temps_and_orphan_blobs_but_keeps_files(tmp_path):
+    store = Storage(tmp_path / "d")
+    kept = _put(store, "kept.txt", b"kept")
+    store.close()
+    orphan_id = "file_11111111-1111-4111-8111-111111111111"
+    (tmp_path / "d" / "blobs" / orphan_id).write_bytes(b"crashed after rename, before insert")
+    (tmp_path / "d" / "tmp" / "file_22222222-2222-4222-8222-222222222222.part").write_bytes(b"half")
+    (tmp_path / "d" / "blobs" / "not-ours.txt").write_bytes(b"left alone")
+    reopened = Storage(tmp_path / "d")
+    try:
+        assert disk_state(reopened.data_dir) == ({kept.id, "not-ours.txt"}, set())
+        with reopened.open_blob(kept.id) as blob:
+            assert blob.read() == b"kept"
+    finally:
+        reopened.close()
+
+
+def test_cleanup_by_another_process_spares_an_upload_in_progress(tmp_path):
+    """Two stores on one data dir (like `xai serve` plus a `--local` run): opening the second one
+    must not remove the first one's temp file, nor its blob between rename and row insert."""
+    first = Storage(tmp_path / "shared")
+    upload = first.begin_upload("in-progress.bin", None)
+    upload.write(b"a" * 1000)
+    second = Storage(tmp_path / "shared")  # runs startup cleanup
+    try:
+        assert disk_state(first.data_dir)[1] == {f"{upload.file_id}.part"}
+        upload.write(b"b" * 1000)
+        record = upload.commit()
+        assert second.get(record.id) == record
+        with second.open_blob(record.id) as blob:
+            assert blob.read() == b"a" * 1000 + b"b" * 1000
+        assert second.cleanup() == (0, 0)
+        assert second.get(record.id) == record
+    finally:
+        first.close()
+        second.close()
+
+
+def test_restart_keeps_every_file(tmp_path):
+    store = Storage(tmp_path / "d")
+    made = {_put(store, f"f{i}", bytes([i]) * i).id: bytes([i]) * i for i in range(20)}
+    for file_id in list(made)[:5]:
+        assert store.delete(file_id)
+        del made[file_id]
+    store.close()
+    reopened = Storage(tmp_path / "d")
+    try:
+        assert {r.id for r in reopened.list_files(limit=100)[0]} == set(made)
+        for file_id, payload in made.items():
+            with reopened.open_blob(file_id) as blob:
+                assert blob.read() == payload
+        assert reopened.integrity_check() == "ok"
+    finally:
+        reopened.close()
+
+
+def test_concurrent_writers_in_two_processes_do_not_get_busy_errors(tmp_path):
+    """Two connections from different 'processes' (separate Storage objects) write at once."""
+    import threading
+
+    a, b = Storage(tmp_path / "d"), Storage(tmp_path / "d")
+    errors: list[BaseException] = []
+
+    def work(store: Storage, prefix: str) -> None:
+        try:
+            for i in range(40):
+                record = _put(store, f"{prefix}{i}", b"x")
+                if i % 3 == 0:
+                    store.delete(record.id)
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(s, p)) for s, p in ((a, "a"), (b, "b"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == []
+        assert len(a.list_files(limit=100)[0]) == 2 * (40 - 14)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_disk_full_is_resource_exhausted_and_server_keeps_serving(files, server, monkeypatch):
+    """E19: ENOSPC while writing -> RESOURCE_EXHAUSTED, temp removed, DB unchanged."""
+    real_create = storage_module.Upload._create_temp
+
+    class FullDisk:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    def create_on_full_disk(self):
+        file_id, handle, path = real_create(self)
+        return file_id, FullDisk(handle), path
+
+    monkeypatch.setattr(storage_module.Upload, "_create_temp", create_on_full_disk)
+    error = error_of(lambda: files.upload("x.bin", b"data"))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "no space" in error.details()
+    assert disk_state(server.data_dir) == (set(), set())
+    monkeypatch.undo()
+    assert files.upload("y.bin", b"ok").size == 2
+    assert [f.filename for f in files.list().data] == ["y.bin"]
+
+
+def test_sql_is_parameterised(store):
+    hostile = "x'); DROP TABLE files; --"
+    record = _put(store, hostile, b"")
+    assert store.get(record.id).filename == hostile
+    assert store.list_files(where=("filename = ?", (hostile,)))[0] == [record]
+    assert store.integrity_check() == "ok"
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "needle"),
+    [
+        (sqlite3.OperationalError("database is locked"), grpc.StatusCode.UNAVAILABLE, "busy"),
+        (sqlite3.DatabaseError("file is not a database"), grpc.StatusCode.INTERNAL, "DatabaseError"),
+        (OSError(errno.EIO, "Input/output error"), grpc.StatusCode.INTERNAL, "Input/output error"),
+        (OSError(errno.ENOSPC, "No space left"), grpc.StatusCode.RESOURCE_EXHAUSTED, "no space"),
+    ],
+)
+def test_storage_failures_get_defined_codes_never_unknown(files, server, monkeypatch, error, code, needle):
+    created = files.upload("a.txt", b"abc")
+
+    def broken(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(server.storage, "list_files", broken)
+    monkeypatch.setattr(server.storage, "open_blob", broken)
+    for call in (files.list, lambda: files.content(created.id)):
+        failure = error_of(call)
+        assert failure.code() == code
+        assert needle in failure.details()
+    monkeypatch.undo()
+    assert files.content(created.id) == b"abc"
+
+
+def test_read_errors_mid_download_are_internal(files, server, monkeypatch):
+    created = files.upload("big.bin", b"r" * (7 * 1024 * 1024))
+    real_open = server.storage.open_blob
+
+    class FailingBlob:
+        def __init__(self, inner):
+            self.inner, self.reads = inner, 0
+
+        def read(self, size):
+            self.reads += 1
+            if self.reads > 1:
+                raise OSError(errno.EIO, "Input/output error")
+            return self.inner.read(size)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.inner.close()
+
+    monkeypatch.setattr(server.storage, "open_blob", lambda file_id: FailingBlob(real_open(file_id)))
+    failure = error_of(lambda: files.content(created.id))
+    assert failure.code() == grpc.StatusCode.INTERNAL

@@ -1,0 +1,244 @@
+"""Build the one gRPC channel an invocation uses: target parsing, credentials, options, retry policy.
+
+This is the only module that creates channels. Rules it enforces:
+- loopback hosts (localhost, 127.0.0.0/8, ::1, unix sockets) use gRPC local credentials, so a
+  plaintext emulator works while the key still travels as call credentials;
+- every other host uses TLS with the system roots (or an explicit CA), and a plaintext request for a
+  non-loopback host is refused before any byte is sent;
+- the API key is attached as call credentials composed with the channel credentials, so every call
+  kind carries it, client-streaming uploads included (the SDK's interceptors miss that one);
+- no wait_for_ready: a server that is down fails fast with UNAVAILABLE.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+
+from xai_files_cli import __version__
+from xai_files_cli.errors import AuthError, UsageError
+from xai_files_cli.redact import register_secret
+
+DEFAULT_PORT = 443
+MAX_MESSAGE_BYTES = 20 * 1024 * 1024
+RETRY_ATTEMPTS = 5
+
+# Methods safe to repeat: reads, plus Models and Chat as the SDK does. UploadFile is not listed (a
+# replay could store a second copy), and DeleteFile is retried by FilesClient itself so that it can
+# tell "already deleted by my earlier attempt" apart from "never existed" (reliability C5).
+_RETRYABLE_METHODS = [
+    {"service": "xai_api.Files", "method": "ListFiles"},
+    {"service": "xai_api.Files", "method": "RetrieveFile"},
+    {"service": "xai_api.Files", "method": "RetrieveFileContent"},
+    {"service": "xai_api.Models"},
+    {"service": "xai_api.Chat"},
+]
+
+SERVICE_CONFIG = {
+    "methodConfig": [
+        {
+            "name": _RETRYABLE_METHODS,
+            "retryPolicy": {
+                "maxAttempts": RETRY_ATTEMPTS,
+                "initialBackoff": "0.1s",
+                "maxBackoff": "1s",
+                "backoffMultiplier": 2,
+                "retryableStatusCodes": ["UNAVAILABLE"],
+            },
+        }
+    ]
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A parsed `--api-host` value."""
+
+    host: str
+    port: int
+    scheme: str | None = None  # "http", "https" or None when none was written
+    unix_path: str | None = None
+
+    @property
+    def target(self) -> str:
+        """The gRPC target string (`[::1]:443`, `unix:/path`)."""
+        if self.unix_path is not None:
+            return f"unix:{self.unix_path}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def is_loopback(self) -> bool:
+        """True for localhost, 127.0.0.0/8, ::1 and unix sockets: traffic never leaves this machine."""
+        if self.unix_path is not None:
+            return True
+        if self.host.lower().rstrip(".") == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+def parse_target(target: str) -> Endpoint:
+    """Parse `HOST[:PORT]`, `[V6]:PORT`, `http(s)://HOST:PORT` or `unix:/path`; default port 443."""
+    text = target.strip()
+    scheme: str | None = None
+    if text.startswith("unix:"):
+        path = text[len("unix:") :]
+        if not path:
+            raise UsageError(f"invalid API host {target!r}: empty unix socket path")
+        return Endpoint(host="localhost", port=0, unix_path=path)
+    for prefix in ("http://", "https://"):
+        if text.lower().startswith(prefix):
+            scheme = prefix[:-3]
+            text = text[len(prefix) :].rstrip("/")
+    if not text or "/" in text or any(c.isspace() for c in text):
+        raise UsageError(f"invalid API host {target!r}: expected HOST:PORT")
+    port_text: str | None = None
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise UsageError(f"invalid API host {target!r}: expected [IPv6]:PORT")
+        port_text = rest[1:] if rest else None
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+    else:
+        host = text  # a bare name, or a bare IPv6 address without a port
+    if not host:
+        raise UsageError(f"invalid API host {target!r}: empty host name")
+    if port_text is None:
+        port = DEFAULT_PORT
+    else:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise UsageError(f"invalid API host {target!r}: port must be 1-65535")
+        port = int(port_text)
+    return Endpoint(host=host, port=port, scheme=scheme)
+
+
+class _BearerAuth(grpc.AuthMetadataPlugin):
+    """Adds `authorization: Bearer <key>` to every call (all four call kinds)."""
+
+    def __init__(self, api_key: str) -> None:
+        self._metadata = (("authorization", f"Bearer {api_key}"),)
+
+    def __call__(self, context: grpc.AuthMetadataContext, callback: grpc.AuthMetadataPluginCallback) -> None:
+        callback(self._metadata, None)
+
+    def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
+        return "_BearerAuth(****)"
+
+
+def channel_options(user_agent: str) -> list[tuple[str, object]]:
+    """Channel options mirroring the SDK (message limits, keepalive, retries) plus our user agent."""
+    return [
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.enable_retries", 1),
+        ("grpc.service_config", json.dumps(SERVICE_CONFIG)),
+        ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.keepalive_timeout_ms", 10_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.max_pings_without_data", 0),
+        ("grpc.primary_user_agent", user_agent),
+        # Reconnect quickly after a restart of a local server, so retries can land (C28).
+        ("grpc.initial_reconnect_backoff_ms", 200),
+        ("grpc.min_reconnect_backoff_ms", 200),
+        ("grpc.max_reconnect_backoff_ms", 2_000),
+    ]
+
+
+def connect(
+    target: str,
+    api_key: str,
+    *,
+    user_agent: str = f"xai-cli/{__version__}",
+    ca_cert: bytes | None = None,
+    insecure: bool = False,
+) -> grpc.Channel:
+    """Open a channel to `target` that sends `api_key` on every call.
+
+    Args:
+        target: `HOST[:PORT]` (port 443 by default), `[::1]:PORT`, `http://…`/`https://…`, `unix:/path`.
+        api_key: the xAI API key; attached as `authorization: Bearer <key>` call credentials.
+        user_agent: primary user agent; gRPC appends its own token.
+        ca_cert: PEM roots to trust instead of the system roots (forces TLS, even on loopback).
+        insecure: ask for plaintext; allowed only for loopback hosts.
+
+    Raises:
+        UsageError: a malformed target, or plaintext requested for a non-loopback host.
+        AuthError: an empty key.
+    """
+    endpoint = parse_target(target)
+    if not api_key or not api_key.strip():
+        raise AuthError("no API key configured")
+    api_key = api_key.strip()
+    register_secret(api_key)
+    plaintext = insecure or endpoint.scheme == "http"
+    if plaintext and not endpoint.is_loopback:
+        raise UsageError(f"refusing to send API key over plaintext to {endpoint.host}")
+    use_tls = ca_cert is not None or endpoint.scheme == "https" or not endpoint.is_loopback
+    if use_tls:
+        base = grpc.ssl_channel_credentials(root_certificates=ca_cert)
+    else:
+        kind = grpc.LocalConnectionType.UDS if endpoint.unix_path else grpc.LocalConnectionType.LOCAL_TCP
+        base = grpc.local_channel_credentials(kind)
+    call_credentials = grpc.metadata_call_credentials(_BearerAuth(api_key))
+    credentials = grpc.composite_channel_credentials(base, call_credentials)
+    inner = grpc.secure_channel(endpoint.target, credentials, options=channel_options(user_agent))
+    return XaiChannel(inner, endpoint.target)
+
+
+class XaiChannel(grpc.Channel):
+    """A grpc.Channel that knows its target and whose `close` cannot hang the process.
+
+    grpc-python can deadlock in `Channel.close()` when Ctrl-C lands while a streaming call is
+    being set up (the call is registered but its event thread never started), so close waits a
+    bounded time on a helper thread; the process is exiting anyway.
+    """
+
+    CLOSE_WAIT = 2.0
+
+    def __init__(self, inner: grpc.Channel, target: str) -> None:
+        self._inner = inner
+        self.target = target
+
+    def subscribe(self, callback: Any, try_to_connect: bool = False) -> None:
+        return self._inner.subscribe(callback, try_to_connect=try_to_connect)
+
+    def unsubscribe(self, callback: Any) -> None:
+        return self._inner.unsubscribe(callback)
+
+    def unary_unary(self, *args: Any, **kwargs: Any) -> Any:
+        return self._inner.unary_unary(*args, **kwargs)
+
+    def unary_stream(self, *args: Any, **kwargs: Any) -> Any:
+        return self._inner.unary_stream(*args, **kwargs)
+
+    def stream_unary(self, *args: Any, **kwargs: Any) -> Any:
+        return self._inner.stream_unary(*args, **kwargs)
+
+    def stream_stream(self, *args: Any, **kwargs: Any) -> Any:
+        return self._inner.stream_stream(*args, **kwargs)
+
+    def close(self) -> None:
+        """Cancel every call and release the channel, waiting at most CLOSE_WAIT seconds."""
+        closer = threading.Thread(target=self._inner.close, name="xai-channel-close", daemon=True)
+        closer.start()
+        closer.join(self.CLOSE_WAIT)
+
+    def __enter__(self) -> XaiChannel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def target_of(channel: grpc.Channel) -> str | None:
+    """The `host:port` a channel made by `connect` points at (for error messages)."""
+    return getattr(channel, "target", None)

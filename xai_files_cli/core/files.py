@@ -1,0 +1,495 @@
+"""FilesClient: the Files service as plain Python calls that return models and raise XaiError.
+
+Every call has a deadline (the upload included, scaled to its size), idempotent reads are retried by
+the channel's retry policy, and the two cases gRPC cannot retry safely are handled here:
+- an upload broken before the server replied and before all bytes were sent restarts from byte 0
+  (C6); one broken after everything was sent is reported as "outcome unknown", never resent (C7);
+- a delete that hit UNAVAILABLE and then NOT_FOUND on retry is reported as already deleted (C5).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from datetime import timezone
+from pathlib import Path
+from typing import BinaryIO
+
+import grpc
+
+from xai_files_cli._pb import files_pb2, files_pb2_grpc
+from xai_files_cli.core import rpc
+from xai_files_cli.core.channel import RETRY_ATTEMPTS, target_of
+from xai_files_cli.core.models import (
+    SORT_KEYS,
+    DeleteResult,
+    FileInfo,
+    Page,
+    PublicUrl,
+    RevokeResult,
+    UploadItem,
+    UploadResult,
+)
+from xai_files_cli.core.transfer import (
+    MAX_UPLOAD_BYTES,
+    DownloadSink,
+    NullProgress,
+    Progress,
+    ShareProgress,
+    UploadSource,
+    backoff_delay,
+    run_bounded,
+    too_large,
+)
+from xai_files_cli.errors import InternalError, Interrupted, UnavailableError, UsageError, XaiError
+
+log = logging.getLogger("xai.files")
+
+DEFAULT_TIMEOUT = 60.0  # seconds for a metadata call when --timeout is not given
+TRANSFER_RATE = 1_000_000  # bytes per second assumed when scaling a transfer deadline
+UPLOAD_ATTEMPTS = 3
+DOWNLOAD_ATTEMPTS = 3
+MIN_TTL, MAX_TTL = 3600, 30 * 24 * 3600
+PAGE_SIZE = 100
+
+_SORT_BY = {
+    "created_at": files_pb2.FILES_SORT_BY_CREATED_AT,
+    "filename": files_pb2.FILES_SORT_BY_FILENAME,
+    "size": files_pb2.FILES_SORT_BY_SIZE,
+}
+
+Notice = Callable[[str], None]
+_CHECK_LS = "; the upload may have completed: check `xai files ls` before retrying"
+
+
+def check_ttl(seconds: int | None, what: str = "--expires-after") -> None:
+    """UsageError unless `seconds` is None or within 1 h to 30 d (the service's range)."""
+    if seconds is not None and not MIN_TTL <= seconds <= MAX_TTL:
+        raise UsageError(f"{what} must be between 1h and 30d (3600-2592000 seconds), got {seconds}")
+
+
+class _UploadBody:
+    """The request stream of one UploadFile attempt: init, then data chunks read lazily.
+
+    gRPC consumes this iterator on its own thread and swallows exceptions raised from it, so a local
+    failure is kept in `error` for the caller; `finished` says whether every message was handed over.
+    """
+
+    def __init__(
+        self,
+        source: UploadSource,
+        init: files_pb2.UploadFileInit,
+        progress: Progress,
+        cancel: threading.Event,
+    ) -> None:
+        self._source = source
+        self._init = init
+        self._progress = progress
+        self._cancel = cancel
+        self.sent = 0
+        self.finished = False
+        self.error: BaseException | None = None
+
+    def __iter__(self) -> Iterator[files_pb2.UploadFileChunk]:
+        try:
+            yield files_pb2.UploadFileChunk(init=self._init)
+            for data in self._source.chunks(cancel=self._cancel):
+                yield files_pb2.UploadFileChunk(data=data)
+                self.sent += len(data)
+                self._progress.advance(len(data))
+            self.finished = True
+        except BaseException as error:  # kept for the caller; gRPC only sees a cancelled call
+            self.error = error
+            raise
+
+
+class FilesClient:
+    """Blocking client for `xai_api.Files` over one channel (safe to share between threads)."""
+
+    def __init__(self, channel: grpc.Channel, *, timeout: float | None = None) -> None:
+        self._stub = files_pb2_grpc.FilesStub(channel)
+        self._timeout = timeout
+        self._target = target_of(channel)
+        self.cancel = threading.Event()  # set to stop in-flight uploads (Ctrl-C in a batch)
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _call_timeout(self) -> float:
+        return self._timeout if self._timeout is not None else DEFAULT_TIMEOUT
+
+    def transfer_timeout(self, size: int | None) -> float:
+        """Deadline for moving `size` bytes: --timeout when given, else 60 s + size at 1 MB/s."""
+        if self._timeout is not None:
+            return self._timeout
+        return DEFAULT_TIMEOUT + (size if size is not None else MAX_UPLOAD_BYTES) / TRANSFER_RATE
+
+    def _translate(
+        self, operation: str, *, file_id: str | None = None, retried: bool = True
+    ) -> contextlib.AbstractContextManager[None]:
+        return rpc.translate(
+            operation,
+            target=self._target,
+            attempts=RETRY_ATTEMPTS if retried else None,
+            file_id=file_id,
+            timeout=self._call_timeout(),
+        )
+
+    # -- upload -----------------------------------------------------------------------------------
+    def upload(
+        self,
+        source: Path | BinaryIO | UploadSource,
+        *,
+        name: str,
+        size: int | None = None,
+        expires_after: int | None = None,
+        progress: Progress | None = None,
+        on_notice: Notice | None = None,
+    ) -> FileInfo:
+        """Upload one file or stream and return the stored file's metadata.
+
+        Args:
+            source: a path, an open binary stream (e.g. stdin) or an UploadSource.
+            name: the filename to record on the server.
+            size: the stream's size when known (ignored for paths: taken from the file).
+            expires_after: TTL in seconds (1 h to 30 d) or None for no expiry.
+            progress: receives byte counts; rolled back when the upload restarts.
+            on_notice: receives one-line notices such as "retrying from start (2/3)".
+
+        Raises:
+            UsageError: unreadable path, empty name, TTL out of range (no RPC sent).
+            RejectedError: over 512 MB (no RPC sent), or refused by the server.
+            FileChangedError: the file changed while it was read (C8).
+            UnavailableError: unreachable, or the outcome is unknown after a lost reply (C7).
+        """
+        if not name:
+            raise UsageError("the file name must not be empty")
+        check_ttl(expires_after)
+        if isinstance(source, UploadSource):
+            src, owned = source, False
+        elif isinstance(source, (str, Path)):
+            src, owned = UploadSource.open_path(Path(source)), True
+        else:
+            src, owned = UploadSource.from_stream(source, size=size), False
+        try:
+            if src.size is not None and src.size > MAX_UPLOAD_BYTES:
+                raise too_large(src.label, src.size)
+            return self._upload(src, name, expires_after, progress or NullProgress(), on_notice)
+        finally:
+            if owned:
+                src.close()
+
+    def _upload(
+        self,
+        src: UploadSource,
+        name: str,
+        expires_after: int | None,
+        progress: Progress,
+        on_notice: Notice | None,
+    ) -> FileInfo:
+        operation = f"upload {name}"
+        init = files_pb2.UploadFileInit(name=name)
+        if expires_after is not None:
+            init.expires_after = expires_after
+        timeout = self.transfer_timeout(src.size)
+        progress.start(src.size, name)
+        try:
+            for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+                body = _UploadBody(src, init, progress, self.cancel)
+                try:
+                    reply = self._stub.UploadFile(iter(body), timeout=timeout)
+                except grpc.RpcError as error:
+                    if body.error is not None:
+                        raise body.error from None
+                    if not self._may_restart(error, body, src, attempt):
+                        raise self._upload_error(error, operation, body, src) from None
+                    message = (
+                        f"{operation}: upload interrupted after {body.sent:,} of "
+                        f"{_of(src.size)} bytes; retrying from start ({attempt + 1}/{UPLOAD_ATTEMPTS})"
+                    )
+                    log.info(message)
+                    if on_notice is not None:
+                        on_notice(message)
+                    progress.reset()
+                    src.rewind()
+                    self._sleep(backoff_delay(attempt, initial=0.2))
+                    continue
+                if body.error is not None:  # the server replied although our stream failed
+                    raise body.error
+                if reply.size != body.sent:
+                    raise InternalError(
+                        f"{operation}: size mismatch: sent {body.sent} bytes, the server stored {reply.size}",
+                        file_id=reply.id,
+                    )
+                return FileInfo.from_pb(reply)
+            raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+        finally:
+            progress.finish()
+
+    @staticmethod
+    def _may_restart(error: grpc.RpcError, body: _UploadBody, src: UploadSource, attempt: int) -> bool:
+        """Restart only a seekable upload cut by UNAVAILABLE before every byte was handed over."""
+        if attempt >= UPLOAD_ATTEMPTS or not src.seekable or not rpc.is_unavailable(error):
+            return False
+        return rpc.never_reached_server(error) or not body.finished
+
+    def _upload_error(
+        self, error: grpc.RpcError, operation: str, body: _UploadBody, src: UploadSource
+    ) -> XaiError:
+        if rpc.never_reached_server(error):
+            return rpc.error_from_rpc(error, operation, target=self._target, attempts=UPLOAD_ATTEMPTS)
+        if rpc.is_unavailable(error) and body.finished:
+            return UnavailableError(
+                f"{operation}: upload outcome unknown: the connection broke after all "
+                f"{body.sent:,} bytes were sent",
+                status="UNAVAILABLE",
+                hint="check `xai files ls` before uploading again",
+            )
+        if rpc.is_unavailable(error) and not src.seekable:
+            return UnavailableError(
+                f"{operation}: upload interrupted after {body.sent:,} bytes; {src.label} cannot be re-read",
+                status="UNAVAILABLE",
+            )
+        if rpc.is_deadline(error):
+            timeout = self.transfer_timeout(src.size)
+            return UnavailableError(
+                f"{operation}: timed out after {timeout:g} s ({body.sent:,} of {_of(src.size)} bytes sent)",
+                status="DEADLINE_EXCEEDED",
+                hint=rpc.TIMEOUT_HINT + (_CHECK_LS if body.finished else ""),
+            )
+        return rpc.error_from_rpc(error, operation, target=self._target)
+
+    def _sleep(self, seconds: float) -> None:
+        if self.cancel.wait(seconds):
+            raise Interrupted("interrupted")
+
+    def batch_upload(
+        self,
+        items: Sequence[UploadItem],
+        *,
+        concurrency: int = 50,
+        expires_after: int | None = None,
+        on_result: Callable[[UploadResult], None] | None = None,
+        progress: Progress | None = None,
+        on_notice: Notice | None = None,
+    ) -> list[UploadResult]:
+        """Upload many files concurrently over this client's channel; one result per item.
+
+        A failed item never stops the others. `on_result` runs in the calling thread as each item
+        finishes; `progress` gets the bytes of all items together.
+        """
+        check_ttl(expires_after)
+        overall = progress or NullProgress()
+        total = 0
+        for item in items:
+            with contextlib.suppress(OSError):
+                total += item.path.stat().st_size
+        overall.start(total, f"{len(items)} files")
+        results: list[UploadResult] = []
+
+        def work(item: UploadItem) -> FileInfo:
+            return self.upload(
+                item.path,
+                name=item.filename,
+                expires_after=expires_after,
+                progress=ShareProgress(overall),
+                on_notice=on_notice,
+            )
+
+        def done(item: UploadItem, info: FileInfo | None, error: BaseException | None) -> None:
+            if error is not None and not isinstance(error, XaiError):
+                error = InternalError(f"upload {item.filename}: {error}", path=str(item.path))
+            if isinstance(error, XaiError) and error.path is None:
+                error.path = str(item.path)
+            result = UploadResult(item=item, file=info, error=error)  # type: ignore[arg-type]
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+
+        try:
+            run_bounded(items, work, concurrency=concurrency, on_done=done, cancel=self.cancel)
+        finally:
+            overall.finish()
+        return results
+
+    # -- listing and metadata -----------------------------------------------------------------------
+    def list_page(
+        self,
+        *,
+        sort: str = "created_at",
+        descending: bool = False,
+        page_size: int = PAGE_SIZE,
+        token: str | None = None,
+    ) -> Page:
+        """One page of file metadata; pass `Page.next_token` back with the same sort and order."""
+        if sort not in _SORT_BY:
+            raise UsageError(f"invalid sort key {sort!r}; choose one of: {', '.join(SORT_KEYS)}")
+        request = files_pb2.ListFilesRequest(
+            limit=max(1, min(page_size, PAGE_SIZE)),
+            order=files_pb2.DESCENDING if descending else files_pb2.ASCENDING,
+            sort_by=_SORT_BY[sort],
+        )
+        if token:
+            request.pagination_token = token
+        with self._translate("list files"):
+            reply = self._stub.ListFiles(request, timeout=self._call_timeout())
+        next_token = reply.pagination_token if reply.HasField("pagination_token") else None
+        return Page(files=tuple(FileInfo.from_pb(f) for f in reply.data), next_token=next_token or None)
+
+    def iter_files(
+        self,
+        *,
+        sort: str = "created_at",
+        descending: bool = False,
+        page_size: int = PAGE_SIZE,
+        limit: int | None = None,
+    ) -> Iterator[FileInfo]:
+        """Every file (or the first `limit`), following pagination tokens with the same sort/order."""
+        token: str | None = None
+        seen_tokens: set[str] = set()
+        count = 0
+        while True:
+            want = page_size if limit is None else min(page_size, limit - count)
+            if want <= 0:
+                return
+            page = self.list_page(sort=sort, descending=descending, page_size=want, token=token)
+            for info in page.files:
+                if limit is not None and count >= limit:
+                    return
+                count += 1
+                yield info
+            if page.next_token is None or not page.files:
+                return
+            if page.next_token in seen_tokens:  # a server bug must not loop forever
+                raise InternalError("list files: the server repeated a pagination token")
+            seen_tokens.add(page.next_token)
+            token = page.next_token
+
+    def get(self, file_id: str) -> FileInfo:
+        """Metadata of one file; NotFoundError (exit 4) for an unknown id."""
+        with self._translate(f"get {file_id}", file_id=file_id):
+            reply = self._stub.RetrieveFile(
+                files_pb2.RetrieveFileRequest(file_id=file_id), timeout=self._call_timeout()
+            )
+        return FileInfo.from_pb(reply)
+
+    def delete(self, file_id: str) -> DeleteResult:
+        """Delete one file; a retry that finds it gone after a lost reply reports `already_deleted`."""
+        operation = f"delete {file_id}"
+        maybe_deleted = False
+        for attempt in range(1, RETRY_ATTEMPTS + 1):
+            try:
+                reply = self._stub.DeleteFile(
+                    files_pb2.DeleteFileRequest(file_id=file_id), timeout=self._call_timeout()
+                )
+                return DeleteResult(file_id=reply.id or file_id)
+            except grpc.RpcError as error:
+                if rpc.is_not_found(error) and maybe_deleted:
+                    return DeleteResult(file_id=file_id, already_deleted=True)
+                if rpc.is_unavailable(error) and attempt < RETRY_ATTEMPTS:
+                    # If the call reached the server, it may have deleted the file before failing.
+                    maybe_deleted = maybe_deleted or not rpc.never_reached_server(error)
+                    self._sleep(backoff_delay(attempt))
+                    continue
+                raise rpc.error_from_rpc(
+                    error,
+                    operation,
+                    target=self._target,
+                    attempts=RETRY_ATTEMPTS,
+                    file_id=file_id,
+                    timeout=self._call_timeout(),
+                ) from error
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- download -----------------------------------------------------------------------------------
+    def download(
+        self,
+        file_id: str,
+        sink: DownloadSink,
+        progress: Progress | None = None,
+        *,
+        text: bool = False,
+    ) -> FileInfo:
+        """Stream a file's content into `sink` and commit it only when complete.
+
+        The byte count must equal `File.size` (except for `text`, the server's extracted text):
+        fewer bytes is "incomplete download", more stops reading at once ("size mismatch"). A stream
+        broken by UNAVAILABLE restarts from byte 0 when the sink can rewind.
+        """
+        info = self.get(file_id)
+        expected = None if text else info.size
+        progress = progress or NullProgress()
+        operation = f"download {file_id}"
+        request = files_pb2.RetrieveFileContentRequest(file_id=file_id)
+        if text:
+            request.format = files_pb2.DOWNLOAD_FORMAT_TEXT
+        timeout = self.transfer_timeout(info.size)
+        progress.start(expected, info.filename)
+        try:
+            for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+                received = 0
+                call = self._stub.RetrieveFileContent(request, timeout=timeout)
+                try:
+                    for chunk in call:
+                        data = chunk.data
+                        if expected is not None and received + len(data) > expected:
+                            raise InternalError(
+                                f"{operation}: size mismatch: the server sent more than the "
+                                f"{expected:,} bytes of the file",
+                                file_id=file_id,
+                            )
+                        sink.write(data)
+                        received += len(data)
+                        progress.advance(len(data))
+                except grpc.RpcError as error:
+                    if rpc.is_unavailable(error) and sink.rewindable and attempt < DOWNLOAD_ATTEMPTS:
+                        log.info("%s: stream broken after %d bytes; restarting", operation, received)
+                        sink.rewind()
+                        progress.reset()
+                        self._sleep(backoff_delay(attempt, initial=0.2))
+                        continue
+                    raise rpc.error_from_rpc(
+                        error,
+                        operation,
+                        target=self._target,
+                        # Before the first byte the channel's policy retried; after it, our loop did.
+                        attempts=attempt if received or attempt > 1 else RETRY_ATTEMPTS,
+                        file_id=file_id,
+                        timeout=timeout,
+                    ) from error
+                finally:
+                    call.cancel()  # a no-op once finished; stops the stream on any local failure
+                if expected is not None and received != expected:
+                    raise InternalError(
+                        f"{operation}: incomplete download: got {received:,} of {expected:,} bytes",
+                        file_id=file_id,
+                    )
+                sink.commit()
+                return info
+            raise AssertionError("unreachable")  # pragma: no cover
+        finally:
+            progress.finish()
+
+    # -- public URLs --------------------------------------------------------------------------------
+    def create_public_url(self, file_id: str, expires_after: int | None = None) -> PublicUrl:
+        """Create (or return the existing) unauthenticated URL of a file."""
+        request = files_pb2.CreatePublicUrlRequest(file_id=file_id)
+        if expires_after is not None:
+            request.expires_after = expires_after
+        with self._translate(f"share {file_id}", file_id=file_id, retried=False):
+            reply = self._stub.CreatePublicUrl(request, timeout=self._call_timeout())
+        expires = reply.expires_at.ToDatetime(tzinfo=timezone.utc) if reply.HasField("expires_at") else None
+        return PublicUrl(file_id=file_id, url=reply.public_url, expires_at=expires)
+
+    def revoke_public_url(self, file_id: str) -> RevokeResult:
+        """Revoke a file's public URL; `revoked` is False when there was none."""
+        with self._translate(f"unshare {file_id}", file_id=file_id, retried=False):
+            reply = self._stub.RevokePublicUrl(
+                files_pb2.RevokePublicUrlRequest(file_id=file_id), timeout=self._call_timeout()
+            )
+        url = reply.public_url if reply.HasField("public_url") else None
+        return RevokeResult(file_id=reply.file_id or file_id, revoked=reply.revoked, url=url)
+
+
+def _of(size: int | None) -> str:
+    return f"{size:,}" if size is not None else "?"

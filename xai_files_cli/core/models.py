@@ -1,0 +1,151 @@
+"""Plain, immutable results of the Files API; protobuf types stop here.
+
+`output/` renders these and `cli/` passes them around; neither ever sees a `_pb` message.
+JSON field names follow the proto (`id`, `filename`, `size`, `created_at`, `expires_at`) and times
+are RFC 3339 UTC strings (`2026-01-02T03:04:05Z`); adding fields is fine, renaming is not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from xai_files_cli.errors import ExitCode, XaiError
+
+SORT_KEYS = ("created_at", "filename", "size")
+
+
+def rfc3339(moment: datetime | None) -> str | None:
+    """`2026-01-02T03:04:05Z` (UTC, whole seconds), or None."""
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _timestamp(message: Any, field: str) -> datetime | None:
+    """A Timestamp field as an aware UTC datetime, None when the optional field is absent."""
+    if not message.HasField(field):
+        return None
+    return getattr(message, field).ToDatetime(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """Metadata of one stored file (`xai_api.File`)."""
+
+    id: str
+    filename: str
+    size: int
+    created_at: datetime
+    expires_at: datetime | None = None
+    public_url: str | None = None
+    public_url_expires_at: datetime | None = None
+
+    @classmethod
+    def from_pb(cls, message: Any) -> FileInfo:
+        """Build from an `xai_api.File` message."""
+        created = _timestamp(message, "created_at") or datetime.fromtimestamp(0, timezone.utc)
+        return cls(
+            id=message.id,
+            filename=message.filename,
+            size=int(message.size),
+            created_at=created,
+            expires_at=_timestamp(message, "expires_at"),
+            public_url=message.public_url if message.HasField("public_url") else None,
+            public_url_expires_at=_timestamp(message, "public_url_expires_at"),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON object for --json/--jsonl; public URL fields only when a URL is set."""
+        data: dict[str, Any] = {
+            "id": self.id,
+            "filename": self.filename,
+            "size": self.size,
+            "created_at": rfc3339(self.created_at),
+            "expires_at": rfc3339(self.expires_at),
+        }
+        if self.public_url is not None:
+            data["public_url"] = self.public_url
+            data["public_url_expires_at"] = rfc3339(self.public_url_expires_at)
+        return data
+
+
+@dataclass(frozen=True)
+class Page:
+    """One ListFiles page; `next_token` is None on the last page."""
+
+    files: tuple[FileInfo, ...]
+    next_token: str | None = None
+
+
+@dataclass(frozen=True)
+class PublicUrl:
+    """Result of CreatePublicUrl."""
+
+    file_id: str
+    url: str
+    expires_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.file_id, "public_url": self.url, "expires_at": rfc3339(self.expires_at)}
+
+
+@dataclass(frozen=True)
+class RevokeResult:
+    """Result of RevokePublicUrl: `revoked` is False when the file had no URL (a no-op)."""
+
+    file_id: str
+    revoked: bool
+    url: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.file_id, "revoked": self.revoked, "public_url": self.url}
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    """Result of DeleteFile; `already_deleted` when a retry found the file gone after a lost reply."""
+
+    file_id: str
+    already_deleted: bool = False
+
+
+@dataclass(frozen=True)
+class UploadItem:
+    """One file of a batch upload; `name` defaults to the path's basename."""
+
+    path: Path
+    name: str | None = None
+
+    @property
+    def filename(self) -> str:
+        return self.name or self.path.name
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """Outcome of one batch item: the stored file, or the error that stopped it."""
+
+    item: UploadItem
+    file: FileInfo | None = None
+    error: XaiError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict[str, Any]:
+        """One JSONL line of a batch: the file object plus `path`, or `path` + `error`."""
+        if self.file is not None:
+            return {"path": str(self.item.path), **self.file.to_json()}
+        assert self.error is not None
+        return {
+            "path": str(self.item.path),
+            "error": {
+                "code": self.error.status or ExitCode(self.error.exit_code).name,
+                "message": self.error.message,
+                "exit_code": int(self.error.exit_code),
+            },
+        }

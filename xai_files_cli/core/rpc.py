@@ -1,0 +1,167 @@
+"""Turn grpc.RpcError into the CLI's domain errors; the only module that reads grpc.StatusCode.
+
+Each error keeps the status name (`NOT_FOUND`) and the server's own message, prefixed by the
+operation (`delete file_abc: no such file`), so the one stderr line says what failed and why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import grpc
+
+from xai_files_cli.errors import (
+    AuthError,
+    InternalError,
+    NotFoundError,
+    RejectedError,
+    UnavailableError,
+    XaiError,
+)
+
+AUTH_HINT = "run `xai auth login`, set XAI_API_KEY, or use --local"
+TIMEOUT_HINT = "the server was too slow; raise the deadline with --timeout SECONDS"
+
+_REJECTED = {
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.OUT_OF_RANGE,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.ALREADY_EXISTS,
+}
+
+# Phrases grpc-core uses when no connection could be made: the call never reached a server.
+_CONNECT_FAILURES = (
+    "failed to connect to all addresses",
+    "connection refused",
+    "dns resolution failed",
+    "name resolution",
+    "no route to host",
+    "network is unreachable",
+)
+
+
+def status_of(error: BaseException) -> grpc.StatusCode | None:
+    """The status code of an RpcError, or None for anything else."""
+    code = getattr(error, "code", None)
+    if not callable(code):
+        return None
+    try:
+        value = code()
+    except Exception:
+        return None
+    return value if isinstance(value, grpc.StatusCode) else None
+
+
+def details_of(error: BaseException) -> str:
+    """The server's (or gRPC's) status message, empty when there is none."""
+    details = getattr(error, "details", None)
+    if not callable(details):
+        return ""
+    try:
+        return str(details() or "")
+    except Exception:
+        return ""
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True for UNAVAILABLE, the only code worth retrying."""
+    return status_of(error) == grpc.StatusCode.UNAVAILABLE
+
+
+def is_not_found(error: BaseException) -> bool:
+    """True for NOT_FOUND."""
+    return status_of(error) == grpc.StatusCode.NOT_FOUND
+
+
+def is_deadline(error: BaseException) -> bool:
+    """True for DEADLINE_EXCEEDED."""
+    return status_of(error) == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def never_reached_server(error: BaseException) -> bool:
+    """True when gRPC could not connect at all, so no server saw the call (safe to repeat)."""
+    if status_of(error) != grpc.StatusCode.UNAVAILABLE:
+        return False
+    text = details_of(error).lower()
+    return any(phrase in text for phrase in _CONNECT_FAILURES)
+
+
+def _unavailable_message(operation: str, details: str, target: str | None, attempts: int | None) -> str:
+    lowered = details.lower()
+    where = target or "the server"
+    if "ssl" in lowered or "tls" in lowered or "certificate" in lowered or "handshake" in lowered:
+        message = f"{operation}: TLS handshake with {where} failed: {details}"
+    elif "connection refused" in lowered:
+        message = f"{operation}: cannot connect to {where}: connection refused"
+    elif "dns resolution failed" in lowered or "name resolution" in lowered:
+        message = f"{operation}: cannot connect to {where}: host name not resolved"
+    elif "failed to connect" in lowered:
+        message = f"{operation}: cannot connect to {where}: {details}"
+    else:
+        message = f"{operation}: server unavailable: {details or 'connection lost'}"
+    if attempts and attempts > 1:
+        message += f"; gave up after {attempts} attempts"
+    return message
+
+
+def error_from_rpc(
+    error: BaseException,
+    operation: str,
+    *,
+    target: str | None = None,
+    attempts: int | None = None,
+    file_id: str | None = None,
+    timeout: float | None = None,
+) -> XaiError:
+    """Map one gRPC failure to the XaiError subclass whose exit code conventions.md §4.1 prescribes.
+
+    Args:
+        error: the grpc.RpcError raised by a call.
+        operation: what we were doing, e.g. "list files" or "upload report.pdf".
+        target: host:port, named in connection errors.
+        attempts: how many attempts the retry policy allows (mentioned when UNAVAILABLE persists).
+        file_id: the id concerned, kept on the error for --error-format json.
+        timeout: the deadline that expired, for DEADLINE_EXCEEDED messages.
+    """
+    code = status_of(error)
+    details = details_of(error)
+    name = code.name if code is not None else "UNKNOWN"
+    said = details or name.lower().replace("_", " ")
+    common = {"status": name, "file_id": file_id}
+    if code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+        return AuthError(f"{operation}: {said}", hint=AUTH_HINT, **common)
+    if code == grpc.StatusCode.NOT_FOUND:
+        return NotFoundError(f"{operation}: {said}", **common)
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in details.lower():
+        # Raised by our own gRPC library on a message over the 20 MiB limit: a server fault, not a rule.
+        return InternalError(f"{operation}: message too large: {details}", **common)
+    if code in _REJECTED:
+        return RejectedError(f"{operation}: {said}", **common)
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return UnavailableError(_unavailable_message(operation, details, target, attempts), **common)
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        after = f" after {timeout:g} s" if timeout else ""
+        return UnavailableError(f"{operation}: timed out{after}", hint=TIMEOUT_HINT, **common)
+    if code == grpc.StatusCode.UNIMPLEMENTED:
+        return InternalError(f"{operation}: not supported by this server", **common)
+    return InternalError(f"{operation}: {said}", **common)
+
+
+@contextlib.contextmanager
+def translate(
+    operation: str,
+    *,
+    target: str | None = None,
+    attempts: int | None = None,
+    file_id: str | None = None,
+    timeout: float | None = None,
+) -> Iterator[None]:
+    """Run a block of gRPC calls, re-raising any RpcError as the matching XaiError."""
+    try:
+        yield
+    except grpc.RpcError as error:
+        raise error_from_rpc(
+            error, operation, target=target, attempts=attempts, file_id=file_id, timeout=timeout
+        ) from error

@@ -1,0 +1,429 @@
+"""Moving bytes: lazy upload sources, atomic download sinks, the Progress protocol, a bounded pool.
+
+Nothing here talks gRPC; `core.files` wires these pieces to the Files RPCs. Memory stays O(chunk):
+uploads read one 3 MiB chunk at a time and downloads write each chunk as it arrives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import random
+import secrets
+import stat
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import BinaryIO, Protocol, TypeVar
+
+from xai_files_cli.errors import InternalError, Interrupted, RejectedError, UsageError
+
+CHUNK_SIZE = 3 * 1024 * 1024  # what the SDK sends; the contract recommends <= ~5 MB per message
+MAX_UPLOAD_BYTES = 512 * 1000 * 1000  # the service limit, read as decimal megabytes
+PARTIAL_SUFFIX = ".partial"
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+# -- progress -------------------------------------------------------------------------------------
+class Progress(Protocol):
+    """What a transfer reports; `output.progress` draws it, core never imports rich."""
+
+    def start(self, total: int | None, description: str) -> None:
+        """Begin a transfer of `total` bytes (None when unknown, e.g. stdin)."""
+
+    def advance(self, n: int) -> None:
+        """`n` more bytes were moved (negative to roll back)."""
+
+    def reset(self) -> None:
+        """The transfer restarts from byte 0."""
+
+    def finish(self) -> None:
+        """The transfer ended (successfully or not)."""
+
+
+class NullProgress:
+    """Progress that shows nothing (--quiet, piped stderr, tests)."""
+
+    def start(self, total: int | None, description: str) -> None:
+        pass
+
+    def advance(self, n: int) -> None:
+        pass
+
+    def reset(self) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+class ShareProgress:
+    """One item's view of a shared batch progress: reset rolls back only this item's bytes."""
+
+    def __init__(self, parent: Progress) -> None:
+        self._parent = parent
+        self._done = 0
+
+    def start(self, total: int | None, description: str) -> None:
+        pass
+
+    def advance(self, n: int) -> None:
+        self._done += n
+        self._parent.advance(n)
+
+    def reset(self) -> None:
+        self._parent.advance(-self._done)
+        self._done = 0
+
+    def finish(self) -> None:
+        pass
+
+
+# -- upload sources --------------------------------------------------------------------------------
+class FileChangedError(InternalError):
+    """The local file changed size or mtime while it was being uploaded (C8)."""
+
+
+def _open_error(path: Path, error: OSError) -> UsageError:
+    reasons = {
+        errno.ENOENT: "no such file",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.EISDIR: "is a directory",
+        errno.ENOTDIR: "no such file",
+        errno.ELOOP: "too many symbolic links",
+    }
+    reason = reasons.get(error.errno or 0, error.strerror or str(error))
+    return UsageError(f"cannot upload {path}: {reason}", path=str(path))
+
+
+def check_regular_file(path: Path, mode: int) -> None:
+    """Raise UsageError unless `mode` is a regular file's (directories, FIFOs, devices are refused)."""
+    if stat.S_ISDIR(mode):
+        raise UsageError(f"cannot upload {path}: is a directory", path=str(path))
+    if not stat.S_ISREG(mode):
+        raise UsageError(f"cannot upload {path}: not a regular file (FIFO, socket or device)", path=str(path))
+
+
+class UploadSource:
+    """Bytes to upload, read lazily: an opened regular file or a stream such as stdin.
+
+    A file source knows its size and can be re-read from byte 0 (so a broken upload can restart);
+    a stream source may have an unknown size and usually cannot.
+    """
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        *,
+        label: str,
+        size: int | None,
+        owned: bool = False,
+        fd_stat: os.stat_result | None = None,
+    ) -> None:
+        self._stream = stream
+        self.label = label
+        self.size = size
+        self._owned = owned
+        self._fd_stat = fd_stat
+        try:
+            self._origin: int | None = stream.tell() if stream.seekable() else None
+        except (OSError, ValueError):
+            self._origin = None
+
+    @classmethod
+    def open_path(cls, path: Path) -> UploadSource:
+        """Open a regular file for reading; UsageError (exit 2) for anything that cannot be uploaded."""
+        try:
+            # O_NONBLOCK: opening a FIFO must not hang waiting for a writer; it is refused below.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except OSError as error:
+            raise _open_error(path, error) from None
+        try:
+            info = os.fstat(fd)
+            check_regular_file(path, info.st_mode)
+            os.set_blocking(fd, True)
+            stream = os.fdopen(fd, "rb", buffering=0)
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(stream, label=str(path), size=info.st_size, owned=True, fd_stat=info)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_stream(cls, stream: BinaryIO, *, label: str = "-", size: int | None = None) -> UploadSource:
+        """Wrap an already open binary stream (stdin); `size` if the caller knows it."""
+        return cls(stream, label=label, size=size)
+
+    @property
+    def seekable(self) -> bool:
+        """Whether `rewind` can restart the bytes from the beginning."""
+        return self._origin is not None
+
+    def rewind(self) -> None:
+        """Go back to the first byte (only for seekable sources)."""
+        if self._origin is None:
+            raise InternalError(f"cannot re-read {self.label}")
+        self._stream.seek(self._origin)
+
+    def chunks(self, chunk_size: int = CHUNK_SIZE, cancel: threading.Event | None = None) -> Iterator[bytes]:
+        """Yield the bytes in chunks of at most `chunk_size`, checking size and the upload limit.
+
+        Raises:
+            FileChangedError: the file grew, shrank or was modified while being read.
+            RejectedError: more than 512 MB (only possible for streams of unknown size).
+            Interrupted: `cancel` was set.
+        """
+        total = 0
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise Interrupted("interrupted; nothing uploaded")
+            try:
+                data = self._stream.read(chunk_size)
+            except OSError as error:
+                raise InternalError(f"cannot read {self.label}: {error.strerror or error}") from None
+            if not data:
+                break
+            total += len(data)
+            if self.size is not None and total > self.size:
+                raise FileChangedError(f"{self.label}: file changed during upload (it grew)", path=self.label)
+            if total > MAX_UPLOAD_BYTES:
+                raise too_large(self.label, total, at_least=True)
+            yield data
+        if self.size is not None and total != self.size:
+            raise FileChangedError(f"{self.label}: file changed during upload (it shrank)", path=self.label)
+        self._check_unchanged()
+
+    def _check_unchanged(self) -> None:
+        if self._fd_stat is None:
+            return
+        now = os.fstat(self._stream.fileno())
+        if now.st_size != self._fd_stat.st_size or now.st_mtime_ns != self._fd_stat.st_mtime_ns:
+            raise FileChangedError(
+                f"{self.label}: file changed during upload (modified while reading)", path=self.label
+            )
+
+    def close(self) -> None:
+        if self._owned:
+            with contextlib.suppress(OSError):
+                self._stream.close()
+
+    def __enter__(self) -> UploadSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def too_large(label: str, size: int, *, at_least: bool = False) -> RejectedError:
+    """The error for a file over the 512 MB service limit (exit 5), raised before sending."""
+    amount = f"more than {MAX_UPLOAD_BYTES:,}" if at_least else f"{size:,}"
+    return RejectedError(
+        f"cannot upload {label}: {amount} bytes is over the {MAX_UPLOAD_BYTES // 10**6} MB limit",
+        status="RESOURCE_EXHAUSTED",
+        path=label,
+    )
+
+
+# -- download sinks --------------------------------------------------------------------------------
+class DownloadSink(Protocol):
+    """Where downloaded bytes go; `rewindable` sinks let a broken download restart from byte 0."""
+
+    rewindable: bool
+
+    def write(self, data: bytes) -> None: ...
+
+    def rewind(self) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+class StreamSink:
+    """Write straight to an open stream (stdout); bytes already written cannot be taken back."""
+
+    rewindable = False
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def write(self, data: bytes) -> None:
+        # BrokenPipeError must propagate: the root command turns it into a quiet exit 0.
+        self._stream.write(data)
+
+    def rewind(self) -> None:
+        raise InternalError("cannot restart a download already written to a stream")
+
+    def commit(self) -> None:
+        self._stream.flush()
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._stream.flush()
+
+    def __enter__(self) -> StreamSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def check_destination(dest: Path) -> None:
+    """UsageError (exit 2, before any RPC) when `dest` cannot receive a download."""
+    if dest.is_dir():
+        raise UsageError(f"cannot write {dest}: is a directory", path=str(dest))
+    parent = dest.parent
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {dest}: no such directory {parent}", path=str(dest))
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {dest}: permission denied on {parent}", path=str(dest))
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+class AtomicFileSink:
+    """Download into `.<name>.<rand>.partial` next to `dest`, then rename over it when complete.
+
+    The destination is untouched until `commit` (an old file stays byte-identical on failure), the
+    temp file is created O_CREAT|O_EXCL with mode 0600 and removed on any failure or interrupt, and
+    a symlink at the destination is replaced, never followed.
+    """
+
+    rewindable = True
+
+    def __init__(self, dest: Path) -> None:
+        check_destination(dest)
+        self.dest = dest
+        self.temp: Path | None = None
+        self._fd: int | None = None
+
+    def _open(self) -> int:
+        if self._fd is None:
+            stem = self.dest.name[:200]
+            for _ in range(10):
+                temp = self.dest.with_name(f".{stem}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+                flags |= getattr(os, "O_NOFOLLOW", 0)
+                try:
+                    self._fd = os.open(temp, flags, 0o600)
+                except FileExistsError:
+                    continue
+                except OSError as error:
+                    raise self._io_error(error) from None
+                self.temp = temp
+                break
+            else:
+                raise InternalError(f"cannot create a temporary file next to {self.dest}")
+        return self._fd  # type: ignore[return-value]
+
+    def _io_error(self, error: OSError) -> InternalError:
+        return InternalError(f"cannot write {self.dest}: {error.strerror or error}", path=str(self.dest))
+
+    def write(self, data: bytes) -> None:
+        fd = self._open()
+        view = memoryview(data)
+        try:
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+        except OSError as error:
+            raise self._io_error(error) from None
+
+    def rewind(self) -> None:
+        fd = self._open()
+        try:
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+        except OSError as error:
+            raise self._io_error(error) from None
+
+    def commit(self) -> None:
+        """fsync, give the file the usual umask mode, and rename it over the destination."""
+        fd = self._open()
+        try:
+            os.fsync(fd)
+            os.fchmod(fd, 0o666 & ~_current_umask())
+            os.close(fd)
+            self._fd = None
+            os.replace(self.temp, self.dest)  # type: ignore[arg-type]
+        except OSError as error:
+            self.abort()
+            raise self._io_error(error) from None
+        self.temp = None
+
+    def abort(self) -> None:
+        """Close and remove the temp file; the destination keeps its old content."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+        if self.temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.temp)
+            self.temp = None
+
+    def __enter__(self) -> AtomicFileSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abort()  # a no-op after commit
+
+
+# -- retries and concurrency -----------------------------------------------------------------------
+def backoff_delay(attempt: int, *, initial: float = 0.1, maximum: float = 1.0) -> float:
+    """gRFC A6 jittered backoff before retry `attempt` (1-based): uniform in [0, min(max, init*2^(n-1))]."""
+    return random.uniform(0, min(maximum, initial * 2 ** (attempt - 1)))
+
+
+def run_bounded(
+    items: Iterable[T],
+    worker: Callable[[T], R],
+    *,
+    concurrency: int,
+    on_done: Callable[[T, R | None, BaseException | None], None],
+    cancel: threading.Event | None = None,
+) -> None:
+    """Run `worker` over `items` with at most `concurrency` in flight; `on_done` runs in this thread.
+
+    Items are submitted lazily (never more than 2 x concurrency queued), results are delivered as
+    they finish, and one failure never stops the others. On KeyboardInterrupt, `cancel` is set,
+    queued items are dropped and the interrupt propagates.
+    """
+    if concurrency < 1:
+        raise UsageError("concurrency must be at least 1")
+    source = iter(items)
+    pending: dict[Future[R], T] = {}
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="xai-transfer")
+    try:
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < 2 * concurrency:
+                try:
+                    item = next(source)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending[pool.submit(worker, item)] = item
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                item = pending.pop(future)
+                error = future.exception()
+                on_done(item, None if error else future.result(), error)
+    except BaseException:
+        if cancel is not None:
+            cancel.set()
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)

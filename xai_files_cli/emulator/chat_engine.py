@@ -1,0 +1,515 @@
+"""The local server's answer engine: honest, deterministic retrieval over attached files.
+
+It is not a language model and says so. For a question it splits each attached file into passages,
+ranks them with BM25 against the question's words (stop-words removed, light stemming) and answers
+by quoting the best passages, file by file. The same input always gives the same answer.
+
+Speed matters (a 2 MB file answers in tens of milliseconds): a file is indexed once (`index_document`,
+cached by the servicer), and scoring finds each query stem with `str.find` over the lower-cased
+text, so the cost is linear in the file size and only candidate words are looked at in Python.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+ENGINE_NAME = "xai-local-retrieval-v1"
+
+TARGET_PASSAGE_CHARS = 480  # a passage grows line by line up to about this size
+MAX_LINE_CHARS = 800  # longer lines are cut into pieces at sentence or word boundaries
+MAX_HITS = 4  # passages quoted per answer, all files together
+MAX_HITS_PER_FILE = 3
+MIN_RELATIVE_SCORE = 0.25  # a passage must score at least this fraction of the best one
+IMAGE_TOKENS = 256  # what one image part costs in the prompt (it is counted, never looked at)
+MESSAGE_OVERHEAD_TOKENS = 4
+_BM25_K1 = 1.2
+_BM25_B = 0.75
+
+_WORD = re.compile(r"\w+")
+_WORD_TAIL = re.compile(r"\w*")
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+
+_STOP_TEXT = """
+a about above after again against all am an and any are as at be because been before being below
+between both but by can could did do does doing down during each few for from further had has
+have having he her here hers herself him himself his how i if in into is it its itself just me
+more most my myself no nor not now of off on once only or other our ours ourselves out over own
+same she should so some such than that the their theirs them themselves then there these they
+this those through to too under until up very was we were what when where which while who whom
+why will with would you your yours yourself yourselves please tell show give find list explain
+describe summarise summarize summary review compare say says said mention mentions mentioned
+file files document documents attached attachment text question answer know want need let us
+also any anything something thing things much many ok okay hi hello thanks thank
+"""
+STOP_WORDS = frozenset(_STOP_TEXT.split())  # words that never decide which passage is relevant
+
+
+# -- tokens -------------------------------------------------------------------------------------
+
+
+def count_tokens(text: str) -> int:
+    """A rough but consistent token estimate: one token per four characters, at least one."""
+    return (len(text) + 3) // 4 if text else 0
+
+
+def stem(word: str) -> str:
+    """Light suffix stripping so that "risks", "risky" and "risk" meet; input must be lower-case."""
+    for suffix in ("ingly", "edly", "ing", "ies", "ed", "es", "ly", "s"):
+        if not word.endswith(suffix) or len(word) - len(suffix) < 3:
+            continue
+        if suffix == "ies":
+            return word[:-3] + "y"
+        if suffix == "es" and not word.endswith(("ses", "xes", "zes", "ches", "shes")):
+            continue  # "notes" loses only its s
+        if suffix == "s" and word.endswith("ss"):
+            break
+        word = word[: -len(suffix)]
+        break
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
+def query_terms(text: str) -> dict[str, str]:
+    """The searchable words of a question: {stem: the word as first written}, in first-seen order."""
+    terms: dict[str, str] = {}
+    for word in _WORD.findall(text.lower()):
+        if len(word) >= 2 and word not in STOP_WORDS:
+            terms.setdefault(stem(word), word)
+    return terms
+
+
+# -- documents and their index -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A span of a document's text; `header` is repeated for table rows (CSV/TSV)."""
+
+    start: int
+    end: int
+    words: int
+    header: str = ""
+
+
+@dataclass
+class DocumentIndex:
+    """A document split into passages; `lowered` has the same length as `text` (offsets agree)."""
+
+    name: str
+    text: str
+    lowered: str
+    passages: list[Passage]
+
+    def passage_text(self, passage: Passage) -> str:
+        body = self.text[passage.start : passage.end].strip()
+        return f"{passage.header}\n{body}" if passage.header else body
+
+
+def index_document(name: str, text: str) -> DocumentIndex:
+    """Split a document into passages once; the result is reused for every question about it."""
+    tabular = name.lower().endswith((".csv", ".tsv"))
+    passages = list(_split_table(text) if tabular else _split_prose(text))
+    return DocumentIndex(
+        name=name,
+        text=text,
+        lowered=_lower_same_length(text),
+        passages=passages,
+    )
+
+
+def _lower_same_length(text: str) -> str:
+    """`text.lower()`, unless that changes the length (capital dotted I does): then char by char."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(low if len(low := ch.lower()) == 1 else ch for ch in text)
+
+
+def _lines(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of every line, end excluding the newline."""
+    start = 0
+    for line in text.split("\n"):
+        end = start + len(line)
+        yield start, end
+        start = end + 1
+
+
+def _split_prose(text: str) -> Iterator[Passage]:
+    """Paragraphs (blank-line separated), cut into windows of about TARGET_PASSAGE_CHARS."""
+    window_start: int | None = None
+    window_end = 0
+    for start, end in _lines(text):
+        if start == end or text[start:end].isspace():
+            if window_start is not None:
+                yield _passage(text, window_start, window_end)
+                window_start = None
+            continue
+        if end - start > MAX_LINE_CHARS:
+            if window_start is not None:
+                yield _passage(text, window_start, window_end)
+                window_start = None
+            yield from _split_long_line(text, start, end)
+            continue
+        if window_start is None:
+            window_start = start
+        elif end - window_start > TARGET_PASSAGE_CHARS:
+            yield _passage(text, window_start, window_end)
+            window_start = start
+        window_end = end
+    if window_start is not None:
+        yield _passage(text, window_start, window_end)
+
+
+def _split_long_line(text: str, start: int, end: int) -> Iterator[Passage]:
+    """Cut one very long line at sentence ends, else at spaces, into pieces of about the target size."""
+    piece_start = start
+    while end - piece_start > MAX_LINE_CHARS:
+        limit = piece_start + TARGET_PASSAGE_CHARS
+        cut = -1
+        for match in _SENTENCE_END.finditer(text, piece_start + TARGET_PASSAGE_CHARS // 2, limit):
+            cut = match.end()
+        if cut <= piece_start:
+            cut = text.rfind(" ", piece_start + 1, limit) + 1
+        if cut <= piece_start:
+            cut = limit
+        yield _passage(text, piece_start, cut)
+        piece_start = cut
+    if piece_start < end:
+        yield _passage(text, piece_start, end)
+
+
+def _split_table(text: str) -> Iterator[Passage]:
+    """Rows of a CSV/TSV file in windows, each quoted under the header row."""
+    lines = iter(_lines(text))
+    header = ""
+    for start, end in lines:
+        if text[start:end].strip():
+            header = text[start:end].strip()
+            yield _passage(text, start, end)
+            break
+    window_start: int | None = None
+    window_end = 0
+    for start, end in lines:
+        if not text[start:end].strip():
+            continue
+        if window_start is None:
+            window_start = start
+        elif end - window_start > TARGET_PASSAGE_CHARS:
+            yield _passage(text, window_start, window_end, header)
+            window_start = start
+        window_end = end
+    if window_start is not None:
+        yield _passage(text, window_start, window_end, header)
+
+
+def _passage(text: str, start: int, end: int, header: str = "") -> Passage:
+    return Passage(start=start, end=end, words=len(text[start:end].split()), header=header)
+
+
+# -- ranking ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage chosen for the answer."""
+
+    document: int  # position of the document in the request
+    passage: int  # position of the passage in its document
+    score: float
+    text: str
+
+
+def rank(documents: list[DocumentIndex], terms: list[str]) -> list[Hit]:
+    """BM25 over the passages of all documents; returns every passage that matched, best first."""
+    if not terms:
+        return []
+    frequencies: dict[tuple[int, int], Counter[str]] = {}
+    for d, doc in enumerate(documents):
+        for p, counts in _term_counts(doc, terms).items():
+            frequencies[(d, p)] = counts
+    total = sum(len(doc.passages) for doc in documents)
+    if total == 0 or not frequencies:
+        return []
+    average = sum(p.words for doc in documents for p in doc.passages) / total or 1.0
+    df = Counter(term for counts in frequencies.values() for term in counts)
+    idf = {t: math.log(1 + (total - n + 0.5) / (n + 0.5)) for t, n in df.items()}
+    hits = []
+    for (d, p), counts in frequencies.items():
+        passage = documents[d].passages[p]
+        norm = _BM25_K1 * (1 - _BM25_B + _BM25_B * passage.words / average)
+        score = sum(idf[t] * tf * (_BM25_K1 + 1) / (tf + norm) for t, tf in counts.items())
+        hits.append(Hit(d, p, round(score, 4), documents[d].passage_text(passage)))
+    hits.sort(key=lambda h: (-h.score, h.document, h.passage))
+    return hits
+
+
+def _term_counts(doc: DocumentIndex, terms: list[str]) -> dict[int, Counter[str]]:
+    """{passage number: {term: count}} for the passages holding words whose stem is in `terms`.
+
+    Every word with a given stem starts with that stem (minus a final y: "policies"), so `str.find`
+    of the stem (C speed) finds every candidate; only candidates are looked at in Python.
+    """
+    wanted = set(terms)
+    text, passages = doc.lowered, doc.passages
+    counts: dict[int, Counter[str]] = {}
+    stems: dict[str, str] = {}
+    for prefix in {t[:-1] if t.endswith("y") and len(t) > 3 else t for t in terms}:
+        p = 0  # occurrences come in text order, so the passage pointer only moves forward
+        at = text.find(prefix)
+        while at >= 0:
+            if at and (text[at - 1].isalnum() or text[at - 1] == "_"):  # inside a word
+                at = text.find(prefix, at + 1)
+                continue
+            end = _WORD_TAIL.match(text, at + len(prefix)).end()  # type: ignore[union-attr]
+            word = text[at:end]
+            stemmed = stems.get(word)
+            if stemmed is None:
+                stemmed = stems[word] = stem(word)
+            if stemmed in wanted:
+                while p + 1 < len(passages) and passages[p + 1].start <= at:
+                    p += 1
+                if passages and passages[p].start <= at < passages[p].end:
+                    counts.setdefault(p, Counter())[stemmed] += 1
+            at = text.find(prefix, end)
+    return counts
+
+
+def select(hits: list[Hit], *, exclude: set[str] | None = None) -> list[Hit]:
+    """The passages worth quoting: the best few, a few per file at most, none quoted before."""
+    chosen: list[Hit] = []
+    per_file: Counter[int] = Counter()
+    best = None
+    for hit in hits:
+        if exclude and hit.text in exclude:
+            continue
+        best = best if best is not None else hit.score
+        if hit.score < best * MIN_RELATIVE_SCORE or per_file[hit.document] >= MAX_HITS_PER_FILE:
+            continue
+        chosen.append(hit)
+        per_file[hit.document] += 1
+        if len(chosen) == MAX_HITS:
+            break
+    return chosen
+
+
+# -- answering --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message of the conversation, reduced to what the engine reads."""
+
+    role: str  # "user", "assistant", "system", "tool"
+    text: str
+    images: int = 0
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An attached file, indexed; `cached` when the server had already read it for an earlier request."""
+
+    index: DocumentIndex
+    cached: bool = False
+
+
+@dataclass
+class Answer:
+    """What the engine says, how it got there, and what it cost in (estimated) tokens."""
+
+    content: str
+    reasoning: str
+    truncated: bool
+    hits: list[Hit]
+    terms: list[str]  # the searched words, as the user wrote them
+    searched: bool
+    prompt_tokens: int
+    cached_prompt_tokens: int
+    image_tokens: int
+    completion_tokens: int
+    reasoning_tokens: int
+    search_summary: str = ""
+    content_pieces: list[str] = field(default_factory=list)
+
+
+def answer(
+    turns: list[Turn],
+    attachments: list[Attachment],
+    *,
+    max_tokens: int | None = None,
+    reasoning: bool = False,
+    stop: list[str] | None = None,
+) -> Answer:
+    """Answer the last user turn from the attachments; deterministic for the same input.
+
+    Args:
+        turns: the conversation, oldest first; the last user turn is the question.
+        attachments: the files attached anywhere in the conversation.
+        max_tokens: cut the answer at about this many tokens (then `truncated` is set).
+        reasoning: also describe how the answer was found, as reasoning content.
+        stop: end the answer before the first of these strings.
+    """
+    question = next((t.text for t in reversed(turns) if t.role == "user"), "")
+    terms = query_terms(question)
+    exclude: set[str] = set()
+    if not terms:
+        # "Tell me more": search again for the earlier questions' words, skipping what was quoted.
+        earlier = " ".join(t.text for t in turns[:-1] if t.role == "user")
+        terms = query_terms(earlier)
+        if terms:
+            exclude = _quoted_before(turns)
+    documents = [a.index for a in attachments]
+    ranked = rank(documents, list(terms)) if documents else []
+    hits = select(ranked, exclude=exclude)
+    words = list(terms.values())
+    if exclude and not hits and ranked:
+        content = f"That is all: nothing else in {_names(documents)} matches {_quoted(words)}.\n"
+    else:
+        content = _compose(documents, words, hits)
+    cuts = [at for at in (content.find(s) for s in stop or () if s) if at >= 0]
+    if cuts:
+        content = content[: min(cuts)]
+    truncated = False
+    if max_tokens is not None and count_tokens(content) > max_tokens:
+        content = _truncate(content, max_tokens * 4)
+        truncated = True
+    images = sum(t.images for t in turns)
+    file_tokens = [count_tokens(a.index.text) for a in attachments]
+    cached = sum(n for n, a in zip(file_tokens, attachments, strict=True) if a.cached)
+    prompt = (
+        sum(count_tokens(t.text) + MESSAGE_OVERHEAD_TOKENS for t in turns)
+        + sum(file_tokens)
+        + images * IMAGE_TOKENS
+    )
+    trace = _reasoning(documents, words, hits) if reasoning else ""
+    return Answer(
+        content=content,
+        reasoning=trace,
+        truncated=truncated,
+        hits=hits,
+        terms=words,
+        searched=bool(documents),
+        prompt_tokens=prompt,
+        cached_prompt_tokens=cached,
+        image_tokens=images * IMAGE_TOKENS,
+        completion_tokens=count_tokens(content),
+        reasoning_tokens=count_tokens(trace),
+        search_summary=_search_summary(documents, words, hits) if documents else "",
+        content_pieces=split_for_streaming(content),
+    )
+
+
+def _quoted_before(turns: list[Turn]) -> set[str]:
+    """Passages the assistant already quoted in this conversation (lines starting with "> ")."""
+    quoted: set[str] = set()
+    for turn in turns:
+        if turn.role != "assistant":
+            continue
+        for block in turn.text.split("\n\n"):
+            lines = [line[2:] for line in block.split("\n") if line.startswith("> ")]
+            if lines:
+                quoted.add("\n".join(lines))
+    return quoted
+
+
+def _compose(documents: list[DocumentIndex], terms: list[str], hits: list[Hit]) -> str:
+    if not documents:
+        return (
+            f"I am the local retrieval engine ({ENGINE_NAME}), not a language model: I answer only by "
+            "quoting files attached to the question, and this question came without any. Attach one "
+            "(`xai chat --file PATH`, or `file(id)` in the SDK) and ask again."
+        )
+    names = _names(documents)
+    if all(not doc.text.strip() for doc in documents):
+        return f"{names} contain{'s' if len(documents) == 1 else ''} no text to quote ({ENGINE_NAME})."
+    if not terms:
+        return _openings(documents)
+    if not hits:
+        return (
+            f"Nothing in {names} matches {_quoted(terms)}. I only quote the attached files "
+            f"({ENGINE_NAME}, a local retrieval engine, not a language model), so I have no answer."
+        )
+    parts = []
+    for d, doc in enumerate(documents):
+        quoted = [h for h in hits if h.document == d]
+        if quoted:
+            parts.append(f"From {doc.name}:\n" + "\n\n".join(_quote(h.text) for h in quoted))
+    total = sum(len(doc.passages) for doc in documents)
+    parts.append(
+        f"(Quoted {len(hits)} of {total} passages, ranked for {_quoted(terms)} by {ENGINE_NAME}, "
+        "a local retrieval engine, not a language model.)"
+    )
+    return "\n\n".join(parts) + "\n"
+
+
+def _openings(documents: list[DocumentIndex]) -> str:
+    """No words to search for ("Summarise this"): show how each file begins."""
+    parts = ["The question has no words to search for, so here is how each file begins."]
+    for doc in documents:
+        if doc.passages:
+            parts.append(f"From {doc.name}:\n" + _quote(doc.passage_text(doc.passages[0])))
+        else:
+            parts.append(f"{doc.name} contains no text.")
+    parts.append(f"({ENGINE_NAME}: a local retrieval engine, not a language model.)")
+    return "\n\n".join(parts) + "\n"
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f"> {line}".rstrip() for line in text.split("\n"))
+
+
+def _quoted(words: list[str]) -> str:
+    return ", ".join(f'"{word}"' for word in words)
+
+
+def _names(documents: list[DocumentIndex]) -> str:
+    names = [doc.name for doc in documents]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _search_summary(documents: list[DocumentIndex], terms: list[str], hits: list[Hit]) -> str:
+    """What the attachment_search tool found, as its output text."""
+    lines = [f"searched {len(documents)} file(s) for: {', '.join(terms) or '(no search words)'}"]
+    for hit in hits:
+        lines.append(f"{documents[hit.document].name} passage {hit.passage + 1}: score {hit.score:.2f}")
+    return "\n".join(lines)
+
+
+def _reasoning(documents: list[DocumentIndex], terms: list[str], hits: list[Hit]) -> str:
+    if not documents:
+        return "No files are attached, so there is nothing to search."
+    total = sum(len(doc.passages) for doc in documents)
+    trace = f"Split {_names(documents)} into {total} passages and ranked them with BM25"
+    trace += f" for: {', '.join(terms)}." if terms else "; the question has no words to search for."
+    if hits:
+        best = hits[0]
+        trace += f" Best match: {documents[best.document].name} passage {best.passage + 1}"
+        trace += f" (score {best.score:.2f})."
+    return trace
+
+
+def _truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit]
+
+
+def split_for_streaming(text: str) -> list[str]:
+    """Stream pieces: one per line, long lines cut after sentences; joined they give `text` back."""
+    pieces: list[str] = []
+    for line in text.splitlines(keepends=True):
+        if len(line) <= 160:
+            pieces.append(line)
+            continue
+        last = 0
+        for match in _SENTENCE_END.finditer(line):
+            if match.end() - last >= 80:
+                pieces.append(line[last : match.end()])
+                last = match.end()
+        pieces.append(line[last:])
+    return [p for p in pieces if p]

@@ -1,0 +1,295 @@
+"""Test-only fault injection for the emulator, plus a per-method record of calls and outcomes.
+
+Off by default. Enabled in-process with `ServerConfig(faults=FaultPlan([...]))`, or for a
+subprocess with `xai serve --fault SPEC` (repeatable, hidden from help) or the env var
+XAI_EMULATOR_FAULTS (specs separated by `;`). Never active on a non-loopback bind.
+
+Spec syntax: `METHOD:ACTION[:key=value,...]` where METHOD is a short RPC name (`ListFiles`) or
+`*`, and the keys are `code` (a gRPC status name, default UNAVAILABLE), `times` (how many of
+the first calls it affects, default 1; 0 = every call), `after` (chunks) and `amount` (bytes or
+seconds). Actions:
+
+    fail          fail the call with `code` before the handler runs            (C2, C3, C4)
+    abort_upload  fail an upload with `code` after `after` data chunks          (C6)
+    commit_drop   run the handler (the file is stored), then fail with `code`   (C7, C5)
+    fail_stream   fail a server stream with `code` after `after` chunks         (C12, C23)
+    truncate      end a server stream OK after `amount` bytes in total          (C13)
+    pad           append `amount` extra bytes to a server stream, then end OK   (C14)
+    delay         sleep `amount` seconds before the handler runs               (C11, C28)
+
+Examples: `ListFiles:fail:times=2`, `UploadFile:abort_upload:after=1`,
+`RetrieveFileContent:truncate:amount=10`, `*:fail:code=INTERNAL,times=0`.
+
+Whether or not any fault is configured, a plan counts calls per method (`calls("ListFiles")`)
+and records each call's outcome (`outcomes("UploadFile")` -> ["OK", "CANCELLED", ...]), so tests
+can assert "exactly one attempt" or "the server saw the cancellation".
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+
+ENV_VAR = "XAI_EMULATOR_FAULTS"
+ACTIONS = ("fail", "abort_upload", "commit_drop", "fail_stream", "truncate", "pad", "delay")
+
+
+class FaultSpecError(ValueError):
+    """A fault spec string could not be parsed."""
+
+
+@dataclass
+class Fault:
+    """One injected misbehaviour; see the module docstring for the actions."""
+
+    method: str
+    action: str
+    code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE
+    times: int = 1
+    after: int = 0
+    amount: float = 0
+    message: str = "injected fault"
+    used: int = field(default=0, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise FaultSpecError(f"unknown fault action {self.action!r} (known: {', '.join(ACTIONS)})")
+
+    @classmethod
+    def parse(cls, spec: str) -> Fault:
+        """Parse `METHOD:ACTION[:key=value,...]`."""
+        parts = spec.strip().split(":", 2)
+        if len(parts) < 2 or not parts[0] or not parts[1]:
+            raise FaultSpecError(f"fault spec {spec!r} is not METHOD:ACTION[:key=value,...]")
+        options: dict[str, Any] = {}
+        for item in filter(None, (parts[2] if len(parts) == 3 else "").split(",")):
+            key, sep, value = item.partition("=")
+            try:
+                if not sep:
+                    raise ValueError
+                if key == "code":
+                    options["code"] = grpc.StatusCode[value.upper()]
+                elif key in ("times", "after"):
+                    options[key] = int(value)
+                elif key == "amount":
+                    options["amount"] = float(value)
+                elif key == "message":
+                    options["message"] = value
+                else:
+                    raise ValueError
+            except (ValueError, KeyError):
+                raise FaultSpecError(f"bad option {item!r} in fault spec {spec!r}") from None
+        return cls(method=parts[0], action=parts[1], **options)
+
+    def matches(self, method: str) -> bool:
+        return self.method in ("*", method)
+
+
+class FaultPlan:
+    """A set of faults plus the call/outcome record; thread-safe."""
+
+    def __init__(self, faults: Iterable[Fault] = ()) -> None:
+        self.faults = list(faults)
+        self._calls: dict[str, int] = {}
+        self._outcomes: dict[str, list[str]] = {}
+        self._cond = threading.Condition()
+
+    @classmethod
+    def parse(cls, specs: Iterable[str]) -> FaultPlan:
+        """Build a plan from spec strings (each may hold several specs separated by `;`)."""
+        faults = [Fault.parse(one) for spec in specs for one in spec.split(";") if one.strip()]
+        return cls(faults)
+
+    def calls(self, method: str) -> int:
+        """How many calls of `method` (short name) reached the server."""
+        with self._cond:
+            return self._calls.get(method, 0)
+
+    def outcomes(self, method: str) -> list[str]:
+        """Final status name of each finished call of `method`, in completion order."""
+        with self._cond:
+            return list(self._outcomes.get(method, []))
+
+    def wait_for(self, predicate: Callable[[FaultPlan], bool], timeout: float = 10.0) -> bool:
+        """Block until `predicate(plan)` is true (re-checked on every call/outcome); False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(self), timeout)
+
+    def interceptor(self) -> grpc.ServerInterceptor:
+        """The server interceptor that counts calls and injects this plan's faults."""
+        return _FaultInterceptor(self)
+
+    def _start(self, method: str) -> list[Fault]:
+        with self._cond:
+            self._calls[method] = self._calls.get(method, 0) + 1
+            active = []
+            for fault in self.faults:
+                if fault.matches(method) and (fault.times <= 0 or fault.used < fault.times):
+                    fault.used += 1
+                    active.append(fault)
+            self._cond.notify_all()
+            return active
+
+    def _record(self, method: str, outcome: str) -> None:
+        with self._cond:
+            self._outcomes.setdefault(method, []).append(outcome)
+            self._cond.notify_all()
+
+
+class _Call:
+    """Outcome tracking of one call: the handler's result, or CANCELLED if the RPC ends first."""
+
+    def __init__(self, plan: FaultPlan, method: str, context: grpc.ServicerContext) -> None:
+        self.plan, self.method = plan, method
+        self._lock = threading.Lock()
+        self._recorded = False
+        context.add_callback(lambda: self.finish("CANCELLED"))
+
+    def finish(self, outcome: str) -> None:
+        with self._lock:
+            if self._recorded:
+                return
+            self._recorded = True
+        self.plan._record(self.method, outcome)
+
+
+def _status_name(context: grpc.ServicerContext) -> str:
+    code = context.code()
+    return code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
+
+
+class _FaultInterceptor(grpc.ServerInterceptor):
+    def __init__(self, plan: FaultPlan) -> None:
+        self.plan = plan
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method.rsplit("/", 1)[-1]
+        faults = self.plan._start(method)
+        serializers = {
+            "request_deserializer": handler.request_deserializer,
+            "response_serializer": handler.response_serializer,
+        }
+        if handler.response_streaming:
+            behavior = handler.stream_stream if handler.request_streaming else handler.unary_stream
+            wrapped_stream = self._wrap_streaming(behavior, method, faults)
+            if handler.request_streaming:
+                return grpc.stream_stream_rpc_method_handler(wrapped_stream, **serializers)
+            return grpc.unary_stream_rpc_method_handler(wrapped_stream, **serializers)
+        behavior = handler.stream_unary if handler.request_streaming else handler.unary_unary
+        wrapped = self._wrap_unary(behavior, method, faults, handler.request_streaming)
+        if handler.request_streaming:
+            return grpc.stream_unary_rpc_method_handler(wrapped, **serializers)
+        return grpc.unary_unary_rpc_method_handler(wrapped, **serializers)
+
+    def _before(self, faults: list[Fault], context: grpc.ServicerContext) -> None:
+        for fault in faults:
+            if fault.action == "delay":
+                time.sleep(fault.amount)
+            elif fault.action == "fail":
+                context.abort(fault.code, fault.message)
+
+    def _wrap_unary(
+        self, behavior: Callable[..., Any], method: str, faults: list[Fault], request_streaming: bool
+    ) -> Callable[..., Any]:
+        def run(request: Any, context: grpc.ServicerContext) -> Any:
+            call = _Call(self.plan, method, context)
+            try:
+                self._before(faults, context)
+                if request_streaming:
+                    request = _abort_requests(request, context, faults)
+                response = behavior(request, context)
+                for fault in faults:
+                    if fault.action == "commit_drop":
+                        context.abort(fault.code, fault.message)
+            except BaseException:
+                call.finish(_status_name(context) if context.code() else "CANCELLED")
+                raise
+            call.finish(_status_name(context) if context.code() else "OK")
+            return response
+
+        return run
+
+    def _wrap_streaming(
+        self, behavior: Callable[..., Any], method: str, faults: list[Fault]
+    ) -> Callable[..., Iterator[Any]]:
+        def run(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            call = _Call(self.plan, method, context)
+            try:
+                self._before(faults, context)
+                yield from _shape_responses(behavior(request, context), context, faults)
+            except BaseException:
+                call.finish(_status_name(context) if context.code() else "CANCELLED")
+                raise
+            call.finish(_status_name(context) if context.code() else "OK")
+
+        return run
+
+
+def _abort_requests(
+    requests: Iterator[Any], context: grpc.ServicerContext, faults: list[Fault]
+) -> Iterator[Any]:
+    limits = [fault for fault in faults if fault.action == "abort_upload"]
+    return _AbortingRequests(requests, context, limits) if limits else requests
+
+
+class _AbortingRequests:
+    """Passes upload messages through, failing the call once `after` data chunks have arrived.
+
+    A plain iterator class rather than a generator: a generator stays exhausted once it ends,
+    while the handler may ask the underlying gRPC iterator for one more message (see
+    files_service._confirm_end_of_stream).
+    """
+
+    def __init__(self, requests: Iterator[Any], context: grpc.ServicerContext, limits: list[Fault]) -> None:
+        self.requests, self.context, self.limits = iter(requests), context, limits
+        self.data_chunks = 0
+
+    def __iter__(self) -> _AbortingRequests:
+        return self
+
+    def __next__(self) -> Any:
+        for fault in self.limits:
+            if self.data_chunks >= fault.after:
+                self.context.abort(fault.code, fault.message)
+        message = next(self.requests)
+        if message.WhichOneof("chunk") == "data":
+            self.data_chunks += 1
+        return message
+
+
+def _shape_responses(
+    responses: Iterable[Any], context: grpc.ServicerContext, faults: list[Fault]
+) -> Iterator[Any]:
+    fail_after = min((f.after for f in faults if f.action == "fail_stream"), default=None)
+    fail_code = next((f for f in faults if f.action == "fail_stream"), None)
+    truncate_at = min((int(f.amount) for f in faults if f.action == "truncate"), default=None)
+    pad = sum(int(f.amount) for f in faults if f.action == "pad")
+    sent_chunks = sent_bytes = 0
+    for response in responses:
+        if fail_code is not None and fail_after is not None and sent_chunks >= fail_after:
+            context.abort(fail_code.code, fail_code.message)
+        if truncate_at is not None and hasattr(response, "data"):
+            room = truncate_at - sent_bytes
+            if room <= 0:
+                return
+            if len(response.data) > room:
+                response = type(response)(data=response.data[:room])
+        sent_chunks += 1
+        sent_bytes += len(getattr(response, "data", b""))
+        yield response
+    if fail_code is not None and fail_after is not None:
+        context.abort(fail_code.code, fail_code.message)
+    if pad and sent_chunks:
+        yield type(response)(data=b"\0" * pad)

@@ -1,0 +1,316 @@
+"""`xai_api.Files` servicer: the contract of wire-contract §2 on top of `storage.Storage`.
+
+Status codes (every bad input gets a defined code, never UNKNOWN):
+  INVALID_ARGUMENT    malformed upload stream (no/second/late init, empty stream, unset chunk),
+                      bad filename or TTL, bad pagination token or filter, a public URL for a
+                      type other than image/video/PDF, DOWNLOAD_FORMAT_TEXT for a type without
+                      text extraction, an unknown enum value
+  NOT_FOUND           unknown, deleted, expired or malformed file id
+  RESOURCE_EXHAUSTED  upload above the size limit (as soon as it is crossed), or the disk is full
+  UNAVAILABLE         the database stayed locked by another process beyond the busy timeout
+  INTERNAL            any other storage failure (the message names it; never a traceback)
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import secrets
+import sqlite3
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn, TypeVar
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from xai_files_cli._pb import files_pb2, files_pb2_grpc
+from xai_files_cli.emulator import content, pagination
+from xai_files_cli.emulator.filters import FilterError, compile_filter
+from xai_files_cli.emulator.storage import FileRecord, FileTooLarge, Storage, StorageFull
+from xai_files_cli.emulator.validation import describe_id, filename_problem, is_file_id, ttl_problem
+
+CHUNK_SIZE = 3 * 1024 * 1024
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 100
+MAX_PUBLIC_URL_SECONDS = 100 * 365 * 86400
+_SORT_NAMES = {
+    files_pb2.FILES_SORT_BY_CREATED_AT: "created_at",
+    files_pb2.FILES_SORT_BY_FILENAME: "filename",
+    files_pb2.FILES_SORT_BY_SIZE: "size",
+}
+
+
+def to_timestamp(ns: int) -> Timestamp:
+    """Nanoseconds since the epoch as a protobuf Timestamp."""
+    return Timestamp(seconds=ns // 1_000_000_000, nanos=ns % 1_000_000_000)
+
+
+def to_proto(record: FileRecord) -> files_pb2.File:
+    """The wire form of a stored file's metadata."""
+    message = files_pb2.File(
+        id=record.id,
+        filename=record.filename,
+        size=record.size,
+        created_at=to_timestamp(record.created_at_ns),
+    )
+    if record.expires_at_ns is not None:
+        message.expires_at.CopyFrom(to_timestamp(record.expires_at_ns))
+    if record.public_url is not None:
+        message.public_url = record.public_url
+        if record.public_url_expires_at_ns is not None:
+            message.public_url_expires_at.CopyFrom(to_timestamp(record.public_url_expires_at_ns))
+    return message
+
+
+def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
+    context.abort(code, message)
+    raise AssertionError("unreachable: context.abort raises")
+
+
+def _abort_for_storage_error(context: grpc.ServicerContext, error: Exception) -> NoReturn:
+    """Turn a database or disk failure into a defined status instead of UNKNOWN."""
+    if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+        _abort(context, grpc.StatusCode.UNAVAILABLE, "the server's database is busy; try again")
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        _abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, "no space left on the server's disk")
+    what = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
+    _abort(context, grpc.StatusCode.INTERNAL, f"server storage error: {what}")
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _storage_errors(method: _Method) -> _Method:
+    """Map sqlite3/OS errors raised by a handler (or by the stream it returns) to status codes."""
+
+    @functools.wraps(method)
+    def handler(self: FilesServicer, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            result = method(self, request, context)
+        except (sqlite3.Error, OSError) as error:
+            _abort_for_storage_error(context, error)
+        if isinstance(result, Iterator):
+            return _guard_stream(result, context)
+        return result
+
+    return handler  # type: ignore[return-value]
+
+
+def _guard_stream(stream: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
+    try:
+        yield from stream
+    except (sqlite3.Error, OSError) as error:
+        _abort_for_storage_error(context, error)
+
+
+def _confirm_end_of_stream(
+    requests: Iterator[files_pb2.UploadFileChunk], context: grpc.ServicerContext
+) -> None:
+    """Make sure the request stream really ended with the client's half-close.
+
+    grpc-python ends the request iterator the same way for a clean half-close and for a receive
+    that failed in the transport (e.g. a message above the receive limit: the client then gets
+    RESOURCE_EXHAUSTED). Asking for one more message tells them apart: its completion is queued
+    after the call's cancellation, so for a failed call the iterator now raises instead of
+    stopping. Without this, a truncated upload could be committed as a short file.
+    """
+    extra = next(requests, None)
+    if extra is not None:  # a message after the stream ended cannot happen; refuse to guess
+        _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "unexpected message after the end of the upload")
+    if not context.is_active():
+        _abort(context, grpc.StatusCode.CANCELLED, "the call ended before the upload completed")
+
+
+class FilesServicer(files_pb2_grpc.FilesServicer):
+    """Implements every Files RPC against one Storage."""
+
+    def __init__(self, storage: Storage, public_url_base: Callable[[], str]) -> None:
+        """`public_url_base()` gives e.g. `http://127.0.0.1:50051/public/` (known once bound)."""
+        self.storage = storage
+        self.public_url_base = public_url_base
+
+    # -- UploadFile ----------------------------------------------------------------------------
+
+    @_storage_errors
+    def UploadFile(self, request_iterator, context):
+        requests = iter(request_iterator)
+        first = next(requests, None)
+        if first is None:
+            _abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "empty upload stream: the first message must be init",
+            )
+        if first.WhichOneof("chunk") != "init":
+            _abort(
+                context, grpc.StatusCode.INVALID_ARGUMENT, "the first upload message must be init, not data"
+            )
+        init = first.init
+        problem = filename_problem(init.name)
+        if problem is None and init.HasField("expires_after"):
+            problem = ttl_problem(init.expires_after)
+        if problem is not None:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, problem)
+        ttl = init.expires_after if init.HasField("expires_after") else None
+        try:
+            with self.storage.begin_upload(init.name, ttl) as upload:
+                for index, message in enumerate(requests, start=2):
+                    kind = message.WhichOneof("chunk")
+                    if kind != "data":
+                        what = "a second init" if kind == "init" else "an empty chunk (neither init nor data)"
+                        _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"upload message {index} is {what}")
+                    upload.write(message.data)
+                _confirm_end_of_stream(requests, context)
+                record = upload.commit()
+        except FileTooLarge as error:
+            _abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
+        except StorageFull as error:
+            _abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
+        return to_proto(record)
+
+    # -- ListFiles -----------------------------------------------------------------------------
+
+    @_storage_errors
+    def ListFiles(self, request, context):
+        limit = min(request.limit, MAX_PAGE_SIZE) if request.limit > 0 else DEFAULT_PAGE_SIZE
+        sort_value = request.sort_by if request.HasField("sort_by") else files_pb2.FILES_SORT_BY_CREATED_AT
+        sort = _SORT_NAMES.get(sort_value)
+        if sort is None:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"unknown sort_by value {sort_value}")
+        if request.order not in (files_pb2.ASCENDING, files_pb2.DESCENDING):
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"unknown order value {request.order}")
+        descending = request.order == files_pb2.DESCENDING
+        filter_text = request.filter if request.HasField("filter") and request.filter else None
+        after = None
+        if request.HasField("pagination_token") and request.pagination_token:
+            try:
+                cursor = pagination.decode(
+                    request.pagination_token, sort=sort, descending=descending, filter_text=filter_text
+                )
+            except pagination.TokenError as error:
+                _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
+            after = (cursor.value, cursor.file_id)
+        where = None
+        if filter_text is not None:
+            try:
+                compiled = compile_filter(filter_text, self.storage.now_ns())
+            except FilterError as error:
+                _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"invalid filter: {error}")
+            where = (compiled.sql, compiled.params)
+        records, more = self.storage.list_files(
+            sort=sort, descending=descending, limit=limit, after=after, where=where
+        )
+        response = files_pb2.ListFilesResponse(data=[to_proto(record) for record in records])
+        if more and records:
+            last = records[-1]
+            value = {"created_at": last.created_at_ns, "filename": last.filename, "size": last.size}[sort]
+            response.pagination_token = pagination.encode(
+                pagination.Cursor(sort, descending, value, last.id, pagination.filter_digest(filter_text))
+            )
+        return response
+
+    # -- RetrieveFile / DeleteFile -------------------------------------------------------------
+
+    def _require(self, file_id: str, context: grpc.ServicerContext) -> FileRecord:
+        record = self.storage.get(file_id) if is_file_id(file_id) else None
+        if record is None:
+            _abort(context, grpc.StatusCode.NOT_FOUND, f"file {describe_id(file_id)} not found")
+        return record
+
+    @_storage_errors
+    def RetrieveFile(self, request, context):
+        return to_proto(self._require(request.file_id, context))
+
+    @_storage_errors
+    def DeleteFile(self, request, context):
+        if not self.storage.delete(request.file_id):
+            _abort(context, grpc.StatusCode.NOT_FOUND, f"file {describe_id(request.file_id)} not found")
+        return files_pb2.DeleteFileResponse(id=request.file_id, deleted=True)
+
+    # -- RetrieveFileContent -------------------------------------------------------------------
+
+    @_storage_errors
+    def RetrieveFileContent(self, request, context):
+        record = self._require(request.file_id, context)
+        fmt = request.format if request.HasField("format") else files_pb2.DOWNLOAD_FORMAT_UNKNOWN
+        if fmt not in (
+            files_pb2.DOWNLOAD_FORMAT_UNKNOWN,
+            files_pb2.DOWNLOAD_FORMAT_ORIGINAL,
+            files_pb2.DOWNLOAD_FORMAT_TEXT,
+        ):
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"unknown download format {fmt}")
+        if fmt == files_pb2.DOWNLOAD_FORMAT_TEXT and not content.has_text_form(record.content_type):
+            _abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"no text extraction for this file's type ({record.content_type}); "
+                "text is available for text files and PDFs",
+            )
+        blob = self.storage.open_blob(record.id)
+        if blob is None:  # deleted between the lookup and the open
+            _abort(context, grpc.StatusCode.NOT_FOUND, f"file {describe_id(record.id)} not found")
+        return self._stream(blob, record, fmt == files_pb2.DOWNLOAD_FORMAT_TEXT, context)
+
+    def _stream(
+        self, blob, record: FileRecord, as_text: bool, context
+    ) -> Iterator[files_pb2.FileContentChunk]:
+        with blob:
+            if as_text:
+                try:
+                    pieces = content.iter_text(blob, record.content_type, CHUNK_SIZE)
+                    first = next(pieces, None)
+                except ValueError as error:
+                    _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
+                if first is not None:
+                    yield files_pb2.FileContentChunk(data=first)
+                try:
+                    for piece in pieces:
+                        if not context.is_active():
+                            return
+                        yield files_pb2.FileContentChunk(data=piece)
+                except ValueError as error:
+                    _abort(context, grpc.StatusCode.INTERNAL, str(error))
+                return
+            while context.is_active():
+                data = blob.read(CHUNK_SIZE)
+                if not data:
+                    return
+                yield files_pb2.FileContentChunk(data=data)
+
+    # -- public URLs ---------------------------------------------------------------------------
+
+    @_storage_errors
+    def CreatePublicUrl(self, request, context):
+        record = self._require(request.file_id, context)
+        if not content.is_publishable(record.content_type):
+            _abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"only images, videos and PDFs can have a public URL (this file is {record.content_type})",
+            )
+        expires_after = request.expires_after if request.HasField("expires_after") else None
+        if expires_after is not None and not 0 < expires_after <= MAX_PUBLIC_URL_SECONDS:
+            _abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"expires_after must be between 1 and {MAX_PUBLIC_URL_SECONDS} seconds, got {expires_after}",
+            )
+        updated = self.storage.set_public_url(
+            record.id, lambda: self.public_url_base() + secrets.token_urlsafe(24), expires_after
+        )
+        if updated is None or updated.public_url is None:
+            _abort(context, grpc.StatusCode.NOT_FOUND, f"file {describe_id(record.id)} not found")
+        response = files_pb2.CreatePublicUrlResponse(public_url=updated.public_url)
+        if updated.public_url_expires_at_ns is not None:
+            response.expires_at.CopyFrom(to_timestamp(updated.public_url_expires_at_ns))
+        return response
+
+    @_storage_errors
+    def RevokePublicUrl(self, request, context):
+        change = self.storage.revoke_public_url(request.file_id) if is_file_id(request.file_id) else None
+        if change is None:
+            _abort(context, grpc.StatusCode.NOT_FOUND, f"file {describe_id(request.file_id)} not found")
+        response = files_pb2.RevokePublicUrlResponse(file_id=request.file_id, revoked=change.revoked)
+        if change.public_url is not None:
+            response.public_url = change.public_url
+        return response

@@ -1,0 +1,83 @@
+"""Opaque ListFiles page tokens: a keyset cursor (last sort value + last id), validated on the way in.
+
+A token is `p1.` + base64url(JSON). It records the sort key, the direction and a digest of the
+filter it was issued for, so reusing it with other parameters is refused (INVALID_ARGUMENT)
+instead of silently skipping or repeating files. Because it holds a position rather than an
+offset, pages stay correct while other files are inserted or deleted.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass
+
+from xai_files_cli.emulator.validation import is_file_id
+
+TOKEN_PREFIX = "p1."
+MAX_TOKEN_CHARS = 2048
+SORT_KEYS = ("created_at", "filename", "size")
+
+
+class TokenError(ValueError):
+    """The pagination token is malformed or belongs to a different query."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Position after the last file of a page, for one sort key/direction/filter."""
+
+    sort: str
+    descending: bool
+    value: int | str
+    file_id: str
+    filter_digest: str
+
+
+def filter_digest(filter_text: str | None) -> str:
+    """A short digest of the filter text so a token is only valid for the query that made it."""
+    return hashlib.sha256((filter_text or "").encode("utf-8")).hexdigest()[:16]
+
+
+def encode(cursor: Cursor) -> str:
+    """Serialize a cursor into an opaque token."""
+    payload = {
+        "s": cursor.sort,
+        "d": cursor.descending,
+        "v": cursor.value,
+        "i": cursor.file_id,
+        "f": cursor.filter_digest,
+    }
+    raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    return TOKEN_PREFIX + base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode(token: str, *, sort: str, descending: bool, filter_text: str | None) -> Cursor:
+    """Parse and validate a token against the request it came with; raises TokenError."""
+    if len(token) > MAX_TOKEN_CHARS or not token.startswith(TOKEN_PREFIX):
+        raise TokenError("invalid pagination token")
+    body = token[len(TOKEN_PREFIX) :]
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        payload = json.loads(raw.decode("ascii"))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise TokenError("invalid pagination token") from None
+    if not isinstance(payload, dict) or set(payload) != {"s", "d", "v", "i", "f"}:
+        raise TokenError("invalid pagination token")
+    value, file_id = payload["v"], payload["i"]
+    if payload["s"] not in SORT_KEYS or not isinstance(payload["d"], bool):
+        raise TokenError("invalid pagination token")
+    wants_str = payload["s"] == "filename"
+    if wants_str and not isinstance(value, str):
+        raise TokenError("invalid pagination token")
+    if not wants_str and (isinstance(value, bool) or not isinstance(value, int)):
+        raise TokenError("invalid pagination token")
+    if not isinstance(file_id, str) or not is_file_id(file_id):
+        raise TokenError("invalid pagination token")
+    if payload["s"] != sort or payload["d"] != descending:
+        raise TokenError("pagination token was issued for a different sort_by/order")
+    if payload["f"] != filter_digest(filter_text):
+        raise TokenError("pagination token was issued for a different filter")
+    return Cursor(payload["s"], payload["d"], value, file_id, payload["f"])

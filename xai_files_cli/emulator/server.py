@@ -1,0 +1,260 @@
+"""Build, start and stop the emulator's gRPC server (Files, plus Chat/Models when available).
+
+Transport settings follow wire-contract §1.9: a plaintext port on loopback (the official SDK
+uses gRPC *local* credentials for `localhost:` targets, which work against it), 20 MiB
+message limits, keepalive rules that accept the SDK's 30 s pings, no SO_REUSEPORT (a taken port
+is an error, never a silently shared one), a bounded thread pool and `maximum_concurrent_rpcs`
+(the excess gets RESOURCE_EXHAUSTED instead of queueing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import os
+import threading
+from concurrent import futures
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import grpc
+
+from xai_files_cli._pb import files_pb2_grpc
+from xai_files_cli.emulator.auth import AuthInterceptor
+from xai_files_cli.emulator.faults import ENV_VAR as FAULTS_ENV_VAR
+from xai_files_cli.emulator.faults import FaultPlan
+from xai_files_cli.emulator.files_service import FilesServicer
+from xai_files_cli.emulator.storage import DEFAULT_MAX_FILE_SIZE, Storage
+from xai_files_cli.errors import UsageError, XaiError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+log = logging.getLogger("xai.emulator")
+
+MIB = 1024 * 1024
+MAX_MESSAGE_BYTES = 20 * MIB
+DEFAULT_MAX_CONCURRENT_RPCS = 128
+SWEEP_INTERVAL_SECONDS = 60.0
+
+
+class BindError(XaiError):
+    """The server could not listen on the requested address (e.g. the port is taken)."""
+
+
+@dataclass
+class ServerConfig:
+    """Everything that defines one emulator instance.
+
+    Attributes:
+        data_dir: where the database and blobs live (created 0700 if missing).
+        api_key: the key clients must send as `authorization: Bearer <key>`; None disables
+            auth and is only allowed on loopback (`xai serve --no-auth`).
+        max_file_size: upload limit in bytes (512 * 10^6, as the real service).
+        max_concurrent_rpcs: calls in flight at once (also the thread-pool size); more get
+            RESOURCE_EXHAUSTED.
+        faults: test-only fault plan (faults.py); None = off. Refused on non-loopback binds.
+        allow_non_loopback: must be True to bind anything but a loopback address.
+        clock: nanosecond clock used for created_at/expiry (tests inject a fake one).
+    """
+
+    data_dir: Path
+    api_key: str | None = field(repr=False)  # never in reprs, logs or tracebacks
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    max_concurrent_rpcs: int = DEFAULT_MAX_CONCURRENT_RPCS
+    faults: FaultPlan | None = None
+    allow_non_loopback: bool = False
+    clock: Callable[[], int] | None = field(default=None, repr=False)
+
+
+@dataclass
+class RunningServer:
+    """A started emulator. `target` is what clients dial (`127.0.0.1:PORT`)."""
+
+    server: grpc.Server
+    host: str
+    port: int
+    api_key: str | None
+    data_dir: Path
+    storage: Storage
+    faults: FaultPlan | None
+    _executor: futures.ThreadPoolExecutor
+    _stop_sweeper: threading.Event
+    _stopped: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def target(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def __repr__(self) -> str:  # the API key must never show up in test output or logs
+        return f"RunningServer(target={self.target!r}, data_dir={str(self.data_dir)!r})"
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stop serving: new calls are refused at once, in-flight calls get `grace` seconds
+        (None: aborted immediately), then the database is closed. Idempotent."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        self._stop_sweeper.set()
+        self.server.stop(grace).wait()
+        # Handlers notice the cancellation at their next read/write; give them a moment to clean up.
+        waiter = threading.Thread(target=self._executor.shutdown, kwargs={"wait": True}, daemon=True)
+        waiter.start()
+        waiter.join(timeout=5.0)
+        self.storage.close()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the server terminates; False on timeout."""
+        return self.server.wait_for_termination(timeout)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names only the local machine (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    with contextlib.suppress(ValueError):
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    return False
+
+
+def server_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str, int]]:
+    """Channel arguments of the server (see the module docstring)."""
+    return [
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        ("grpc.http2.max_ping_strikes", 0),
+        ("grpc.so_reuseport", 0),
+    ]
+
+
+def faults_from_env() -> FaultPlan | None:
+    """A fault plan from XAI_EMULATOR_FAULTS, or None when unset/empty."""
+    spec = os.environ.get(FAULTS_ENV_VAR, "").strip()
+    return FaultPlan.parse([spec]) if spec else None
+
+
+def start_server(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
+    """Open the store, bind `host:port` (0 = any free port) and start serving.
+
+    Raises UsageError for a refused configuration (non-loopback without permission or key,
+    faults on a non-loopback bind) and BindError when the address cannot be bound.
+    """
+    loopback = is_loopback(host)
+    if not loopback:
+        if not config.allow_non_loopback:
+            raise UsageError(f"refusing to bind non-loopback address {host!r} without an explicit flag")
+        if not config.api_key:
+            raise UsageError("an API key is required when binding a non-loopback address")
+        if config.faults is not None:
+            raise UsageError("fault injection is only available on a loopback bind")
+    storage = Storage(
+        config.data_dir,
+        max_file_size=config.max_file_size,
+        **({"clock": config.clock} if config.clock is not None else {}),
+    )
+    interceptors: list[grpc.ServerInterceptor] = []
+    if config.faults is not None:
+        interceptors.append(config.faults.interceptor())  # outermost: counts every call
+    if config.api_key is not None:
+        interceptors.append(AuthInterceptor(config.api_key))
+    executor = futures.ThreadPoolExecutor(
+        max_workers=config.max_concurrent_rpcs, thread_name_prefix="xai-emulator"
+    )
+    server = grpc.server(
+        executor,
+        interceptors=interceptors,
+        options=server_options(),
+        maximum_concurrent_rpcs=config.max_concurrent_rpcs,
+    )
+    bound: dict[str, int] = {}
+    url_host = f"[{host}]" if ":" in host else host
+    servicer = FilesServicer(storage, lambda: f"http://{url_host}:{bound['port']}/public/")
+    files_pb2_grpc.add_FilesServicer_to_server(servicer, server)
+    _register_extra_services(server, storage)
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        actual = server.add_insecure_port(address)
+    except RuntimeError:
+        actual = 0
+    if not actual or (port and actual != port):
+        storage.close()
+        executor.shutdown(wait=False)
+        raise BindError(f"cannot listen on {address}: address in use or unavailable")
+    bound["port"] = actual
+    server.start()
+    stop_sweeper = threading.Event()
+    running = RunningServer(
+        server=server,
+        host=host,
+        port=actual,
+        api_key=config.api_key,
+        data_dir=Path(config.data_dir),
+        storage=storage,
+        faults=config.faults,
+        _executor=executor,
+        _stop_sweeper=stop_sweeper,
+    )
+    threading.Thread(
+        target=_sweep_periodically, args=(storage, stop_sweeper), name="xai-emulator-sweeper", daemon=True
+    ).start()
+    return running
+
+
+def _sweep_periodically(storage: Storage, stop: threading.Event) -> None:
+    """Delete expired files every minute until the server stops (reads also hide them lazily)."""
+    while not stop.wait(SWEEP_INTERVAL_SECONDS):
+        try:
+            storage.sweep_expired()
+        except Exception:  # keep sweeping; a busy database now is fine later
+            log.warning("expiry sweep failed", exc_info=True)
+
+
+def _register_extra_services(server: grpc.Server, storage: Storage) -> None:
+    """Add Chat/Models services when the chat_service module exists (written separately)."""
+    try:
+        from xai_files_cli.emulator.chat_service import register as register_chat
+    except ModuleNotFoundError as error:
+        if error.name != "xai_files_cli.emulator.chat_service":
+            raise
+        return
+    register_chat(server, storage)
+
+
+def serve_until_signalled(
+    running: RunningServer, grace: float = 5.0, on_ready: Callable[[], None] | None = None
+) -> int:
+    """Serve until SIGINT/SIGTERM, then shut down gracefully; a second signal exits at once.
+
+    `on_ready` runs once the signal handlers are in place (announce the server there, so a
+    signal sent as soon as the announcement is seen is always handled gracefully). Must be
+    called from the main thread. Returns the exit code (0 after a graceful stop).
+    """
+    import signal
+
+    stop = threading.Event()
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        if received:
+            os._exit(128 + signum)  # second signal: no more waiting
+        received.append(signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if on_ready is not None:
+            on_ready()
+        while not stop.wait(0.5):
+            pass
+        running.stop(grace)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
