@@ -250,7 +250,9 @@ def test_bash_completes_file_ids_end_to_end(
 def test_fish_completes_commands_and_profiles(xai_on_path: dict[str, str]) -> None:
     run_xai("config", "set", "-p", "work", "model", "m")
     program = f"source {COMPLETIONS / 'xai.fish'}; complete -C 'xai auth '; complete -C 'xai config use w'"
-    result = subprocess.run(["fish", "--no-config", "-c", program], capture_output=True, env=xai_on_path, timeout=60)
+    result = subprocess.run(
+        ["fish", "--no-config", "-c", program], capture_output=True, env=xai_on_path, timeout=60
+    )
     assert result.returncode == 0 and result.stderr == b"", result.stderr.decode()
     lines = result.stdout.decode().splitlines()
     assert [line.split("\t")[0] for line in lines] == ["login", "logout", "status", "token", "work"]
@@ -267,9 +269,11 @@ def test_zsh_script_parses_and_its_eval_runs_no_server_text(
     env = {**xai_on_path, "XAI_API_HOST": server.target, "XAI_API_KEY": TEST_KEY}  # type: ignore[attr-defined]
     program = (
         "_arguments() { print -r -- \"$@\" }; words=(xai files cat ''); CURRENT=4; "
-        "eval $(env _TYPER_COMPLETE_ARGS=\"${words[1,$CURRENT]}\" _XAI_COMPLETE=complete_zsh xai 2>/dev/null)"
+        'eval $(env _TYPER_COMPLETE_ARGS="${words[1,$CURRENT]}" _XAI_COMPLETE=complete_zsh xai 2>/dev/null)'
     )
-    result = subprocess.run(["zsh", "-f", "-c", program], capture_output=True, env=env, cwd=tmp_path, timeout=60)
+    result = subprocess.run(
+        ["zsh", "-f", "-c", program], capture_output=True, env=env, cwd=tmp_path, timeout=60
+    )
     assert result.returncode == 0, result.stderr.decode()
     if not _id_argument_completers().get("cat"):
         pytest.skip("`files cat` does not attach complete_file_id yet")

@@ -19,6 +19,7 @@ from typer._click.exceptions import ClickException
 
 from xai_files_cli import __version__
 from xai_files_cli.cli import auth, chat, completion, config_cmd, files, models, serve
+from xai_files_cli.cli.complete_ids import complete_profile
 from xai_files_cli.cli.context import AppContext, GlobalOptions
 from xai_files_cli.errors import ExitCode, Interrupted, XaiError
 from xai_files_cli.output.io import IOStreams
@@ -65,6 +66,7 @@ def root(
         "-p",
         envvar="XAI_PROFILE",
         help="Config profile ('local': embedded server).",
+        autocompletion=complete_profile,
     ),
     local: bool = typer.Option(
         False, "--local", help="Run against the embedded local server (no account, no network)."

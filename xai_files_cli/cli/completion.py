@@ -160,8 +160,9 @@ completion_app = typer.Typer(
     help=(
         "Tab completion for bash, zsh and fish (commands, options, and file ids from the server).\n\n"
         "One-liners instead of `install`:\n\n"
-        "bash: xai completion show bash > ~/.local/share/bash-completion/completions/xai\n\n"
-        "zsh:  xai completion show zsh > ~/.zfunc/_xai   (with ~/.zfunc in fpath)\n\n"
+        "\b\n"
+        "bash: xai completion show bash > ~/.local/share/bash-completion/completions/xai\n"
+        "zsh:  xai completion show zsh > ~/.zfunc/_xai   (with ~/.zfunc in fpath)\n"
         "fish: xai completion show fish > ~/.config/fish/completions/xai.fish"
     ),
     no_args_is_help=True,
