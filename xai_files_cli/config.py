@@ -64,6 +64,14 @@ def profile_names(config: ConfigData, credentials: Credentials) -> list[str]:
     return sorted(set(config.profiles) | set(credentials.keys) | {LOCAL_PROFILE})
 
 
+def first_set(*candidates: tuple[str | None, str]) -> tuple[str | None, str]:
+    """The first (value, source) pair whose value is set; the last pair is the fallback."""
+    for value, source in candidates[:-1]:
+        if value:
+            return value, source
+    return candidates[-1]
+
+
 def select_profile(
     profile_flag: str | None, config: ConfigData, environ: Mapping[str, str] | None = None
 ) -> tuple[str, str]:
@@ -102,40 +110,31 @@ def resolve(
     values = config.profiles.get(profile, {})
     defined = local or profile in config.profiles or profile in credentials.keys
 
-    env_host = env.get("XAI_API_HOST", "").strip()
+    profile_source_label = f"profile {profile}"
     if local:
         host, host_source = "local", KEY_LOCAL
-    elif api_host_flag:
-        host, host_source = api_host_flag, "flag --api-host"
-    elif env_host:
-        host, host_source = env_host, "env XAI_API_HOST"
-    elif values.get("api_host"):
-        host, host_source = values["api_host"], f"profile {profile}"
-    else:
-        host, host_source = DEFAULT_API_HOST, SOURCE_DEFAULT
-
-    key: str | None
-    if local:
         key, key_source = None, KEY_LOCAL
-    elif env_api_key(env):
-        key, key_source = env_api_key(env), KEY_ENV
-    elif credentials.keys.get(profile):
-        key, key_source = credentials.keys[profile], f"profile {profile}"
     else:
-        key, key_source = None, KEY_NONE
+        host, host_source = first_set(
+            (api_host_flag, "flag --api-host"),
+            (env.get("XAI_API_HOST", "").strip(), "env XAI_API_HOST"),
+            (values.get("api_host"), profile_source_label),
+            (DEFAULT_API_HOST, SOURCE_DEFAULT),
+        )
+        key, key_source = first_set(
+            (env_api_key(env), KEY_ENV),
+            (credentials.keys.get(profile), profile_source_label),
+            (None, KEY_NONE),
+        )
     register_secret(key)
     for stored in credentials.keys.values():
         register_secret(stored)
-
-    env_model = env.get("XAI_MODEL", "").strip()
-    if model_flag:
-        model, model_source = model_flag, "flag --model"
-    elif env_model:
-        model, model_source = env_model, "env XAI_MODEL"
-    elif values.get("model"):
-        model, model_source = values["model"], f"profile {profile}"
-    else:
-        model, model_source = DEFAULT_MODEL, SOURCE_DEFAULT
+    model, model_source = first_set(
+        (model_flag, "flag --model"),
+        (env.get("XAI_MODEL", "").strip(), "env XAI_MODEL"),
+        (values.get("model"), profile_source_label),
+        (DEFAULT_MODEL, SOURCE_DEFAULT),
+    )
 
     return Settings(
         profile=profile,

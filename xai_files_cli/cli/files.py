@@ -212,7 +212,7 @@ def collect_upload_items(args: list[str]) -> list[UploadItem]:
 @files_app.command("batch-upload")
 def batch_upload(
     ctx: typer.Context,
-    paths: Annotated[list[str], typer.Argument(metavar="PATH", help="Files, directories or globs.")],
+    paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Files, directories or globs.")],
     concurrency: int = typer.Option(50, "--concurrency", "-c", min=1, max=256, help="Uploads in flight."),
     expires_after: str = typer.Option(
         None, "--expires-after", "-e", help="Delete automatically after 1h..30d (e.g. 2d, 12h, 3600)."
@@ -322,7 +322,7 @@ def get(
     ctx: typer.Context,
     file_ids: Annotated[
         list[str],
-        typer.Argument(metavar="ID", help="One or more file ids.", autocompletion=complete_file_id),
+        typer.Argument(metavar="ID...", help="One or more file ids.", autocompletion=complete_file_id),
     ],
     json_output: bool = typer.Option(False, "--json", help="JSON (the default when piped)."),
 ) -> None:
@@ -448,7 +448,7 @@ def _confirm(app_ctx: AppContext, question: str) -> bool:
 def remove(
     ctx: typer.Context,
     file_ids: Annotated[
-        list[str], typer.Argument(metavar="ID", help="Files to delete.", autocompletion=complete_file_id)
+        list[str], typer.Argument(metavar="ID...", help="Files to delete.", autocompletion=complete_file_id)
     ],
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:

@@ -441,6 +441,7 @@ class FilesClient:
                         sink.write(data)
                         received += len(data)
                         progress.advance(len(data))
+                        del chunk, data  # drop this chunk before gRPC hands over the next one
                 except grpc.RpcError as error:
                     if rpc.is_unavailable(error) and sink.rewindable and attempt < DOWNLOAD_ATTEMPTS:
                         log.info("%s: stream broken after %d bytes; restarting", operation, received)

@@ -207,14 +207,14 @@ class Storage:
         if not is_file_id(file_id):
             return None
         now = self.now_ns()
-        row = (
-            self._conn()
-            .execute(
-                f"SELECT {_COLUMNS} FROM files WHERE id = ? AND (expires_at_ns IS NULL OR expires_at_ns > ?)",
-                (file_id, now),
-            )
-            .fetchone()
-        )
+        return self._live_record(self._conn(), file_id, now)
+
+    def _live_record(self, conn: sqlite3.Connection, file_id: str, now: int) -> FileRecord | None:
+        """The row of a file that exists and has not expired at `now`, as a record."""
+        row = conn.execute(
+            f"SELECT {_COLUMNS} FROM files WHERE id = ? AND (expires_at_ns IS NULL OR expires_at_ns > ?)",
+            (file_id, now),
+        ).fetchone()
         return None if row is None else self._record(row, now)
 
     def open_blob(self, file_id: str) -> BinaryIO | None:
@@ -318,13 +318,9 @@ class Storage:
         """
         now = self.now_ns()
         with self._write() as conn:
-            row = conn.execute(
-                f"SELECT {_COLUMNS} FROM files WHERE id = ? AND (expires_at_ns IS NULL OR expires_at_ns > ?)",
-                (file_id, now),
-            ).fetchone()
-            if row is None:
+            current = self._live_record(conn, file_id, now)
+            if current is None:
                 return None
-            current = self._record(row, now)
             url = current.public_url or make_url()
             if expires_after is not None:
                 url_expires: int | None = now + expires_after * 1_000_000_000
@@ -351,13 +347,9 @@ class Storage:
         """Revoke the file's public URL if it has a live one; None if the file is not live."""
         now = self.now_ns()
         with self._write() as conn:
-            row = conn.execute(
-                f"SELECT {_COLUMNS} FROM files WHERE id = ? AND (expires_at_ns IS NULL OR expires_at_ns > ?)",
-                (file_id, now),
-            ).fetchone()
-            if row is None:
+            current = self._live_record(conn, file_id, now)
+            if current is None:
                 return None
-            current = self._record(row, now)
             conn.execute(
                 "UPDATE files SET public_url = NULL, public_url_expires_at_ns = NULL WHERE id = ?", (file_id,)
             )
