@@ -2,9 +2,10 @@
 
 Precedence, highest first (conventions.md §4.5):
   1. flags and environment: `--api-host` > `XAI_API_HOST`; `XAI_API_KEY` (there is no key flag:
-     argv leaks into `ps` and shell history); `--model` (chat) > `XAI_MODEL`; `--local`;
+     argv leaks into `ps` and shell history); `--model` (chat) > `XAI_MODEL`; `--ca-cert` >
+     `XAI_CA_CERT`; `--local`;
   2. the profile chosen by `--profile`, else `XAI_PROFILE`, else `default_profile` in config.toml,
-     else `default`: its `api_host` and `model` from config.toml, its key from `credentials`;
+     else `default`: its `api_host`, `model` and `ca_cert` from config.toml, its key from `credentials`;
   3. built-in defaults (`api.x.ai:443`, `grok-4`).
 The built-in profile `local` means the embedded local server (`xai -p local` == `xai --local`) and
 needs no key. Files on disk are handled by `config_store`; this module only decides.
@@ -51,6 +52,8 @@ class Settings:
     profile_source: str = SOURCE_DEFAULT
     profile_defined: bool = False
     config_dir: Path | None = None
+    ca_cert: str | None = None  # path of a PEM CA bundle to trust instead of the system roots
+    ca_cert_source: str = KEY_NONE
 
 
 def env_api_key(environ: Mapping[str, str] | None = None) -> str | None:
@@ -92,6 +95,7 @@ def resolve(
     profile_flag: str | None = None,
     local_flag: bool = False,
     model_flag: str | None = None,
+    ca_cert_flag: str | None = None,
     store: ConfigStore | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
@@ -111,10 +115,18 @@ def resolve(
     defined = local or profile in config.profiles or profile in credentials.keys
 
     profile_source_label = f"profile {profile}"
+    ca_cert: str | None = None
+    ca_cert_source = KEY_NONE
     if local:
         host, host_source = "local", KEY_LOCAL
         key, key_source = None, KEY_LOCAL
     else:
+        ca_cert, ca_cert_source = first_set(
+            (ca_cert_flag, "flag --ca-cert"),
+            (env.get("XAI_CA_CERT", "").strip(), "env XAI_CA_CERT"),
+            (values.get("ca_cert"), profile_source_label),
+            (None, KEY_NONE),
+        )
         host, host_source = first_set(
             (api_host_flag, "flag --api-host"),
             (env.get("XAI_API_HOST", "").strip(), "env XAI_API_HOST"),
@@ -148,6 +160,8 @@ def resolve(
         profile_source=profile_source,
         profile_defined=defined,
         config_dir=store.directory,
+        ca_cert=ca_cert,
+        ca_cert_source=ca_cert_source,
     )
 
 

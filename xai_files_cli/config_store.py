@@ -3,7 +3,7 @@
 Layout, in `XAI_CONFIG_DIR` or else `platformdirs.user_config_dir("xai")`, a directory of mode 0700:
 
     config.toml   default_profile = "work"
-                  [profiles.work]  api_host = "…", model = "…"
+                  [profiles.work]  api_host = "…", model = "…", ca_cert = "/path/ca.pem"
     credentials   [work]  api_key = "xai-…"          (mode 0600)
 
 Rules (conventions.md §4.6, reliability.md K5-K9):
@@ -48,7 +48,7 @@ CONFIG_FILE = "config.toml"
 CREDENTIALS_FILE = "credentials"
 LOCK_FILE = ".lock"
 PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-PROFILE_KEYS = ("api_host", "model")
+PROFILE_KEYS = ("api_host", "model", "ca_cert")
 
 _CONFIG_HEADER = "# xai configuration. No secrets here: API keys live in `credentials` (`xai auth login`).\n"
 _CREDENTIALS_HEADER = "# xai API keys, one table per profile. Keep this file private (mode 0600).\n"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_xai
+from tests.conftest import PYTHON, REPO_ROOT, TEST_KEY, run_xai, xai_subprocess_env
 from tests.core.helpers import FaultyServers
 
 
@@ -143,3 +146,29 @@ def test_many_files_share_one_channel(xai, server, tmp_path: Path) -> None:
     assert (result.code, result.stderr) == (0, "")
     assert len(result.stdout.splitlines()) == 60
     assert len(server.storage.all_ids()) == 60
+
+
+def test_sigint_mid_batch_cancels_every_upload_and_exits_130(faulty, tmp_path: Path) -> None:
+    server = faulty.start("UploadFile:delay:amount=1.5,times=0", point_cli=False)
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for i in range(8):
+        (folder / f"f{i}.txt").write_bytes(b"z" * 1000)
+    env = xai_subprocess_env({"XAI_API_HOST": server.target, "XAI_API_KEY": TEST_KEY})
+    process = subprocess.Popen(
+        [PYTHON, "-m", "xai_files_cli", "files", "batch-upload", str(folder), "--concurrency", "4"],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert server.faults.wait_for(lambda plan: plan.calls("UploadFile") == 4)
+    process.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    stdout, stderr = process.communicate(timeout=10)
+    assert time.monotonic() - started < 2  # the calls were cancelled, not waited for
+    assert (process.returncode, stdout, stderr) == (130, "", "xai: interrupted\n")
+    assert server.faults.wait_for(lambda plan: plan.outcomes("UploadFile") == ["CANCELLED"] * 4)
+    assert server.faults.calls("UploadFile") == 4  # nothing started after Ctrl-C
+    assert server.storage.all_ids() == set()  # no file, complete or partial

@@ -143,9 +143,20 @@ def disk_state(data_dir: Any) -> tuple[set[str], set[str]]:
 
 
 class ServeProcess:
-    """`xai serve` in a subprocess on a free port; waits for its "listening on" line."""
+    """`xai serve` in a subprocess on a free port (or `port`); waits for its "listening on" line.
 
-    def __init__(self, data_dir: Any, *extra: str, key: str | None = "serve-test-key-0123456789") -> None:
+    `verbose=True` runs `xai -v serve`, which logs each injected fault and the start of a graceful
+    stop on stderr: markers for `expect_line`.
+    """
+
+    def __init__(
+        self,
+        data_dir: Any,
+        *extra: str,
+        key: str | None = "serve-test-key-0123456789",
+        port: int = 0,
+        verbose: bool = False,
+    ) -> None:
         import subprocess
         import sys
 
@@ -153,7 +164,8 @@ class ServeProcess:
 
         self.data_dir = data_dir
         self.key = key
-        args = [sys.executable, "-m", "xai_files_cli", "serve", "--port", "0", "--data-dir", str(data_dir)]
+        args = [sys.executable, "-m", "xai_files_cli", *(["-v"] if verbose else []), "serve"]
+        args += ["--port", str(port), "--data-dir", str(data_dir)]
         env = xai_subprocess_env()
         env.pop("XAI_API_KEY", None)
         if key is not None:
@@ -166,16 +178,57 @@ class ServeProcess:
             raise RuntimeError(f"xai serve did not start: {self.first_line}{rest}")
         self.target = self.first_line.split("listening on ", 1)[1].split(" ", 1)[0]
         self.port = int(self.target.rsplit(":", 1)[1])
+        self.lines: list[str] = []  # stderr lines read by expect_line, after the first
+        self._lines: Any = None  # queue.Queue of lines from a reader thread, once expect_line is used
 
     def client(self) -> Files:
         return Files(self.target, self.key)
 
+    def expect_line(self, needle: str, timeout: float = 30.0) -> str:
+        """A stderr line containing `needle`, already printed or waited for (fails on timeout or if
+        the process ends first); lines printed in any order are found."""
+        import queue
+        import threading
+
+        for line in self.lines:
+            if needle in line:
+                return line
+
+        if self._lines is None:
+            self._lines = queue.Queue()
+            threading.Thread(target=self._read_stderr, daemon=True).start()
+        while True:
+            try:
+                line = self._lines.get(timeout=timeout)
+            except queue.Empty:
+                raise AssertionError(f"xai serve did not print {needle!r}; it printed {self.lines}") from None
+            if line is None:
+                raise AssertionError(f"xai serve ended without printing {needle!r}; it printed {self.lines}")
+            self.lines.append(line)
+            if needle in line:
+                return line
+
+    def _read_stderr(self) -> None:
+        for raw in iter(self.proc.stderr.readline, b""):
+            self._lines.put(raw.decode())
+        self._lines.put(None)
+
     def finish(self, timeout: float = 15.0) -> tuple[int, str]:
-        """Wait for exit; returns (exit code, the rest of stderr)."""
-        _, err = self.proc.communicate(timeout=timeout)
-        return self.proc.returncode, err.decode()
+        """Wait for exit; returns (exit code, the rest of stderr: what expect_line did not consume)."""
+        if self._lines is None:
+            _, err = self.proc.communicate(timeout=timeout)
+            return self.proc.returncode, err.decode()
+        self.proc.wait(timeout)
+        rest = []
+        while (line := self._lines.get(timeout=timeout)) is not None:
+            rest.append(line)
+        self._lines.put(None)  # keep the end marker for a later call
+        return self.proc.returncode, "".join(rest)
 
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
-        self.proc.communicate(timeout=10)
+        if self._lines is None:
+            self.proc.communicate(timeout=10)
+        else:
+            self.proc.wait(10)

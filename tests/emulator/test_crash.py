@@ -1,4 +1,4 @@
-"""Crash safety with SIGKILL (E1, E2): after a restart the store is consistent and nothing half-done shows.
+"""Crash safety with SIGKILL (E1-E3): after a restart the store is consistent and nothing half-done shows.
 
 A handful of random kill points keeps this to seconds; each kill restarts `xai serve` on the same
 data dir and checks: SQLite integrity ok, rows == blobs, no temp files, every earlier file intact.
@@ -22,21 +22,28 @@ def _sha(payload: bytes) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-def _restart_and_check(data_dir) -> dict[str, str]:
-    """Restart on `data_dir`, verify the structural invariants, return {id: sha256} of stored files."""
-    serve = ServeProcess(data_dir)
+def _check_store(serve: ServeProcess) -> dict[str, tuple[str, str]]:
+    """Verify the structural invariants of a freshly started server; return {id: (name, sha256)}."""
+    data_dir = serve.data_dir
+    client = serve.client()
     try:
-        client = serve.client()
-        listed = {f.id for f in client.list_all()}
+        listed = {f.id: f.filename for f in client.list_all()}
         with sqlite3.connect(data_dir / "files.db") as db:
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             rows = {row[0] for row in db.execute("SELECT id FROM files")}
         blobs = {p.name for p in (data_dir / "blobs").iterdir()}
-        assert rows == listed == blobs  # no row without a blob, no orphan blob
+        assert rows == set(listed) == blobs  # no row without a blob, no orphan blob
         assert list((data_dir / "tmp").iterdir()) == []
-        stored = {file_id: _sha(client.content(file_id)) for file_id in listed}
+        return {file_id: (name, _sha(client.content(file_id))) for file_id, name in listed.items()}
+    finally:
         client.close()
-        return stored
+
+
+def _restart_and_check(data_dir) -> dict[str, str]:
+    """Restart on `data_dir`, verify the structural invariants, return {id: sha256} of stored files."""
+    serve = ServeProcess(data_dir)
+    try:
+        return {file_id: digest for file_id, (_, digest) in _check_store(serve).items()}
     finally:
         serve.kill()
 
@@ -128,3 +135,121 @@ def test_sigkill_during_deletes_keeps_rows_and_blobs_in_agreement(tmp_path):
     assert len(set(survivors) - set(stored)) <= 1
     for file_id, digest in stored.items():
         assert expected[file_id] == digest
+
+
+class _Load:
+    """Uploads, deletes and lists from several threads at once, recording what the server confirmed."""
+
+    def __init__(self, client, rng: random.Random, tag: str, live_ids: list[str], attempted: dict) -> None:
+        self.client, self.rng, self.tag = client, rng, tag
+        self.attempted = attempted  # name -> sha256 of every upload ever started (shared across rounds)
+        self.acked: dict[str, str] = {}  # id -> name, uploads the server confirmed
+        self.delete_tried: set[str] = set()
+        self.deleted: set[str] = set()  # deletes the server confirmed
+        self.live = list(live_ids)  # ids that may be deleted
+        self.problems: list[str] = []  # invariant breaks seen by a lister while the load ran
+        self.done = 0
+        self.cond = threading.Condition()
+
+    def _count(self) -> None:
+        with self.cond:
+            self.done += 1
+            self.cond.notify_all()
+
+    def uploader(self, number: int) -> None:
+        rng = random.Random(self.rng.random())
+        for index in range(10_000):
+            name = f"{self.tag}-u{number}-{index}.bin"
+            payload = rng.randbytes(rng.choice([0, 1, 4096, rng.randint(1, MIB // 2)]))
+            with self.cond:
+                self.attempted[name] = _sha(payload)
+            try:
+                file_id = self.client.upload(name, payload).id
+            except grpc.RpcError:
+                return  # the server is gone
+            with self.cond:
+                self.acked[file_id] = name
+                self.live.append(file_id)
+            self._count()
+
+    def deleter(self) -> None:
+        rng = random.Random(self.rng.random())
+        while True:
+            with self.cond:
+                if not self.cond.wait_for(lambda: self.live, timeout=20):
+                    return
+                file_id = self.live.pop(rng.randrange(len(self.live)))
+                self.delete_tried.add(file_id)
+            try:
+                self.client.delete(file_id)
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.NOT_FOUND:
+                    return
+            with self.cond:
+                self.deleted.add(file_id)
+            self._count()
+
+    def lister(self) -> None:
+        while True:
+            with self.cond:
+                deleted_before = set(self.deleted)  # deletes confirmed before this listing began
+            try:
+                listed = self.client.list_all()
+            except grpc.RpcError:
+                return
+            names = [f.filename for f in listed]
+            with self.cond:
+                unknown = [n for n in names if n not in self.attempted]
+            gone = [f.id for f in listed if f.id in deleted_before]
+            if unknown or gone or len(set(names)) != len(names):
+                self.problems.append(f"listed unknown={unknown} deleted={gone} names={names}")
+            self._count()
+
+
+def test_sigkill_under_concurrent_load_keeps_every_invariant(tmp_path):
+    """E3: concurrent uploads, deletes and lists, SIGKILL at a random moment, restart, check; 4 times.
+
+    After each restart: the structural invariants of E1/E2, every listed file has the exact bytes of
+    an upload that was started, every confirmed upload not (maybe) deleted is there, and no
+    confirmed delete came back.
+    """
+    rng = random.Random(2024)
+    data_dir = tmp_path / "d"
+    attempted: dict[str, str] = {}
+    serve = ServeProcess(data_dir)
+    stored: dict[str, tuple[str, str]] = {}
+    try:
+        for kill in range(KILLS):
+            client = serve.client()
+            load = _Load(client, rng, f"r{kill}", list(stored), attempted)
+            workers = [threading.Thread(target=load.uploader, args=(n,)) for n in range(3)]
+            workers += [threading.Thread(target=load.deleter), threading.Thread(target=load.lister)]
+            for worker in workers:
+                worker.start()
+            kill_after = rng.randint(5, 25)
+            with load.cond:
+                assert load.cond.wait_for(lambda load=load, n=kill_after: load.done >= n, timeout=20)
+            serve.proc.kill()  # SIGKILL with calls of all three kinds in flight
+            serve.proc.wait(10)
+            with load.cond:
+                load.live.append("")  # wake a deleter waiting for work; its call fails at once
+                load.cond.notify_all()
+            for worker in workers:
+                worker.join(30)
+                assert not worker.is_alive()
+            client.close()
+            serve.kill()
+            assert load.problems == []
+
+            serve = ServeProcess(data_dir)  # restart; startup cleanup runs, then the checks
+            previous = stored
+            stored = _check_store(serve)
+            names = [name for name, _ in stored.values()]
+            assert len(set(names)) == len(names)  # no upload landed twice
+            for name, digest in stored.values():
+                assert attempted[name] == digest  # exactly the bytes uploaded under that name
+            assert not set(stored) & load.deleted  # a confirmed delete never comes back
+            survivors = (set(previous) | set(load.acked)) - load.delete_tried
+            assert survivors <= set(stored)  # every confirmed upload that nobody deleted is there
+    finally:
+        serve.kill()

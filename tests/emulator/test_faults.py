@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import grpc
 import pytest
 
@@ -85,6 +87,26 @@ def test_delay_runs_before_the_handler(make_server):
         lambda: client.stub.ListFiles(files_pb2.ListFilesRequest(), metadata=client.metadata, timeout=0.1)
     )
     assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def test_stall_holds_a_stream_and_both_waits_end_with_the_call(make_server):
+    plan = FaultPlan.parse(["RetrieveFileContent:stall:after=1,amount=60", "ListFiles:delay:amount=60"])
+    running, client = make_server(faults=plan)
+    created = client.upload("big.bin", b"s" * (7 * MIB))
+    request = files_pb2.RetrieveFileContentRequest(file_id=created.id)
+    stream = client.stub.RetrieveFileContent(request, metadata=client.metadata, timeout=60)
+    assert len(next(stream).data) == 3 * MIB  # the first chunk comes, then the stream is held
+    stream.cancel()
+    error = error_of(
+        lambda: client.stub.ListFiles(files_pb2.ListFilesRequest(), metadata=client.metadata, timeout=0.2)
+    )
+    assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert plan.wait_for(
+        lambda p: p.outcomes("RetrieveFileContent") == ["CANCELLED"] and len(p.outcomes("ListFiles")) == 1
+    )
+    started = time.monotonic()
+    running.stop(grace=0)  # waits (up to 5 s) for handlers: neither sits out its 60 s
+    assert time.monotonic() - started < 4
 
 
 @pytest.mark.parametrize(

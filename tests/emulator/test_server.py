@@ -12,6 +12,7 @@ from tests.conftest import TEST_KEY
 from tests.emulator.helpers import MIB, Files, data, init, status_of
 from xai_files_cli._pb import files_pb2, files_pb2_grpc, models_pb2_grpc
 from xai_files_cli.emulator import embedded
+from xai_files_cli.emulator.faults import FaultPlan
 from xai_files_cli.emulator.server import BindError, ServerConfig, is_loopback, server_options, start_server
 from xai_files_cli.errors import UsageError
 from xai_files_cli.redact import redact
@@ -87,18 +88,18 @@ def test_aggressive_keepalive_pings_do_not_get_goaway(server):
 
 def test_excess_concurrent_calls_get_resource_exhausted(make_server):
     """E12: with K calls in flight the next one is refused at once, never queued."""
-    _, client = make_server(max_concurrent_rpcs=2)
+    plan = FaultPlan()  # no faults: it only counts the calls the server accepted
+    _, client = make_server(max_concurrent_rpcs=2, faults=plan)
     release = threading.Event()
-    started = threading.Barrier(3)
 
     def slow_upload():
         yield init("slow.bin")
-        started.wait(10)
         release.wait(10)
         yield data(b"x")
 
     futures = [client.stub.UploadFile.future(slow_upload(), metadata=client.metadata) for _ in range(2)]
-    started.wait(10)
+    # Both calls must be running on the server (not merely sent) before the third one is tried.
+    assert plan.wait_for(lambda p: p.calls("UploadFile") == 2, timeout=10)
     try:
         assert status_of(client.list) == grpc.StatusCode.RESOURCE_EXHAUSTED
     finally:

@@ -71,6 +71,13 @@ def root(
     local: bool = typer.Option(
         False, "--local", help="Run against the embedded local server (no account, no network)."
     ),
+    ca_cert: str = typer.Option(
+        None,
+        "--ca-cert",
+        envvar="XAI_CA_CERT",
+        metavar="PATH",
+        help="PEM CA bundle to trust instead of the system roots (forces TLS, even on localhost).",
+    ),
     timeout: float = typer.Option(
         None, "--timeout", min=0.1, help="Deadline in seconds for each call (uploads: the whole transfer)."
     ),
@@ -96,10 +103,13 @@ def root(
         api_host = None
     if ctx.get_parameter_source("profile") is ParameterSource.ENVIRONMENT:
         profile = None
+    if ctx.get_parameter_source("ca_cert") is ParameterSource.ENVIRONMENT:
+        ca_cert = None
     app_ctx.options = GlobalOptions(
         api_host=api_host,
         profile=profile,
         local=local,
+        ca_cert=ca_cert,
         timeout=timeout,
         quiet=quiet,
         verbose=verbose,
@@ -215,6 +225,10 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    # gRPC's C core would print its own log lines (e.g. one per failed TLS handshake attempt) to
+    # stderr, breaking the one-line error contract; the status it ends with is reported instead.
+    # Set before grpc is first imported; a user's own GRPC_VERBOSITY wins.
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     signal.signal(signal.SIGTERM, _on_sigterm)
     color = "auto"
     io = IOStreams.system(color)

@@ -16,7 +16,7 @@ import typer
 
 from xai_files_cli import config
 from xai_files_cli.cli.complete_ids import complete_profile
-from xai_files_cli.cli.context import NO_KEY_HINT, AppContext
+from xai_files_cli.cli.context import NO_KEY_HINT, AppContext, ca_cert_of
 from xai_files_cli.errors import AuthError, UnavailableError, UsageError, XaiError
 from xai_files_cli.output.io import IOStreams
 from xai_files_cli.output.sanitize import escape_terminal
@@ -45,15 +45,23 @@ def settings_for(app_ctx: AppContext, profile: str | None) -> config.Settings:
     """The effective settings of `profile` when given, else of the invocation's selected profile."""
     if profile is None:
         return app_ctx.settings()
-    return config.resolve(api_host_flag=app_ctx.options.api_host, profile_flag=profile, store=app_ctx.store())
+    return config.resolve(
+        api_host_flag=app_ctx.options.api_host,
+        profile_flag=profile,
+        ca_cert_flag=app_ctx.options.ca_cert,
+        store=app_ctx.store(),
+    )
 
 
-def check_key(target: str, api_key: str, timeout: float) -> None:
-    """Make one cheap authenticated call (list one file); raise the mapped XaiError on failure."""
+def check_key(target: str, api_key: str, timeout: float, ca_cert: bytes | None = None) -> None:
+    """Make one cheap authenticated call (list one file); raise the mapped XaiError on failure.
+
+    `ca_cert` is the PEM roots to trust instead of the system ones (`--ca-cert`).
+    """
     from xai_files_cli.core.channel import connect
     from xai_files_cli.core.files import FilesClient
 
-    channel = connect(target, api_key)
+    channel = connect(target, api_key, ca_cert=ca_cert)
     try:
         FilesClient(channel, timeout=timeout).list_page(page_size=1)
     finally:
@@ -158,12 +166,10 @@ def login(
     key = read_key(app_ctx.io, from_stdin=with_key)
     validate_key(key)
     register_secret(key)
-    target = (
-        api_host
-        or config.resolve(api_host_flag=app_ctx.options.api_host, profile_flag=name, store=store).api_host
-    )
+    resolved = settings_for(app_ctx, name)
+    target = api_host or resolved.api_host
     if not no_verify:
-        _verify_for_login(target, key, app_ctx.options.timeout or LOGIN_TIMEOUT)
+        _verify_for_login(target, key, app_ctx.options.timeout or LOGIN_TIMEOUT, ca_cert_of(resolved))
 
     made_default = False
     with store.transaction() as (cfg, credentials):
@@ -192,9 +198,9 @@ def _check_host(api_host: str) -> None:
         raise UsageError(f"refusing to send API key over plaintext to {endpoint.host}")
 
 
-def _verify_for_login(target: str, key: str, timeout: float) -> None:
+def _verify_for_login(target: str, key: str, timeout: float, ca_cert: bytes | None) -> None:
     try:
-        check_key(target, key, timeout)
+        check_key(target, key, timeout, ca_cert)
     except AuthError as error:
         raise AuthError(
             f"the key was rejected by {target}; nothing was saved",
@@ -279,16 +285,14 @@ def _status_entry(settings: config.Settings, stored: str | None, active: bool) -
 
 
 def _check_all(entries: list[tuple[config.Settings, ProfileStatus]], timeout: float) -> None:
-    """Check every distinct (host, key) once, in parallel, each within `timeout` seconds."""
-    pending = {
-        (s.api_host, s.api_key): None for s, row in entries if row.status == "not checked" and s.api_key
-    }
+    """Check every distinct (host, key, CA) once, in parallel, each within `timeout` seconds."""
+    pending = {_probe_key(s): s for s, row in entries if row.status == "not checked" and s.api_key}
     if not pending:
         return
 
-    def probe(pair: tuple[str, str]) -> str:
+    def probe(settings: config.Settings) -> str:
         try:
-            check_key(pair[0], pair[1], timeout)
+            check_key(settings.api_host, settings.api_key or "", timeout, ca_cert_of(settings))
         except AuthError as error:
             return error.status or "UNAUTHENTICATED"
         except UnavailableError:
@@ -298,10 +302,15 @@ def _check_all(entries: list[tuple[config.Settings, ProfileStatus]], timeout: fl
         return "works"
 
     with ThreadPoolExecutor(max_workers=min(8, len(pending))) as pool:
-        results = dict(zip(pending, pool.map(probe, pending), strict=True))
+        results = dict(zip(pending, pool.map(probe, pending.values()), strict=True))
     for settings, row in entries:
-        if (settings.api_host, settings.api_key) in results:
-            row.status = results[(settings.api_host, settings.api_key)]  # type: ignore[index]
+        if _probe_key(settings) in results:
+            row.status = results[_probe_key(settings)]
+
+
+def _probe_key(settings: config.Settings) -> tuple[str, str | None, str | None]:
+    """Profiles that would make the same call (host, key and CA) are checked once."""
+    return settings.api_host, settings.api_key, settings.ca_cert
 
 
 def _human_status(rows: list[ProfileStatus]) -> str:

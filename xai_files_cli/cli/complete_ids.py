@@ -53,16 +53,18 @@ def _candidates(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
         api_host_flag=params.get("api_host"),
         profile_flag=params.get("profile"),
         local_flag=bool(params.get("local")),
+        ca_cert_flag=params.get("ca_cert"),
         store=ConfigStore(warn=None),  # no warnings on the terminal while completing
     )
     if settings.local or not settings.api_key:
         return []
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # gRPC must not write to the user's terminal
 
+    from xai_files_cli.cli.context import ca_cert_of
     from xai_files_cli.core.channel import connect
     from xai_files_cli.core.files import FilesClient
 
-    channel = connect(settings.api_host, settings.api_key)
+    channel = connect(settings.api_host, settings.api_key, ca_cert=ca_cert_of(settings))
     try:
         page = FilesClient(channel, timeout=COMPLETION_TIMEOUT).list_page(
             sort="created_at", descending=True, page_size=MAX_CANDIDATES

@@ -1,4 +1,5 @@
-"""Commands: `xai config list|get|set|unset|use|delete|path` — profiles and their plain settings.
+"""Commands: `xai config list|get|set|unset|use|delete|path` — profiles and their plain settings
+(api_host, model, ca_cert).
 
 Keys never go through here (argv leaks into `ps` and shell history): `xai auth login` stores them.
 `list` shows every effective value with its source (flag, env, profile, default), the key masked.
@@ -21,7 +22,7 @@ from xai_files_cli.redact import mask
 
 config_app = typer.Typer(
     name="config",
-    help="Show and change settings and profiles (api_host, model). Keys: see `xai auth`.",
+    help="Show and change settings and profiles (api_host, model, ca_cert). Keys: see `xai auth`.",
     no_args_is_help=True,
 )
 
@@ -29,7 +30,7 @@ PROFILE_HELP = "Profile to act on [default: the selected profile: -p, XAI_PROFIL
 KEY_REFUSED_HINT = (
     "store keys with `xai auth login` (hidden prompt or stdin); print one with `xai auth token`"
 )
-ENV_OVERRIDES = {"api_host": "XAI_API_HOST", "model": "XAI_MODEL"}
+ENV_OVERRIDES = {"api_host": "XAI_API_HOST", "model": "XAI_MODEL", "ca_cert": "XAI_CA_CERT"}
 
 
 def register(app: typer.Typer) -> None:
@@ -59,6 +60,15 @@ def _validate_value(key: str, value: str) -> str:
         endpoint = parse_target(value)
         if endpoint.scheme == "http" and not endpoint.is_loopback:
             raise UsageError(f"refusing to send API key over plaintext to {endpoint.host}")
+    elif key == "ca_cert":
+        from pathlib import Path
+
+        from xai_files_cli.trust import load_ca_cert
+
+        if not value:
+            raise UsageError("invalid ca_cert: expected the path of a PEM CA bundle")
+        value = str(Path(value).expanduser().resolve())  # the profile must not depend on the cwd
+        load_ca_cert(value, "xai config set")
     elif not value or not value.isprintable() or any(c.isspace() for c in value):
         raise UsageError(f"invalid {key}: expected one word without spaces or control characters")
     return value
@@ -77,12 +87,15 @@ def _rows(app_ctx: AppContext, profile: str | None) -> list[dict[str, str | None
         return {"name": name, "value": value, "source": source, "location": str(path) if in_file else None}
 
     key = mask(s.api_key) if s.api_key else None
-    return [
+    rows = [
         row("profile", s.profile, s.profile_source, store.config_path),
         row("api_host", s.api_host, s.host_source, store.config_path),
         row("api_key", key, s.key_source, store.credentials_path),
         row("model", s.model, s.model_source, store.config_path),
     ]
+    if s.ca_cert:  # rarely used; shown only when a custom CA is in effect
+        rows.append(row("ca_cert", s.ca_cert, s.ca_cert_source, store.config_path))
+    return rows
 
 
 @config_app.command("list")
@@ -115,7 +128,7 @@ def list_(
 @config_app.command("get")
 def get(
     ctx: typer.Context,
-    key: str = typer.Argument(..., help="api_host, model or profile."),
+    key: str = typer.Argument(..., help="api_host, model, ca_cert or profile."),
     profile: str = typer.Option(None, "--profile", "-p", help=PROFILE_HELP, autocompletion=complete_profile),
 ) -> None:
     """Print the effective value of one setting (what a command would use now)."""
@@ -124,24 +137,24 @@ def get(
     _check_key_name(key, allow_profile=True)
     app_ctx: AppContext = ctx.obj
     s = settings_for(app_ctx, profile)
-    value = {"api_host": s.api_host, "model": s.model, "profile": s.profile}[key]
-    app_ctx.io.write_out(value + "\n")
+    value = {"api_host": s.api_host, "model": s.model, "ca_cert": s.ca_cert, "profile": s.profile}[key]
+    app_ctx.io.write_out((value or "") + "\n")
 
 
 # -- set / unset ------------------------------------------------------------------------------
 @config_app.command("set")
 def set_(
     ctx: typer.Context,
-    key: str = typer.Argument(..., help="api_host (HOST:PORT) or model."),
+    key: str = typer.Argument(..., help="api_host (HOST:PORT), model or ca_cert (PEM file)."),
     value: str = typer.Argument(..., help="The new value."),
     profile: str = typer.Option(None, "--profile", "-p", help=PROFILE_HELP, autocompletion=complete_profile),
 ) -> None:
-    """Set a profile's api_host or model (creating the profile if needed)."""
+    """Set a profile's api_host, model or ca_cert (creating the profile if needed)."""
     _check_key_name(key)
     app_ctx: AppContext = ctx.obj
     name = _target_profile(app_ctx, profile)
-    if name == config.LOCAL_PROFILE and key == "api_host":
-        raise UsageError("the 'local' profile always uses the embedded server; it has no api_host")
+    if name == config.LOCAL_PROFILE and key in ("api_host", "ca_cert"):
+        raise UsageError(f"the 'local' profile always uses the embedded server; it has no {key}")
     value = _validate_value(key, value)
     store = app_ctx.store()
     with store.transaction() as (cfg, _):
@@ -153,10 +166,10 @@ def set_(
 @config_app.command("unset")
 def unset(
     ctx: typer.Context,
-    key: str = typer.Argument(..., help="api_host or model."),
+    key: str = typer.Argument(..., help="api_host, model or ca_cert."),
     profile: str = typer.Option(None, "--profile", "-p", help=PROFILE_HELP, autocompletion=complete_profile),
 ) -> None:
-    """Remove a profile's api_host or model, so the built-in default applies again."""
+    """Remove a profile's api_host, model or ca_cert, so the built-in default applies again."""
     _check_key_name(key)
     app_ctx: AppContext = ctx.obj
     name = _target_profile(app_ctx, profile)

@@ -20,6 +20,18 @@ if TYPE_CHECKING:
 NO_KEY_HINT = "run `xai auth login`, set XAI_API_KEY, or use --local for the embedded local server"
 
 
+def ca_cert_of(settings: config.Settings) -> bytes | None:
+    """The PEM roots the settings ask for (`--ca-cert`, XAI_CA_CERT, profile `ca_cert`), checked.
+
+    Raises UsageError (exit 2, before any connection) for a missing or invalid bundle.
+    """
+    if settings.local or not settings.ca_cert:
+        return None
+    from xai_files_cli.trust import load_ca_cert
+
+    return load_ca_cert(settings.ca_cert, settings.ca_cert_source)
+
+
 @dataclass
 class GlobalOptions:
     """Options given before the subcommand (`xai --local files ls`)."""
@@ -27,6 +39,7 @@ class GlobalOptions:
     api_host: str | None = None
     profile: str | None = None
     local: bool = False
+    ca_cert: str | None = None
     timeout: float | None = None
     quiet: bool = False
     verbose: int = 0
@@ -59,6 +72,7 @@ class AppContext:
                 api_host_flag=self.options.api_host,
                 profile_flag=self.options.profile,
                 local_flag=self.options.local,
+                ca_cert_flag=self.options.ca_cert,
                 store=self.store(),
             )
         return self._settings
@@ -71,6 +85,7 @@ class AppContext:
             config.require_defined_profile(settings, self.store())
             from xai_files_cli.core.channel import connect
 
+            ca_cert: bytes | None = None
             if settings.local:
                 from xai_files_cli.emulator.embedded import start_embedded
 
@@ -80,8 +95,9 @@ class AppContext:
                 if not settings.api_key:
                     message = f"no API key configured for profile '{settings.profile}'"
                     raise AuthError(message, hint=NO_KEY_HINT)
+                ca_cert = ca_cert_of(settings)
                 target, key = settings.api_host, settings.api_key
-            self._channel = connect(target, key)
+            self._channel = connect(target, key, ca_cert=ca_cert)
         return self._channel
 
     def files(self) -> FilesClient:

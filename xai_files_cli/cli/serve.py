@@ -56,6 +56,14 @@ def serve(
     grace: Annotated[
         float, typer.Option("--grace", min=0.0, help="Seconds in-flight calls get on SIGTERM/SIGINT.")
     ] = 5.0,
+    tls_cert: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--tls-cert", help="PEM certificate (chain): serve TLS instead of plaintext."),
+    ] = None,
+    tls_key: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--tls-key", help="PEM private key of --tls-cert."),
+    ] = None,
     fault: Annotated[
         Optional[list[str]],  # noqa: UP045
         typer.Option("--fault", hidden=True, help="Test-only fault spec (repeatable)."),
@@ -86,6 +94,7 @@ def serve(
         faults = FaultPlan.parse(fault) if fault else faults_from_env()
     except FaultSpecError as error:
         raise UsageError(str(error)) from None
+    cert_pem, key_pem = read_tls_pair(tls_cert, tls_key)
     directory = (data_dir or default_data_dir()).expanduser().resolve()
     config = ServerConfig(
         data_dir=directory,
@@ -93,9 +102,11 @@ def serve(
         max_concurrent_rpcs=max_concurrent_rpcs,
         faults=faults,
         allow_non_loopback=allow_remote,
+        tls_cert=cert_pem,
+        tls_key=key_pem,
     )
     running = start_server(config, host=host, port=port)
-    auth_note = "" if key else ", no auth"
+    auth_note = ("" if key else ", no auth") + (", TLS" if running.tls else "")
 
     def announce() -> None:
         app_ctx.io.write_err(f"xai serve: listening on {running.target} (data: {directory}{auth_note})\n")
@@ -108,3 +119,25 @@ def serve(
         raise
     app_ctx.io.write_err("xai serve: stopped\n")
     raise typer.Exit(code)
+
+
+def read_tls_pair(cert: Path | None, key: Path | None) -> tuple[bytes | None, bytes | None]:
+    """The PEM bytes of `--tls-cert` and `--tls-key`, checked to be a matching pair (exit 2 if not)."""
+    if cert is None and key is None:
+        return None, None
+    if cert is None or key is None:
+        raise UsageError("serve: --tls-cert and --tls-key must be given together")
+    pems: list[bytes] = []
+    for path in (cert, key):
+        try:
+            pems.append(path.read_bytes())
+        except OSError as error:
+            raise UsageError(f"serve: cannot read {path}: {error.strerror}", path=str(path)) from None
+    import ssl
+
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as error:
+        reason = getattr(error, "reason", None) or str(error)
+        raise UsageError(f"serve: unusable TLS certificate or key ({cert}, {key}): {reason}") from None
+    return pems[0], pems[1]

@@ -7,7 +7,9 @@ This is the only module that creates channels. Rules it enforces:
   non-loopback host is refused before any byte is sent;
 - the API key is attached as call credentials composed with the channel credentials, so every call
   kind carries it, client-streaming uploads included (the SDK's interceptors miss that one);
-- no wait_for_ready: a server that is down fails fast with UNAVAILABLE.
+- no wait_for_ready: a server that is down fails fast with UNAVAILABLE;
+- `connect_aio` (or `dial_settings(channel).open_aio()`) opens a grpc.aio channel by the very same
+  rules, for the batch upload's event loop.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+import grpc.aio
 
 from xai_files_cli import __version__
 from xai_files_cli.errors import AuthError, UsageError
@@ -158,6 +161,43 @@ def channel_options(user_agent: str) -> list[tuple[str, object]]:
     ]
 
 
+@dataclass(frozen=True)
+class DialSettings:
+    """The arguments a channel was opened with, so a grpc.aio twin can be opened with the same ones."""
+
+    target: str
+    api_key: str = field(repr=False)
+    user_agent: str = f"xai-cli/{__version__}"
+    ca_cert: bytes | None = field(default=None, repr=False)
+    insecure: bool = False
+
+    def open_aio(self) -> grpc.aio.Channel:
+        """`connect_aio` with these settings: call it inside the event loop that will use the channel."""
+        endpoint, credentials, options = _dial(self)
+        return grpc.aio.secure_channel(endpoint.target, credentials, options=options)
+
+
+def _dial(settings: DialSettings) -> tuple[Endpoint, grpc.ChannelCredentials, list[tuple[str, object]]]:
+    """Parse the target, check the key and pick the credentials: the rules shared by both channel kinds."""
+    endpoint = parse_target(settings.target)
+    if not settings.api_key or not settings.api_key.strip():
+        raise AuthError("no API key configured")
+    api_key = settings.api_key.strip()
+    register_secret(api_key)
+    plaintext = settings.insecure or endpoint.scheme == "http"
+    if plaintext and not endpoint.is_loopback:
+        raise UsageError(f"refusing to send API key over plaintext to {endpoint.host}")
+    use_tls = settings.ca_cert is not None or endpoint.scheme == "https" or not endpoint.is_loopback
+    if use_tls:
+        base = grpc.ssl_channel_credentials(root_certificates=settings.ca_cert)
+    else:
+        kind = grpc.LocalConnectionType.UDS if endpoint.unix_path else grpc.LocalConnectionType.LOCAL_TCP
+        base = grpc.local_channel_credentials(kind)
+    call_credentials = grpc.metadata_call_credentials(_BearerAuth(api_key))
+    credentials = grpc.composite_channel_credentials(base, call_credentials)
+    return endpoint, credentials, channel_options(settings.user_agent)
+
+
 def connect(
     target: str,
     api_key: str,
@@ -179,24 +219,25 @@ def connect(
         UsageError: a malformed target, or plaintext requested for a non-loopback host.
         AuthError: an empty key.
     """
-    endpoint = parse_target(target)
-    if not api_key or not api_key.strip():
-        raise AuthError("no API key configured")
-    api_key = api_key.strip()
-    register_secret(api_key)
-    plaintext = insecure or endpoint.scheme == "http"
-    if plaintext and not endpoint.is_loopback:
-        raise UsageError(f"refusing to send API key over plaintext to {endpoint.host}")
-    use_tls = ca_cert is not None or endpoint.scheme == "https" or not endpoint.is_loopback
-    if use_tls:
-        base = grpc.ssl_channel_credentials(root_certificates=ca_cert)
-    else:
-        kind = grpc.LocalConnectionType.UDS if endpoint.unix_path else grpc.LocalConnectionType.LOCAL_TCP
-        base = grpc.local_channel_credentials(kind)
-    call_credentials = grpc.metadata_call_credentials(_BearerAuth(api_key))
-    credentials = grpc.composite_channel_credentials(base, call_credentials)
-    inner = grpc.secure_channel(endpoint.target, credentials, options=channel_options(user_agent))
-    return XaiChannel(inner, endpoint.target)
+    settings = DialSettings(target, api_key, user_agent=user_agent, ca_cert=ca_cert, insecure=insecure)
+    endpoint, credentials, options = _dial(settings)
+    inner = grpc.secure_channel(endpoint.target, credentials, options=options)
+    return XaiChannel(inner, endpoint.target, settings)
+
+
+def connect_aio(
+    target: str,
+    api_key: str,
+    *,
+    user_agent: str = f"xai-cli/{__version__}",
+    ca_cert: bytes | None = None,
+    insecure: bool = False,
+) -> grpc.aio.Channel:
+    """Like `connect`, but a grpc.aio channel bound to the running event loop (call it inside one).
+
+    Same target rules, credentials (the key on every call), options and retry policy as `connect`.
+    """
+    return DialSettings(target, api_key, user_agent=user_agent, ca_cert=ca_cert, insecure=insecure).open_aio()
 
 
 class XaiChannel(grpc.Channel):
@@ -209,9 +250,10 @@ class XaiChannel(grpc.Channel):
 
     CLOSE_WAIT = 2.0
 
-    def __init__(self, inner: grpc.Channel, target: str) -> None:
+    def __init__(self, inner: grpc.Channel, target: str, settings: DialSettings | None = None) -> None:
         self._inner = inner
         self.target = target
+        self.settings = settings  # what `connect` was given, to open an aio twin (dial_settings)
 
     def subscribe(self, callback: Any, try_to_connect: bool = False) -> None:
         return self._inner.subscribe(callback, try_to_connect=try_to_connect)
@@ -247,3 +289,9 @@ class XaiChannel(grpc.Channel):
 def target_of(channel: grpc.Channel) -> str | None:
     """The `host:port` a channel made by `connect` points at (for error messages)."""
     return getattr(channel, "target", None)
+
+
+def dial_settings(channel: grpc.Channel) -> DialSettings | None:
+    """What a channel made by `connect` was opened with (None for any other channel)."""
+    settings = getattr(channel, "settings", None)
+    return settings if isinstance(settings, DialSettings) else None

@@ -5,23 +5,29 @@ the channel's retry policy, and the two cases gRPC cannot retry safely are handl
 - an upload broken before the server replied and before all bytes were sent restarts from byte 0
   (C6); one broken after everything was sent is reported as "outcome unknown", never resent (C7);
 - a delete that hit UNAVAILABLE and then NOT_FOUND on retry is reported as already deleted (C5).
+
+Everything runs on the blocking gRPC API except `batch_upload`, which drives its uploads from one
+asyncio loop in the calling thread over a grpc.aio twin of the channel: a blocking stream-unary call
+costs two threads, and with 50 in flight that CPU is what a batch of small files spends. Both paths
+share the upload rules (`_UploadBody`, `_plan_restart`, `_accept`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sized
 from datetime import timezone
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import grpc
 
 from xai_files_cli._pb import files_pb2, files_pb2_grpc
 from xai_files_cli.core import rpc
-from xai_files_cli.core.channel import RETRY_ATTEMPTS, target_of
+from xai_files_cli.core.channel import RETRY_ATTEMPTS, DialSettings, dial_settings, target_of
 from xai_files_cli.core.models import (
     SORT_KEYS,
     DeleteResult,
@@ -50,6 +56,9 @@ log = logging.getLogger("xai.files")
 DEFAULT_TIMEOUT = 60.0  # seconds for a metadata call when --timeout is not given
 TRANSFER_RATE = 1_000_000  # bytes per second assumed when scaling a transfer deadline
 UPLOAD_ATTEMPTS = 3
+# A batch reads files up to this size on its event loop, and larger ones in a worker thread.
+INLINE_READ_BYTES = 256 * 1024
+CANCEL_POLL = 0.1  # seconds between checks of FilesClient.cancel while a batch waits
 DOWNLOAD_ATTEMPTS = 3
 MIN_TTL, MAX_TTL = 3600, 30 * 24 * 3600
 PAGE_SIZE = 100
@@ -61,6 +70,7 @@ _SORT_BY = {
 }
 
 Notice = Callable[[str], None]
+T = TypeVar("T")
 _CHECK_LS = "; the upload may have completed: check `xai files ls` before retrying"
 
 
@@ -73,8 +83,9 @@ def check_ttl(seconds: int | None, what: str = "--expires-after") -> None:
 class _UploadBody:
     """The request stream of one UploadFile attempt: init, then data chunks read lazily.
 
-    gRPC consumes this iterator on its own thread and swallows exceptions raised from it, so a local
-    failure is kept in `error` for the caller; `finished` says whether every message was handed over.
+    The blocking API consumes this iterator on its own thread and swallows exceptions raised from it,
+    so a local failure is kept in `error` for the caller; `finished` says whether every message was
+    handed over. A batch's event loop pulls the same iterator and writes each message itself.
     """
 
     def __init__(
@@ -109,6 +120,7 @@ class FilesClient:
     """Blocking client for `xai_api.Files` over one channel (safe to share between threads)."""
 
     def __init__(self, channel: grpc.Channel, *, timeout: float | None = None) -> None:
+        self._channel = channel
         self._stub = files_pb2_grpc.FilesStub(channel)
         self._timeout = timeout
         self._target = target_of(channel)
@@ -188,9 +200,7 @@ class FilesClient:
         on_notice: Notice | None,
     ) -> FileInfo:
         operation = f"upload {name}"
-        init = files_pb2.UploadFileInit(name=name)
-        if expires_after is not None:
-            init.expires_after = expires_after
+        init = _upload_init(name, expires_after)
         timeout = self.transfer_timeout(src.size)
         progress.start(src.size, name)
         try:
@@ -199,32 +209,54 @@ class FilesClient:
                 try:
                     reply = self._stub.UploadFile(iter(body), timeout=timeout)
                 except grpc.RpcError as error:
-                    if body.error is not None:
-                        raise body.error from None
-                    if not self._may_restart(error, body, src, attempt):
-                        raise self._upload_error(error, operation, body, src) from None
-                    message = (
-                        f"{operation}: upload interrupted after {body.sent:,} of "
-                        f"{_of(src.size)} bytes; retrying from start ({attempt + 1}/{UPLOAD_ATTEMPTS})"
-                    )
-                    log.info(message)
-                    if on_notice is not None:
-                        on_notice(message)
-                    progress.reset()
-                    src.rewind()
-                    self._sleep(backoff_delay(attempt, initial=0.2))
+                    self._sleep(self._plan_restart(error, operation, body, src, attempt, progress, on_notice))
                     continue
-                if body.error is not None:  # the server replied although our stream failed
-                    raise body.error
-                if reply.size != body.sent:
-                    raise InternalError(
-                        f"{operation}: size mismatch: sent {body.sent} bytes, the server stored {reply.size}",
-                        file_id=reply.id,
-                    )
-                return FileInfo.from_pb(reply)
+                return self._accept(reply, body, operation)
             raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
         finally:
             progress.finish()
+
+    def _plan_restart(
+        self,
+        error: grpc.RpcError,
+        operation: str,
+        body: _UploadBody,
+        src: UploadSource,
+        attempt: int,
+        progress: Progress,
+        on_notice: Notice | None,
+    ) -> float:
+        """After a failed attempt: rewind for a restart from byte 0 and return the backoff, or raise.
+
+        Raises the local failure that broke the stream, or the mapped error when the attempt may not
+        be repeated (see `_may_restart`); shared by the blocking and the batch (aio) uploads.
+        """
+        if body.error is not None:
+            raise body.error from None
+        if not self._may_restart(error, body, src, attempt):
+            raise self._upload_error(error, operation, body, src) from None
+        message = (
+            f"{operation}: upload interrupted after {body.sent:,} of "
+            f"{_of(src.size)} bytes; retrying from start ({attempt + 1}/{UPLOAD_ATTEMPTS})"
+        )
+        log.info(message)
+        if on_notice is not None:
+            on_notice(message)
+        progress.reset()
+        src.rewind()
+        return backoff_delay(attempt, initial=0.2)
+
+    @staticmethod
+    def _accept(reply: files_pb2.File, body: _UploadBody, operation: str) -> FileInfo:
+        """The stored file's metadata once the server replied, checked against what we sent."""
+        if body.error is not None:  # the server replied although our stream failed
+            raise body.error
+        if reply.size != body.sent:
+            raise InternalError(
+                f"{operation}: size mismatch: sent {body.sent} bytes, the server stored {reply.size}",
+                file_id=reply.id,
+            )
+        return FileInfo.from_pb(reply)
 
     @staticmethod
     def _may_restart(error: grpc.RpcError, body: _UploadBody, src: UploadSource, attempt: int) -> bool:
@@ -265,7 +297,7 @@ class FilesClient:
 
     def batch_upload(
         self,
-        items: Sequence[UploadItem],
+        items: Iterable[UploadItem],
         *,
         concurrency: int = 50,
         expires_after: int | None = None,
@@ -273,28 +305,29 @@ class FilesClient:
         progress: Progress | None = None,
         on_notice: Notice | None = None,
     ) -> list[UploadResult]:
-        """Upload many files concurrently over this client's channel; one result per item.
+        """Upload many files concurrently (at most `concurrency` at once); one result per item.
 
-        A failed item never stops the others. `on_result` runs in the calling thread as each item
-        finishes; `progress` gets the bytes of all items together.
+        Items are pulled lazily as slots free up, so a generator is never materialised. A failed item
+        never stops the others. `on_result` runs in the calling thread as each item finishes;
+        `progress` gets the bytes of all items together (its total is known only for a sized
+        collection). KeyboardInterrupt, or `cancel` set from another thread (raised as Interrupted),
+        cancels the uploads in flight and propagates. Runs on grpc.aio for a channel made by
+        `connect`; otherwise (or inside a running event loop) on threads, as the blocking `upload`.
         """
         check_ttl(expires_after)
+        if concurrency < 1:
+            raise UsageError("concurrency must be at least 1")
         overall = progress or NullProgress()
-        total = 0
-        for item in items:
-            with contextlib.suppress(OSError):
-                total += item.path.stat().st_size
-        overall.start(total, f"{len(items)} files")
+        total: int | None = None
+        label = "files"
+        if isinstance(items, Sized):
+            total = 0
+            for item in items:
+                with contextlib.suppress(OSError):
+                    total += item.path.stat().st_size
+            label = f"{len(items)} files"
+        overall.start(total, label)
         results: list[UploadResult] = []
-
-        def work(item: UploadItem) -> FileInfo:
-            return self.upload(
-                item.path,
-                name=item.filename,
-                expires_after=expires_after,
-                progress=ShareProgress(overall),
-                on_notice=on_notice,
-            )
 
         def done(item: UploadItem, info: FileInfo | None, error: BaseException | None) -> None:
             if error is not None and not isinstance(error, XaiError):
@@ -306,8 +339,25 @@ class FilesClient:
             if on_result is not None:
                 on_result(result)
 
+        dial = dial_settings(self._channel)
         try:
-            run_bounded(items, work, concurrency=concurrency, on_done=done, cancel=self.cancel)
+            if dial is not None and not _loop_running():
+                batch = _AioBatch(
+                    self, dial, expires_after=expires_after, progress=overall, on_notice=on_notice
+                )
+                asyncio.run(batch.run(items, concurrency=concurrency, on_done=done))
+            else:  # a channel `connect` did not make, or a caller inside an event loop: threads
+
+                def work(item: UploadItem) -> FileInfo:
+                    return self.upload(
+                        item.path,
+                        name=item.filename,
+                        expires_after=expires_after,
+                        progress=ShareProgress(overall),
+                        on_notice=on_notice,
+                    )
+
+                run_bounded(items, work, concurrency=concurrency, on_done=done, cancel=self.cancel)
         finally:
             overall.finish()
         return results
@@ -494,3 +544,204 @@ class FilesClient:
 
 def _of(size: int | None) -> str:
     return f"{size:,}" if size is not None else "?"
+
+
+def _upload_init(name: str, expires_after: int | None) -> files_pb2.UploadFileInit:
+    init = files_pb2.UploadFileInit(name=name)
+    if expires_after is not None:
+        init.expires_after = expires_after
+    return init
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+class _AioBatch:
+    """One batch upload on grpc.aio: at most `concurrency` item tasks, all on one aio channel.
+
+    Runs inside `asyncio.run` in the thread that called `FilesClient.batch_upload`, so `on_done` (and
+    with it `on_result`) runs in that thread. The upload rules are the blocking path's own
+    (`_UploadBody`, `FilesClient._plan_restart`, `FilesClient._accept`); only the waiting differs.
+    """
+
+    def __init__(
+        self,
+        client: FilesClient,
+        dial: DialSettings,
+        *,
+        expires_after: int | None,
+        progress: Progress,
+        on_notice: Notice | None,
+    ) -> None:
+        self._client = client
+        self._dial = dial
+        self._expires_after = expires_after
+        self._progress = progress
+        self._on_notice = on_notice
+
+    async def run(
+        self,
+        items: Iterable[UploadItem],
+        *,
+        concurrency: int,
+        on_done: Callable[[UploadItem, FileInfo | None, BaseException | None], None],
+    ) -> None:
+        """Upload every item, starting one as another finishes; cancel the rest on any escape."""
+        channel = self._dial.open_aio()
+        stub = files_pb2_grpc.FilesStub(channel)
+        source = iter(items)
+        running: dict[asyncio.Future[FileInfo], UploadItem] = {}
+        cancel = self._client.cancel
+        try:
+            exhausted = False
+            while True:
+                while not exhausted and len(running) < concurrency:
+                    item = next(source, None)
+                    if item is None:
+                        exhausted = True
+                        break
+                    running[asyncio.ensure_future(self._upload(stub, item))] = item
+                if not running:
+                    break
+                finished, _ = await asyncio.wait(
+                    running, timeout=CANCEL_POLL, return_when=asyncio.FIRST_COMPLETED
+                )
+                if cancel.is_set():
+                    raise Interrupted("interrupted")
+                for task in finished:
+                    item = running.pop(task)
+                    error = task.exception()  # a cancelled task raises CancelledError here: it propagates
+                    if error is not None and not isinstance(error, Exception):
+                        raise error  # KeyboardInterrupt or a termination signal that landed in the task
+                    on_done(item, None if error is not None else task.result(), error)
+        finally:
+            try:
+                for task in running:
+                    task.cancel()
+                if running:  # let each cancellation reach its call (the server sees CANCELLED)
+                    await asyncio.wait(running)
+            finally:
+                await channel.close()
+
+    async def _upload(self, stub: files_pb2_grpc.FilesStub, item: UploadItem) -> FileInfo:
+        """One item, with the blocking `upload`'s checks, restarts (C6, C7) and size checks (C8)."""
+        client = self._client
+        name = item.filename
+        if not name:
+            raise UsageError("the file name must not be empty")
+        with UploadSource.open_path(item.path) as src:
+            if src.size is not None and src.size > MAX_UPLOAD_BYTES:
+                raise too_large(src.label, src.size)
+            operation = f"upload {name}"
+            init = _upload_init(name, self._expires_after)
+            timeout = client.transfer_timeout(src.size)
+            inline = src.size is not None and src.size <= INLINE_READ_BYTES
+            progress = ShareProgress(self._progress)
+            progress.start(src.size, name)
+            try:
+                for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+                    body = _UploadBody(src, init, progress, client.cancel)
+                    try:
+                        reply = await _send(stub, body, timeout, inline=inline)
+                    except grpc.RpcError as error:  # grpc.aio.AioRpcError
+                        delay = client._plan_restart(
+                            error, operation, body, src, attempt, progress, self._on_notice
+                        )
+                        await asyncio.sleep(delay)
+                        continue
+                    return client._accept(reply, body, operation)
+                raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+            finally:
+                progress.finish()
+
+
+async def _send(
+    stub: files_pb2_grpc.FilesStub, body: _UploadBody, timeout: float, *, inline: bool
+) -> files_pb2.File:
+    """One UploadFile attempt on grpc.aio: write `body`'s messages, then wait for the reply.
+
+    A write refused because the call already ended stops the writing; awaiting the call then raises
+    its status (an AioRpcError). A local failure (read error, file changed, cancel) or our own
+    cancellation cancels the call before propagating, so the server never stores a partial file.
+    """
+    call = stub.UploadFile(timeout=timeout)
+    status = _FirstStatus(call)
+    try:
+        messages = iter(body)
+        while (message := await _next_message(messages, inline)) is not None:
+            try:
+                await call.write(message)
+            except (grpc.RpcError, asyncio.InvalidStateError):
+                break  # the call is over; its status comes from awaiting it below
+        else:
+            with contextlib.suppress(grpc.RpcError, asyncio.InvalidStateError):
+                await call.done_writing()
+        try:
+            return await call
+        except grpc.RpcError as error:
+            raise status.true_error(error) from None
+    except BaseException:
+        call.cancel()  # a no-op once the call is over
+        raise
+
+
+class _FirstStatus:
+    """The status a grpc.aio call settled with first: the server's, even when grpc masks it later.
+
+    grpc.aio (grpc/grpc#36066, open in 1.85) replaces the status the server sent with INTERNAL
+    "Internal error from Core" when one of our writes was in flight as the call ended, which is how
+    a mid-upload UNAVAILABLE (C6) or a rejected name usually ends. The status set first (seen by a
+    done callback) is the server's; the one set last wins when the masking came first.
+    """
+
+    MASKED = "Internal error from Core"
+
+    def __init__(self, call: grpc.aio.Call) -> None:
+        self._first: tuple[grpc.StatusCode, str] | None = None
+        call.add_done_callback(self._record)
+
+    def _record(self, call: grpc.aio.Call) -> None:
+        if self._first is None:
+            code = _settled(call.code())
+            if code is not None:
+                self._first = (code, _settled(call.details()) or "")
+
+    def true_error(self, error: grpc.RpcError) -> grpc.RpcError:
+        """`error`, or the server's status it masked."""
+        if self._first is None or rpc.details_of(error) != self.MASKED:
+            return error
+        code, details = self._first
+        if code == rpc.status_of(error) and details == self.MASKED:
+            return error
+        return grpc.aio.AioRpcError(code, details=details)
+
+
+def _settled(coroutine: Coroutine[Any, Any, T]) -> T | None:
+    """The result of a coroutine that finishes without waiting (a done call's `code()`), else None."""
+    try:
+        coroutine.send(None)
+    except StopIteration as stop:
+        return stop.value
+    except Exception:
+        return None
+    coroutine.close()
+    return None
+
+
+async def _next_message(
+    messages: Iterator[files_pb2.UploadFileChunk], inline: bool
+) -> files_pb2.UploadFileChunk | None:
+    """The next request message (None at the end), read on the loop or, for larger files, in a thread."""
+    if inline:
+        return next(messages, None)
+    future = asyncio.get_running_loop().run_in_executor(None, next, messages, None)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        await asyncio.wait([future])  # never close the file under a read still running in the thread
+        raise

@@ -91,7 +91,7 @@ def never_reached_server(error: BaseException) -> bool:
 def _unavailable_message(operation: str, details: str, target: str | None, attempts: int | None) -> str:
     lowered = details.lower()
     where = target or "the server"
-    if "ssl" in lowered or "tls" in lowered or "certificate" in lowered or "handshake" in lowered:
+    if any(word in lowered for word in ("ssl", "tls", "certificate", "handshake", "verification check")):
         message = f"{operation}: TLS handshake with {where} failed: {details}"
     elif "connection refused" in lowered:
         message = f"{operation}: cannot connect to {where}: connection refused"

@@ -15,10 +15,16 @@ seconds). Actions:
     fail_stream   fail a server stream with `code` after `after` chunks         (C12, C23)
     truncate      end a server stream OK after `amount` bytes in total          (C13)
     pad           append `amount` extra bytes to a server stream, then end OK   (C14)
-    delay         sleep `amount` seconds before the handler runs               (C11, C28)
+    delay         wait `amount` seconds before the handler runs                (C11, C28)
+    stall         hold a server stream `amount` seconds after `after` chunks    (C22)
+
+`delay` and `stall` end early when the call is cancelled or the server aborts it, so a stalled
+handler never outlives its RPC. Each fault that fires is logged at INFO on `xai.emulator.faults`
+(`xai -v serve` prints it), which gives subprocess tests a marker to wait for.
 
 Examples: `ListFiles:fail:times=2`, `UploadFile:abort_upload:after=1`,
-`RetrieveFileContent:truncate:amount=10`, `*:fail:code=INTERNAL,times=0`.
+`RetrieveFileContent:truncate:amount=10`, `*:fail:code=INTERNAL,times=0`,
+`RetrieveFileContent:stall:after=1,amount=30`.
 
 Whether or not any fault is configured, a plan counts calls per method (`calls("ListFiles")`)
 and records each call's outcome (`outcomes("UploadFile")` -> ["OK", "CANCELLED", ...]), so tests
@@ -27,8 +33,8 @@ can assert "exactly one attempt" or "the server saw the cancellation".
 
 from __future__ import annotations
 
+import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +42,9 @@ from typing import Any
 import grpc
 
 ENV_VAR = "XAI_EMULATOR_FAULTS"
-ACTIONS = ("fail", "abort_upload", "commit_drop", "fail_stream", "truncate", "pad", "delay")
+ACTIONS = ("fail", "abort_upload", "commit_drop", "fail_stream", "truncate", "pad", "delay", "stall")
+
+log = logging.getLogger("xai.emulator.faults")
 
 
 class FaultSpecError(ValueError):
@@ -132,6 +140,7 @@ class FaultPlan:
                 if fault.matches(method) and (fault.times <= 0 or fault.used < fault.times):
                     fault.used += 1
                     active.append(fault)
+                    log.info("fault %s:%s on call %d of %s", fault.method, fault.action, fault.used, method)
             self._cond.notify_all()
             return active
 
@@ -148,6 +157,8 @@ class _Call:
         self.plan, self.method = plan, method
         self._lock = threading.Lock()
         self._recorded = False
+        self.ended = threading.Event()  # set when the RPC terminates, however it ends
+        context.add_callback(self.ended.set)
         context.add_callback(lambda: self.finish("CANCELLED"))
 
     def finish(self, outcome: str) -> None:
@@ -193,10 +204,10 @@ class _FaultInterceptor(grpc.ServerInterceptor):
             return grpc.stream_unary_rpc_method_handler(wrapped, **serializers)
         return grpc.unary_unary_rpc_method_handler(wrapped, **serializers)
 
-    def _before(self, faults: list[Fault], context: grpc.ServicerContext) -> None:
+    def _before(self, faults: list[Fault], context: grpc.ServicerContext, call: _Call) -> None:
         for fault in faults:
             if fault.action == "delay":
-                time.sleep(fault.amount)
+                call.ended.wait(fault.amount)
             elif fault.action == "fail":
                 context.abort(fault.code, fault.message)
 
@@ -206,7 +217,7 @@ class _FaultInterceptor(grpc.ServerInterceptor):
         def run(request: Any, context: grpc.ServicerContext) -> Any:
             call = _Call(self.plan, method, context)
             try:
-                self._before(faults, context)
+                self._before(faults, context, call)
                 if request_streaming:
                     request = _abort_requests(request, context, faults)
                 response = behavior(request, context)
@@ -227,8 +238,8 @@ class _FaultInterceptor(grpc.ServerInterceptor):
         def run(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             call = _Call(self.plan, method, context)
             try:
-                self._before(faults, context)
-                yield from _shape_responses(behavior(request, context), context, faults)
+                self._before(faults, context, call)
+                yield from _shape_responses(behavior(request, context), context, faults, call.ended)
             except BaseException:
                 call.finish(_status_name(context) if context.code() else "CANCELLED")
                 raise
@@ -270,14 +281,18 @@ class _AbortingRequests:
 
 
 def _shape_responses(
-    responses: Iterable[Any], context: grpc.ServicerContext, faults: list[Fault]
+    responses: Iterable[Any], context: grpc.ServicerContext, faults: list[Fault], ended: threading.Event
 ) -> Iterator[Any]:
     fail_after = min((f.after for f in faults if f.action == "fail_stream"), default=None)
     fail_code = next((f for f in faults if f.action == "fail_stream"), None)
     truncate_at = min((int(f.amount) for f in faults if f.action == "truncate"), default=None)
     pad = sum(int(f.amount) for f in faults if f.action == "pad")
+    stalls = [f for f in faults if f.action == "stall"]
     sent_chunks = sent_bytes = 0
     for response in responses:
+        for stall in stalls:
+            if sent_chunks == stall.after:
+                ended.wait(stall.amount)
         if fail_code is not None and fail_after is not None and sent_chunks >= fail_after:
             context.abort(fail_code.code, fail_code.message)
         if truncate_at is not None and hasattr(response, "data"):

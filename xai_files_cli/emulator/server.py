@@ -1,7 +1,8 @@
 """Build, start and stop the emulator's gRPC server (Files, plus Chat/Models when available).
 
 Transport settings follow wire-contract §1.9: a plaintext port on loopback (the official SDK
-uses gRPC *local* credentials for `localhost:` targets, which work against it), 20 MiB
+uses gRPC *local* credentials for `localhost:` targets, which work against it), or TLS when a
+certificate and key are configured (`xai serve --tls-cert PEM --tls-key PEM`), 20 MiB
 message limits, keepalive rules that accept the SDK's 30 s pings, no SO_REUSEPORT (a taken port
 is an error, never a silently shared one), a bounded thread pool and `maximum_concurrent_rpcs`
 (the excess gets RESOURCE_EXHAUSTED instead of queueing).
@@ -57,6 +58,8 @@ class ServerConfig:
             RESOURCE_EXHAUSTED.
         faults: test-only fault plan (faults.py); None = off. Refused on non-loopback binds.
         allow_non_loopback: must be True to bind anything but a loopback address.
+        tls_cert: PEM certificate chain; with `tls_key`, the port speaks TLS instead of plaintext.
+        tls_key: PEM private key of `tls_cert` (never shown in reprs).
         clock: nanosecond clock used for created_at/expiry (tests inject a fake one).
     """
 
@@ -67,6 +70,8 @@ class ServerConfig:
     faults: FaultPlan | None = None
     allow_non_loopback: bool = False
     clock: Callable[[], int] | None = field(default=None, repr=False)
+    tls_cert: bytes | None = field(default=None, repr=False)
+    tls_key: bytes | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -82,6 +87,7 @@ class RunningServer:
     faults: FaultPlan | None
     _executor: futures.ThreadPoolExecutor
     _stop_sweeper: threading.Event
+    tls: bool = False
     _stopped: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -101,7 +107,9 @@ class RunningServer:
                 return
             self._stopped = True
         self._stop_sweeper.set()
-        self.server.stop(grace).wait()
+        stopped = self.server.stop(grace)  # the port is closed now; calls in flight keep running
+        log.info("stopping: new calls are refused; calls in flight get %g s", grace or 0)
+        stopped.wait()
         # Handlers notice the cancellation at their next read/write; give them a moment to clean up.
         waiter = threading.Thread(target=self._executor.shutdown, kwargs={"wait": True}, daemon=True)
         waiter.start()
@@ -134,6 +142,22 @@ def server_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str
     ]
 
 
+def tls_credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
+    """Server TLS credentials from the config's PEM cert and key; None for plaintext.
+
+    Raises UsageError when only one of the two is given or either is not PEM.
+    """
+    if config.tls_cert is None and config.tls_key is None:
+        return None
+    if not config.tls_cert or not config.tls_key:
+        raise UsageError("TLS needs both a certificate and its private key")
+    if b"-----BEGIN CERTIFICATE-----" not in config.tls_cert:
+        raise UsageError("the TLS certificate is not a PEM certificate")
+    if b"PRIVATE KEY-----" not in config.tls_key:
+        raise UsageError("the TLS key is not a PEM private key")
+    return grpc.ssl_server_credentials([(config.tls_key, config.tls_cert)])
+
+
 def faults_from_env() -> FaultPlan | None:
     """A fault plan from XAI_EMULATOR_FAULTS, or None when unset/empty."""
     spec = os.environ.get(FAULTS_ENV_VAR, "").strip()
@@ -154,6 +178,7 @@ def start_server(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -
             raise UsageError("an API key is required when binding a non-loopback address")
         if config.faults is not None:
             raise UsageError("fault injection is only available on a loopback bind")
+    credentials = tls_credentials(config)
     storage = Storage(
         config.data_dir,
         max_file_size=config.max_file_size,
@@ -175,12 +200,16 @@ def start_server(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -
     )
     bound: dict[str, int] = {}
     url_host = f"[{host}]" if ":" in host else host
-    servicer = FilesServicer(storage, lambda: f"http://{url_host}:{bound['port']}/public/")
+    scheme = "https" if credentials is not None else "http"
+    servicer = FilesServicer(storage, lambda: f"{scheme}://{url_host}:{bound['port']}/public/")
     files_pb2_grpc.add_FilesServicer_to_server(servicer, server)
     _register_extra_services(server, storage)
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
-        actual = server.add_insecure_port(address)
+        if credentials is not None:
+            actual = server.add_secure_port(address, credentials)
+        else:
+            actual = server.add_insecure_port(address)
     except RuntimeError:
         actual = 0
     if not actual or (port and actual != port):
@@ -200,6 +229,7 @@ def start_server(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -
         faults=config.faults,
         _executor=executor,
         _stop_sweeper=stop_sweeper,
+        tls=credentials is not None,
     )
     threading.Thread(
         target=_sweep_periodically, args=(storage, stop_sweeper), name="xai-emulator-sweeper", daemon=True
