@@ -235,9 +235,9 @@ def _id_argument_completers() -> dict[str, bool]:
 def test_bash_completes_file_ids_end_to_end(
     xai: object, tmp_path: Path, xai_on_path: dict[str, str], server: object
 ) -> None:
-    wired = [name for name, ok in _id_argument_completers().items() if ok]
-    if not wired:
-        pytest.skip("no files command attaches complete_file_id yet")
+    completers = _id_argument_completers()
+    assert all(completers.values()), completers  # every id argument completes from the server
+    wired = sorted(completers)
     file_id = upload(xai, tmp_path, "report.pdf")
     env = {**xai_on_path, "XAI_API_HOST": server.target, "XAI_API_KEY": TEST_KEY}  # type: ignore[attr-defined]
     for name in wired:
@@ -275,7 +275,5 @@ def test_zsh_script_parses_and_its_eval_runs_no_server_text(
         ["zsh", "-f", "-c", program], capture_output=True, env=env, cwd=tmp_path, timeout=60
     )
     assert result.returncode == 0, result.stderr.decode()
-    if not _id_argument_completers().get("cat"):
-        pytest.skip("`files cat` does not attach complete_file_id yet")
     assert f'"{file_id}":"x??touch pwned??touch pwned2??a.txt"' in result.stdout.decode()
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
