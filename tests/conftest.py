@@ -93,6 +93,16 @@ def xai(server: object, monkeypatch: pytest.MonkeyPatch):
     return run_xai
 
 
+@pytest.fixture
+def faulty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """`faulty.start(*specs)` -> a running emulator with those faults (see tests/core/helpers.py)."""
+    from tests.core.helpers import FaultyServers
+
+    servers = FaultyServers(tmp_path / "servers", monkeypatch)
+    yield servers
+    servers.close()
+
+
 def xai_subprocess_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for running `python -m xai_files_cli` or SDK scripts in a subprocess."""
     env = dict(os.environ)

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import PYTHON, REPO_ROOT, TEST_KEY, run_xai, xai_subprocess_env
-from tests.core.helpers import FaultyServers, seed
+from tests.core.helpers import seed
 
 PAYLOAD = bytes(range(256)) * 40  # binary, 10,240 bytes
-
-
-@pytest.fixture
-def faulty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyServers]:
-    servers = FaultyServers(tmp_path / "servers", monkeypatch)
-    yield servers
-    servers.close()
 
 
 @pytest.fixture

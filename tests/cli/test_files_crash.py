@@ -13,10 +13,7 @@ import signal
 import stat
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.conftest import PYTHON, REPO_ROOT, xai_subprocess_env
 from tests.core.helpers import FaultyServers, seed
@@ -24,13 +21,6 @@ from tests.emulator.helpers import MIB, ServeProcess
 from xai_files_cli.emulator.files_service import CHUNK_SIZE
 
 PARTIAL_NAME = re.compile(r"\.copy\.bin\.[0-9a-f]{8}\.partial")
-
-
-@pytest.fixture
-def faulty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyServers]:
-    servers = FaultyServers(tmp_path / "servers", monkeypatch)
-    yield servers
-    servers.close()
 
 
 def _spawn(target: str, key: str, *args: str) -> subprocess.Popen[str]:

@@ -6,22 +6,14 @@ import json
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import PYTHON, REPO_ROOT, TEST_KEY, run_xai, xai_subprocess_env
-from tests.core.helpers import FaultyServers, seed, unused_port
+from tests.core.helpers import seed, unused_port
 
 WRONG_KEY = "xai-wrongkey9876543210zyxwvutsrqponmlkjihg"
-
-
-@pytest.fixture
-def faulty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyServers]:
-    servers = FaultyServers(tmp_path / "servers", monkeypatch)
-    yield servers
-    servers.close()
 
 
 def test_wrong_key_exits_3_with_a_hint_and_never_the_key(xai, monkeypatch: pytest.MonkeyPatch) -> None:

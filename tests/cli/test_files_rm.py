@@ -2,20 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from tests.conftest import run_xai
-from tests.core.helpers import FaultyServers, seed
-
-
-@pytest.fixture
-def faulty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyServers]:
-    servers = FaultyServers(tmp_path / "servers", monkeypatch)
-    yield servers
-    servers.close()
+from tests.core.helpers import seed
 
 
 def test_piped_deletes_without_asking_and_prints_ids(xai, server) -> None:

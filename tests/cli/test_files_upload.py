@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_xai
-from tests.core.helpers import FaultyServers
 from xai_files_cli.core import transfer
-
-
-@pytest.fixture
-def faulty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyServers]:
-    servers = FaultyServers(tmp_path / "servers", monkeypatch)
-    yield servers
-    servers.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,14 +18,6 @@ def client(server) -> Iterator[FilesClient]:
     channel = connect(server.target, TEST_KEY)
     yield FilesClient(channel)
     channel.close()
-
-
-@pytest.fixture
-def faulty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyServers]:
-    """`faulty.start(*specs)` -> a running emulator with those faults."""
-    servers = FaultyServers(tmp_path, monkeypatch)
-    yield servers
-    servers.close()
 
 
 @pytest.fixture
