@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import sqlite3
+
 import grpc
 import pytest
 from google.protobuf import empty_pb2
@@ -145,6 +148,16 @@ def test_damaged_pdf_is_invalid_argument(files: Files, chat: Chat) -> None:
     assert error.details().startswith("broken.pdf: cannot read PDF")
 
 
+def test_pdf_the_parser_chokes_on_is_invalid_argument(files: Files, chat: Chat) -> None:
+    from tests.emulator.test_content import PDF_WITH_NUMBER_TRAILER
+
+    stored = files.upload("odd.pdf", PDF_WITH_NUMBER_TRAILER)
+    for call in (chat.complete, chat.stream):
+        error = status_of(lambda call=call: call(request(user("anything", stored.id))))
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
+        assert error.details().startswith("odd.pdf: cannot read PDF")
+
+
 @pytest.mark.parametrize(
     ("req", "message"),
     [
@@ -205,6 +218,38 @@ def test_models_lists_the_engine_and_answers_any_name(chat: Chat) -> None:
         lambda: chat.models.GetLanguageModel(models_pb2.GetModelRequest(name=""), metadata=chat.metadata)
     )
     assert error.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_models_has_no_embedding_or_image_models(chat: Chat) -> None:
+    """Contract §4: the lists exist (empty here) and an unknown name is NOT_FOUND, not UNIMPLEMENTED."""
+    options = {"metadata": chat.metadata, "timeout": 10}
+    assert list(chat.models.ListEmbeddingModels(empty_pb2.Empty(), **options).models) == []
+    assert list(chat.models.ListImageGenerationModels(empty_pb2.Empty(), **options).models) == []
+    for get in (chat.models.GetEmbeddingModel, chat.models.GetImageGenerationModel):
+        error = status_of(lambda get=get: get(models_pb2.GetModelRequest(name="grok-2-image"), **options))
+        assert error.code() == grpc.StatusCode.NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("method", "error", "code"),
+    [
+        ("get", sqlite3.OperationalError("database is locked"), grpc.StatusCode.UNAVAILABLE),
+        ("get", sqlite3.DatabaseError("file is not a database"), grpc.StatusCode.INTERNAL),
+        ("open_blob", OSError(errno.EIO, "Input/output error"), grpc.StatusCode.INTERNAL),
+    ],
+)
+def test_storage_failures_while_reading_attachments_get_defined_codes(  # type: ignore[no-untyped-def]
+    files: Files, chat: Chat, server, monkeypatch, method, error, code
+) -> None:
+    stored = files.upload("notes.txt", NOTES.encode())
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise error
+
+    monkeypatch.setattr(server.storage, method, broken)
+    for call in (chat.complete, chat.stream):
+        failure = status_of(lambda call=call: call(request(user("What are the risks?", stored.id))))
+        assert failure.code() == code, failure.details()
 
 
 def test_chat_and_models_require_the_key(files: Files) -> None:

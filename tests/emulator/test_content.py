@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
 import os
 import threading
@@ -75,7 +77,14 @@ def test_text_format_of_a_pdf_is_its_extracted_text(files):
 
 @pytest.mark.parametrize(
     ("name", "payload"),
-    [("pic.png", PNG), ("blob.bin", b"\0\1\2\3" * 10), ("archive.zip", b"PK\x03\x04" + b"\0" * 20)],
+    [
+        ("pic.png", PNG),
+        ("blob.bin", b"\0\1\2\3" * 10),
+        ("archive.zip", b"PK\x03\x04" + b"\0" * 20),
+        # a compressed file's name gives the type of the content after decompression, not of these bytes
+        ("notes.txt.gz", gzip.compress(b"compressed text " * 50, mtime=0)),
+        ("table.csv.bz2", bz2.compress(b"a,b\n1,2\n" * 50)),
+    ],
 )
 def test_text_format_of_binary_files_is_invalid_argument(files, name, payload):
     created = files.upload(name, payload)
@@ -87,6 +96,22 @@ def test_text_format_of_binary_files_is_invalid_argument(files, name, payload):
 def test_text_format_of_a_broken_pdf_is_invalid_argument(files):
     created = files.upload("broken.pdf", b"%PDF-1.4\ngarbage without objects")
     assert status_of(lambda: files.content(created.id, TEXT)) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+# pypdf 7 raises AttributeError ('NumberObject' object has no attribute 'items') for a trailer
+# that is a number instead of a dictionary: any parser failure must still be INVALID_ARGUMENT.
+PDF_WITH_NUMBER_TRAILER = (
+    b"%PDF-1.4\n1 0 obj\n<</Type/Catalog/Pages 2 0 R>>\nendobj\n2 0 obj\n<</Type/Pages/Kids[]/Count 0>>\n"
+    b"endobj\nxref\n0 3\n0000000000 65535 f \n0000000009 00000 n \n0000000054 00000 n \n"
+    b"trailer\n7\nstartxref\n100\n%%EOF\n"
+)
+
+
+def test_text_format_of_a_pdf_the_parser_chokes_on_is_invalid_argument(files):
+    created = files.upload("odd.pdf", PDF_WITH_NUMBER_TRAILER)
+    error = error_of(lambda: files.content(created.id, TEXT))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
+    assert "cannot read PDF" in error.details()
 
 
 def test_unknown_download_format_is_invalid_argument(files):
@@ -172,7 +197,13 @@ def test_public_url_for_images_videos_pdfs(files, server, name, payload):
 
 
 @pytest.mark.parametrize(
-    ("name", "payload"), [("notes.txt", b"hello"), ("x.bin", b"\0\1"), ("page.html", b"<p>")]
+    ("name", "payload"),
+    [
+        ("notes.txt", b"hello"),
+        ("x.bin", b"\0\1"),
+        ("page.html", b"<p>"),
+        ("pic.png.gz", gzip.compress(PNG, mtime=0)),
+    ],
 )
 def test_public_url_refused_for_other_types(files, name, payload):
     created = files.upload(name, payload)

@@ -10,6 +10,7 @@ import pytest
 
 from tests.emulator.helpers import FakeClock, error_of, status_of
 from xai_files_cli._pb import files_pb2
+from xai_files_cli.emulator.pagination import filter_digest
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 CREATED, FILENAME, SIZE = (
@@ -123,6 +124,16 @@ def test_no_token_on_the_exact_final_page(clocked):
     assert not second.HasField("pagination_token")
 
 
+@pytest.mark.parametrize("char", ["日", "🎉", "é"])
+def test_tokens_after_the_longest_filenames_are_accepted(clocked, char):
+    """A page ending at a 255-character non-ASCII name still yields a token the server accepts."""
+    _, client, clock = clocked
+    made = _upload_series(client, clock, [("~" * 255, 1), (char * 255, 1)])
+    listed = client.list_all(sort_by=FILENAME, order=DESC, limit=1)  # the non-ASCII name comes first
+    assert [f.filename for f in listed] == [char * 255, "~" * 255]
+    assert [f.id for f in listed] == [f.id for f in sorted(made, key=_key(FILENAME), reverse=True)]
+
+
 def _forge(payload: dict) -> str:
     raw = json.dumps(payload).encode()
     return "p1." + base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -150,6 +161,19 @@ GOOD_ID = "file_00000000-0000-4000-8000-000000000000"
 )
 def test_bad_tokens_are_invalid_argument(files, token):
     assert status_of(lambda: files.list(pagination_token=token)) == INVALID
+
+
+@pytest.mark.parametrize(
+    ("sort", "value"),
+    [(CREATED, 10**30), (CREATED, -(2**63) - 1), (SIZE, 2**63), (FILENAME, "\ud800")],
+    ids=["huge", "tiny", "int64-max+1", "lone-surrogate"],
+)
+def test_forged_tokens_with_unstorable_values_are_invalid_argument(files, sort, value):
+    """A well-formed token for the right query whose value SQLite cannot bind: never UNKNOWN."""
+    sort_name = {CREATED: "created_at", FILENAME: "filename", SIZE: "size"}[sort]
+    token = _forge({"s": sort_name, "d": False, "v": value, "i": GOOD_ID, "f": filter_digest(None)})
+    error = error_of(lambda: files.list(sort_by=sort, pagination_token=token))
+    assert error.code() == INVALID, error.details()
 
 
 def test_token_is_bound_to_its_sort_order_and_filter(clocked):
@@ -222,6 +246,13 @@ def test_expired_files_disappear_from_every_rpc_and_the_sweep_removes_them(clock
         ('created_at <= "2027-01-15T09:00:02+01:00"', {"notes.txt", "report.pdf"}),
         ('name = "quote\\"d"', set()),
         ('name > "p"', {"report.pdf", "pic.png"}),
+        # RFC 3339 allows years 0001-9999, beyond what int64 nanoseconds hold (1677-2262)
+        ('created_at < "9999-12-31T23:59:59Z"', {"notes.txt", "report.pdf", "pic.png", "big.bin"}),
+        ('created_at >= "9999-12-31T23:59:59Z"', set()),
+        ('created_at > "0001-01-01T00:00:00Z"', {"notes.txt", "report.pdf", "pic.png", "big.bin"}),
+        ('created_at <= "0001-01-01T00:00:00Z"', set()),
+        ('expires_at < "3000-01-01T00:00:00-23:59"', {"notes.txt"}),
+        ('public_url_expires_at != "9999-01-01T00:00:00Z"', set()),
     ],
 )
 def test_filters(make_server, expression, expected):

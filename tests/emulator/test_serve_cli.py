@@ -71,6 +71,13 @@ def test_serve_refuses_unsafe_or_bad_setups(tmp_path, args, needle):
     assert needle in result.stderr
 
 
+def test_serve_with_an_unusable_data_dir_exits_with_one_line(tmp_path):
+    (tmp_path / "plain-file").write_text("x")
+    result = _run_serve("--port", "0", "--data-dir", str(tmp_path / "plain-file"), "--api-key", "k")
+    assert result.returncode == 2
+    assert result.stderr == f"xai: cannot use the data dir {tmp_path / 'plain-file'}: File exists\n"
+
+
 def test_api_key_flag_and_no_auth(tmp_path):
     flagged = ServeProcess(tmp_path / "a", "--api-key", "from-the-flag-123", key=None)
     anonymous = ServeProcess(tmp_path / "b", "--no-auth", key=None)

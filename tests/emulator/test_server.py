@@ -14,7 +14,7 @@ from xai_files_cli._pb import files_pb2, files_pb2_grpc, models_pb2_grpc
 from xai_files_cli.emulator import embedded
 from xai_files_cli.emulator.faults import FaultPlan
 from xai_files_cli.emulator.server import BindError, ServerConfig, is_loopback, server_options, start_server
-from xai_files_cli.errors import UsageError
+from xai_files_cli.errors import InternalError, UsageError
 from xai_files_cli.redact import redact
 
 
@@ -33,6 +33,31 @@ def test_binding_a_port_held_by_a_plain_socket_fails(tmp_path):
             start_server(ServerConfig(data_dir=tmp_path, api_key="k"), port=holder.getsockname()[1])
     finally:
         holder.close()
+
+
+def _a_plain_file(tmp_path):
+    path = tmp_path / "plain-file"
+    path.write_text("not a directory")
+    return path
+
+
+def _a_corrupt_database(tmp_path):
+    path = tmp_path / "corrupt"
+    path.mkdir()
+    (path / "files.db").write_bytes(b"this is not an SQLite database, just some text. " * 4)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make_dir", "error_class", "needle"),
+    [(_a_plain_file, UsageError, "File exists"), (_a_corrupt_database, InternalError, "not a database")],
+    ids=["data-dir-is-a-file", "corrupt-database"],
+)
+def test_an_unusable_data_dir_is_a_clear_error_not_a_traceback(tmp_path, make_dir, error_class, needle):
+    data_dir = make_dir(tmp_path)
+    with pytest.raises(error_class) as caught:
+        start_server(ServerConfig(data_dir=data_dir, api_key="k"))
+    assert str(data_dir) in caught.value.message and needle in caught.value.message
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "::", "example.com"])

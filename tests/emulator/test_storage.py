@@ -220,12 +220,45 @@ def test_disk_full_is_resource_exhausted_and_server_keeps_serving(files, server,
     assert [f.filename for f in files.list().data] == ["y.bin"]
 
 
+class _FailingCommit:
+    """A connection whose next COMMIT fails without running, as SQLite may leave it (SQLITE_FULL)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn, self.fail = conn, True
+
+    def execute(self, sql: str, *args):
+        if sql == "COMMIT" and self.fail:
+            self.fail = False
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.conn.execute(sql, *args)
+
+
+def test_a_failed_commit_is_rolled_back_so_later_writes_still_work(store):
+    """SQLite's advice for SQLITE_FULL/IOERR/BUSY: ROLLBACK explicitly, or the transaction stays
+    open, holding the write lock, and every later write on the connection fails."""
+    store._local.conn = _FailingCommit(store._conn())
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        _put(store, "lost.txt", b"x")
+    assert store.all_ids() == set()
+    assert disk_state(store.data_dir) == (set(), set())
+    kept = _put(store, "kept.txt", b"y")
+    assert store.all_ids() == {kept.id}
+    other = Storage(store.data_dir)  # another connection can write too: no lock was left behind
+    try:
+        assert other.delete(kept.id)
+    finally:
+        other.close()
+
+
 def test_sql_is_parameterised(store):
     hostile = "x'); DROP TABLE files; --"
     record = _put(store, hostile, b"")
     assert store.get(record.id).filename == hostile
     assert store.list_files(where=("filename = ?", (hostile,)))[0] == [record]
     assert store.integrity_check() == "ok"
+
+
+RESOURCE_EXHAUSTED = grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
 @pytest.mark.parametrize(
@@ -235,6 +268,7 @@ def test_sql_is_parameterised(store):
         (sqlite3.DatabaseError("file is not a database"), grpc.StatusCode.INTERNAL, "DatabaseError"),
         (OSError(errno.EIO, "Input/output error"), grpc.StatusCode.INTERNAL, "Input/output error"),
         (OSError(errno.ENOSPC, "No space left"), grpc.StatusCode.RESOURCE_EXHAUSTED, "no space"),
+        (sqlite3.OperationalError("database or disk is full"), RESOURCE_EXHAUSTED, "no space"),
     ],
 )
 def test_storage_failures_get_defined_codes_never_unknown(files, server, monkeypatch, error, code, needle):

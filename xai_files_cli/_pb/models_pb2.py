@@ -26,21 +26,29 @@ from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1exai_files_cli/_pb/models.proto\x12\x07xai_api\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1f\n\x0fGetModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x9f\x03\n\rLanguageModel\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x61liases\x18\x0b \x03(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12+\n\x10input_modalities\x18\x03 \x03(\x0e\x32\x11.xai_api.Modality\x12,\n\x11output_modalities\x18\x04 \x03(\x0e\x32\x11.xai_api.Modality\x12\x1f\n\x17prompt_text_token_price\x18\x05 \x01(\x03\x12 \n\x18prompt_image_token_price\x18\x06 \x01(\x03\x12!\n\x19\x63\x61\x63hed_prompt_token_price\x18\x0c \x01(\x03\x12#\n\x1b\x63ompletion_text_token_price\x18\x07 \x01(\x03\x12\x14\n\x0csearch_price\x18\r \x01(\x03\x12+\n\x07\x63reated\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11max_prompt_length\x18\t \x01(\x05\x12\x1a\n\x12system_fingerprint\x18\n \x01(\t\"D\n\x1aListLanguageModelsResponse\x12&\n\x06models\x18\x01 \x03(\x0b\x32\x16.xai_api.LanguageModel*D\n\x08Modality\x12\x14\n\x10INVALID_MODALITY\x10\x00\x12\x08\n\x04TEXT\x10\x01\x12\t\n\x05IMAGE\x10\x02\x12\r\n\tEMBEDDING\x10\x03\x32\xa1\x01\n\x06Models\x12Q\n\x12ListLanguageModels\x12\x16.google.protobuf.Empty\x1a#.xai_api.ListLanguageModelsResponse\x12\x44\n\x10GetLanguageModel\x12\x18.xai_api.GetModelRequest\x1a\x16.xai_api.LanguageModelb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1exai_files_cli/_pb/models.proto\x12\x07xai_api\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1f\n\x0fGetModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x9f\x03\n\rLanguageModel\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x61liases\x18\x0b \x03(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12+\n\x10input_modalities\x18\x03 \x03(\x0e\x32\x11.xai_api.Modality\x12,\n\x11output_modalities\x18\x04 \x03(\x0e\x32\x11.xai_api.Modality\x12\x1f\n\x17prompt_text_token_price\x18\x05 \x01(\x03\x12 \n\x18prompt_image_token_price\x18\x06 \x01(\x03\x12!\n\x19\x63\x61\x63hed_prompt_token_price\x18\x0c \x01(\x03\x12#\n\x1b\x63ompletion_text_token_price\x18\x07 \x01(\x03\x12\x14\n\x0csearch_price\x18\r \x01(\x03\x12+\n\x07\x63reated\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11max_prompt_length\x18\t \x01(\x05\x12\x1a\n\x12system_fingerprint\x18\n \x01(\t\"D\n\x1aListLanguageModelsResponse\x12&\n\x06models\x18\x01 \x03(\x0b\x32\x16.xai_api.LanguageModel\"\xa7\x02\n\x0e\x45mbeddingModel\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x61liases\x18\x0b \x03(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12+\n\x10input_modalities\x18\x03 \x03(\x0e\x32\x11.xai_api.Modality\x12,\n\x11output_modalities\x18\x04 \x03(\x0e\x32\x11.xai_api.Modality\x12\x1f\n\x17prompt_text_token_price\x18\x05 \x01(\x03\x12 \n\x18prompt_image_token_price\x18\x06 \x01(\x03\x12+\n\x07\x63reated\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12system_fingerprint\x18\x08 \x01(\t\"F\n\x1bListEmbeddingModelsResponse\x12\'\n\x06models\x18\x01 \x03(\x0b\x32\x17.xai_api.EmbeddingModel\"\xac\x02\n\x14ImageGenerationModel\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x61liases\x18\x0b \x03(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12+\n\x10input_modalities\x18\x03 \x03(\x0e\x32\x11.xai_api.Modality\x12,\n\x11output_modalities\x18\x06 \x03(\x0e\x32\x11.xai_api.Modality\x12\x13\n\x0bimage_price\x18\x0c \x01(\x03\x12+\n\x07\x63reated\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11max_prompt_length\x18\t \x01(\x05\x12\x1a\n\x12system_fingerprint\x18\n \x01(\tJ\x04\x08\x04\x10\x05J\x04\x08\x05\x10\x06J\x04\x08\x07\x10\x08\"R\n!ListImageGenerationModelsResponse\x12-\n\x06models\x18\x01 \x03(\x0b\x32\x1d.xai_api.ImageGenerationModel*D\n\x08Modality\x12\x14\n\x10INVALID_MODALITY\x10\x00\x12\x08\n\x04TEXT\x10\x01\x12\t\n\x05IMAGE\x10\x02\x12\r\n\tEMBEDDING\x10\x03\x32\xf3\x03\n\x06Models\x12Q\n\x12ListLanguageModels\x12\x16.google.protobuf.Empty\x1a#.xai_api.ListLanguageModelsResponse\x12\x44\n\x10GetLanguageModel\x12\x18.xai_api.GetModelRequest\x1a\x16.xai_api.LanguageModel\x12S\n\x13ListEmbeddingModels\x12\x16.google.protobuf.Empty\x1a$.xai_api.ListEmbeddingModelsResponse\x12\x46\n\x11GetEmbeddingModel\x12\x18.xai_api.GetModelRequest\x1a\x17.xai_api.EmbeddingModel\x12_\n\x19ListImageGenerationModels\x12\x16.google.protobuf.Empty\x1a*.xai_api.ListImageGenerationModelsResponse\x12R\n\x17GetImageGenerationModel\x12\x18.xai_api.GetModelRequest\x1a\x1d.xai_api.ImageGenerationModelb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'xai_files_cli._pb.models_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MODALITY']._serialized_start=626
-  _globals['_MODALITY']._serialized_end=694
+  _globals['_MODALITY']._serialized_start=1383
+  _globals['_MODALITY']._serialized_end=1451
   _globals['_GETMODELREQUEST']._serialized_start=105
   _globals['_GETMODELREQUEST']._serialized_end=136
   _globals['_LANGUAGEMODEL']._serialized_start=139
   _globals['_LANGUAGEMODEL']._serialized_end=554
   _globals['_LISTLANGUAGEMODELSRESPONSE']._serialized_start=556
   _globals['_LISTLANGUAGEMODELSRESPONSE']._serialized_end=624
-  _globals['_MODELS']._serialized_start=697
-  _globals['_MODELS']._serialized_end=858
+  _globals['_EMBEDDINGMODEL']._serialized_start=627
+  _globals['_EMBEDDINGMODEL']._serialized_end=922
+  _globals['_LISTEMBEDDINGMODELSRESPONSE']._serialized_start=924
+  _globals['_LISTEMBEDDINGMODELSRESPONSE']._serialized_end=994
+  _globals['_IMAGEGENERATIONMODEL']._serialized_start=997
+  _globals['_IMAGEGENERATIONMODEL']._serialized_end=1297
+  _globals['_LISTIMAGEGENERATIONMODELSRESPONSE']._serialized_start=1299
+  _globals['_LISTIMAGEGENERATIONMODELSRESPONSE']._serialized_end=1381
+  _globals['_MODELS']._serialized_start=1454
+  _globals['_MODELS']._serialized_end=1953
 # @@protoc_insertion_point(module_scope)

@@ -63,3 +63,59 @@ class ListLanguageModelsResponse(_message.Message):
     MODELS_FIELD_NUMBER: _ClassVar[int]
     models: _containers.RepeatedCompositeFieldContainer[LanguageModel]
     def __init__(self, models: _Optional[_Iterable[_Union[LanguageModel, _Mapping]]] = ...) -> None: ...
+
+class EmbeddingModel(_message.Message):
+    __slots__ = ("name", "aliases", "version", "input_modalities", "output_modalities", "prompt_text_token_price", "prompt_image_token_price", "created", "system_fingerprint")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ALIASES_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    INPUT_MODALITIES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_MODALITIES_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TEXT_TOKEN_PRICE_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_IMAGE_TOKEN_PRICE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    aliases: _containers.RepeatedScalarFieldContainer[str]
+    version: str
+    input_modalities: _containers.RepeatedScalarFieldContainer[Modality]
+    output_modalities: _containers.RepeatedScalarFieldContainer[Modality]
+    prompt_text_token_price: int
+    prompt_image_token_price: int
+    created: _timestamp_pb2.Timestamp
+    system_fingerprint: str
+    def __init__(self, name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., version: _Optional[str] = ..., input_modalities: _Optional[_Iterable[_Union[Modality, str]]] = ..., output_modalities: _Optional[_Iterable[_Union[Modality, str]]] = ..., prompt_text_token_price: _Optional[int] = ..., prompt_image_token_price: _Optional[int] = ..., created: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., system_fingerprint: _Optional[str] = ...) -> None: ...
+
+class ListEmbeddingModelsResponse(_message.Message):
+    __slots__ = ("models",)
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[EmbeddingModel]
+    def __init__(self, models: _Optional[_Iterable[_Union[EmbeddingModel, _Mapping]]] = ...) -> None: ...
+
+class ImageGenerationModel(_message.Message):
+    __slots__ = ("name", "aliases", "version", "input_modalities", "output_modalities", "image_price", "created", "max_prompt_length", "system_fingerprint")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ALIASES_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    INPUT_MODALITIES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_MODALITIES_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_PRICE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    MAX_PROMPT_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    aliases: _containers.RepeatedScalarFieldContainer[str]
+    version: str
+    input_modalities: _containers.RepeatedScalarFieldContainer[Modality]
+    output_modalities: _containers.RepeatedScalarFieldContainer[Modality]
+    image_price: int
+    created: _timestamp_pb2.Timestamp
+    max_prompt_length: int
+    system_fingerprint: str
+    def __init__(self, name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., version: _Optional[str] = ..., input_modalities: _Optional[_Iterable[_Union[Modality, str]]] = ..., output_modalities: _Optional[_Iterable[_Union[Modality, str]]] = ..., image_price: _Optional[int] = ..., created: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_prompt_length: _Optional[int] = ..., system_fingerprint: _Optional[str] = ...) -> None: ...
+
+class ListImageGenerationModelsResponse(_message.Message):
+    __slots__ = ("models",)
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[ImageGenerationModel]
+    def __init__(self, models: _Optional[_Iterable[_Union[ImageGenerationModel, _Mapping]]] = ...) -> None: ...

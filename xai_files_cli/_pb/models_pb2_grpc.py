@@ -45,6 +45,26 @@ class ModelsStub:
                 request_serializer=xai__files__cli_dot___pb_dot_models__pb2.GetModelRequest.SerializeToString,
                 response_deserializer=xai__files__cli_dot___pb_dot_models__pb2.LanguageModel.FromString,
                 _registered_method=True)
+        self.ListEmbeddingModels = channel.unary_unary(
+                '/xai_api.Models/ListEmbeddingModels',
+                request_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+                response_deserializer=xai__files__cli_dot___pb_dot_models__pb2.ListEmbeddingModelsResponse.FromString,
+                _registered_method=True)
+        self.GetEmbeddingModel = channel.unary_unary(
+                '/xai_api.Models/GetEmbeddingModel',
+                request_serializer=xai__files__cli_dot___pb_dot_models__pb2.GetModelRequest.SerializeToString,
+                response_deserializer=xai__files__cli_dot___pb_dot_models__pb2.EmbeddingModel.FromString,
+                _registered_method=True)
+        self.ListImageGenerationModels = channel.unary_unary(
+                '/xai_api.Models/ListImageGenerationModels',
+                request_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+                response_deserializer=xai__files__cli_dot___pb_dot_models__pb2.ListImageGenerationModelsResponse.FromString,
+                _registered_method=True)
+        self.GetImageGenerationModel = channel.unary_unary(
+                '/xai_api.Models/GetImageGenerationModel',
+                request_serializer=xai__files__cli_dot___pb_dot_models__pb2.GetModelRequest.SerializeToString,
+                response_deserializer=xai__files__cli_dot___pb_dot_models__pb2.ImageGenerationModel.FromString,
+                _registered_method=True)
 
 
 class ModelsServicer:
@@ -62,6 +82,30 @@ class ModelsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListEmbeddingModels(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetEmbeddingModel(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListImageGenerationModels(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetImageGenerationModel(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ModelsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -74,6 +118,26 @@ def add_ModelsServicer_to_server(servicer, server):
                     servicer.GetLanguageModel,
                     request_deserializer=xai__files__cli_dot___pb_dot_models__pb2.GetModelRequest.FromString,
                     response_serializer=xai__files__cli_dot___pb_dot_models__pb2.LanguageModel.SerializeToString,
+            ),
+            'ListEmbeddingModels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEmbeddingModels,
+                    request_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                    response_serializer=xai__files__cli_dot___pb_dot_models__pb2.ListEmbeddingModelsResponse.SerializeToString,
+            ),
+            'GetEmbeddingModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEmbeddingModel,
+                    request_deserializer=xai__files__cli_dot___pb_dot_models__pb2.GetModelRequest.FromString,
+                    response_serializer=xai__files__cli_dot___pb_dot_models__pb2.EmbeddingModel.SerializeToString,
+            ),
+            'ListImageGenerationModels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListImageGenerationModels,
+                    request_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                    response_serializer=xai__files__cli_dot___pb_dot_models__pb2.ListImageGenerationModelsResponse.SerializeToString,
+            ),
+            'GetImageGenerationModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetImageGenerationModel,
+                    request_deserializer=xai__files__cli_dot___pb_dot_models__pb2.GetModelRequest.FromString,
+                    response_serializer=xai__files__cli_dot___pb_dot_models__pb2.ImageGenerationModel.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -130,6 +194,114 @@ class Models:
             '/xai_api.Models/GetLanguageModel',
             xai__files__cli_dot___pb_dot_models__pb2.GetModelRequest.SerializeToString,
             xai__files__cli_dot___pb_dot_models__pb2.LanguageModel.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEmbeddingModels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/xai_api.Models/ListEmbeddingModels',
+            google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            xai__files__cli_dot___pb_dot_models__pb2.ListEmbeddingModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEmbeddingModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/xai_api.Models/GetEmbeddingModel',
+            xai__files__cli_dot___pb_dot_models__pb2.GetModelRequest.SerializeToString,
+            xai__files__cli_dot___pb_dot_models__pb2.EmbeddingModel.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListImageGenerationModels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/xai_api.Models/ListImageGenerationModels',
+            google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            xai__files__cli_dot___pb_dot_models__pb2.ListImageGenerationModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetImageGenerationModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/xai_api.Models/GetImageGenerationModel',
+            xai__files__cli_dot___pb_dot_models__pb2.GetModelRequest.SerializeToString,
+            xai__files__cli_dot___pb_dot_models__pb2.ImageGenerationModel.FromString,
             options,
             channel_credentials,
             insecure,

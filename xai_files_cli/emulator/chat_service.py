@@ -12,13 +12,14 @@ deltas (every delta carries its role; the answer comes line by line) with cumula
 chunk, so that accumulating the chunks by §3.8 gives exactly the unary response.
 
 Errors: empty messages, bad parameters, unreadable files, URLs -> INVALID_ARGUMENT; an unknown
-attached file id -> NOT_FOUND.
+attached file id -> NOT_FOUND; storage failures as in files_service (UNAVAILABLE, INTERNAL ...).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import threading
 import uuid
 from collections import OrderedDict
@@ -30,6 +31,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from xai_files_cli._pb import chat_pb2, chat_pb2_grpc, models_pb2_grpc, sample_pb2, usage_pb2
 from xai_files_cli.emulator import chat_engine
+from xai_files_cli.emulator.files_service import abort_for_storage_error
 from xai_files_cli.emulator.models_service import MAX_PROMPT_TOKENS, ModelsServicer, cost_in_ticks
 from xai_files_cli.emulator.text_extract import UnreadableFileError, extract_text
 from xai_files_cli.emulator.validation import describe_id
@@ -266,6 +268,8 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
             turns, attachments = self._read_messages(request)
         except _Reject as reject:
             context.abort(reject.code, reject.message)
+        except (sqlite3.Error, OSError) as error:  # reading an attached file from storage
+            abort_for_storage_error(context, error)
         effort = request.reasoning_effort if request.HasField("reasoning_effort") else None
         answer = chat_engine.answer(
             turns,

@@ -54,8 +54,8 @@ def sniff_content_type(head: bytes, filename: str) -> str:
         if brand in (b"heic", b"heix", b"mif1"):
             return "image/heic"
         return "video/quicktime" if brand == b"qt  " else "video/mp4"
-    guessed, _ = mimetypes.guess_type(filename, strict=False)
-    if guessed:
+    guessed, encoding = mimetypes.guess_type(filename, strict=False)
+    if guessed and encoding is None:  # "notes.txt.gz" is text only once decompressed: not here
         return guessed
     if _looks_like_text(head):
         return "text/plain"
@@ -105,17 +105,18 @@ def iter_text(blob: BinaryIO, content_type: str, chunk_size: int) -> Iterator[by
 
 def _iter_pdf_text(blob: BinaryIO, chunk_size: int) -> Iterator[bytes]:
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
 
+    # Any exception from the parser means the (untrusted) PDF is unreadable: pypdf raises not only
+    # its own errors but also AttributeError, IndexError, RecursionError ... on malformed input.
     try:
         reader = PdfReader(blob)
         pages = list(reader.pages)
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as error:
+    except Exception as error:
         raise ValueError(f"cannot read PDF: {type(error).__name__}") from None
     for index, page in enumerate(pages):
         try:
             text = page.extract_text() or ""
-        except (PyPdfError, ValueError, KeyError, TypeError) as error:
+        except Exception as error:
             raise ValueError(
                 f"cannot extract text from PDF page {index + 1}: {type(error).__name__}"
             ) from None

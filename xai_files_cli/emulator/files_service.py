@@ -33,6 +33,7 @@ CHUNK_SIZE = 3 * 1024 * 1024
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 100
 MAX_PUBLIC_URL_SECONDS = 100 * 365 * 86400
+_DISK_FULL_ERRNOS = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 _SORT_NAMES = {
     files_pb2.FILES_SORT_BY_CREATED_AT: "created_at",
     files_pb2.FILES_SORT_BY_FILENAME: "filename",
@@ -67,11 +68,14 @@ def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -
     raise AssertionError("unreachable: context.abort raises")
 
 
-def _abort_for_storage_error(context: grpc.ServicerContext, error: Exception) -> NoReturn:
+def abort_for_storage_error(context: grpc.ServicerContext, error: Exception) -> NoReturn:
     """Turn a database or disk failure into a defined status instead of UNKNOWN."""
     if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
         _abort(context, grpc.StatusCode.UNAVAILABLE, "the server's database is busy; try again")
-    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+    disk_full = (isinstance(error, OSError) and error.errno in _DISK_FULL_ERRNOS) or (
+        isinstance(error, sqlite3.OperationalError) and "disk is full" in str(error)  # SQLITE_FULL
+    )
+    if disk_full:
         _abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, "no space left on the server's disk")
     what = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
     _abort(context, grpc.StatusCode.INTERNAL, f"server storage error: {what}")
@@ -88,7 +92,7 @@ def _storage_errors(method: _Method) -> _Method:
         try:
             result = method(self, request, context)
         except (sqlite3.Error, OSError) as error:
-            _abort_for_storage_error(context, error)
+            abort_for_storage_error(context, error)
         if isinstance(result, Iterator):
             return _guard_stream(result, context)
         return result
@@ -100,7 +104,7 @@ def _guard_stream(stream: Iterator[Any], context: grpc.ServicerContext) -> Itera
     try:
         yield from stream
     except (sqlite3.Error, OSError) as error:
-        _abort_for_storage_error(context, error)
+        abort_for_storage_error(context, error)
 
 
 def _confirm_end_of_stream(

@@ -98,7 +98,9 @@ def parse_rfc3339(value: str) -> int:
     except ValueError as error:
         raise FilterError(f"invalid timestamp {value!r}: {error}") from None
     seconds = int((moment - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds())
-    return seconds * 1_000_000_000 + int(fraction)
+    # RFC 3339 spans years 1-9999, int64 nanoseconds only 1677-2262 (SQLite cannot bind more).
+    # Clamping keeps every comparison's result: no stored time is ever at either end.
+    return max(_INT64[0], min(seconds * 1_000_000_000 + int(fraction), _INT64[1]))
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def cost_in_ticks(*, prompt_text: int, cached: int, images: int, completion: int
 
 
 class ModelsServicer(models_pb2_grpc.ModelsServicer):
-    """`xai_api.Models`: the language model list and lookup."""
+    """`xai_api.Models`: the language model list and lookup; no embedding or image models."""
 
     def ListLanguageModels(self, request, context):
         return models_pb2.ListLanguageModelsResponse(models=[language_model()])
@@ -67,3 +67,16 @@ class ModelsServicer(models_pb2_grpc.ModelsServicer):
         if not request.name.strip():
             context.abort(grpc.StatusCode.NOT_FOUND, "model name is empty")
         return language_model(request.name)
+
+    # The local server has no embedding or image models: empty lists, and NOT_FOUND by name.
+    def ListEmbeddingModels(self, request, context):
+        return models_pb2.ListEmbeddingModelsResponse()
+
+    def GetEmbeddingModel(self, request, context):
+        context.abort(grpc.StatusCode.NOT_FOUND, f"no embedding model {request.name!r} on the local server")
+
+    def ListImageGenerationModels(self, request, context):
+        return models_pb2.ListImageGenerationModelsResponse()
+
+    def GetImageGenerationModel(self, request, context):
+        context.abort(grpc.StatusCode.NOT_FOUND, f"no image model {request.name!r} on the local server")

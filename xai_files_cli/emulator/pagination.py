@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from xai_files_cli.emulator.validation import is_file_id
 
 TOKEN_PREFIX = "p1."
+# The JSON is UTF-8, so a 255-character filename takes at most 1,020 bytes and the longest token
+# is about 1,500 characters; \uXXXX escapes would take up to 3,060 and overflow this limit.
 MAX_TOKEN_CHARS = 2048
 SORT_KEYS = ("created_at", "filename", "size")
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 class TokenError(ValueError):
@@ -50,7 +53,7 @@ def encode(cursor: Cursor) -> str:
         "i": cursor.file_id,
         "f": cursor.filter_digest,
     }
-    raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return TOKEN_PREFIX + base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
@@ -61,7 +64,7 @@ def decode(token: str, *, sort: str, descending: bool, filter_text: str | None) 
     body = token[len(TOKEN_PREFIX) :]
     try:
         raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        payload = json.loads(raw.decode("ascii"))
+        payload = json.loads(raw.decode("utf-8"))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise TokenError("invalid pagination token") from None
     if not isinstance(payload, dict) or set(payload) != {"s", "d", "v", "i", "f"}:
@@ -70,9 +73,11 @@ def decode(token: str, *, sort: str, descending: bool, filter_text: str | None) 
     if payload["s"] not in SORT_KEYS or not isinstance(payload["d"], bool):
         raise TokenError("invalid pagination token")
     wants_str = payload["s"] == "filename"
-    if wants_str and not isinstance(value, str):
+    if wants_str and not (isinstance(value, str) and _is_utf8(value)):
         raise TokenError("invalid pagination token")
     if not wants_str and (isinstance(value, bool) or not isinstance(value, int)):
+        raise TokenError("invalid pagination token")
+    if not wants_str and not _INT64[0] <= value <= _INT64[1]:  # SQLite cannot bind it
         raise TokenError("invalid pagination token")
     if not isinstance(file_id, str) or not is_file_id(file_id):
         raise TokenError("invalid pagination token")
@@ -81,3 +86,12 @@ def decode(token: str, *, sort: str, descending: bool, filter_text: str | None) 
     if payload["f"] != filter_digest(filter_text):
         raise TokenError("pagination token was issued for a different filter")
     return Cursor(payload["s"], payload["d"], value, file_id, payload["f"])
+
+
+def _is_utf8(text: str) -> bool:
+    """False for strings with lone surrogates (JSON allows `\\ud800`; SQLite cannot bind it)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

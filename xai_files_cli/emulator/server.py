@@ -14,6 +14,7 @@ import contextlib
 import ipaddress
 import logging
 import os
+import sqlite3
 import threading
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from xai_files_cli.emulator.faults import ENV_VAR as FAULTS_ENV_VAR
 from xai_files_cli.emulator.faults import FaultPlan
 from xai_files_cli.emulator.files_service import FilesServicer
 from xai_files_cli.emulator.storage import DEFAULT_MAX_FILE_SIZE, Storage
-from xai_files_cli.errors import UsageError, XaiError
+from xai_files_cli.errors import InternalError, UsageError, XaiError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -179,11 +180,7 @@ def start_server(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -
         if config.faults is not None:
             raise UsageError("fault injection is only available on a loopback bind")
     credentials = tls_credentials(config)
-    storage = Storage(
-        config.data_dir,
-        max_file_size=config.max_file_size,
-        **({"clock": config.clock} if config.clock is not None else {}),
-    )
+    storage = open_storage(config)
     interceptors: list[grpc.ServerInterceptor] = []
     if config.faults is not None:
         interceptors.append(config.faults.interceptor())  # outermost: counts every call
@@ -235,6 +232,29 @@ def start_server(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -
         target=_sweep_periodically, args=(storage, stop_sweeper), name="xai-emulator-sweeper", daemon=True
     ).start()
     return running
+
+
+def open_storage(config: ServerConfig) -> Storage:
+    """The config's store; an unusable data dir is a one-line error, never a traceback.
+
+    Raises UsageError when the dir cannot be created or opened (a file, no permission) and
+    InternalError when the database in it is damaged.
+    """
+    try:
+        return Storage(
+            config.data_dir,
+            max_file_size=config.max_file_size,
+            **({"clock": config.clock} if config.clock is not None else {}),
+        )
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise UsageError(
+            f"cannot use the data dir {config.data_dir}: {reason}", path=str(config.data_dir)
+        ) from None
+    except sqlite3.Error as error:
+        raise InternalError(
+            f"cannot open the database in {config.data_dir}: {error}", path=str(config.data_dir)
+        ) from None
 
 
 def _sweep_periodically(storage: Storage, stop: threading.Event) -> None:

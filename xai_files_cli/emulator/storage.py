@@ -119,8 +119,12 @@ class Storage:
         if not self.db_path.exists():
             with contextlib.suppress(FileExistsError):
                 os.close(os.open(self.db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        apply_migrations(self._conn())
-        self.cleanup()
+        try:
+            apply_migrations(self._conn())
+            self.cleanup()
+        except BaseException:
+            self.close()  # e.g. a damaged database: do not leak the connection just opened
+            raise
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -144,16 +148,21 @@ class Storage:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One IMMEDIATE write transaction, serialized within this process."""
+        """One IMMEDIATE write transaction, serialized within this process.
+
+        On any failure, the COMMIT included, the transaction is rolled back explicitly, as SQLite
+        advises: after SQLITE_FULL/IOERR/BUSY it may still be open, holding the write lock.
+        """
         with self._write_lock:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # fails if SQLite already rolled back
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
     def pragmas(self) -> dict[str, object]:
         """The durability settings in force on this thread's connection (for tests and `--debug`)."""
