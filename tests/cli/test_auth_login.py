@@ -174,3 +174,13 @@ def test_real_terminal_does_not_echo_the_key(server: object) -> None:
     assert proc.returncode == 0, (prompt, rest)
     assert TEST_KEY.encode() not in echoed and TEST_KEY[-8:].encode() not in echoed
     assert stored_keys() == {"default": TEST_KEY}
+
+
+@pytest.mark.parametrize("typed", [b"\n", b""], ids=["enter", "ctrl-d"])
+def test_nothing_typed_at_the_prompt_saves_nothing(typed: bytes) -> None:
+    # It was stored as an empty key with --no-verify, and reported as "rejected by" the host without.
+    for flags in (["--no-verify"], []):
+        result = run_xai("auth", "login", *flags, stdin=typed, stdin_tty=True, stdout_tty=True)
+        assert (result.code, result.stdout) == (2, ""), result
+        assert result.stderr.endswith("xai: no API key entered; nothing was saved\n")
+    assert stored_keys() == {}

@@ -4,6 +4,7 @@ left on the server, whatever happened."""
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from tests import chat_helpers
 from tests.chat_helpers import ChatServer
+from tests.cli.streams import run_with_stdout
 from tests.conftest import run_xai
 
 UNKNOWN_ID = "file_00000000-0000-4000-8000-000000000000"
@@ -184,3 +186,33 @@ def test_chat_with_no_server_exits_6_and_uploads_nothing(
     result = run_xai("--timeout", "5", "chat", "risks", "-f", str(notes))
     assert result.code == 6, result
     assert "cannot connect" in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--max-tokens", "99999999999"], "xai: Invalid value for '--max-tokens'"),  # over the int32 field
+        (["--temperature", "nan"], "xai: --temperature must be a number from 0 to 2, got nan\n"),
+    ],
+)
+def test_flag_values_the_wire_cannot_carry_exit_2_before_any_rpc(chat_server, flags, message) -> None:
+    srv: ChatServer = chat_server()
+    result = run_xai("chat", "risks", *flags)
+    assert (result.code, result.stdout) == (2, ""), result
+    assert result.stderr.startswith(message)
+    assert srv.calls("GetCompletionChunk") == 0
+
+
+def test_closed_pipe_mid_answer_exits_0(chat_server, notes: Path) -> None:
+    srv: ChatServer = chat_server()
+    result = run_with_stdout(BrokenPipeError(errno.EPIPE, "Broken pipe"), "chat", "risks", "-f", str(notes))
+    assert (result.code, result.stderr) == (0, "")
+    assert srv.stored() == []  # the auto-upload is still cleaned up
+
+
+def test_full_disk_mid_answer_is_one_line_exit_1(chat_server, notes: Path) -> None:
+    srv: ChatServer = chat_server()
+    error = OSError(errno.ENOSPC, "No space left on device")
+    result = run_with_stdout(error, "chat", "risks", "-f", str(notes))
+    assert (result.code, result.stderr) == (1, "xai: cannot write to stdout: No space left on device\n")
+    assert srv.stored() == []

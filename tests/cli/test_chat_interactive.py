@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests import chat_helpers
 from tests.chat_helpers import ChatServer
+from tests.cli.streams import InterruptedInput, run_with_stdin
 from tests.conftest import run_xai
 
 RISKS = "\n\n".join(
@@ -78,3 +79,12 @@ def test_interactive_refuses_dash(chat_server) -> None:
     result = run_xai("chat", "-i", "-", stdin=b"x\n")
     assert result.code == 2
     assert "--interactive reads your turns from stdin" in result.stderr
+
+
+def test_ctrl_c_at_the_turn_prompt_puts_the_error_on_its_own_line(chat_server) -> None:
+    srv: ChatServer = chat_server()
+    ttys = {"stdin_tty": True, "stdout_tty": True, "stderr_tty": True}
+    result = run_with_stdin(InterruptedInput(), "chat", "-i", **ttys)
+    assert (result.code, result.stdout) == (130, "")
+    assert result.stderr.endswith("\n> \nxai: interrupted\n"), result
+    assert srv.calls("GetCompletionChunk") == 0

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
+import stat
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.cli.streams import run_with_stdout
 from tests.conftest import PYTHON, REPO_ROOT, TEST_KEY, run_xai, xai_subprocess_env
 from tests.core.helpers import seed
 
@@ -141,3 +145,74 @@ def test_closed_pipe_while_streaming_exits_0(server) -> None:
         ["bash", "-c", script], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
     )
     assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "10", "")
+
+
+def test_closed_pipe_after_several_chunks_exits_0(server) -> None:
+    # Typer turns an EPIPE met inside a command into exit 1; the reader leaving is not an error.
+    file_id = seed(server, "big.bin", os.urandom(7 * 1024 * 1024))  # three 3 MiB messages
+    env = xai_subprocess_env({"XAI_API_HOST": server.target, "XAI_API_KEY": TEST_KEY})
+    script = f"set -o pipefail; {PYTHON} -m xai_files_cli files cat {file_id} | head -c 10 | wc -c"
+    done = subprocess.run(
+        ["bash", "-c", script], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "10", "")
+
+
+def test_closed_pipe_in_process_exits_0(xai, server) -> None:
+    file_id = seed(server, "blob.bin", PAYLOAD)
+    result = run_with_stdout(BrokenPipeError(errno.EPIPE, "Broken pipe"), "files", "cat", file_id)
+    assert (result.code, result.stderr) == (0, "")
+
+
+def test_full_disk_on_stdout_is_one_line_exit_1(xai, server) -> None:
+    file_id = seed(server, "blob.bin", PAYLOAD)
+    result = run_with_stdout(OSError(errno.ENOSPC, "No space left on device"), "files", "cat", file_id)
+    assert (result.code, result.stderr) == (1, "xai: cannot write to stdout: No space left on device\n")
+
+
+def test_dash_o_dash_on_a_terminal_draws_no_progress_bar(xai, server) -> None:
+    # The bar would go to the very terminal the content is written to, and garble both.
+    file_id = seed(server, "blob.bin", PAYLOAD)
+    result = xai("files", "cat", file_id, "-o", "-", stdout_tty=True, stderr_tty=True)
+    assert (result.code, result.stdout_bytes, result.stderr) == (0, PAYLOAD, "")
+
+
+def test_output_to_a_fifo_writes_into_it_and_keeps_it(xai, server, outdir: Path) -> None:
+    # `-o /dev/stdout`, `-o >(cmd)`: renaming over the node would destroy it (as root, even /dev/null).
+    file_id = seed(server, "blob.bin", PAYLOAD)
+    fifo = outdir / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(
+        fifo, os.O_RDONLY | os.O_NONBLOCK
+    )  # a reader is there, so opening it to write won't block
+    try:
+        result = xai("files", "cat", file_id, "-o", str(fifo))
+        assert (result.code, result.stdout, result.stderr) == (0, "", "")
+        received = os.read(reader, 2 * len(PAYLOAD))
+    finally:
+        os.close(reader)
+    assert received == PAYLOAD
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert [p.name for p in outdir.iterdir()] == ["pipe"]
+
+
+def test_output_through_a_symlink_to_a_character_device_writes_into_it(xai, server, outdir: Path) -> None:
+    file_id = seed(server, "blob.bin", PAYLOAD)
+    link = outdir / "sink"
+    link.symlink_to(os.devnull)  # like /dev/stdout -> /proc/self/fd/1
+    result = xai("files", "cat", file_id, "-o", str(link))
+    assert (result.code, result.stdout, result.stderr) == (0, "", "")
+    assert os.readlink(link) == os.devnull
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_output_onto_a_socket_is_refused_before_any_rpc(faulty, tmp_path: Path) -> None:
+    server = faulty.start()
+    path = tmp_path / "s.sock"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(path))
+        result = run_xai("files", "cat", "file_x", "-o", str(path))
+    assert (result.code, result.stdout) == (2, "")
+    assert result.stderr == f"xai: cannot write {path}: not a regular file (device, socket or FIFO)\n"
+    assert stat.S_ISSOCK(os.lstat(path).st_mode)
+    assert server.faults.calls("RetrieveFile") == 0

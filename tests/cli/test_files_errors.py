@@ -135,3 +135,22 @@ def test_sigint_during_upload_stores_nothing(faulty, tmp_path: Path) -> None:
     assert (process.returncode, stdout, stderr) == (130, "", "xai: interrupted\n")  # C19
     assert server.faults.wait_for(lambda plan: plan.outcomes("UploadFile") == ["CANCELLED"])
     assert server.storage.all_ids() == set()  # NS
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["files", "batch-upload", "{path}", "--json"],  # the item's error goes to stdout as JSONL
+        ["files", "batch-upload", "{path}"],
+        ["files", "upload", "{path}", "--json"],
+        ["chat", "hi", "-f", "{path}", "--json"],
+    ],
+)
+def test_a_server_echoing_the_key_in_an_error_never_shows_it(faulty, tmp_path: Path, args: list[str]) -> None:
+    faulty.start(f"UploadFile:fail:code=INVALID_ARGUMENT,message=bad header: Bearer {TEST_KEY}")
+    path = tmp_path / "a.txt"
+    path.write_text("x")
+    result = run_xai(*(arg.format(path=path) for arg in args), stdout_tty="--json" not in args)
+    assert result.code == 5, result
+    assert "bad header: Bearer ****stuv" in result.stdout + result.stderr
+    assert TEST_KEY not in result.stdout + result.stderr

@@ -74,6 +74,14 @@ def test_tty_table(xai, three) -> None:
     assert len(lines) == 4
 
 
+def test_wide_characters_are_not_cut_when_the_terminal_has_room(xai, server) -> None:
+    # A CJK character takes two cells: measured in characters, the NAME column was half too narrow.
+    file_id = seed(server, "日本語の報告.txt")
+    result = xai("files", "ls", stdout_tty=True)
+    assert (result.code, result.stderr) == (0, "")
+    assert result.stdout.splitlines()[1].split()[:2] == [file_id, "日本語の報告.txt"]
+
+
 def test_hostile_names_are_escaped_on_a_tty_and_in_json(xai, server) -> None:
     evil = "\x1b]0;x\x07\u202e\x9b.txt"
     seed(server, evil)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.cli.streams import InterruptedInput, run_with_stdin
 from tests.conftest import run_xai
 from tests.core.helpers import seed
 
@@ -59,3 +60,19 @@ def test_lost_reply_then_not_found_is_reported_as_deleted(faulty) -> None:
     assert (result.code, result.stderr) == (0, "")
     assert result.stdout == f"Deleted {a} (it was already gone)\n"  # C5
     assert server.faults.calls("DeleteFile") == 2
+
+
+def test_tty_end_of_input_puts_the_error_on_its_own_line(xai, server) -> None:
+    a = seed(server, "a")
+    result = xai("files", "rm", a, stdin=b"", stdin_tty=True, stdout_tty=True)  # Ctrl-D at the prompt
+    assert (result.code, result.stdout) == (130, "")
+    assert result.stderr == f"Delete file ({a})? [y/N] \nxai: cancelled; nothing deleted\n"
+    assert server.storage.all_ids() == {a}
+
+
+def test_tty_ctrl_c_at_the_prompt_puts_the_error_on_its_own_line(xai, server) -> None:
+    a = seed(server, "a")
+    result = run_with_stdin(InterruptedInput(), "files", "rm", a, stdin_tty=True, stdout_tty=True)
+    assert (result.code, result.stdout) == (130, "")
+    assert result.stderr == f"Delete file ({a})? [y/N] \nxai: interrupted\n"
+    assert server.storage.all_ids() == {a}

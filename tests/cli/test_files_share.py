@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from tests.conftest import run_xai
 from tests.core.helpers import seed
 
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -63,3 +64,12 @@ def test_unshare_piped_tty_and_json(xai, server) -> None:
     body = json.loads(as_json.stdout)
     assert body["id"] == file_id and body["revoked"] is True
     assert body["public_url"].startswith(url.rsplit("/", 1)[0])
+
+
+def test_share_expiry_beyond_int64_exits_2_before_any_rpc(faulty) -> None:
+    server = faulty.start()
+    file_id = seed(server, "doc.pdf", PDF)
+    result = run_xai("files", "share", file_id, "--expires-after", "99999999999999999999d")
+    assert (result.code, result.stdout) == (2, "")
+    assert result.stderr == "xai: invalid --expires-after '99999999999999999999d': longer than 100 years\n"
+    assert server.faults.calls("CreatePublicUrl") == 0

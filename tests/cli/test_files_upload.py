@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import signal
+import struct
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_xai
+from tests.conftest import PYTHON, REPO_ROOT, run_xai, xai_subprocess_env
 from xai_files_cli.core import transfer
 
 
@@ -204,3 +210,89 @@ def test_timeout_flag_sets_the_upload_deadline(faulty, sample: Path) -> None:
         "the server was too slow; raise the deadline with --timeout SECONDS; "
         "the upload may have completed: check `xai files ls` before retrying\n"
     )
+
+
+def test_ctrl_c_while_stdin_stalls_exits_130_cleanly(faulty) -> None:
+    # A gRPC thread is blocked reading stdin; interpreter shutdown used to abort on its lock
+    # ("Fatal Python error: _enter_buffered_busy", exit 134).
+    server = faulty.start()
+    env = xai_subprocess_env()
+    read_end, write_end = os.pipe()
+    process = subprocess.Popen(
+        [PYTHON, "-m", "xai_files_cli", "files", "upload", "-", "--name", "slow.txt"],
+        stdin=read_end,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=REPO_ROOT,
+    )
+    try:
+        os.write(write_end, b"the first line\n")  # and then nothing more, without an end
+        assert server.faults.wait_for(lambda plan: plan.calls("UploadFile") >= 1)
+        deadline = time.monotonic() + 10
+        while _unread(read_end) and time.monotonic() < deadline:  # the line was taken: a read now waits
+            time.sleep(0.01)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+        if process.poll() is None:
+            process.kill()
+    assert (process.returncode, out, err) == (130, b"", b"xai: interrupted\n")
+    assert server.storage.all_ids() == set()
+
+
+def _unread(fd: int) -> int:
+    """Bytes waiting in a pipe (FIONREAD)."""
+    import fcntl
+    import termios
+
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_one_ctrl_d_ends_input_typed_on_a_terminal(faulty) -> None:
+    # A buffered read returned the typed line at the first Ctrl-D, then waited for a second one.
+    server = faulty.start()
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [PYTHON, "-m", "xai_files_cli", "files", "upload", "-", "--name", "typed.txt"],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=xai_subprocess_env(),
+        cwd=REPO_ROOT,
+    )
+    os.close(terminal)
+    try:
+        os.write(controller, b"abc\n\x04")  # a line, then Ctrl-D at the start of the next one
+        out, err = process.communicate(timeout=30)
+    finally:
+        os.close(controller)
+        if process.poll() is None:
+            process.kill()
+    assert (process.returncode, err) == (0, b"")
+    (file_id,) = server.storage.all_ids()
+    assert out == f"{file_id}\n".encode()
+    assert server.storage.get(file_id).size == 4
+
+
+def test_a_name_that_is_not_utf8_exits_2_without_any_rpc(faulty, tmp_path: Path) -> None:
+    # Linux file names are bytes; this one decodes to a lone surrogate, which protobuf cannot send.
+    server = faulty.start()
+    path = Path(os.fsdecode(bytes(tmp_path) + b"/bad\xffname.txt"))
+    path.write_bytes(b"x")
+    message = (
+        "the file name 'bad\\udcffname.txt' is not valid UTF-8; "
+        "rename the file, or upload it with --name NAME"
+    )
+    result = run_xai("files", "upload", str(path))
+    assert (result.code, result.stdout, result.stderr) == (2, "", f"xai: {message}\n")
+    renamed = run_xai("files", "upload", str(path), "--name", "good.txt")
+    assert renamed.code == 0, renamed
+    batch = run_xai("files", "batch-upload", str(path), "--json")  # the JSONL line must stay UTF-8
+    assert batch.code == 2, batch
+    line = json.loads(batch.stdout_bytes.decode("utf-8"))
+    assert (line["path"], line["error"]["message"]) == (str(path), message)
+    assert server.faults.calls("UploadFile") == 1

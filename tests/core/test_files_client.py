@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,13 @@ import pytest
 from tests.core.helpers import seed
 from xai_files_cli.core.files import FilesClient
 from xai_files_cli.core.models import UploadItem
-from xai_files_cli.core.transfer import CHUNK_SIZE, AtomicFileSink, FileChangedError, StreamSink
+from xai_files_cli.core.transfer import (
+    CHUNK_SIZE,
+    AtomicFileSink,
+    FileChangedError,
+    StreamSink,
+    UploadSource,
+)
 from xai_files_cli.errors import (
     InternalError,
     NotFoundError,
@@ -299,3 +306,37 @@ def test_text_download_skips_the_size_check(client: FilesClient) -> None:
     buffer = io.BytesIO()
     client.download(info.id, StreamSink(buffer), text=True)
     assert buffer.getvalue().decode().strip() == "plain words"
+
+
+class _SecondReadRacesTheRewind(io.BytesIO):
+    """A seekable source whose second read is still running when the first attempt has failed.
+
+    It waits (at most 1 s) for the restart's rewind, then reads on: the stale read of the failed
+    attempt used to move the position under the new attempt ("file changed ... (it shrank)").
+    """
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.reads = 0
+        self.rewound = threading.Event()
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.reads += 1
+        if self.reads == 2:
+            self.rewound.wait(1.0)
+        return super().read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if self.reads:
+            self.rewound.set()
+        return super().seek(offset, whence)
+
+
+def test_restart_waits_for_the_failed_attempts_read_before_rewinding(faulty_client) -> None:
+    server, client = faulty_client("UploadFile:abort_upload:after=1")
+    payload = os.urandom(7 * 1024 * 1024)  # three 3 MiB chunks
+    source = UploadSource.from_stream(_SecondReadRacesTheRewind(payload), label="racy", size=len(payload))
+    info = client.upload(source, name="racy.bin")
+    assert server.faults.outcomes("UploadFile") == ["UNAVAILABLE", "OK"]
+    assert info.size == len(payload)
+    assert _sha(_download(client, info.id)) == _sha(payload)

@@ -7,21 +7,22 @@ Every error is reported here, once: one line on stderr and a documented exit cod
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
+import math
 import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import typer
-from typer._click.exceptions import ClickException
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from xai_files_cli import __version__
 from xai_files_cli.cli import auth, chat, completion, config_cmd, files, models, serve
 from xai_files_cli.cli.complete_ids import complete_profile
 from xai_files_cli.cli.context import AppContext, GlobalOptions
-from xai_files_cli.errors import ExitCode, Interrupted, XaiError
+from xai_files_cli.errors import ExitCode, InternalError, Interrupted, UsageError, XaiError
 from xai_files_cli.output.io import IOStreams
 from xai_files_cli.redact import RedactingFilter, redact
 
@@ -42,6 +43,10 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+# gRPC turns a deadline it cannot represent (past ~2**31 s) into an immediate DEADLINE_EXCEEDED.
+MAX_TIMEOUT = 365 * 86400.0
 
 
 class Terminated(BaseException):
@@ -79,7 +84,11 @@ def root(
         help="PEM CA bundle to trust instead of the system roots (forces TLS, even on localhost).",
     ),
     timeout: float = typer.Option(
-        None, "--timeout", min=0.1, help="Deadline in seconds for each call (uploads: the whole transfer)."
+        None,
+        "--timeout",
+        min=0.1,
+        max=MAX_TIMEOUT,
+        help="Deadline in seconds for each call (uploads: the whole transfer).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summaries on stderr."),
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Log calls to stderr (-vv: more)."),
@@ -94,6 +103,8 @@ def root(
         raise typer.BadParameter("must be auto, always or never", param_hint="--color")
     if error_format not in ("text", "json"):
         raise typer.BadParameter("must be text or json", param_hint="--error-format")
+    if timeout is not None and math.isnan(timeout):  # passes Typer's range check
+        raise typer.BadParameter("must be a number of seconds", param_hint="--timeout")
     app_ctx: AppContext = ctx.obj
     # Values Typer took from XAI_API_HOST / XAI_PROFILE are left to config.resolve, which reads
     # the environment itself, so `xai config list` / `auth status` name the right source.
@@ -160,7 +171,9 @@ def report_error(ctx: AppContext, error: XaiError) -> None:
                 "file_id": error.file_id,
             }
         }
-        ctx.io.write_err(json.dumps(payload, ensure_ascii=False) + "\n")
+        from xai_files_cli.output.render import to_json_text
+
+        ctx.io.write_err(to_json_text(payload, indent=None) + "\n")  # C1 and bidi escaped too
         return
     line = escape_terminal(redact(error.message))
     if error.status:
@@ -174,22 +187,22 @@ def run(argv: Sequence[str], io: IOStreams, ctx: AppContext | None = None) -> in
     """Run one `xai` invocation with the given streams and return its exit code."""
     ctx = ctx or AppContext(io=io)
     command = typer.main.get_command(app)
+    saved_streams = sys.stdout, sys.stderr  # typer wraps both when it meets EPIPE
     try:
         result = command.main(args=list(argv), prog_name="xai", standalone_mode=False, obj=ctx)
         if result == ExitCode.INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
             report_error(ctx, Interrupted("interrupted"))
+        elif not result:
+            io.flush_out()  # data still buffered must reach stdout, or the exit code must say it did not
         return result if isinstance(result, int) else 0
     except XaiError as error:
         report_error(ctx, error)
         return int(error.exit_code)
-    except ClickException as error:
-        message = error.format_message()
-        hint = ""
-        err_ctx = getattr(error, "ctx", None)
-        if err_ctx is not None:
-            hint = f" (see '{err_ctx.command_path} --help')"
-        io.write_err(f"xai: {redact(message)}{hint}\n")
+    except NoArgsIsHelpError as error:
+        io.write_err(error.format_message() + "\n")  # the help text itself, not an error line
         return error.exit_code
+    except ClickException as error:
+        return _report_usage(ctx, error)
     except (KeyboardInterrupt, typer.Abort):
         signal.signal(signal.SIGINT, lambda *_: os._exit(130))
         report_error(ctx, Interrupted("interrupted"))
@@ -201,13 +214,41 @@ def run(argv: Sequence[str], io: IOStreams, ctx: AppContext | None = None) -> in
         # `xai files ls | head`: the reader left; that is not an error (exit 0, like gh).
         _silence_stdout(io)
         return 0
+    except SystemExit as stop:
+        if not isinstance(stop.__context__, BrokenPipeError):
+            raise
+        _silence_stdout(io)  # typer met the EPIPE first and turned it into exit 1
+        return 0
+    except UnicodeEncodeError as error:  # argv bytes that are not UTF-8 (a Linux path may be) meant as text
+        shown = error.object if isinstance(error.object, str) else str(error.object)
+        report_error(ctx, UsageError(f"{shown!r} is not valid UTF-8 text, which is all the API accepts"))
+        return int(ExitCode.USAGE)
+    except OSError as error:  # a local failure no command foresaw: still one line, never a traceback
+        where = f" ({error.filename})" if error.filename else ""
+        report_error(ctx, InternalError(f"I/O error: {error.strerror or error}{where}"))
+        return int(ExitCode.ERROR)
     finally:
+        sys.stdout, sys.stderr = saved_streams
         with contextlib.suppress(Exception):  # cleanup must never mask the real exit code
             ctx.close()
         try:
             io.flush()
         except BrokenPipeError:
             _silence_stdout(io)
+
+
+def _report_usage(ctx: AppContext, error: ClickException) -> int:
+    """A usage error found while parsing: one line, or one JSON object with --error-format json."""
+    message = redact(error.format_message())
+    err_ctx = getattr(error, "ctx", None)
+    help_hint = f"see '{err_ctx.command_path} --help'" if err_ctx is not None else None
+    if ctx.options.error_format == "json":
+        usage = UsageError(message, hint=help_hint)
+        usage.exit_code = ExitCode(error.exit_code)
+        report_error(ctx, usage)
+    else:
+        ctx.io.write_err(f"xai: {message}" + (f" ({help_hint})" if help_hint else "") + "\n")
+    return error.exit_code
 
 
 def _silence_stdout(io: IOStreams) -> None:
@@ -233,4 +274,17 @@ def main() -> None:
     color = "auto"
     io = IOStreams.system(color)
     code = run(sys.argv[1:], io)
-    sys.exit(code)
+    _leave(code)
+
+
+def _leave(code: int) -> NoReturn:
+    """Exit once everything is closed and flushed, skipping the interpreter's own shutdown.
+
+    A gRPC thread can still be blocked reading stdin (Ctrl-C during `upload -` while the input
+    stalls); finalizing stdin under it aborts the process ("Fatal Python error:
+    _enter_buffered_busy", exit 134) instead of exiting 130.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)

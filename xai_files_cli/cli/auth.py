@@ -83,7 +83,10 @@ def read_key(io: IOStreams, *, from_stdin: bool) -> str:
         return text
     if io.no_input:
         raise UsageError("cannot prompt for the key: XAI_NO_PROMPT is set", hint="pipe the key on stdin")
-    return _prompt_hidden(io, "Paste your xAI API key (input is hidden): ").strip()
+    key = _prompt_hidden(io, "Paste your xAI API key (input is hidden): ").strip()
+    if not key:  # Enter or Ctrl-D at the prompt: nothing to check, nothing to store
+        raise UsageError("no API key entered; nothing was saved")
+    return key
 
 
 def _prompt_hidden(io: IOStreams, prompt: str) -> str:

@@ -13,6 +13,7 @@ to a terminal stderr; `--json` prints one object instead. `-i` holds a conversat
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,7 +77,7 @@ def chat(
     temperature: float = typer.Option(
         None, "--temperature", min=0.0, max=2.0, help="Sampling temperature 0-2."
     ),
-    max_tokens: int = typer.Option(None, "--max-tokens", min=1, help="Cap on answer tokens."),
+    max_tokens: int = typer.Option(None, "--max-tokens", min=1, max=2**31 - 1, help="Cap on answer tokens."),
     reasoning_effort: str = typer.Option(
         None, "--reasoning-effort", metavar="low|medium|high", help="Reasoning budget of reasoning models."
     ),
@@ -93,6 +94,8 @@ def chat(
     app_ctx: AppContext = ctx.obj
     if json_output:
         app_ctx.json_errors = True
+    if temperature is not None and math.isnan(temperature):  # passes Typer's 0..2 range check
+        raise UsageError("--temperature must be a number from 0 to 2, got nan")
     if reasoning_effort is not None and reasoning_effort not in EFFORT_CHOICES:
         raise UsageError(
             f"--reasoning-effort must be one of {', '.join(EFFORT_CHOICES)}, got {reasoning_effort!r}"
@@ -338,12 +341,18 @@ class _Session:
 
     def _next_turn(self) -> str | None:
         io = self.app_ctx.io
-        if io.stdin_is_tty and io.stderr_is_tty:
+        prompting = io.stdin_is_tty and io.stderr_is_tty
+        if prompting:
             io.write_err(_TURN_PROMPT)
             io.stderr.flush()
-        line = io.stdin.readline()
+        try:
+            line = io.stdin.readline()
+        except KeyboardInterrupt:
+            if prompting:
+                io.write_err("\n")  # "xai: interrupted" on a line of its own, not after "> "
+            raise
         if not line:
-            if io.stdin_is_tty and io.stderr_is_tty:
+            if prompting:
                 io.write_err("\n")
             return None
         return line.decode("utf-8", errors="replace").rstrip("\r\n")
@@ -393,4 +402,4 @@ class _Session:
             render.write_jsonl(io, [data])
         else:
             render.write_json(io, data)
-        io.stdout.flush()
+        io.flush_out()

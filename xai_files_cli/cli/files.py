@@ -32,6 +32,7 @@ files_app = typer.Typer(
 _DURATION = re.compile(r"(\d+)\s*([smhd]?)", re.IGNORECASE)
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _GLOB_CHARS = re.compile(r"[*?\[]")
+MAX_DURATION = 100 * 365 * 86400
 
 
 def register(app: typer.Typer) -> None:
@@ -48,7 +49,10 @@ def parse_duration(text: str, flag: str = "--expires-after") -> int:
         raise UsageError(f"invalid {flag} {text!r}: use SECONDS or a duration such as 1h, 12h, 2d")
     if len(matches) > 1 and any(not m.group(2) for m in matches):
         raise UsageError(f"invalid {flag} {text!r}: every part of a compound duration needs a unit")
-    return sum(int(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()] for m in matches)
+    seconds = sum(int(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()] for m in matches)
+    if seconds > MAX_DURATION:  # the wire field is an int64; nothing sensible is this long anyway
+        raise UsageError(f"invalid {flag} {text!r}: longer than 100 years")
+    return seconds
 
 
 def _ttl(text: str | None) -> int | None:
@@ -124,7 +128,10 @@ def upload(
     if path == "-":
         if not name:
             raise UsageError("reading from stdin (-) needs --name NAME")
-        source = UploadSource.from_stream(io.stdin, label="stdin")
+        # On a terminal, read the unbuffered stream: Ctrl-D ends the input at once, where a buffered
+        # read would return what was typed and then wait for a second Ctrl-D.
+        stdin = getattr(io.stdin, "raw", io.stdin) if io.stdin_is_tty else io.stdin
+        source = UploadSource.from_stream(stdin, label="stdin")
     else:
         source = UploadSource.open_path(Path(path))
         name = name or Path(path).name
@@ -367,7 +374,7 @@ def cat(
     """Download a file's content to stdout or, with -o, atomically to a path."""
     app_ctx = _app(ctx)
     io = app_ctx.io
-    from xai_files_cli.core.transfer import AtomicFileSink, StreamSink
+    from xai_files_cli.core.transfer import AtomicFileSink, StreamSink, download_sink
     from xai_files_cli.output.progress import make_progress
 
     if output is None and io.stdout_is_tty and not text:
@@ -375,20 +382,19 @@ def cat(
             "refusing to write file content to a terminal; use -o PATH, -o - to force, or pipe it"
         )
     if output is not None and output != "-":
-        sink: AtomicFileSink | StreamSink | _TerminalTextSink = AtomicFileSink(Path(output))
-        progress = make_progress(io, quiet=app_ctx.options.quiet, verb="download")
+        sink: AtomicFileSink | StreamSink | _TerminalTextSink = download_sink(Path(output))
+        to_terminal = isinstance(sink, StreamSink) and sink.isatty()  # -o /dev/tty
     elif output is None and io.stdout_is_tty:
         sink = _TerminalTextSink(io)  # --text to a terminal: decode and escape control characters
-        from xai_files_cli.core.transfer import NullProgress
-
-        progress = NullProgress()
+        to_terminal = True
     else:
-        io.stdout.flush()
+        io.flush_out()
         sink = StreamSink(io.stdout_bin)
-        progress = make_progress(io, quiet=app_ctx.options.quiet, verb="download")
-    client = app_ctx.files()
+        to_terminal = io.stdout_is_tty  # -o - on a terminal
+    # A progress bar on the terminal that shows the content would garble both.
+    progress = make_progress(io, quiet=app_ctx.options.quiet or to_terminal, verb="download")
     with sink:
-        info = client.download(file_id, sink, progress, text=text)
+        info = app_ctx.files().download(file_id, sink, progress, text=text)
     if isinstance(sink, AtomicFileSink) and io.stderr_is_tty and not app_ctx.options.quiet:
         from xai_files_cli.output.render import human_size
         from xai_files_cli.output.sanitize import escape_terminal
@@ -422,7 +428,7 @@ class _TerminalTextSink:
 
     def commit(self) -> None:
         self._emit(self._decoder.decode(b"", final=True))
-        self._io.stdout.flush()
+        self._io.flush_out()
 
     def abort(self) -> None:
         pass
@@ -440,8 +446,14 @@ def _confirm(app_ctx: AppContext, question: str) -> bool:
     io = app_ctx.io
     io.write_err(f"{question} [y/N] ")
     io.stderr.flush()
-    answer = io.stdin.readline().decode("utf-8", errors="replace").strip().lower()
-    return answer in ("y", "yes")
+    try:
+        line = io.stdin.readline()
+    except KeyboardInterrupt:
+        io.write_err("\n")  # "xai: interrupted" goes on a line of its own, not after the prompt
+        raise
+    if not line.endswith(b"\n"):
+        io.write_err("\n")  # Ctrl-D: the terminal did not move to the next line either
+    return line.decode("utf-8", errors="replace").strip().lower() in ("y", "yes")
 
 
 @files_app.command("rm")

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +29,8 @@ import grpc.aio
 from xai_files_cli import __version__
 from xai_files_cli.errors import AuthError, UsageError
 from xai_files_cli.redact import register_secret
+
+call_log = logging.getLogger("xai.rpc")
 
 DEFAULT_PORT = 443
 MAX_MESSAGE_BYTES = 20 * 1024 * 1024
@@ -222,7 +227,47 @@ def connect(
     settings = DialSettings(target, api_key, user_agent=user_agent, ca_cert=ca_cert, insecure=insecure)
     endpoint, credentials, options = _dial(settings)
     inner = grpc.secure_channel(endpoint.target, credentials, options=options)
+    if call_log.isEnabledFor(logging.INFO):  # `xai -v`; otherwise calls go straight through
+        inner = grpc.intercept_channel(inner, _CallLogger(endpoint.target))
     return XaiChannel(inner, endpoint.target, settings)
+
+
+class _CallLogger(
+    grpc.UnaryUnaryClientInterceptor,
+    grpc.UnaryStreamClientInterceptor,
+    grpc.StreamUnaryClientInterceptor,
+    grpc.StreamStreamClientInterceptor,
+):
+    """Logs every call's method, target, final status and duration; never metadata (the key)."""
+
+    def __init__(self, target: str) -> None:
+        self._target = target
+
+    def _watch(self, details: grpc.ClientCallDetails, start: Callable[[], Any]) -> Any:
+        """Start the call (a blocking unary call completes inside) and log it once it is over."""
+        started = time.monotonic()
+        method = details.method.decode() if isinstance(details.method, bytes) else details.method
+
+        def done(call: Any) -> None:
+            code = getattr(call.code(), "name", "UNKNOWN")
+            elapsed = (time.monotonic() - started) * 1e3
+            call_log.info("%s %s: %s in %.0f ms", method, self._target, code, elapsed)
+
+        outcome = start()
+        outcome.add_done_callback(done)
+        return outcome
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return self._watch(details, lambda: continuation(details, request))
+
+    def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return self._watch(details, lambda: continuation(details, request))
+
+    def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return self._watch(details, lambda: continuation(details, requests))
+
+    def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return self._watch(details, lambda: continuation(details, requests))
 
 
 def connect_aio(

@@ -80,12 +80,26 @@ def check_ttl(seconds: int | None, what: str = "--expires-after") -> None:
         raise UsageError(f"{what} must be between 1h and 30d (3600-2592000 seconds), got {seconds}")
 
 
+def check_name(name: str) -> None:
+    """UsageError unless `name` can be sent: not empty, and text (a path's name may be raw bytes)."""
+    if not name:
+        raise UsageError("the file name must not be empty")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"the file name {name!r} is not valid UTF-8; rename the file, or upload it with --name NAME"
+        ) from None
+
+
 class _UploadBody:
     """The request stream of one UploadFile attempt: init, then data chunks read lazily.
 
     The blocking API consumes this iterator on its own thread and swallows exceptions raised from it,
     so a local failure is kept in `error` for the caller; `finished` says whether every message was
     handed over. A batch's event loop pulls the same iterator and writes each message itself.
+    That thread can still be inside a read when the call has already failed: `close` waits for it
+    and stops further reads, so a restart can rewind the source without a stale read moving it.
     """
 
     def __init__(
@@ -102,18 +116,36 @@ class _UploadBody:
         self.sent = 0
         self.finished = False
         self.error: BaseException | None = None
+        self._reading = threading.Lock()
+        self._closed = False
 
     def __iter__(self) -> Iterator[files_pb2.UploadFileChunk]:
         try:
             yield files_pb2.UploadFileChunk(init=self._init)
-            for data in self._source.chunks(cancel=self._cancel):
+            chunks = self._source.chunks(cancel=self._cancel)
+            while (data := self._read(chunks)) is not None:
                 yield files_pb2.UploadFileChunk(data=data)
-                self.sent += len(data)
-                self._progress.advance(len(data))
-            self.finished = True
         except BaseException as error:  # kept for the caller; gRPC only sees a cancelled call
             self.error = error
             raise
+
+    def _read(self, chunks: Iterator[bytes]) -> bytes | None:
+        """The next chunk, counted as handed over; None at the end (then `finished`) or once closed."""
+        with self._reading:
+            if self._closed:
+                return None
+            data = next(chunks, None)
+            if data is None:
+                self.finished = True
+            else:
+                self.sent += len(data)
+                self._progress.advance(len(data))
+            return data
+
+    def close(self) -> None:
+        """Wait for a read in progress on another thread, and allow no more."""
+        with self._reading:
+            self._closed = True
 
 
 class FilesClient:
@@ -174,8 +206,7 @@ class FilesClient:
             FileChangedError: the file changed while it was read (C8).
             UnavailableError: unreachable, or the outcome is unknown after a lost reply (C7).
         """
-        if not name:
-            raise UsageError("the file name must not be empty")
+        check_name(name)
         check_ttl(expires_after)
         if isinstance(source, UploadSource):
             src, owned = source, False
@@ -242,6 +273,7 @@ class FilesClient:
         log.info(message)
         if on_notice is not None:
             on_notice(message)
+        body.close()
         progress.reset()
         src.rewind()
         return backoff_delay(attempt, initial=0.2)
@@ -632,8 +664,7 @@ class _AioBatch:
         """One item, with the blocking `upload`'s checks, restarts (C6, C7) and size checks (C8)."""
         client = self._client
         name = item.filename
-        if not name:
-            raise UsageError("the file name must not be empty")
+        check_name(name)
         with UploadSource.open_path(item.path) as src:
             if src.size is not None and src.size > MAX_UPLOAD_BYTES:
                 raise too_large(src.label, src.size)

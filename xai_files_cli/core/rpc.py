@@ -19,6 +19,7 @@ from xai_files_cli.errors import (
     UnavailableError,
     XaiError,
 )
+from xai_files_cli.redact import redact
 
 AUTH_HINT = "run `xai auth login`, set XAI_API_KEY, or use --local"
 TIMEOUT_HINT = "the server was too slow; raise the deadline with --timeout SECONDS"
@@ -126,7 +127,7 @@ def error_from_rpc(
         timeout: the deadline that expired, for DEADLINE_EXCEEDED messages.
     """
     code = status_of(error)
-    details = details_of(error)
+    details = redact(details_of(error))  # a server may echo what it was sent, the key included
     name = code.name if code is not None else "UNKNOWN"
     said = details or name.lower().replace("_", " ")
     common = {"status": name, "file_id": file_id}

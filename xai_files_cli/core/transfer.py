@@ -244,22 +244,47 @@ class DownloadSink(Protocol):
 
 
 class StreamSink:
-    """Write straight to an open stream (stdout); bytes already written cannot be taken back."""
+    """Write straight to an open stream (stdout, a FIFO, a device); bytes written cannot be taken back.
+
+    A failed write is an InternalError naming `label` (exit 1), except BrokenPipeError, which
+    propagates: the root command turns it into a quiet exit 0. `owned` streams are closed on exit.
+    """
 
     rewindable = False
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, *, label: str = "stdout", owned: bool = False) -> None:
         self._stream = stream
+        self._label = label
+        self._owned = owned
 
     def write(self, data: bytes) -> None:
-        # BrokenPipeError must propagate: the root command turns it into a quiet exit 0.
-        self._stream.write(data)
+        try:
+            self._stream.write(data)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise self._error(error) from None
+
+    def isatty(self) -> bool:
+        """Whether the stream is a terminal (`-o /dev/tty`)."""
+        try:
+            return self._stream.isatty()
+        except (OSError, ValueError):
+            return False
 
     def rewind(self) -> None:
         raise InternalError("cannot restart a download already written to a stream")
 
     def commit(self) -> None:
-        self._stream.flush()
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise self._error(error) from None
+
+    def _error(self, error: OSError) -> InternalError:
+        return InternalError(f"cannot write to {self._label}: {error.strerror or error}", path=self._label)
 
     def abort(self) -> None:
         with contextlib.suppress(OSError, ValueError):
@@ -269,13 +294,49 @@ class StreamSink:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        pass
+        if self._owned:
+            with contextlib.suppress(OSError):
+                self._stream.close()
+
+
+def download_sink(dest: Path) -> AtomicFileSink | StreamSink:
+    """The sink for a download to `dest` (`cat -o DEST`), checked before any RPC.
+
+    A regular file (or a new one) is replaced atomically by `AtomicFileSink`. A character device or
+    a FIFO of ours (`/dev/null`, `/dev/stdout`, `>(cmd)`) is written in place, as curl does: renaming
+    over it would destroy the node (as root, `/dev/null` itself).
+    """
+    try:
+        target = os.stat(dest)  # follows symlinks: /dev/stdout -> /proc/self/fd/1 -> a tty or a pipe
+    except OSError:
+        target = None
+    if target is None or not _written_in_place(target):
+        return AtomicFileSink(dest)
+    try:
+        fd = os.open(dest, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as error:
+        raise UsageError(f"cannot write {dest}: {error.strerror or error}", path=str(dest)) from None
+    return StreamSink(os.fdopen(fd, "wb"), label=str(dest), owned=True)
+
+
+def _written_in_place(target: os.stat_result) -> bool:
+    if stat.S_ISCHR(target.st_mode):
+        return True
+    # Someone else's FIFO at the path could be a trap set to read what we download.
+    geteuid = getattr(os, "geteuid", None)
+    return stat.S_ISFIFO(target.st_mode) and (geteuid is None or target.st_uid == geteuid())
 
 
 def check_destination(dest: Path) -> None:
     """UsageError (exit 2, before any RPC) when `dest` cannot receive a download."""
     if dest.is_dir():
         raise UsageError(f"cannot write {dest}: is a directory", path=str(dest))
+    try:
+        node = os.lstat(dest)
+    except OSError:
+        node = None
+    if node is not None and not (stat.S_ISREG(node.st_mode) or stat.S_ISLNK(node.st_mode)):
+        raise UsageError(f"cannot write {dest}: not a regular file (device, socket or FIFO)", path=str(dest))
     parent = dest.parent
     if not parent.is_dir():
         raise UsageError(f"cannot write {dest}: no such directory {parent}", path=str(dest))

@@ -41,7 +41,7 @@ class AnswerPrinter:
             self._io.write_out(
                 escape_terminal(content, keep_newlines=True) if self._io.stdout_is_tty else content
             )
-            self._io.stdout.flush()  # shown as it is generated, on a terminal and through `| tee` alike
+            self._io.flush_out()  # shown as it is generated, on a terminal and through `| tee` alike
             self._ends_with_newline = content.endswith("\n")
             self.wrote = True
 
@@ -53,7 +53,7 @@ class AnswerPrinter:
         if self.wrote and not self._ends_with_newline:
             self._io.write_out("\n")
             self._ends_with_newline = True
-        self._io.stdout.flush()
+        self._io.flush_out()
 
 
 def usage_line(reply: ChatReply) -> str:

@@ -7,11 +7,14 @@ buffers and flip TTY modes without a terminal.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, TextIO
+
+from xai_files_cli.errors import InternalError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -56,14 +59,20 @@ class IOStreams:
 
     @classmethod
     def system(cls, color_mode: str = "auto") -> IOStreams:
-        """Streams of this process; XAI_FORCE_TTY=1 makes stdout and stderr count as terminals."""
+        """Streams of this process; XAI_FORCE_TTY=1 makes stdout and stderr count as terminals.
+
+        A stream the process was started without (`xai ... >&-`) is None in `sys`: stdout then
+        fails on the first write (one error line, exit 1) and stderr discards what it is given.
+        """
         force_tty = os.environ.get("XAI_FORCE_TTY", "") not in ("", "0")
         stdout_tty = force_tty or _isatty(sys.stdout)
+        stdout = sys.stdout if sys.stdout is not None else _closed_text_stream()
+        stderr = sys.stderr if sys.stderr is not None else open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
         return cls(
             stdin=sys.stdin.buffer if hasattr(sys.stdin, "buffer") else io.BytesIO(),
-            stdout_bin=sys.stdout.buffer,
-            stdout=sys.stdout,
-            stderr=sys.stderr,
+            stdout_bin=stdout.buffer,
+            stdout=stdout,
+            stderr=stderr,
             stdin_is_tty=_isatty(sys.stdin),
             stdout_is_tty=stdout_tty,
             stderr_is_tty=force_tty or _isatty(sys.stderr),
@@ -110,15 +119,36 @@ class IOStreams:
 
     # -- writing -----------------------------------------------------------------------------
     def write_out(self, text: str) -> None:
-        """Write text to stdout as is (no rich processing: tabs and brackets stay intact)."""
-        self.stdout.write(text)
+        """Write text to stdout as is (no rich processing: tabs and brackets stay intact).
 
-    def write_out_bytes(self, data: bytes) -> None:
-        self.stdout.flush()
-        self.stdout_bin.write(data)
+        Raises InternalError (exit 1) when stdout cannot take it (a full disk, a closed stream);
+        BrokenPipeError propagates, for the root command's quiet exit 0.
+        """
+        try:
+            self.stdout.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise stdout_error(error) from None
+
+    def flush_out(self) -> None:
+        """Push buffered stdout data out now, with `write_out`'s error rules."""
+        try:
+            self.stdout.flush()
+            self.stdout_bin.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise stdout_error(error) from None
 
     def write_err(self, text: str) -> None:
-        self.stderr.write(text)
+        """Write to stderr; a stderr that cannot take it (`2>/dev/full`) must not change the outcome."""
+        try:
+            self.stderr.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError:
+            pass
 
     def flush(self) -> None:
         for stream in (self.stdout, self.stdout_bin, self.stderr):
@@ -161,6 +191,25 @@ class IOStreams:
     def stderr_text(self) -> str:
         self.stderr.flush()
         return self.stderr.buffer.getvalue().decode("utf-8", errors="replace")  # type: ignore[attr-defined]
+
+
+def stdout_error(error: OSError) -> InternalError:
+    """The one-line error for a write to stdout that failed (other than a closed pipe)."""
+    return InternalError(f"cannot write to stdout: {error.strerror or error}")
+
+
+class _ClosedStream(io.RawIOBase):
+    """Stands in for a standard stream the process was started without: every write fails."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: object) -> int:
+        raise OSError(errno.EBADF, "the stream is closed")
+
+
+def _closed_text_stream() -> io.TextIOWrapper:
+    return io.TextIOWrapper(io.BufferedWriter(_ClosedStream()), encoding="utf-8")
 
 
 def _isatty(stream: object) -> bool:

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
     from xai_files_cli.output.io import IOStreams
 
-# Characters json.dumps(ensure_ascii=False) leaves raw but a terminal would act on.
-_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+# Characters json.dumps(ensure_ascii=False) leaves raw but a terminal would act on, and lone
+# surrogates (a file name that is not UTF-8), which cannot be written as UTF-8 at all.
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
 _UNITS = ("kB", "MB", "GB", "TB")
 
 
@@ -118,7 +119,10 @@ def _file_rows(files: Sequence[FileInfo], now: datetime | None) -> list[tuple[st
 
 
 def _column_widths(rows: list[tuple[str, ...]]) -> list[int]:
-    return [max([len(header)] + [len(row[i]) for row in rows]) for i, header in enumerate(_HEADERS)]
+    """Each column's width in terminal cells (a CJK character takes two)."""
+    from rich.cells import cell_len
+
+    return [max([len(header)] + [cell_len(row[i]) for row in rows]) for i, header in enumerate(_HEADERS)]
 
 
 def files_table(files: Sequence[FileInfo], *, width: int | None = None, now: datetime | None = None) -> Any:

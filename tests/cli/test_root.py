@@ -1,0 +1,141 @@
+"""The root command: global options, usage errors, error lines, call logging, broken standard streams."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+from tests.cli.streams import run_with_stdout
+from tests.conftest import PYTHON, REPO_ROOT, TEST_KEY, run_xai, xai_subprocess_env
+from tests.core.helpers import seed
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e10"])
+def test_timeout_grpc_cannot_honour_exits_2_before_any_rpc(faulty, value: str) -> None:
+    # gRPC turned these into an immediate "timed out after inf s" (exit 6).
+    server = faulty.start()
+    result = run_xai("--timeout", value, "files", "ls")
+    assert (result.code, result.stdout) == (2, "")
+    assert re.match(r"xai: Invalid value for '?--timeout'?: ", result.stderr), result
+    assert server.faults.calls("ListFiles") == 0
+
+
+def test_a_long_timeout_still_works(xai, server) -> None:
+    file_id = seed(server, "a.txt")
+    result = xai("--timeout", "31536000", "files", "ls", "--ids")
+    assert (result.code, result.stdout, result.stderr) == (0, f"{file_id}\n", "")
+
+
+def test_error_format_json_covers_usage_errors_found_while_parsing(xai) -> None:
+    result = xai("--error-format", "json", "files", "ls", "--nope")
+    assert (result.code, result.stdout) == (2, "")
+    error = json.loads(result.stderr)["error"]
+    assert (error["code"], error["exit_code"], error["message"]) == ("USAGE", 2, "No such option: --nope")
+    assert error["hint"] == "see 'xai files ls --help'"
+
+
+def test_usage_errors_stay_one_text_line_by_default(xai) -> None:
+    result = xai("files", "ls", "--nope")
+    assert (result.code, result.stdout) == (2, "")
+    assert result.stderr == "xai: No such option: --nope (see 'xai files ls --help')\n"
+
+
+def test_a_group_without_a_command_shows_its_help_as_is(xai) -> None:
+    result = xai("files")
+    assert (result.code, result.stdout) == (2, "")
+    assert result.stderr.startswith("Usage: xai files [OPTIONS] COMMAND [ARGS]...\n")
+    assert "(see " not in result.stderr and "xai: " not in result.stderr
+
+
+def test_json_errors_escape_c1_and_bidi_characters_from_the_server(faulty) -> None:
+    faulty.start("RetrieveFile:fail:code=NOT_FOUND,message=gone\u202etxt.exe\x9b31m")
+    result = run_xai("--error-format", "json", "files", "get", "file_x")
+    assert (result.code, result.stdout) == (4, "")
+    assert "\u202e" not in result.stderr and "\x9b" not in result.stderr
+    assert json.loads(result.stderr)["error"]["message"] == "get file_x: gone\u202etxt.exe\x9b31m"
+
+
+def test_verbose_logs_each_call_with_its_status_and_never_the_key(xai, server) -> None:
+    result = xai("-v", "files", "get", "file_nope")
+    assert result.code == 4
+    logged = re.escape(f"xai: INFO xai.rpc: /xai_api.Files/RetrieveFile {server.target}: NOT_FOUND in ")
+    assert re.match(logged + r"\d+ ms\n", result.stderr), result
+    assert TEST_KEY not in result.stderr and "authorization" not in result.stderr
+
+
+def test_without_verbose_nothing_is_logged(xai, server) -> None:
+    seed(server, "a.txt")
+    result = xai("files", "ls", "--ids")
+    assert (result.code, result.stderr) == (0, "")
+
+
+def test_full_disk_on_buffered_text_output_is_one_line_exit_1(xai, server) -> None:
+    seed(server, "a.txt")  # a few hundred bytes of JSON: the failure only shows when they are flushed
+    result = run_with_stdout(OSError(errno.ENOSPC, "No space left on device"), "files", "ls")
+    assert (result.code, result.stderr) == (1, "xai: cannot write to stdout: No space left on device\n")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_stdout_on_a_full_device_is_one_line_exit_1(server) -> None:
+    seed(server, "a.txt")
+    env = xai_subprocess_env({"XAI_API_HOST": server.target, "XAI_API_KEY": TEST_KEY})
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [PYTHON, "-m", "xai_files_cli", "files", "ls", "--ids"],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert (done.returncode, done.stderr) == (1, "xai: cannot write to stdout: No space left on device\n")
+
+
+@pytest.mark.parametrize(
+    ("redirect", "code", "stderr"),
+    [
+        (">&-", 1, "xai: cannot write to stdout: the stream is closed\n"),
+        ("2>&-", 4, None),  # nowhere to say it, but the exit code still does
+        ("2>/dev/full", 4, None),
+    ],
+)
+def test_closed_standard_streams(server, redirect: str, code: int, stderr: str | None) -> None:
+    if "/dev/full" in redirect and not os.path.exists("/dev/full"):
+        pytest.skip("needs /dev/full")
+    env = xai_subprocess_env({"XAI_API_HOST": server.target, "XAI_API_KEY": TEST_KEY})
+    script = f"{PYTHON} -m xai_files_cli files get file_nope {redirect}"
+    if redirect == ">&-":
+        seed(server, "a.txt")
+        script = f"{PYTHON} -m xai_files_cli files ls {redirect}"
+    done = subprocess.run(
+        ["bash", "-c", script], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr
+    if stderr is not None:
+        assert done.stderr == stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "method"),
+    [
+        (["files", "get", "file_\udcff"], "RetrieveFile"),
+        (["files", "rm", "file_\udcff"], "DeleteFile"),
+        (["chat", "hi\udcff"], "GetCompletionChunk"),
+        (["chat", "hi", "-m", "grok\udcff"], "GetCompletionChunk"),
+    ],
+)
+def test_argv_bytes_that_are_not_utf8_exit_2_before_any_rpc(faulty, args: list[str], method: str) -> None:
+    # How Python decodes an argument such as $'file_\xff': protobuf cannot carry it.
+    server = faulty.start()
+    result = run_xai(*args)
+    assert (result.code, result.stdout) == (2, ""), result
+    assert result.stderr.endswith(" is not valid UTF-8 text, which is all the API accepts\n")
+    assert "\\udcff" in result.stderr
+    assert server.faults.calls(method) == 0
