@@ -63,12 +63,17 @@ def _version_callback(value: bool) -> None:
 def root(
     ctx: typer.Context,
     api_host: str = typer.Option(
-        None, "--api-host", envvar="XAI_API_HOST", help="API endpoint HOST:PORT [default: api.x.ai:443]."
+        None,
+        "--api-host",
+        metavar="HOST:PORT",
+        envvar="XAI_API_HOST",
+        help="API endpoint HOST:PORT [default: api.x.ai:443].",
     ),
     profile: str = typer.Option(
         None,
         "--profile",
         "-p",
+        metavar="NAME",
         envvar="XAI_PROFILE",
         help="Config profile ('local': embedded server).",
         autocompletion=complete_profile,
@@ -86,14 +91,17 @@ def root(
     timeout: float = typer.Option(
         None,
         "--timeout",
+        metavar="SECONDS",
         min=0.1,
         max=MAX_TIMEOUT,
         help="Deadline in seconds for each call (uploads: the whole transfer).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summaries on stderr."),
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Log calls to stderr (-vv: more)."),
-    color: str = typer.Option("auto", "--color", help="Colour: auto, always or never."),
-    error_format: str = typer.Option("text", "--error-format", help="Errors on stderr as text or json."),
+    color: str = typer.Option("auto", "--color", metavar="WHEN", help="Colour: auto, always or never."),
+    error_format: str = typer.Option(
+        "text", "--error-format", metavar="FORMAT", help="Errors on stderr as text or json."
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Show the version and exit."
     ),

@@ -138,11 +138,12 @@ def validate_key(key: str) -> None:
 def login(
     ctx: typer.Context,
     profile: str = typer.Option(
-        None, "--profile", "-p", help=PROFILE_OPTION_HELP, autocompletion=complete_profile
+        None, "--profile", "-p", metavar="NAME", help=PROFILE_OPTION_HELP, autocompletion=complete_profile
     ),
     api_host: str = typer.Option(
         None,
         "--api-host",
+        metavar="HOST:PORT",
         help="Also store this endpoint (HOST:PORT) in the profile, and check the key there.",
     ),
     with_key: bool = typer.Option(False, "--with-key", help="Read the key from stdin even on a terminal."),
@@ -352,7 +353,7 @@ def _raise_for_active(row: ProfileStatus) -> None:
 def logout(
     ctx: typer.Context,
     profile: str = typer.Option(
-        None, "--profile", "-p", help=PROFILE_OPTION_HELP, autocompletion=complete_profile
+        None, "--profile", "-p", metavar="NAME", help=PROFILE_OPTION_HELP, autocompletion=complete_profile
     ),
     all_profiles: bool = typer.Option(False, "--all", help="Forget the keys of every profile."),
 ) -> None:
@@ -378,7 +379,7 @@ def logout(
 def token(
     ctx: typer.Context,
     profile: str = typer.Option(
-        None, "--profile", "-p", help=PROFILE_OPTION_HELP, autocompletion=complete_profile
+        None, "--profile", "-p", metavar="NAME", help=PROFILE_OPTION_HELP, autocompletion=complete_profile
     ),
 ) -> None:
     """Print the effective API key on stdout, for `export XAI_API_KEY=$(xai auth token)`."""

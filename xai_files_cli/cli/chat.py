@@ -71,13 +71,15 @@ def chat(
         typer.Option("--image", metavar="PATH|URL", help="Attach an image (PNG, JPEG, WebP)."),
     ] = None,
     model: str = typer.Option(
-        None, "--model", "-m", help="Model name [default: the profile's model, grok-4]."
+        None, "--model", "-m", metavar="MODEL", help="Model name [default: the profile's model, grok-4]."
     ),
-    system: str = typer.Option(None, "--system", "-s", help="System prompt."),
+    system: str = typer.Option(None, "--system", "-s", metavar="TEXT", help="System prompt."),
     temperature: float = typer.Option(
-        None, "--temperature", min=0.0, max=2.0, help="Sampling temperature 0-2."
+        None, "--temperature", metavar="T", min=0.0, max=2.0, help="Sampling temperature 0-2."
     ),
-    max_tokens: int = typer.Option(None, "--max-tokens", min=1, max=2**31 - 1, help="Cap on answer tokens."),
+    max_tokens: int = typer.Option(
+        None, "--max-tokens", metavar="N", min=1, max=2**31 - 1, help="Cap on answer tokens."
+    ),
     reasoning_effort: str = typer.Option(
         None, "--reasoning-effort", metavar="low|medium|high", help="Reasoning budget of reasoning models."
     ),

@@ -101,7 +101,9 @@ def _rows(app_ctx: AppContext, profile: str | None) -> list[dict[str, str | None
 @config_app.command("list")
 def list_(
     ctx: typer.Context,
-    profile: str = typer.Option(None, "--profile", "-p", help=PROFILE_HELP, autocompletion=complete_profile),
+    profile: str = typer.Option(
+        None, "--profile", "-p", metavar="NAME", help=PROFILE_HELP, autocompletion=complete_profile
+    ),
     as_json: bool = typer.Option(False, "--json", help="A JSON array of {name, value, source, location}."),
 ) -> None:
     """Show each effective setting, its source (flag, env, profile, default) and file; the key masked."""
@@ -129,7 +131,9 @@ def list_(
 def get(
     ctx: typer.Context,
     key: str = typer.Argument(..., help="api_host, model, ca_cert or profile."),
-    profile: str = typer.Option(None, "--profile", "-p", help=PROFILE_HELP, autocompletion=complete_profile),
+    profile: str = typer.Option(
+        None, "--profile", "-p", metavar="NAME", help=PROFILE_HELP, autocompletion=complete_profile
+    ),
 ) -> None:
     """Print the effective value of one setting (what a command would use now)."""
     from xai_files_cli.cli.auth import settings_for
@@ -147,7 +151,9 @@ def set_(
     ctx: typer.Context,
     key: str = typer.Argument(..., help="api_host (HOST:PORT), model or ca_cert (PEM file)."),
     value: str = typer.Argument(..., help="The new value."),
-    profile: str = typer.Option(None, "--profile", "-p", help=PROFILE_HELP, autocompletion=complete_profile),
+    profile: str = typer.Option(
+        None, "--profile", "-p", metavar="NAME", help=PROFILE_HELP, autocompletion=complete_profile
+    ),
 ) -> None:
     """Set a profile's api_host, model or ca_cert (creating the profile if needed)."""
     _check_key_name(key)
@@ -167,7 +173,9 @@ def set_(
 def unset(
     ctx: typer.Context,
     key: str = typer.Argument(..., help="api_host, model or ca_cert."),
-    profile: str = typer.Option(None, "--profile", "-p", help=PROFILE_HELP, autocompletion=complete_profile),
+    profile: str = typer.Option(
+        None, "--profile", "-p", metavar="NAME", help=PROFILE_HELP, autocompletion=complete_profile
+    ),
 ) -> None:
     """Remove a profile's api_host, model or ca_cert, so the built-in default applies again."""
     _check_key_name(key)

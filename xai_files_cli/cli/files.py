@@ -111,9 +111,15 @@ def _one_output_flag(**flags: bool) -> None:
 def upload(
     ctx: typer.Context,
     path: str = typer.Argument(..., metavar="PATH|-", help="File to upload, or - to read stdin."),
-    name: str = typer.Option(None, "--name", "-n", help="Filename to store (default: the path's name)."),
+    name: str = typer.Option(
+        None, "--name", "-n", metavar="NAME", help="Filename to store (default: the path's name)."
+    ),
     expires_after: str = typer.Option(
-        None, "--expires-after", "-e", help="Delete automatically after 1h..30d (e.g. 2d, 12h, 3600)."
+        None,
+        "--expires-after",
+        "-e",
+        metavar="DURATION",
+        help="Delete automatically after 1h..30d (e.g. 2d, 12h, 3600).",
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the stored file as JSON."),
 ) -> None:
@@ -220,9 +226,15 @@ def collect_upload_items(args: list[str]) -> list[UploadItem]:
 def batch_upload(
     ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Files, directories or globs.")],
-    concurrency: int = typer.Option(50, "--concurrency", "-c", min=1, max=256, help="Uploads in flight."),
+    concurrency: int = typer.Option(
+        50, "--concurrency", "-c", metavar="N", min=1, max=256, help="Uploads in flight."
+    ),
     expires_after: str = typer.Option(
-        None, "--expires-after", "-e", help="Delete automatically after 1h..30d (e.g. 2d, 12h, 3600)."
+        None,
+        "--expires-after",
+        "-e",
+        metavar="DURATION",
+        help="Delete automatically after 1h..30d (e.g. 2d, 12h, 3600).",
     ),
     json_output: bool = typer.Option(False, "--json", help="One JSON object per file (JSONL)."),
 ) -> None:
@@ -291,9 +303,13 @@ def batch_upload(
 @files_app.command("ls")
 def list_files(
     ctx: typer.Context,
-    sort: str = typer.Option("created_at", "--sort", "-s", help="Sort key: created_at, filename or size."),
+    sort: str = typer.Option(
+        "created_at", "--sort", "-s", metavar="KEY", help="Sort key: created_at, filename or size."
+    ),
     descending: bool = typer.Option(False, "--desc/--asc", help="Sort order (default ascending)."),
-    limit: int = typer.Option(None, "--limit", "-l", min=1, help="Show at most N files [default: 100]."),
+    limit: int = typer.Option(
+        None, "--limit", "-l", metavar="N", min=1, help="Show at most N files [default: 100]."
+    ),
     all_files: bool = typer.Option(False, "--all", "-a", help="Follow every page: list all files."),
     json_output: bool = typer.Option(False, "--json", help="A JSON array (the default when piped)."),
     jsonl: bool = typer.Option(False, "--jsonl", help="One JSON object per line."),
@@ -502,7 +518,11 @@ def share(
         ..., metavar="ID", help="The file to share.", autocompletion=complete_file_id
     ),
     expires_after: str = typer.Option(
-        None, "--expires-after", "-e", help="URL lifetime (e.g. 1h, 2d, SECONDS); default: no expiry."
+        None,
+        "--expires-after",
+        "-e",
+        metavar="DURATION",
+        help="URL lifetime (e.g. 1h, 2d, SECONDS); default: no expiry.",
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the URL and its expiry as JSON."),
 ) -> None:

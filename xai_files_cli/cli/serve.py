@@ -24,19 +24,27 @@ def register(app: typer.Typer) -> None:
 
 def serve(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option("--host", help="Address to bind; loopback unless --allow-remote.")] = (
-        "127.0.0.1"
-    ),
+    host: Annotated[
+        str,
+        typer.Option("--host", metavar="ADDRESS", help="Address to bind; loopback unless --allow-remote."),
+    ] = ("127.0.0.1"),
     port: Annotated[
-        int, typer.Option("--port", min=0, max=65535, help="Port to bind; 0 picks a free one.")
+        int,
+        typer.Option("--port", metavar="PORT", min=0, max=65535, help="Port to bind; 0 picks a free one."),
     ] = 50051,
     data_dir: Annotated[
         Optional[Path],  # noqa: UP045 - typer needs Optional at runtime on Python 3.10
-        typer.Option("--data-dir", help="Database and blobs [default: $XAI_DATA_DIR or the user data dir]."),
+        typer.Option(
+            "--data-dir",
+            metavar="DIR",
+            help="Database and blobs [default: $XAI_DATA_DIR or the user data dir].",
+        ),
     ] = None,
     api_key: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--api-key", help="Key clients must send [default: $XAI_API_KEY]; visible in `ps`."),
+        typer.Option(
+            "--api-key", metavar="KEY", help="Key clients must send [default: $XAI_API_KEY]; visible in `ps`."
+        ),
     ] = None,
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="Accept calls without a key (loopback binds only).")
@@ -48,21 +56,27 @@ def serve(
         int,
         typer.Option(
             "--max-concurrent-rpcs",
+            metavar="N",
             min=1,
             max=10_000,
             help="Calls in flight at once (more: RESOURCE_EXHAUSTED).",
         ),
     ] = 128,
     grace: Annotated[
-        float, typer.Option("--grace", min=0.0, help="Seconds in-flight calls get on SIGTERM/SIGINT.")
+        float,
+        typer.Option(
+            "--grace", metavar="SECONDS", min=0.0, help="Seconds in-flight calls get on SIGTERM/SIGINT."
+        ),
     ] = 5.0,
     tls_cert: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option("--tls-cert", help="PEM certificate (chain): serve TLS instead of plaintext."),
+        typer.Option(
+            "--tls-cert", metavar="PEM", help="PEM certificate (chain): serve TLS instead of plaintext."
+        ),
     ] = None,
     tls_key: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option("--tls-key", help="PEM private key of --tls-cert."),
+        typer.Option("--tls-key", metavar="PEM", help="PEM private key of --tls-cert."),
     ] = None,
     fault: Annotated[
         Optional[list[str]],  # noqa: UP045
