@@ -18,7 +18,7 @@ def test_tty_asks_once_and_deletes_on_yes(xai, server) -> None:
     a, b = seed(server, "a"), seed(server, "b")
     result = xai("files", "rm", a, b, stdin=b"y\n", stdin_tty=True, stdout_tty=True)
     assert result.code == 0
-    assert result.stderr == f"Delete 2 files ({a}, {b})? [y/N] "
+    assert result.stderr == f"Delete 2 files: a ({a}), b ({b})? [y/N] "
     assert result.stdout == f"Deleted {a}\nDeleted {b}\n"
     assert server.storage.all_ids() == set()
 
@@ -27,7 +27,15 @@ def test_tty_declined_exits_130_and_keeps_the_files(xai, server) -> None:
     a = seed(server, "a")
     result = xai("files", "rm", a, stdin=b"\n", stdin_tty=True, stdout_tty=True)
     assert (result.code, result.stdout) == (130, "")
-    assert result.stderr == f"Delete file ({a})? [y/N] xai: cancelled; nothing deleted\n"
+    assert result.stderr == f"Delete a ({a})? [y/N] xai: cancelled; nothing deleted\n"
+    assert server.storage.all_ids() == {a}
+
+
+def test_tty_prompt_shows_unknown_ids_as_they_are(xai, server) -> None:
+    a = seed(server, "a")
+    result = xai("files", "rm", a, "file_nope", stdin=b"n\n", stdin_tty=True, stdout_tty=True)
+    assert (result.code, result.stdout) == (130, "")
+    assert result.stderr == f"Delete 2 files: a ({a}), file_nope? [y/N] xai: cancelled; nothing deleted\n"
     assert server.storage.all_ids() == {a}
 
 
@@ -66,7 +74,7 @@ def test_tty_end_of_input_puts_the_error_on_its_own_line(xai, server) -> None:
     a = seed(server, "a")
     result = xai("files", "rm", a, stdin=b"", stdin_tty=True, stdout_tty=True)  # Ctrl-D at the prompt
     assert (result.code, result.stdout) == (130, "")
-    assert result.stderr == f"Delete file ({a})? [y/N] \nxai: cancelled; nothing deleted\n"
+    assert result.stderr == f"Delete a ({a})? [y/N] \nxai: cancelled; nothing deleted\n"
     assert server.storage.all_ids() == {a}
 
 
@@ -74,5 +82,5 @@ def test_tty_ctrl_c_at_the_prompt_puts_the_error_on_its_own_line(xai, server) ->
     a = seed(server, "a")
     result = run_with_stdin(InterruptedInput(), "files", "rm", a, stdin_tty=True, stdout_tty=True)
     assert (result.code, result.stdout) == (130, "")
-    assert result.stderr == f"Delete file ({a})? [y/N] \nxai: interrupted\n"
+    assert result.stderr == f"Delete a ({a})? [y/N] \nxai: interrupted\n"
     assert server.storage.all_ids() == {a}

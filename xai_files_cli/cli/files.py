@@ -19,6 +19,7 @@ from xai_files_cli.errors import Interrupted, PartialFailure, UsageError, XaiErr
 
 if TYPE_CHECKING:
     from xai_files_cli.cli.context import AppContext
+    from xai_files_cli.core.files import FilesClient
     from xai_files_cli.core.models import FileInfo, UploadItem
     from xai_files_cli.output.io import IOStreams
 
@@ -457,6 +458,17 @@ class _TerminalTextSink:
 
 
 # -- rm -------------------------------------------------------------------------------------------
+def _label(client: FilesClient, file_id: str) -> str:
+    """`name (id)` for a confirmation prompt, so people see what they delete; the id alone if unknown."""
+    from xai_files_cli.output.sanitize import escape_terminal
+
+    try:
+        name = client.get(file_id).filename
+    except XaiError:
+        return escape_terminal(file_id)
+    return f"{escape_terminal(name)} ({escape_terminal(file_id)})"
+
+
 def _confirm(app_ctx: AppContext, question: str) -> bool:
     """Ask a yes/no question on the terminal; anything but y/yes is no."""
     io = app_ctx.io
@@ -486,12 +498,12 @@ def remove(
     from xai_files_cli.output import render
     from xai_files_cli.output.sanitize import escape_terminal
 
-    if io.can_prompt and not yes:
-        shown = ", ".join(escape_terminal(i) for i in file_ids[:3]) + (", ..." if len(file_ids) > 3 else "")
-        noun = "file" if len(file_ids) == 1 else f"{len(file_ids)} files"
-        if not _confirm(app_ctx, f"Delete {noun} ({shown})?"):
-            raise Interrupted("cancelled; nothing deleted")
     client = app_ctx.files()
+    if io.can_prompt and not yes:
+        shown = ", ".join(_label(client, i) for i in file_ids[:3]) + (", ..." if len(file_ids) > 3 else "")
+        question = f"Delete {shown}?" if len(file_ids) == 1 else f"Delete {len(file_ids)} files: {shown}?"
+        if not _confirm(app_ctx, question):
+            raise Interrupted("cancelled; nothing deleted")
     failures: list[XaiError] = []
     for file_id in file_ids:
         try:
