@@ -36,6 +36,18 @@ _GLOB_CHARS = re.compile(r"[*?\[]")
 MAX_DURATION = 100 * 365 * 86400
 
 
+# The file TTL flag of `upload` and `batch-upload` (parsed by `_ttl`).
+FileTtlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--expires-after",
+        "-e",
+        metavar="DURATION",
+        help="Delete automatically after 1h..30d (e.g. 2d, 12h, 3600).",
+    ),
+]
+
+
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
     app.add_typer(files_app, name="files")
@@ -115,13 +127,7 @@ def upload(
     name: str = typer.Option(
         None, "--name", "-n", metavar="NAME", help="Filename to store (default: the path's name)."
     ),
-    expires_after: str = typer.Option(
-        None,
-        "--expires-after",
-        "-e",
-        metavar="DURATION",
-        help="Delete automatically after 1h..30d (e.g. 2d, 12h, 3600).",
-    ),
+    expires_after: FileTtlOption = None,
     json_output: bool = typer.Option(False, "--json", help="Print the stored file as JSON."),
 ) -> None:
     """Upload one file; prints its id (piped) or a summary line (terminal)."""
@@ -230,13 +236,7 @@ def batch_upload(
     concurrency: int = typer.Option(
         50, "--concurrency", "-c", metavar="N", min=1, max=256, help="Uploads in flight."
     ),
-    expires_after: str = typer.Option(
-        None,
-        "--expires-after",
-        "-e",
-        metavar="DURATION",
-        help="Delete automatically after 1h..30d (e.g. 2d, 12h, 3600).",
-    ),
+    expires_after: FileTtlOption = None,
     json_output: bool = typer.Option(False, "--json", help="One JSON object per file (JSONL)."),
 ) -> None:
     """Upload many files concurrently; one result line per file as it finishes."""
