@@ -1,0 +1,155 @@
+"""What every benchmark section shares: whole-process measurements, a server to measure against, rows.
+
+A measurement is one process from start to exit (start-up included): wall time, peak RSS (the process's
+own `ru_maxrss`), optionally the time to its first byte on stdout.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+KEY = "xai-benchmark0000000000000000000000000"
+XAI = [sys.executable, "-m", "xai_files_cli"]
+SDK = [sys.executable, str(HERE / "sdk_ops.py")]
+FLOOR = [sys.executable, str(HERE / "floor_client.py")]
+MIB = 1024 * 1024
+NAME_WIDTH = 56
+
+
+@dataclass
+class Sample:
+    """One process run, or the median of several (RSS: the largest seen)."""
+
+    wall: float
+    rss_mb: float
+    first_byte: float | None = None
+    stdout: bytes = b""
+    runs: int = 1
+
+    def brief(self) -> str:
+        """`1.234s  56.7MB`: the wall time and peak RSS."""
+        return f"{self.wall:7.3f}s {self.rss_mb:6.1f}MB"
+
+
+def measure(cmd: list[str], env: dict[str, str], *, first_byte: bool = False) -> Sample:
+    """Run one process to completion; wall time, peak RSS and (optionally) time to first stdout byte."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = None
+    chunks = []
+    assert proc.stdout is not None
+    if first_byte:
+        chunk = proc.stdout.read(1)
+        first = time.perf_counter() - start
+        chunks.append(chunk)
+    chunks.append(proc.stdout.read())
+    stderr = proc.stderr.read() if proc.stderr else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {stderr.decode()[-500:]}")
+    return Sample(wall, usage.ru_maxrss / 1024, first, b"".join(chunks))
+
+
+def combine(samples: list[Sample]) -> Sample:
+    """Median wall and first byte, largest RSS, the last run's stdout."""
+    firsts = [s.first_byte for s in samples if s.first_byte is not None]
+    return Sample(
+        statistics.median(s.wall for s in samples),
+        max(s.rss_mb for s in samples),
+        statistics.median(firsts) if firsts else None,
+        samples[-1].stdout,
+        len(samples),
+    )
+
+
+def median_of(runs: int, make: Callable[[], Sample]) -> Sample:
+    """Call `make` `runs` times and combine the samples."""
+    return combine([make() for _ in range(runs)])
+
+
+def interleaved(runs: int, makers: dict[str, Callable[[], Sample]]) -> dict[str, Sample]:
+    """Every maker `runs` times, round-robin in dict order, so that a noisy spell on a shared machine
+    hits each contender alike; the combined sample of each."""
+    samples: dict[str, list[Sample]] = {name: [] for name in makers}
+    for _ in range(runs):
+        for name, make in makers.items():
+            samples[name].append(make())
+    return {name: combine(taken) for name, taken in samples.items()}
+
+
+class Server:
+    """`xai serve` on a free loopback port with its own data dir; `target` is what clients dial."""
+
+    def __init__(self, data_dir: Path) -> None:
+        env = dict(os.environ, XAI_API_KEY=KEY)
+        self.proc = subprocess.Popen(
+            [*XAI, "serve", "--port", "0", "--data-dir", str(data_dir), "--api-key", KEY],
+            env=env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+        )
+        assert self.proc.stderr is not None
+        line = self.proc.stderr.readline().decode()
+        match = re.search(r"listening on \S*?:(\d+)", line)
+        if not match:
+            self.proc.kill()
+            raise RuntimeError(f"xai serve did not start: {line!r}")
+        self.port = int(match.group(1))
+        self.target = f"localhost:{self.port}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=15)
+
+
+def client_env(target: str, home: Path) -> dict[str, str]:
+    """Environment for xai, the SDK and the floor client against `target`, with state kept under `home`."""
+    env = dict(os.environ, XAI_API_KEY=KEY, XAI_API_HOST=target, SDK_API_HOST=target)
+    env["XAI_DATA_DIR"] = str(home / "local-data")
+    env["XAI_CONFIG_DIR"] = str(home / "config")  # no saved profile or setting of the user's applies
+    env["XDG_STATE_HOME"] = str(home / "state")  # client-side state (e.g. an upload index) stays here
+    env.pop("XAI_PROFILE", None)
+    return env
+
+
+@dataclass
+class Row:
+    """One line of the report. `ok` is None for a row without a target (or one that cannot run yet)."""
+
+    name: str
+    xai: str
+    baseline: str = "-"
+    ratio: str = ""
+    target: str = ""
+    ok: bool | None = None
+    runs: int | None = None
+
+
+def verdict(ok: bool | None) -> str:
+    return "" if ok is None else ("PASS" if ok else "MISS")
+
+
+def print_rows(title: str, rows: list[Row]) -> None:
+    """The report as a fixed-width table, one row per line (the row's name first)."""
+    print(title)
+    print(f"{'benchmark':{NAME_WIDTH}} {'n':>2} {'xai':>18} {'baseline':>24}  {'ratio':8} {'target':22} ok")
+    for row in rows:
+        runs = "" if row.runs is None else str(row.runs)
+        if row.xai.startswith("n/a"):  # a row that cannot run yet says so across the columns
+            print(f"{row.name:{NAME_WIDTH}} {runs:>2} {row.xai}")
+            continue
+        print(
+            f"{row.name:{NAME_WIDTH}} {runs:>2} {row.xai:>18} {row.baseline:>24}  {row.ratio:8} "
+            f"{row.target:22} {verdict(row.ok)}".rstrip()
+        )
