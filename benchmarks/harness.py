@@ -103,10 +103,18 @@ class Server:
         line = self.proc.stderr.readline().decode()
         match = re.search(r"listening on \S*?:(\d+)", line)
         if not match:
-            self.proc.kill()
-            raise RuntimeError(f"xai serve did not start: {line!r}")
+            raise RuntimeError(f"xai serve did not start: {(line + self._rest_of_stderr())[-1500:]}")
         self.port = int(match.group(1))
         self.target = f"localhost:{self.port}"
+
+    def _rest_of_stderr(self) -> str:
+        """What a server that failed to start wrote after its first line (it is ended either way)."""
+        try:
+            _, rest = self.proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, rest = self.proc.communicate()
+        return rest.decode(errors="replace")
 
     def stop(self) -> None:
         self.proc.terminate()
