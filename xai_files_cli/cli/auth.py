@@ -61,7 +61,7 @@ def check_key(target: str, api_key: str, timeout: float, ca_cert: bytes | None =
     from xai_files_cli.core.channel import connect
     from xai_files_cli.core.files import FilesClient
 
-    channel = connect(target, api_key, ca_cert=ca_cert)
+    channel = connect(target, api_key, ca_cert=ca_cert, call_timeout=timeout)
     try:
         FilesClient(channel, timeout=timeout).list_page(page_size=1)
     finally:

@@ -97,7 +97,7 @@ class AppContext:
                     raise AuthError(message, hint=NO_KEY_HINT)
                 ca_cert = ca_cert_of(settings)
                 target, key = settings.api_host, settings.api_key
-            self._channel = connect(target, key, ca_cert=ca_cert)
+            self._channel = connect(target, key, ca_cert=ca_cert, call_timeout=self.options.timeout)
         return self._channel
 
     def files(self) -> FilesClient:

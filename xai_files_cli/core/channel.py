@@ -7,7 +7,9 @@ This is the only module that creates channels. Rules it enforces:
   non-loopback host is refused before any byte is sent;
 - the API key is attached as call credentials composed with the channel credentials, so every call
   kind carries it, client-streaming uploads included (the SDK's interceptors miss that one);
-- no wait_for_ready: a server that is down fails fast with UNAVAILABLE;
+- no wait_for_ready: a server that is down fails fast with UNAVAILABLE, while a connection that is
+  merely slow (a far server, a lossy link) gets seconds to finish its TCP, TLS and HTTP/2 set-up
+  (`connect_timeout_for`), always less than the call's own deadline;
 - `connect_aio` (or `dial_settings(channel).open_aio()`) opens a grpc.aio channel by the very same
   rules, for the batch upload's event loop.
 """
@@ -35,6 +37,11 @@ call_log = logging.getLogger("xai.rpc")
 DEFAULT_PORT = 443
 MAX_MESSAGE_BYTES = 20 * 1024 * 1024
 RETRY_ATTEMPTS = 5
+# Seconds one connection attempt (TCP connect, TLS handshake, the server's HTTP/2 settings) may take.
+# gRPC derives this from `grpc.min_reconnect_backoff_ms`; 200 ms there failed every handshake through
+# a 200 ms round trip. A refused connection still fails at once: this only bounds a silent peer.
+CONNECT_TIMEOUT = 10.0
+MIN_CONNECT_TIMEOUT = 0.1  # gRPC's own floor
 
 # Methods safe to repeat: reads, plus Models and Chat as the SDK does. UploadFile is not listed (a
 # replay could store a second copy), and DeleteFile is retried by FilesClient itself so that it can
@@ -142,8 +149,24 @@ class _BearerAuth(grpc.AuthMetadataPlugin):
         return "_BearerAuth(****)"
 
 
-def channel_options(user_agent: str) -> list[tuple[str, object]]:
-    """Channel options mirroring the SDK (message limits, keepalive, retries) plus our user agent."""
+def connect_timeout_for(call_timeout: float | None) -> float:
+    """Seconds a connection attempt may take: CONNECT_TIMEOUT, or half of a shorter call deadline.
+
+    Half, so that a server that never answers is reported as a connect timeout (UNAVAILABLE, with
+    the cause named) and the channel's retries still fit in the deadline, rather than as a bare
+    DEADLINE_EXCEEDED.
+    """
+    if call_timeout is None:
+        return CONNECT_TIMEOUT
+    return max(MIN_CONNECT_TIMEOUT, min(CONNECT_TIMEOUT, call_timeout / 2))
+
+
+def channel_options(user_agent: str, connect_timeout: float | None = None) -> list[tuple[str, object]]:
+    """Channel options mirroring the SDK (message limits, keepalive, retries) plus our user agent.
+
+    `connect_timeout` (seconds, default CONNECT_TIMEOUT) bounds each connection attempt.
+    """
+    connect_ms = round(1000 * (CONNECT_TIMEOUT if connect_timeout is None else connect_timeout))
     return [
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -159,10 +182,12 @@ def channel_options(user_agent: str) -> list[tuple[str, object]]:
         # ~100-110 MB peak RSS; 4 MiB keeps it near 85 MB and still allows ~40 MB/s at 100 ms RTT.
         ("grpc.http2.bdp_probe", 0),
         ("grpc.http2.lookahead_bytes", 4 * 1024 * 1024),
-        # Reconnect quickly after a restart of a local server, so retries can land (C28).
+        # Reconnect quickly after a restart of a local server, so retries can land (C28): the first
+        # new attempt comes 200 ms after a failure, later ones at most 2 s apart.
         ("grpc.initial_reconnect_backoff_ms", 200),
-        ("grpc.min_reconnect_backoff_ms", 200),
         ("grpc.max_reconnect_backoff_ms", 2_000),
+        # gRPC gives each attempt max(its backoff, this) to connect: the connect timeout.
+        ("grpc.min_reconnect_backoff_ms", connect_ms),
     ]
 
 
@@ -175,6 +200,7 @@ class DialSettings:
     user_agent: str = f"xai-cli/{__version__}"
     ca_cert: bytes | None = field(default=None, repr=False)
     insecure: bool = False
+    call_timeout: float | None = None  # the per-call deadline (--timeout); bounds the connect timeout
 
     def open_aio(self) -> grpc.aio.Channel:
         """`connect_aio` with these settings: call it inside the event loop that will use the channel."""
@@ -200,7 +226,8 @@ def _dial(settings: DialSettings) -> tuple[Endpoint, grpc.ChannelCredentials, li
         base = grpc.local_channel_credentials(kind)
     call_credentials = grpc.metadata_call_credentials(_BearerAuth(api_key))
     credentials = grpc.composite_channel_credentials(base, call_credentials)
-    return endpoint, credentials, channel_options(settings.user_agent)
+    options = channel_options(settings.user_agent, connect_timeout_for(settings.call_timeout))
+    return endpoint, credentials, options
 
 
 def connect(
@@ -210,6 +237,7 @@ def connect(
     user_agent: str = f"xai-cli/{__version__}",
     ca_cert: bytes | None = None,
     insecure: bool = False,
+    call_timeout: float | None = None,
 ) -> grpc.Channel:
     """Open a channel to `target` that sends `api_key` on every call.
 
@@ -219,12 +247,15 @@ def connect(
         user_agent: primary user agent; gRPC appends its own token.
         ca_cert: PEM roots to trust instead of the system roots (forces TLS, even on loopback).
         insecure: ask for plaintext; allowed only for loopback hosts.
+        call_timeout: the deadline calls will use (--timeout), if any; connecting gets at most half.
 
     Raises:
         UsageError: a malformed target, or plaintext requested for a non-loopback host.
         AuthError: an empty key.
     """
-    settings = DialSettings(target, api_key, user_agent=user_agent, ca_cert=ca_cert, insecure=insecure)
+    settings = DialSettings(
+        target, api_key, user_agent=user_agent, ca_cert=ca_cert, insecure=insecure, call_timeout=call_timeout
+    )
     endpoint, credentials, options = _dial(settings)
     inner = grpc.secure_channel(endpoint.target, credentials, options=options)
     if call_log.isEnabledFor(logging.INFO):  # `xai -v`; otherwise calls go straight through
@@ -277,12 +308,17 @@ def connect_aio(
     user_agent: str = f"xai-cli/{__version__}",
     ca_cert: bytes | None = None,
     insecure: bool = False,
+    call_timeout: float | None = None,
 ) -> grpc.aio.Channel:
     """Like `connect`, but a grpc.aio channel bound to the running event loop (call it inside one).
 
-    Same target rules, credentials (the key on every call), options and retry policy as `connect`.
+    Same target rules, credentials (the key on every call), options, connect timeout and retry policy
+    as `connect`.
     """
-    return DialSettings(target, api_key, user_agent=user_agent, ca_cert=ca_cert, insecure=insecure).open_aio()
+    settings = DialSettings(
+        target, api_key, user_agent=user_agent, ca_cert=ca_cert, insecure=insecure, call_timeout=call_timeout
+    )
+    return settings.open_aio()
 
 
 class XaiChannel(grpc.Channel):

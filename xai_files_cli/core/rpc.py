@@ -42,6 +42,19 @@ _CONNECT_FAILURES = (
     "network is unreachable",
 )
 
+# Phrases grpc-core uses when a connection attempt ran out of time: a silent or very slow peer,
+# which is not a refusal (the connect timeout itself is set in channel.py).
+_CONNECT_TIMEOUTS = (
+    "timed out",
+    "timeout occurred",
+    "deadline exceeded",
+    "endpoint closing",
+)
+CONNECT_TIMEOUT_HINT = (
+    "the server accepted no connection in time: check the host and port, and whether a firewall or "
+    "proxy drops the traffic"
+)
+
 
 def status_of(error: BaseException) -> grpc.StatusCode | None:
     """The status code of an RpcError, or None for anything else."""
@@ -89,10 +102,29 @@ def never_reached_server(error: BaseException) -> bool:
     return any(phrase in text for phrase in _CONNECT_FAILURES)
 
 
+def connect_timeout_cause(details: str) -> str | None:
+    """What ran out of time when gRPC's connection attempts timed out (per its message), else None.
+
+    gRPC reports a TLS handshake cut short by the connect timeout as "Handshake read failed
+    (Endpoint closing)": the closing is its own, while a peer that hangs up gives "Connection reset".
+    """
+    lowered = details.lower()
+    if "failed to connect" not in lowered or not any(phrase in lowered for phrase in _CONNECT_TIMEOUTS):
+        return None
+    if "handshake" in lowered:
+        return "the TLS handshake got no answer in time"
+    if "settings" in lowered:
+        return "the server did not complete the HTTP/2 set-up in time"
+    return "no answer in time"
+
+
 def _unavailable_message(operation: str, details: str, target: str | None, attempts: int | None) -> str:
     lowered = details.lower()
     where = target or "the server"
-    if any(word in lowered for word in ("ssl", "tls", "certificate", "handshake", "verification check")):
+    timed_out = connect_timeout_cause(details)
+    if timed_out is not None:
+        message = f"{operation}: cannot connect to {where}: connect timed out ({timed_out})"
+    elif any(word in lowered for word in ("ssl", "tls", "certificate", "handshake", "verification check")):
         message = f"{operation}: TLS handshake with {where} failed: {details}"
     elif "connection refused" in lowered:
         message = f"{operation}: cannot connect to {where}: connection refused"
@@ -141,7 +173,10 @@ def error_from_rpc(
     if code in _REJECTED:
         return RejectedError(f"{operation}: {said}", **common)
     if code == grpc.StatusCode.UNAVAILABLE:
-        return UnavailableError(_unavailable_message(operation, details, target, attempts), **common)
+        hint = CONNECT_TIMEOUT_HINT if connect_timeout_cause(details) else None
+        return UnavailableError(
+            _unavailable_message(operation, details, target, attempts), hint=hint, **common
+        )
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         after = f" after {timeout:g} s" if timeout else ""
         return UnavailableError(f"{operation}: timed out{after}", hint=TIMEOUT_HINT, **common)

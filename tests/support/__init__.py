@@ -1,0 +1,1 @@
+"""Reusable test helpers that are not fixtures: network shims such as the latency proxy."""
