@@ -8,7 +8,6 @@ Prices are converted from the wire's units (wire-contract §4) to USD per millio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import grpc
@@ -17,7 +16,7 @@ from google.protobuf import empty_pb2
 from xai_files_cli._pb import models_pb2, models_pb2_grpc
 from xai_files_cli.core import rpc
 from xai_files_cli.core.channel import target_of
-from xai_files_cli.core.models import _timestamp, rfc3339
+from xai_files_cli.core.models import Moment, enum_label, rfc3339, timestamp_field
 
 DEFAULT_TIMEOUT = 60.0
 _PRICE_DIVISOR = 10_000  # wire price units -> USD per million tokens
@@ -30,13 +29,13 @@ class ModelInfo:
     name: str
     aliases: tuple[str, ...]
     version: str
-    input_modalities: tuple[str, ...]
-    output_modalities: tuple[str, ...]
+    input_modalities: tuple[str | int, ...]  # an int: a modality newer than our protos
+    output_modalities: tuple[str | int, ...]
     prompt_usd_per_million: float
     cached_prompt_usd_per_million: float
     completion_usd_per_million: float
     max_prompt_length: int
-    created: datetime | None
+    created: Moment | None
     system_fingerprint: str
 
     @classmethod
@@ -45,13 +44,13 @@ class ModelInfo:
             name=model.name,
             aliases=tuple(model.aliases),
             version=model.version,
-            input_modalities=tuple(models_pb2.Modality.Name(m).lower() for m in model.input_modalities),
-            output_modalities=tuple(models_pb2.Modality.Name(m).lower() for m in model.output_modalities),
+            input_modalities=tuple(enum_label(models_pb2.Modality, m) for m in model.input_modalities),
+            output_modalities=tuple(enum_label(models_pb2.Modality, m) for m in model.output_modalities),
             prompt_usd_per_million=model.prompt_text_token_price / _PRICE_DIVISOR,
             cached_prompt_usd_per_million=model.cached_prompt_token_price / _PRICE_DIVISOR,
             completion_usd_per_million=model.completion_text_token_price / _PRICE_DIVISOR,
             max_prompt_length=model.max_prompt_length,
-            created=_timestamp(model, "created"),
+            created=timestamp_field(model, "created"),
             system_fingerprint=model.system_fingerprint,
         )
 

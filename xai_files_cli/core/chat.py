@@ -23,6 +23,7 @@ import grpc
 from xai_files_cli._pb import chat_pb2, chat_pb2_grpc, image_pb2, sample_pb2
 from xai_files_cli.core import rpc
 from xai_files_cli.core.channel import target_of
+from xai_files_cli.core.models import enum_label
 from xai_files_cli.errors import UsageError, XaiError
 
 DEFAULT_TIMEOUT = 900.0  # seconds for one answer when --timeout is not given (reasoning can be slow)
@@ -153,7 +154,8 @@ class ChatReply:
     model: str
     content: str
     reasoning_content: str
-    finish_reason: str | None  # "stop", "max_len", "tool_calls" ...; None while unfinished
+    # "stop", "max_len", "tool_calls" ...; the number if newer than our protos; None while unfinished
+    finish_reason: str | int | None
     usage: Usage
     citations: tuple[str, ...] = ()
     system_fingerprint: str = ""
@@ -171,10 +173,10 @@ class ChatReply:
         }
 
 
-def _finish_name(value: int) -> str | None:
+def _finish_name(value: int) -> str | int | None:
     if value == sample_pb2.REASON_INVALID:
         return None
-    return sample_pb2.FinishReason.Name(value).removeprefix("REASON_").lower()
+    return enum_label(sample_pb2.FinishReason, value, prefix="REASON_")
 
 
 def reply_from_response(response: chat_pb2.GetChatCompletionResponse) -> ChatReply:

@@ -3,6 +3,10 @@
 `output/` renders these and `cli/` passes them around; neither ever sees a `_pb` message.
 JSON field names follow the proto (`id`, `filename`, `size`, `created_at`, `expires_at`) and times
 are RFC 3339 UTC strings (`2026-01-02T03:04:05Z`); adding fields is fine, renaming is not.
+
+Values this client cannot name are passed on as the number the wire carried, never a traceback: a
+Timestamp outside years 1-9999 (or with invalid nanos) becomes a `RawTime` (JSON: its seconds since
+1970 as an integer), and an enum value newer than our protos stays an int (JSON: that integer).
 """
 
 from __future__ import annotations
@@ -17,18 +21,60 @@ from xai_files_cli.errors import ExitCode, XaiError
 SORT_KEYS = ("created_at", "filename", "size")
 
 
-def rfc3339(moment: datetime | None) -> str | None:
-    """`2026-01-02T03:04:05Z` (UTC, whole seconds), or None."""
-    if moment is None:
-        return None
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+@dataclass(frozen=True)
+class RawTime:
+    """A wire Timestamp that `datetime` cannot hold (before year 1, after 9999, or invalid nanos)."""
+
+    seconds: int
+    nanos: int = 0
+
+    def __str__(self) -> str:
+        return f"@{self.seconds}"  # seconds since 1970, as `date -d @SECONDS` reads them
 
 
-def _timestamp(message: Any, field: str) -> datetime | None:
-    """A Timestamp field as an aware UTC datetime, None when the optional field is absent."""
+Moment = datetime | RawTime
+
+
+def moment_of(timestamp: Any) -> Moment:
+    """A protobuf Timestamp as an aware UTC datetime, or as a RawTime when datetime cannot hold it."""
+    try:
+        return timestamp.ToDatetime(tzinfo=timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        return RawTime(int(timestamp.seconds), int(timestamp.nanos))
+
+
+def timestamp_field(message: Any, field: str) -> Moment | None:
+    """An optional Timestamp field of `message`; None when the field is absent."""
     if not message.HasField(field):
         return None
-    return getattr(message, field).ToDatetime(tzinfo=timezone.utc)
+    return moment_of(getattr(message, field))
+
+
+def epoch_seconds(moment: Moment) -> float:
+    """Seconds since 1970-01-01 UTC, for any moment (arithmetic never fails on a RawTime)."""
+    if isinstance(moment, RawTime):
+        return float(moment.seconds)
+    return moment.timestamp()
+
+
+def rfc3339(moment: Moment | None) -> str | int | None:
+    """`2026-01-02T03:04:05Z` (UTC, whole seconds); a RawTime's seconds as an int; or None."""
+    if moment is None:
+        return None
+    if isinstance(moment, RawTime):
+        return moment.seconds
+    utc = moment.astimezone(timezone.utc)
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%SZ}"
+
+
+def enum_label(enum_type: Any, value: int, *, prefix: str = "") -> str | int:
+    """An enum value's name in lower case without `prefix` (`REASON_STOP` -> `stop`), or the number
+    itself when the value is newer than this client's protos."""
+    try:
+        name: str = enum_type.Name(value)
+    except ValueError:
+        return int(value)
+    return name.removeprefix(prefix).lower()
 
 
 @dataclass(frozen=True)
@@ -38,23 +84,23 @@ class FileInfo:
     id: str
     filename: str
     size: int
-    created_at: datetime
-    expires_at: datetime | None = None
+    created_at: Moment
+    expires_at: Moment | None = None
     public_url: str | None = None
-    public_url_expires_at: datetime | None = None
+    public_url_expires_at: Moment | None = None
 
     @classmethod
     def from_pb(cls, message: Any) -> FileInfo:
         """Build from an `xai_api.File` message."""
-        created = _timestamp(message, "created_at") or datetime.fromtimestamp(0, timezone.utc)
+        created = timestamp_field(message, "created_at") or datetime.fromtimestamp(0, timezone.utc)
         return cls(
             id=message.id,
             filename=message.filename,
             size=int(message.size),
             created_at=created,
-            expires_at=_timestamp(message, "expires_at"),
+            expires_at=timestamp_field(message, "expires_at"),
             public_url=message.public_url if message.HasField("public_url") else None,
-            public_url_expires_at=_timestamp(message, "public_url_expires_at"),
+            public_url_expires_at=timestamp_field(message, "public_url_expires_at"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -86,7 +132,7 @@ class PublicUrl:
 
     file_id: str
     url: str
-    expires_at: datetime | None = None
+    expires_at: Moment | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.file_id, "public_url": self.url, "expires_at": rfc3339(self.expires_at)}

@@ -72,6 +72,8 @@ def usage_line(reply: ChatReply) -> str:
         parts.append(f"${usage.cost_usd:.6f}".rstrip("0").rstrip(".") if usage.cost_usd else "$0")
     if reply.finish_reason == "max_len":
         parts.append("cut at --max-tokens")
+    elif isinstance(reply.finish_reason, int):  # a reason newer than this client's protos
+        parts.append(f"finish reason unknown({reply.finish_reason})")
     return " · ".join(parts)
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xai_files_cli.core.models import FileInfo, PublicUrl, UploadResult
+from xai_files_cli.core.models import FileInfo, Moment, PublicUrl, RawTime, UploadResult
 from xai_files_cli.output.sanitize import escape_terminal
 
 if TYPE_CHECKING:
@@ -42,8 +42,10 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def relative_time(moment: datetime, now: datetime | None = None) -> str:
-    """`just now`, `5 minutes ago`, `in 2 days`."""
+def relative_time(moment: Moment, now: datetime | None = None) -> str:
+    """`just now`, `5 minutes ago`, `in 2 days`; a time out of the date range raw (`@SECONDS`)."""
+    if isinstance(moment, RawTime):
+        return str(moment)
     now = now or datetime.now(timezone.utc)
     seconds = (moment - now).total_seconds()
     future = seconds > 0
@@ -59,14 +61,31 @@ def relative_time(moment: datetime, now: datetime | None = None) -> str:
     ):
         if span < limit:
             count = max(1, round(span / size))
-            label = f"{count} {unit}{'s' if count != 1 else ''}"
+            label = f"{count:,} {unit}{'s' if count != 1 else ''}"
             return f"in {label}" if future else f"{label} ago"
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def local_time(moment: datetime) -> str:
-    """`2026-01-02 03:04:05` in the local time zone."""
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+def local_time(moment: Moment) -> str:
+    """`2026-01-02 03:04:05` in the local time zone (in UTC where that zone would leave years 1-9999);
+    a time out of the date range raw (`@SECONDS`)."""
+    if isinstance(moment, RawTime):
+        return str(moment)
+    try:
+        return _clock(moment.astimezone())
+    except (OverflowError, ValueError, OSError):
+        return _clock(moment.astimezone(timezone.utc)) + " UTC"
+
+
+def _clock(moment: datetime) -> str:
+    return f"{moment.year:04d}-{moment:%m-%d %H:%M:%S}"
+
+
+def _when(moment: Moment) -> str:
+    """A time for a details block: `2026-01-02 03:04:05 (in 2 days)`, or raw with what it is."""
+    if isinstance(moment, RawTime):
+        return f"{moment} (seconds since 1970; outside the dates this client can show)"
+    return f"{local_time(moment)} ({relative_time(moment)})"
 
 
 def to_json_text(value: Any, *, indent: int | None = 2) -> str:
@@ -178,14 +197,12 @@ def print_files_table(io: IOStreams, files: Sequence[FileInfo]) -> None:
 
 def file_details(info: FileInfo) -> list[tuple[str, str]]:
     """Key/value rows of one file for a terminal, server strings escaped."""
-    expires = "never"
-    if info.expires_at is not None:
-        expires = f"{local_time(info.expires_at)} ({relative_time(info.expires_at)})"
+    expires = _when(info.expires_at) if info.expires_at is not None else "never"
     rows = [
         ("id", escape_terminal(info.id)),
         ("filename", escape_terminal(info.filename)),
         ("size", f"{human_size(info.size)} ({info.size:,} bytes)"),
-        ("created", f"{local_time(info.created_at)} ({relative_time(info.created_at)})"),
+        ("created", _when(info.created_at)),
         ("expires", expires),
     ]
     if info.public_url is not None:
