@@ -4,7 +4,8 @@ Every call has a deadline (the upload included, scaled to its size), idempotent 
 the channel's retry policy, and the two cases gRPC cannot retry safely are handled here:
 - an upload broken before the server replied and before all bytes were sent restarts from byte 0
   (C6); one broken after everything was sent is reported as "outcome unknown", never resent (C7);
-- a delete that hit UNAVAILABLE and then NOT_FOUND on retry is reported as already deleted (C5).
+- a delete that failed (UNAVAILABLE, INTERNAL, UNKNOWN) after it may have reached the server is
+  repeated, and NOT_FOUND then is reported as already deleted (C5).
 
 Everything runs on the blocking gRPC API except `batch_upload`, which drives its uploads from one
 asyncio loop in the calling thread over a grpc.aio twin of the channel: a blocking stream-unary call
@@ -18,8 +19,8 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sized
-from datetime import timezone
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
@@ -37,6 +38,7 @@ from xai_files_cli.core.models import (
     RevokeResult,
     UploadItem,
     UploadResult,
+    timestamp_field,
 )
 from xai_files_cli.core.transfer import (
     MAX_UPLOAD_BYTES,
@@ -455,23 +457,27 @@ class FilesClient:
             )
         return FileInfo.from_pb(reply)
 
-    def delete(self, file_id: str) -> DeleteResult:
-        """Delete one file; a retry that finds it gone after a lost reply reports `already_deleted`."""
+    def delete(self, file_id: str, *, timeout: float | None = None) -> DeleteResult:
+        """Delete one file; a retry that finds it gone after a failed attempt reports `already_deleted`.
+
+        Deleting by id is idempotent, so an attempt that reached the server and failed without saying
+        what happened (UNAVAILABLE, or INTERNAL/UNKNOWN once) is repeated: NOT_FOUND then means our
+        earlier attempt deleted it. `timeout` overrides the call deadline (a cleanup on Ctrl-C).
+        """
         operation = f"delete {file_id}"
+        timeout = timeout if timeout is not None else self._call_timeout()
         maybe_deleted = False
         for attempt in range(1, RETRY_ATTEMPTS + 1):
             try:
-                reply = self._stub.DeleteFile(
-                    files_pb2.DeleteFileRequest(file_id=file_id), timeout=self._call_timeout()
-                )
+                reply = self._stub.DeleteFile(files_pb2.DeleteFileRequest(file_id=file_id), timeout=timeout)
                 return DeleteResult(file_id=reply.id or file_id)
             except grpc.RpcError as error:
                 if rpc.is_not_found(error) and maybe_deleted:
                     return DeleteResult(file_id=file_id, already_deleted=True)
-                if rpc.is_unavailable(error) and attempt < RETRY_ATTEMPTS:
+                if _may_repeat_delete(error, attempt):
                     # If the call reached the server, it may have deleted the file before failing.
                     maybe_deleted = maybe_deleted or not rpc.never_reached_server(error)
-                    self._sleep(backoff_delay(attempt))
+                    time.sleep(backoff_delay(attempt))
                     continue
                 raise rpc.error_from_rpc(
                     error,
@@ -479,7 +485,7 @@ class FilesClient:
                     target=self._target,
                     attempts=RETRY_ATTEMPTS,
                     file_id=file_id,
-                    timeout=self._call_timeout(),
+                    timeout=timeout,
                 ) from error
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -561,7 +567,7 @@ class FilesClient:
             request.expires_after = expires_after
         with self._translate(f"share {file_id}", file_id=file_id, retried=False):
             reply = self._stub.CreatePublicUrl(request, timeout=self._call_timeout())
-        expires = reply.expires_at.ToDatetime(tzinfo=timezone.utc) if reply.HasField("expires_at") else None
+        expires = timestamp_field(reply, "expires_at")
         return PublicUrl(file_id=file_id, url=reply.public_url, expires_at=expires)
 
     def revoke_public_url(self, file_id: str) -> RevokeResult:
@@ -572,6 +578,13 @@ class FilesClient:
             )
         url = reply.public_url if reply.HasField("public_url") else None
         return RevokeResult(file_id=reply.file_id or file_id, revoked=reply.revoked, url=url)
+
+
+def _may_repeat_delete(error: grpc.RpcError, attempt: int) -> bool:
+    """UNAVAILABLE is retried up to RETRY_ATTEMPTS; a server failure (INTERNAL, UNKNOWN) once."""
+    if rpc.is_unavailable(error):
+        return attempt < RETRY_ATTEMPTS
+    return rpc.status_of(error) in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN) and attempt == 1
 
 
 def _of(size: int | None) -> str:
