@@ -15,6 +15,10 @@ Rules (conventions.md §4.6, reliability.md K5-K9):
 - A symlinked or foreign-owned path is refused (exit 2): reading keys through it, or writing at all.
 - A file that does not parse is reported with its path and the parser's message, and is never
   overwritten.
+- A transaction writes both files or neither: every target is checked and its new content written
+  to a temp file before the first rename, so a refused target (a symlink) leaves the other alone.
+- Keys and tables of `config.toml` that this version does not know (at the top level or in a
+  profile) are kept as they were on every rewrite; only comments are lost.
 """
 
 from __future__ import annotations
@@ -78,16 +82,26 @@ def check_profile_name(name: str) -> str:
 
 @dataclass
 class ConfigData:
-    """The parsed `config.toml`: the default profile and each profile's plain settings."""
+    """The parsed `config.toml`: the default profile and each profile's plain settings.
+
+    `extra` holds the top-level keys and tables this version does not know, and `profile_extra`
+    each profile's unknown keys; both are written back as they were read (a deleted profile's go
+    with it).
+    """
 
     default_profile: str | None = None
     profiles: dict[str, dict[str, str]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    profile_extra: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_toml(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {}
+        doc: dict[str, Any] = dict(self.extra)  # tomli_w puts plain keys before tables itself
         if self.default_profile:
             doc["default_profile"] = self.default_profile
-        doc["profiles"] = {name: dict(values) for name, values in sorted(self.profiles.items())}
+        doc["profiles"] = {
+            name: {**self.profile_extra.get(name, {}), **values}
+            for name, values in sorted(self.profiles.items())
+        }
         return doc
 
 
@@ -179,11 +193,14 @@ class ConfigStore:
             credentials = self.load_credentials()
             before = (config.to_toml(), credentials.to_toml())
             yield config, credentials
-            # The key first: if the second write fails, the profile still exists through it.
+            changed: list[tuple[Path, str]] = []
             if credentials.to_toml() != before[1]:
-                self._write(self.credentials_path, _CREDENTIALS_HEADER + tomli_w.dumps(credentials.to_toml()))
+                changed.append(
+                    (self.credentials_path, _CREDENTIALS_HEADER + tomli_w.dumps(credentials.to_toml()))
+                )
             if config.to_toml() != before[0]:
-                self._write(self.config_path, _CONFIG_HEADER + tomli_w.dumps(config.to_toml()))
+                changed.append((self.config_path, _CONFIG_HEADER + tomli_w.dumps(config.to_toml())))
+            self._write_all(changed)
 
     def ensure_directory(self) -> None:
         """Create the directory with mode 0700, or check that an existing one is safe to write in."""
@@ -222,41 +239,91 @@ class ConfigStore:
         finally:
             os.close(fd)  # closing the descriptor releases the lock
 
-    def _write(self, path: Path, text: str) -> None:
-        """Replace `path` by one rename of a fully written, fsynced 0600 temp file."""
-        mode = 0o600
+    def _write_all(self, changes: list[tuple[Path, str]]) -> None:
+        """Replace every file in `changes` or none of them.
+
+        Each target is checked and its new text written to a fsynced temp file before the first
+        rename; should a later rename still fail, the files already replaced get their old bytes back.
+        """
+        staged: list[tuple[Path, Path, bytes | None]] = []  # (temp, target, the target's old bytes)
+        replaced: list[tuple[Path, bytes | None]] = []
+        try:
+            for path, text in changes:
+                old = self._check_target(path)
+                staged.append((self._stage(path, text.encode("utf-8")), path, old))
+            for temp, path, old in staged:
+                _replace(temp, path)
+                replaced.append((path, old))
+        except BaseException:
+            for temp, _, _ in staged:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+            for path, old in reversed(replaced):
+                self._restore(path, old)
+            raise
+        if staged:
+            _fsync_directory(self.directory)
+
+    def _check_target(self, path: Path) -> bytes | None:
+        """Refuse a symlinked or foreign-owned target; return its current bytes (None if absent)."""
         try:
             st = os.lstat(path)
         except FileNotFoundError:
-            st = None
-        if st is not None:
-            if stat.S_ISLNK(st.st_mode):
-                raise UsageError(
-                    f"refusing to write through a symlink: {path}",
-                    hint="edit the link's target yourself, or replace the link with a regular file",
-                    path=str(path),
-                )
-            _check_owner(path, st)
-            mode = stat.S_IMODE(st.st_mode)  # keep the user's choice; never widen it
+            return None
+        except OSError as error:
+            raise UsageError(f"cannot write {path}: {error.strerror}", path=str(path)) from None
+        if stat.S_ISLNK(st.st_mode):
+            raise UsageError(
+                f"refusing to write through a symlink: {path}",
+                hint="edit the link's target yourself, or replace the link with a regular file",
+                path=str(path),
+            )
+        _check_owner(path, st)
+        try:
+            return path.read_bytes()
+        except OSError as error:
+            raise UsageError(f"cannot read {path}: {error.strerror}", path=str(path)) from None
+
+    def _stage(self, path: Path, data: bytes) -> Path:
+        """A fully written, fsynced temp file next to `path`, with `path`'s mode (0600 when new)."""
+        try:
+            mode = stat.S_IMODE(os.lstat(path).st_mode)  # keep the user's choice; never widen it
+        except FileNotFoundError:
+            mode = 0o600
+        except OSError as error:
+            raise UsageError(f"cannot write {path}: {error.strerror}", path=str(path)) from None
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
             try:
                 if hasattr(os, "fchmod"):
                     os.fchmod(fd, mode)
-                data = text.encode("utf-8")
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, path)
         except OSError as error:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise UsageError(f"cannot write {path}: {error.strerror}", path=str(path)) from None
-        _fsync_directory(path.parent)
+        return tmp
+
+    def _restore(self, path: Path, old: bytes | None) -> None:
+        """Best effort: put back what `path` held before this transaction replaced it."""
+        with contextlib.suppress(OSError, UsageError):
+            if old is None:
+                os.unlink(path)
+            else:
+                _replace(self._stage(path, old), path)
+
+
+def _replace(temp: Path, path: Path) -> None:
+    try:
+        os.replace(temp, path)
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror}", path=str(path)) from None
 
 
 def _config_from_toml(doc: dict[str, Any], path: Path) -> ConfigData:
@@ -267,6 +334,7 @@ def _config_from_toml(doc: dict[str, Any], path: Path) -> ConfigData:
     if not isinstance(profiles_doc, dict):
         raise _corrupt(path, "[profiles] must be a table")
     profiles: dict[str, dict[str, str]] = {}
+    profile_extra: dict[str, dict[str, Any]] = {}
     for name, values in profiles_doc.items():
         if not PROFILE_NAME.fullmatch(name) or not isinstance(values, dict):
             raise _corrupt(path, f"[profiles.{name}] is not a valid profile table")
@@ -277,7 +345,11 @@ def _config_from_toml(doc: dict[str, Any], path: Path) -> ConfigData:
                     raise _corrupt(path, f"profiles.{name}.{key} must be a string")
                 profile[key] = values[key]
         profiles[name] = profile
-    return ConfigData(default_profile=default, profiles=profiles)
+        unknown = {key: value for key, value in values.items() if key not in PROFILE_KEYS}
+        if unknown:
+            profile_extra[name] = unknown
+    extra = {key: value for key, value in doc.items() if key not in ("default_profile", "profiles")}
+    return ConfigData(default_profile=default, profiles=profiles, extra=extra, profile_extra=profile_extra)
 
 
 def _credentials_from_toml(doc: dict[str, Any], path: Path) -> Credentials:
