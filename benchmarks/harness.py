@@ -148,10 +148,14 @@ def verdict(ok: bool | None) -> str:
     return "" if ok is None else ("PASS" if ok else "MISS")
 
 
-def print_rows(title: str, rows: list[Row]) -> None:
-    """The report as a fixed-width table, one row per line (the row's name first)."""
+def print_header(title: str) -> None:
+    """The report's title and column names."""
     print(title)
     print(f"{'benchmark':{NAME_WIDTH}} {'n':>2} {'xai':>18} {'baseline':>24}  {'ratio':8} {'target':22} ok")
+
+
+def print_rows(rows: list[Row]) -> None:
+    """Rows of the report, fixed-width, one per line (the row's name first), flushed at once."""
     for row in rows:
         runs = "" if row.runs is None else str(row.runs)
         if row.xai.startswith("n/a"):  # a row that cannot run yet says so across the columns
@@ -161,3 +165,4 @@ def print_rows(title: str, rows: list[Row]) -> None:
             f"{row.name:{NAME_WIDTH}} {runs:>2} {row.xai:>18} {row.baseline:>24}  {row.ratio:8} "
             f"{row.target:22} {verdict(row.ok)}".rstrip()
         )
+    sys.stdout.flush()

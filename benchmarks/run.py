@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import HERE, Row, print_rows
+from harness import HERE, Row, print_header, print_rows
 from scale import plan_for, run_scale
 from standard import run_standard
 
@@ -37,21 +37,25 @@ def main() -> int:
     compileall.compile_dir(str(HERE.parent / "xai_files_cli"), quiet=1)
     work = Path(tempfile.mkdtemp(prefix="xai-bench-"))
     started = time.perf_counter()
+    rows: list[Row] = []
+
+    def emit(section_rows: list[Row]) -> None:
+        rows.extend(section_rows)
+        print_rows(section_rows)
+
     try:
         if args.scale:
             plan = plan_for(args.quick, args.repeat)
-            rows = run_scale(work, plan)
-            title = (
-                f"scale section: {plan.runs} run(s) per row, {plan.large_runs} for the largest rows "
-                f"(n column); took {time.perf_counter() - started:.0f}s"
+            print_header(
+                f"scale section: {plan.runs} run(s) per row, {plan.large_runs} for the largest (n column)"
             )
+            run_scale(work, plan, emit)
         else:
-            rows = run_standard(work, args.quick, args.repeat)
-            title = f"standard section; took {time.perf_counter() - started:.0f}s"
+            print_header(f"standard section: {1 if args.quick else args.repeat} run(s) per row (n column)")
+            emit(run_standard(work, args.quick, args.repeat))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-    print_rows(title, rows)
+    print(f"took {time.perf_counter() - started:.0f}s")
     return 1 if (args.check and missed(rows)) else 0
 
 

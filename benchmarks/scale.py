@@ -61,18 +61,18 @@ def plan_for(quick: bool, repeat: int) -> Plan:
     )
 
 
-def run_scale(work: Path, plan: Plan) -> list[Row]:
-    """Every scale row; the listing on its own seeded server, the rest on a second one."""
-    rows = list_rows(work / "list", plan)
+def run_scale(work: Path, plan: Plan, emit: Callable[[list[Row]], None]) -> None:
+    """Every scale row, handed to `emit` a section at a time (a later failure loses none of them); the
+    listing on its own seeded server, the rest on a second one."""
+    emit(list_rows(work / "list", plan))
     server = Server(work / "server")
     try:
         env = client_env(server.target, work)
-        rows += batch_rows(env, work / "batch", plan)
-        rows += download_rows(env, work / "download", plan)
-        rows += skip_existing_rows(env, work / "skip", plan)
+        emit(batch_rows(env, work / "batch", plan))
+        emit(download_rows(env, work / "download", plan))
+        emit(skip_existing_rows(env, work / "skip", plan))
     finally:
         server.stop()
-    return rows
 
 
 def progress(message: str) -> None:
