@@ -1,16 +1,20 @@
 """What every benchmark section shares: whole-process measurements, a server to measure against, rows.
 
 A measurement is one process from start to exit (start-up included): wall time, peak RSS (the process's
-own `ru_maxrss`), optionally the time to its first byte on stdout.
+own, see `gnu_time`), optionally the time to its first byte on stdout.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,25 +44,60 @@ class Sample:
         return f"{self.wall:7.3f}s {self.rss_mb:6.1f}MB"
 
 
+@functools.cache
+def gnu_time() -> str | None:
+    """GNU time, when installed and working: it forks the command from its own tiny process, so the
+    peak RSS it reports is the command's own. The `ru_maxrss` that wait4 gives this harness for a child
+    starts at the harness's own peak instead (Linux carries the parent's high-water mark into a child
+    spawned with vfork, as subprocess does), which would floor every figure at this process's peak."""
+    for candidate in ("/usr/bin/time", shutil.which("time")):
+        if candidate and _reports_rss(candidate):
+            return candidate
+    return None
+
+
+def _reports_rss(program: str) -> bool:
+    with tempfile.NamedTemporaryFile(prefix="xai-bench-rss-") as out:
+        probe = subprocess.run([program, "-f", "%M", "-o", out.name, "true"], capture_output=True)
+        return probe.returncode == 0 and _peak_kib(Path(out.name)) is not None
+
+
+def _peak_kib(path: Path) -> int | None:
+    """The last line of GNU time's `-f %M` output (a line before it may name a fatal signal)."""
+    lines = path.read_text().split()
+    return int(lines[-1]) if lines and lines[-1].isdigit() else None
+
+
+def rss_method() -> str:
+    """How peak RSS is measured in this run, for the report."""
+    if gnu_time():
+        return "peak RSS: each process's own (GNU time)"
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return f"peak RSS: wait4 (no GNU time), never below the harness's own peak ({own:.0f} MB now)"
+
+
 def measure(cmd: list[str], env: dict[str, str], *, first_byte: bool = False) -> Sample:
     """Run one process to completion; wall time, peak RSS and (optionally) time to first stdout byte."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    first = None
-    chunks = []
-    assert proc.stdout is not None
-    if first_byte:
-        chunk = proc.stdout.read(1)
-        first = time.perf_counter() - start
-        chunks.append(chunk)
-    chunks.append(proc.stdout.read())
-    stderr = proc.stderr.read() if proc.stderr else b""
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {stderr.decode()[-500:]}")
-    return Sample(wall, usage.ru_maxrss / 1024, first, b"".join(chunks))
+    with tempfile.NamedTemporaryFile(prefix="xai-bench-rss-") as rss_out, tempfile.TemporaryFile() as err:
+        probe = gnu_time()
+        argv = [probe, "-f", "%M", "-o", rss_out.name, *cmd] if probe else cmd
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=err)
+        first = None
+        chunks = []
+        assert proc.stdout is not None
+        if first_byte:
+            chunks.append(proc.stdout.read(1))
+            first = time.perf_counter() - start
+        chunks.append(proc.stdout.read())
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {err.read().decode()[-500:]}")
+        peak_kib = _peak_kib(Path(rss_out.name)) if probe else usage.ru_maxrss
+    return Sample(wall, (peak_kib or 0) / 1024, first, b"".join(chunks))
 
 
 def combine(samples: list[Sample]) -> Sample:

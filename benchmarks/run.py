@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import HERE, Row, print_header, print_rows
+from harness import HERE, Row, print_header, print_rows, rss_method
 from scale import plan_for, run_scale
 from standard import run_standard
 
@@ -55,7 +55,7 @@ def main() -> int:
             emit(run_standard(work, args.quick, args.repeat))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"took {time.perf_counter() - started:.0f}s")
+    print(f"took {time.perf_counter() - started:.0f}s; {rss_method()}")
     return 1 if (args.check and missed(rows)) else 0
 
 
