@@ -59,7 +59,10 @@ def serve(
             metavar="N",
             min=1,
             max=10_000,
-            help="Calls in flight at once (more: RESOURCE_EXHAUSTED).",
+            help=(
+                "Calls served at once; more are turned away with RESOURCE_EXHAUSTED, which xai "
+                "clients retry after a back-off."
+            ),
         ),
     ] = 128,
     grace: Annotated[

@@ -10,6 +10,9 @@ This is the only module that creates channels. Rules it enforces:
 - no wait_for_ready: a server that is down fails fast with UNAVAILABLE, while a connection that is
   merely slow (a far server, a lossy link) gets seconds to finish its TCP, TLS and HTTP/2 set-up
   (`connect_timeout_for`), always less than the call's own deadline;
+- a call the server turns away with back-pressure (RESOURCE_EXHAUSTED that is not a rule, see
+  `rpc.is_backpressure`) is repeated after a back-off, within its deadline (`_BackpressureRetry`);
+  client-streaming uploads are repeated by FilesClient, which can re-read their source;
 - `connect_aio` (or `dial_settings(channel).open_aio()`) opens a grpc.aio channel by the very same
   rules, for the batch upload's event loop.
 """
@@ -29,6 +32,7 @@ import grpc
 import grpc.aio
 
 from xai_files_cli import __version__
+from xai_files_cli.core import rpc
 from xai_files_cli.errors import AuthError, UsageError
 from xai_files_cli.redact import register_secret
 
@@ -259,7 +263,8 @@ def connect(
     endpoint, credentials, options = _dial(settings)
     inner = grpc.secure_channel(endpoint.target, credentials, options=options)
     if call_log.isEnabledFor(logging.INFO):  # `xai -v`; otherwise calls go straight through
-        inner = grpc.intercept_channel(inner, _CallLogger(endpoint.target))
+        inner = grpc.intercept_channel(inner, _CallLogger(endpoint.target))  # logs every attempt
+    inner = grpc.intercept_channel(inner, _BackpressureRetry())
     return XaiChannel(inner, endpoint.target, settings)
 
 
@@ -299,6 +304,101 @@ class _CallLogger(
 
     def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
         return self._watch(details, lambda: continuation(details, requests))
+
+
+class _CallDetails(grpc.ClientCallDetails):
+    """The details of one attempt: the original call's, with what is left of its deadline."""
+
+    def __init__(self, original: grpc.ClientCallDetails, timeout: float | None) -> None:
+        self.method = original.method
+        self.timeout = timeout
+        self.metadata = original.metadata
+        self.credentials = original.credentials
+        self.wait_for_ready = getattr(original, "wait_for_ready", None)
+        self.compression = getattr(original, "compression", None)
+
+
+class _Attempts:
+    """The attempts of one call: deadline bookkeeping and the wait before each back-pressure retry."""
+
+    def __init__(self, details: grpc.ClientCallDetails) -> None:
+        self._original = details
+        self._deadline = None if details.timeout is None else time.monotonic() + details.timeout
+        self._retries = 0
+
+    def details(self) -> grpc.ClientCallDetails:
+        """The next attempt's call details (the first attempt's are the caller's own)."""
+        if self._retries == 0 or self._deadline is None:
+            return self._original
+        return _CallDetails(self._original, max(0.0, self._deadline - time.monotonic()))
+
+    def wait_to_retry(self, error: BaseException | None) -> bool:
+        """After a failed attempt: sleep and return True when it was back-pressure worth retrying."""
+        if error is None or not rpc.is_backpressure(error):
+            return False
+        policy = rpc.BACKPRESSURE
+        self._retries += 1
+        delay = policy.delay(self._retries, error)
+        if self._retries >= policy.attempts or (
+            self._deadline is not None and time.monotonic() + delay >= self._deadline
+        ):
+            return False
+        method = self._original.method
+        name = method.decode() if isinstance(method, bytes) else method
+        call_log.info("%s: server busy (RESOURCE_EXHAUSTED); retry %d in %.2f s", name, self._retries, delay)
+        time.sleep(delay)
+        return True
+
+
+class _BackpressureRetry(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+    """Repeats a call the server turned away with back-pressure, after `rpc.BACKPRESSURE`'s wait.
+
+    Safe for every method: such a call was refused before any work was done. A unary call is
+    repeated whole, a server stream only while it has delivered nothing.
+    """
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        attempts = _Attempts(details)
+        while True:
+            outcome = continuation(attempts.details(), request)
+            if not attempts.wait_to_retry(outcome.exception()):
+                return outcome
+
+    def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        attempts = _Attempts(details)
+        return _RetryingStream(lambda: continuation(attempts.details(), request), attempts)
+
+
+class _RetryingStream:
+    """A server-streaming call that starts over while its first message is back-pressure.
+
+    Everything but iteration (cancel, code, details, ...) goes to the current attempt's call.
+    """
+
+    def __init__(self, start: Callable[[], Any], attempts: _Attempts) -> None:
+        self._start = start
+        self._attempts = attempts
+        self._call = start()
+        self._delivering = False
+
+    def __iter__(self) -> _RetryingStream:
+        return self
+
+    def __next__(self) -> Any:
+        while not self._delivering:
+            try:
+                message = next(self._call)
+            except grpc.RpcError as error:
+                if not self._attempts.wait_to_retry(error):
+                    raise
+                self._call = self._start()
+                continue
+            self._delivering = True
+            return message
+        return next(self._call)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._call, name)
 
 
 def connect_aio(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -127,6 +128,8 @@ class _UploadBody:
             chunks = self._source.chunks(cancel=self._cancel)
             while (data := self._read(chunks)) is not None:
                 yield files_pb2.UploadFileChunk(data=data)
+        except GeneratorExit:  # gRPC let go of the stream (the call ended): not a local failure
+            raise
         except BaseException as error:  # kept for the caller; gRPC only sees a cancelled call
             self.error = error
             raise
@@ -237,15 +240,17 @@ class FilesClient:
         timeout = self.transfer_timeout(src.size)
         progress.start(src.size, name)
         try:
-            for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+            restarts = _Restarts()
+            while True:
                 body = _UploadBody(src, init, progress, self.cancel)
                 try:
                     reply = self._stub.UploadFile(iter(body), timeout=timeout)
                 except grpc.RpcError as error:
-                    self._sleep(self._plan_restart(error, operation, body, src, attempt, progress, on_notice))
+                    self._sleep(
+                        self._plan_restart(error, operation, body, src, restarts, progress, on_notice)
+                    )
                     continue
                 return self._accept(reply, body, operation)
-            raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
         finally:
             progress.finish()
 
@@ -255,17 +260,27 @@ class FilesClient:
         operation: str,
         body: _UploadBody,
         src: UploadSource,
-        attempt: int,
+        restarts: _Restarts,
         progress: Progress,
         on_notice: Notice | None,
     ) -> float:
         """After a failed attempt: rewind for a restart from byte 0 and return the backoff, or raise.
 
-        Raises the local failure that broke the stream, or the mapped error when the attempt may not
-        be repeated (see `_may_restart`); shared by the blocking and the batch (aio) uploads.
+        Back-pressure (the server turned the call away: nothing was stored) is waited out quietly
+        (said at -v), with `rpc.BACKPRESSURE`'s back-off or the server's pushback. Otherwise raises
+        the local failure that broke the stream, or the mapped error when the attempt may not be
+        repeated (see `_may_restart`). Shared by the blocking and the batch (aio) uploads.
         """
         if body.error is not None:
             raise body.error from None
+        if src.seekable and restarts.busy_again(error):
+            delay = rpc.BACKPRESSURE.delay(restarts.busy, error)
+            log.info(
+                "%s: server busy (%s); retrying from start in %.2f s", operation, rpc.details_of(error), delay
+            )
+            self._rewind(body, src, progress)
+            return delay
+        attempt = restarts.broken
         if not self._may_restart(error, body, src, attempt):
             raise self._upload_error(error, operation, body, src) from None
         message = (
@@ -275,10 +290,16 @@ class FilesClient:
         log.info(message)
         if on_notice is not None:
             on_notice(message)
+        restarts.broken += 1
+        self._rewind(body, src, progress)
+        return backoff_delay(attempt, initial=0.2)
+
+    @staticmethod
+    def _rewind(body: _UploadBody, src: UploadSource, progress: Progress) -> None:
+        """Stop the failed attempt's reads and go back to byte 0 for the next one."""
         body.close()
         progress.reset()
         src.rewind()
-        return backoff_delay(attempt, initial=0.2)
 
     @staticmethod
     def _accept(reply: files_pb2.File, body: _UploadBody, operation: str) -> FileInfo:
@@ -628,6 +649,7 @@ class _AioBatch:
         self._expires_after = expires_after
         self._progress = progress
         self._on_notice = on_notice
+        self._window = _Window(1)  # replaced by `run`, sized by its concurrency
 
     async def run(
         self,
@@ -636,7 +658,12 @@ class _AioBatch:
         concurrency: int,
         on_done: Callable[[UploadItem, FileInfo | None, BaseException | None], None],
     ) -> None:
-        """Upload every item, starting one as another finishes; cancel the rest on any escape."""
+        """Upload every item, starting one as another finishes; cancel the rest on any escape.
+
+        Up to `concurrency` items are under way at once; how many of them have a call in flight is
+        up to `_Window`, which gives way while the server pushes back.
+        """
+        self._window = _Window(concurrency)
         channel = self._dial.open_aio()
         stub = files_pb2_grpc.FilesStub(channel)
         source = iter(items)
@@ -688,18 +715,19 @@ class _AioBatch:
             progress = ShareProgress(self._progress)
             progress.start(src.size, name)
             try:
-                for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+                restarts = _Restarts()
+                while True:
                     body = _UploadBody(src, init, progress, client.cancel)
                     try:
-                        reply = await _send(stub, body, timeout, inline=inline)
+                        attempt = functools.partial(_send, stub, body, timeout, inline=inline)
+                        reply = await self._window.send(attempt)
                     except grpc.RpcError as error:  # grpc.aio.AioRpcError
                         delay = client._plan_restart(
-                            error, operation, body, src, attempt, progress, self._on_notice
+                            error, operation, body, src, restarts, progress, self._on_notice
                         )
                         await asyncio.sleep(delay)
                         continue
                     return client._accept(reply, body, operation)
-                raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
             finally:
                 progress.finish()
 
@@ -746,23 +774,112 @@ class _FirstStatus:
     MASKED = "Internal error from Core"
 
     def __init__(self, call: grpc.aio.Call) -> None:
-        self._first: tuple[grpc.StatusCode, str] | None = None
+        self._first: tuple[grpc.StatusCode, str, Any] | None = None
         call.add_done_callback(self._record)
 
     def _record(self, call: grpc.aio.Call) -> None:
         if self._first is None:
             code = _settled(call.code())
             if code is not None:
-                self._first = (code, _settled(call.details()) or "")
+                self._first = (code, _settled(call.details()) or "", _settled(call.trailing_metadata()))
 
     def true_error(self, error: grpc.RpcError) -> grpc.RpcError:
-        """`error`, or the server's status it masked."""
+        """`error`, or the server's status (and trailers, a pushback among them) it masked."""
         if self._first is None or rpc.details_of(error) != self.MASKED:
             return error
-        code, details = self._first
+        code, details, trailers = self._first
         if code == rpc.status_of(error) and details == self.MASKED:
             return error
-        return grpc.aio.AioRpcError(code, details=details)
+        return grpc.aio.AioRpcError(code, trailing_metadata=trailers, details=details)
+
+
+class _Restarts:
+    """How one upload was restarted so far, counted apart for the two reasons.
+
+    `broken`: the attempt number among restarts after a broken connection (at most UPLOAD_ATTEMPTS).
+    `busy`: restarts after back-pressure (at most `rpc.BACKPRESSURE.attempts - 1`).
+    """
+
+    def __init__(self) -> None:
+        self.broken = 1
+        self.busy = 0
+
+    def busy_again(self, error: BaseException) -> bool:
+        """Count one more back-pressure restart after `error`; False when it was not one, or too many."""
+        if not rpc.is_backpressure(error) or self.busy + 1 >= rpc.BACKPRESSURE.attempts:
+            return False
+        self.busy += 1
+        return True
+
+
+class _Window:
+    """How many of a batch's uploads may have a call in flight: additive increase, multiplicative
+    decrease (TCP's congestion window), so a batch gives way to a server that pushes back.
+
+    Starts at the requested concurrency. Back-pressure halves it, once per round: calls started
+    before the last cut were sent under the old window and do not cut it again. A window's worth
+    of successes in a row raises it by one, up to the requested concurrency. Cuts are logged at
+    INFO (`xai -v`), raises at DEBUG (`-vv`).
+    """
+
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = ceiling
+        self.limit = ceiling
+        self._in_flight = 0
+        self._round = 0
+        self._successes = 0
+        self._waiters: list[asyncio.Future[None]] = []
+
+    async def send(self, start: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run `start()` once a place in the window is free, and adjust the window by its outcome."""
+        await self._acquire()
+        started_in = self._round
+        try:
+            result = await start()
+        except grpc.RpcError as error:
+            if rpc.is_backpressure(error):
+                self._cut(started_in, error)
+            raise
+        finally:
+            self._in_flight -= 1
+            self._wake()
+        self._grow()
+        return result
+
+    async def _acquire(self) -> None:
+        while self._in_flight >= self.limit:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                self._waiters.remove(waiter)
+        self._in_flight += 1
+
+    def _wake(self) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _cut(self, started_in: int, error: grpc.RpcError) -> None:
+        if started_in != self._round:
+            return
+        self._round += 1
+        self._successes = 0
+        self.limit = max(1, self.limit // 2)
+        log.info(
+            "server pushing back (%s): batch concurrency lowered to %d", rpc.details_of(error), self.limit
+        )
+
+    def _grow(self) -> None:
+        if self.limit >= self.ceiling:
+            return
+        self._successes += 1
+        if self._successes >= self.limit:
+            self._successes = 0
+            self.limit += 1
+            log.debug("batch concurrency raised to %d", self.limit)
+            self._wake()
 
 
 def _settled(coroutine: Coroutine[Any, Any, T]) -> T | None:

@@ -2,12 +2,19 @@
 
 Each error keeps the status name (`NOT_FOUND`) and the server's own message, prefixed by the
 operation (`delete file_abc: no such file`), so the one stderr line says what failed and why.
+
+It also tells back-pressure apart from a rule: RESOURCE_EXHAUSTED is both "over 512 MB" (final) and
+"too many calls right now" (a concurrency or rate limit, worth repeating later). `is_backpressure`
+decides, `BACKPRESSURE` says how long to wait (the server's `grpc-retry-pushback-ms` when it sends
+one), and the channel and the uploads repeat such calls.
 """
 
 from __future__ import annotations
 
 import contextlib
+import random
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import grpc
 
@@ -23,6 +30,7 @@ from xai_files_cli.redact import redact
 
 AUTH_HINT = "run `xai auth login`, set XAI_API_KEY, or use --local"
 TIMEOUT_HINT = "the server was too slow; raise the deadline with --timeout SECONDS"
+BUSY_HINT = "the server kept turning calls away (a concurrency or rate limit); try again later"
 
 _REJECTED = {
     grpc.StatusCode.INVALID_ARGUMENT,
@@ -56,6 +64,43 @@ CONNECT_TIMEOUT_HINT = (
 )
 
 
+# RESOURCE_EXHAUSTED messages that say "later" (checked first), and ones naming a rule that no retry
+# can satisfy: a size, space or quota limit. Anything else is taken as back-pressure.
+_BACKPRESSURE_PHRASES = (
+    "concurrent rpc limit",
+    "rate limit",
+    "too many requests",
+    "try again",
+    "overloaded",
+    "busy",
+)
+_RULE_PHRASES = ("larger than", "too large", "too big", "exceed", "maximum", "no space", "disk", "quota")
+PUSHBACK_KEY = "grpc-retry-pushback-ms"
+
+
+@dataclass(frozen=True)
+class BackoffPolicy:
+    """How a call turned away by back-pressure is repeated: jittered exponential back-off, unless the
+    server's pushback says how long to wait. Tests install a faster one as `BACKPRESSURE`."""
+
+    initial: float = 0.25  # seconds, the first wait's upper bound
+    multiplier: float = 2.0
+    maximum: float = 5.0  # cap of one computed wait
+    max_pushback: float = 30.0  # cap of one wait the server asks for
+    attempts: int = 10  # calls in all, the first included
+
+    def delay(self, retry: int, error: BaseException) -> float:
+        """Seconds to wait before retry number `retry` (1-based) after `error`."""
+        pushback = retry_pushback(error)
+        if pushback is not None:
+            return min(pushback, self.max_pushback)
+        ceiling = min(self.maximum, self.initial * self.multiplier ** (retry - 1))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)  # never ~0: the server just said "not now"
+
+
+BACKPRESSURE = BackoffPolicy()
+
+
 def status_of(error: BaseException) -> grpc.StatusCode | None:
     """The status code of an RpcError, or None for anything else."""
     code = getattr(error, "code", None)
@@ -77,6 +122,46 @@ def details_of(error: BaseException) -> str:
         return str(details() or "")
     except Exception:
         return ""
+
+
+def _pushback_text(error: BaseException) -> str | None:
+    """The raw `grpc-retry-pushback-ms` trailer of an RpcError, None when absent."""
+    trailing = getattr(error, "trailing_metadata", None)
+    if not callable(trailing):
+        return None
+    try:
+        pairs = trailing() or ()
+    except Exception:
+        return None
+    for key, value in pairs:
+        if key == PUSHBACK_KEY:
+            return value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+    return None
+
+
+def retry_pushback(error: BaseException) -> float | None:
+    """The wait, in seconds, the server asked for with `grpc-retry-pushback-ms`; None without a valid one."""
+    text = _pushback_text(error)
+    if text is None or not text.strip().isdigit():
+        return None
+    return int(text) / 1000
+
+
+def is_backpressure(error: BaseException) -> bool:
+    """True for RESOURCE_EXHAUSTED meaning "not now" (a concurrency or rate limit): worth repeating.
+
+    A pushback trailer decides (a negative or malformed one means "do not retry", as gRPC's own
+    retries read it); otherwise the message does: a size, space or quota rule is final, and so is
+    our own library's "message larger than max".
+    """
+    if status_of(error) != grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return False
+    if _pushback_text(error) is not None:
+        return retry_pushback(error) is not None
+    text = details_of(error).lower()
+    if any(phrase in text for phrase in _BACKPRESSURE_PHRASES):
+        return True
+    return not any(phrase in text for phrase in _RULE_PHRASES)
 
 
 def is_unavailable(error: BaseException) -> bool:
@@ -170,6 +255,10 @@ def error_from_rpc(
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in details.lower():
         # Raised by our own gRPC library on a message over the 20 MiB limit: a server fault, not a rule.
         return InternalError(f"{operation}: message too large: {details}", **common)
+    if is_backpressure(error):  # still turned away after the retries: exit 5 like any RESOURCE_EXHAUSTED
+        busy = RejectedError(f"{operation}: server busy: {said}", hint=BUSY_HINT, **common)
+        busy.retryable = True
+        return busy
     if code in _REJECTED:
         return RejectedError(f"{operation}: {said}", **common)
     if code == grpc.StatusCode.UNAVAILABLE:

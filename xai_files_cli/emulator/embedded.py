@@ -12,7 +12,13 @@ import os
 import secrets
 from pathlib import Path
 
-from xai_files_cli.emulator.server import RunningServer, ServerConfig, faults_from_env, start_server
+from xai_files_cli.emulator.server import (
+    DEFAULT_MAX_CONCURRENT_RPCS,
+    RunningServer,
+    ServerConfig,
+    faults_from_env,
+    start_server,
+)
 from xai_files_cli.redact import register_secret
 
 DATA_DIR_ENV = "XAI_DATA_DIR"
@@ -35,7 +41,7 @@ def start_embedded(data_dir: Path | None = None) -> RunningServer:
     config = ServerConfig(
         data_dir=data_dir or default_data_dir(),
         api_key=api_key,
-        max_concurrent_rpcs=32,
+        max_concurrent_rpcs=DEFAULT_MAX_CONCURRENT_RPCS,  # as `xai serve`: above the batch's 50 uploads
         faults=faults_from_env(),
     )
     return start_server(config, host="127.0.0.1", port=0)

@@ -6,8 +6,10 @@ XAI_EMULATOR_FAULTS (specs separated by `;`). Never active on a non-loopback bin
 
 Spec syntax: `METHOD:ACTION[:key=value,...]` where METHOD is a short RPC name (`ListFiles`) or
 `*`, and the keys are `code` (a gRPC status name, default UNAVAILABLE), `times` (how many of
-the first calls it affects, default 1; 0 = every call), `after` (chunks) and `amount` (bytes or
-seconds). Actions:
+the first calls it affects, default 1; 0 = every call), `after` (chunks), `amount` (bytes or
+seconds), `message` (the status text) and `pushback` (milliseconds: `fail` and `abort_upload` send
+it as the `grpc-retry-pushback-ms` trailer, the server's "retry after"; negative = "do not retry").
+Actions:
 
     fail          fail the call with `code` before the handler runs            (C2, C3, C4)
     abort_upload  fail an upload with `code` after `after` data chunks          (C6)
@@ -24,7 +26,7 @@ handler never outlives its RPC. Each fault that fires is logged at INFO on `xai.
 
 Examples: `ListFiles:fail:times=2`, `UploadFile:abort_upload:after=1`,
 `RetrieveFileContent:truncate:amount=10`, `*:fail:code=INTERNAL,times=0`,
-`RetrieveFileContent:stall:after=1,amount=30`.
+`RetrieveFileContent:stall:after=1,amount=30`, `UploadFile:fail:code=RESOURCE_EXHAUSTED,pushback=300`.
 
 Whether or not any fault is configured, a plan counts calls per method (`calls("ListFiles")`)
 and records each call's outcome (`outcomes("UploadFile")` -> ["OK", "CANCELLED", ...]), so tests
@@ -62,6 +64,7 @@ class Fault:
     after: int = 0
     amount: float = 0
     message: str = "injected fault"
+    pushback: int | None = None  # ms, sent as grpc-retry-pushback-ms with a `fail`/`abort_upload`
     used: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
@@ -82,7 +85,7 @@ class Fault:
                     raise ValueError
                 if key == "code":
                     options["code"] = grpc.StatusCode[value.upper()]
-                elif key in ("times", "after"):
+                elif key in ("times", "after", "pushback"):
                     options[key] = int(value)
                 elif key == "amount":
                     options["amount"] = float(value)
@@ -96,6 +99,12 @@ class Fault:
 
     def matches(self, method: str) -> bool:
         return self.method in ("*", method)
+
+    def fail(self, context: grpc.ServicerContext) -> None:
+        """End the call with this fault's status (and pushback trailer, if any); never returns."""
+        if self.pushback is not None:
+            context.set_trailing_metadata((("grpc-retry-pushback-ms", str(self.pushback)),))
+        context.abort(self.code, self.message)
 
 
 class FaultPlan:
@@ -209,7 +218,7 @@ class _FaultInterceptor(grpc.ServerInterceptor):
             if fault.action == "delay":
                 call.ended.wait(fault.amount)
             elif fault.action == "fail":
-                context.abort(fault.code, fault.message)
+                fault.fail(context)
 
     def _wrap_unary(
         self, behavior: Callable[..., Any], method: str, faults: list[Fault], request_streaming: bool
@@ -273,7 +282,7 @@ class _AbortingRequests:
     def __next__(self) -> Any:
         for fault in self.limits:
             if self.data_chunks >= fault.after:
-                self.context.abort(fault.code, fault.message)
+                fault.fail(self.context)
         message = next(self.requests)
         if message.WhichOneof("chunk") == "data":
             self.data_chunks += 1
