@@ -99,7 +99,7 @@ def serve(
     from xai_files_cli.redact import register_secret
 
     app_ctx: AppContext = ctx.obj
-    key = api_key or os.environ.get("XAI_API_KEY") or None
+    key = server_key(api_key, os.environ.get("XAI_API_KEY"))
     if no_auth:
         if not is_loopback(host):
             raise UsageError("--no-auth is refused for a non-loopback address; give the server a key")
@@ -136,6 +136,19 @@ def serve(
         raise
     app_ctx.io.write_err("xai serve: stopped\n")
     raise typer.Exit(code)
+
+
+def server_key(flag: str | None, env: str | None) -> str | None:
+    """The key clients must present: `--api-key`, else $XAI_API_KEY, without surrounding whitespace.
+
+    A blank key is no key: a blank $XAI_API_KEY counts as unset, and a blank `--api-key` is an
+    error (exit 2) rather than a key that anyone sending `Bearer ` plus spaces would match.
+    """
+    if flag is not None:
+        if not flag.strip():
+            raise UsageError("serve: --api-key is blank; give a non-empty key")
+        return flag.strip()
+    return (env or "").strip() or None
 
 
 def read_tls_pair(cert: Path | None, key: Path | None) -> tuple[bytes | None, bytes | None]:

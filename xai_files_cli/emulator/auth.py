@@ -3,6 +3,9 @@
 The expected `authorization` value is `Bearer <key>`; it is compared in constant time and never
 logged, and neither is any other request metadata. A missing, repeated or wrong value gets
 UNAUTHENTICATED before the handler runs, so a rejected upload never touches storage.
+
+A blank key is no key: the server refuses to start with one (`blank_key_problem`), and a
+presented `Bearer` followed only by whitespace never authenticates.
 """
 
 from __future__ import annotations
@@ -14,13 +17,24 @@ from typing import Any
 import grpc
 
 UNAUTHENTICATED_MESSAGE = "invalid or missing API key: send 'authorization: Bearer <key>'"
+_SCHEME = b"Bearer "
+
+
+def blank_key_problem(api_key: str) -> str | None:
+    """Why `api_key` cannot be the server's key (empty or only whitespace), or None if it can."""
+    if not api_key.strip():
+        return "the API key is blank; give the server a non-empty key (or --no-auth, loopback only)"
+    return None
 
 
 class AuthInterceptor(grpc.ServerInterceptor):
     """Rejects every call whose `authorization` metadata is not exactly `Bearer <api_key>`."""
 
     def __init__(self, api_key: str) -> None:
-        self._expected = f"Bearer {api_key}".encode()
+        problem = blank_key_problem(api_key)
+        if problem is not None:
+            raise ValueError(problem)
+        self._expected = _SCHEME + api_key.encode()
 
     def is_authorized(self, metadata: Any) -> bool:
         """Whether the invocation metadata carries exactly one correct authorization value."""
@@ -28,6 +42,8 @@ class AuthInterceptor(grpc.ServerInterceptor):
         if len(values) != 1:
             return False
         presented = values[0].encode("utf-8", "surrogateescape") if isinstance(values[0], str) else values[0]
+        if not presented.startswith(_SCHEME) or not presented[len(_SCHEME) :].strip():
+            return False  # no scheme, or "Bearer" with a blank key
         return hmac.compare_digest(presented, self._expected)
 
     def intercept_service(

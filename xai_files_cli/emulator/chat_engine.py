@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 ENGINE_NAME = "xai-local-retrieval-v1"
@@ -46,6 +46,15 @@ file files document documents attached attachment text question answer know want
 also any anything something thing things much many ok okay hi hello thanks thank
 """
 STOP_WORDS = frozenset(_STOP_TEXT.split())  # words that never decide which passage is relevant
+_STOP_CHECK_EVERY = 4096  # candidate words scanned between two should_stop() polls
+
+
+class Stopped(Exception):
+    """The caller's `should_stop()` turned true while ranking (the client went away)."""
+
+
+def _never() -> bool:
+    return False
 
 
 # -- tokens -------------------------------------------------------------------------------------
@@ -54,6 +63,11 @@ STOP_WORDS = frozenset(_STOP_TEXT.split())  # words that never decide which pass
 def count_tokens(text: str) -> int:
     """A rough but consistent token estimate: one token per four characters, at least one."""
     return (len(text) + 3) // 4 if text else 0
+
+
+def conversation_tokens(turns: list[Turn]) -> int:
+    """The prompt tokens of the messages themselves (text, per-message overhead, images)."""
+    return sum(count_tokens(t.text) + MESSAGE_OVERHEAD_TOKENS + t.images * IMAGE_TOKENS for t in turns)
 
 
 def stem(word: str) -> str:
@@ -224,13 +238,19 @@ class Hit:
     text: str
 
 
-def rank(documents: list[DocumentIndex], terms: list[str]) -> list[Hit]:
-    """BM25 over the passages of all documents; returns every passage that matched, best first."""
+def rank(
+    documents: list[DocumentIndex], terms: list[str], should_stop: Callable[[], bool] = _never
+) -> list[Hit]:
+    """BM25 over the passages of all documents; returns every passage that matched, best first.
+
+    `should_stop()` is polled while scanning (every few thousand candidate words); when it turns
+    true, Stopped is raised.
+    """
     if not terms:
         return []
     frequencies: dict[tuple[int, int], Counter[str]] = {}
     for d, doc in enumerate(documents):
-        for p, counts in _term_counts(doc, terms).items():
+        for p, counts in _term_counts(doc, terms, should_stop).items():
             frequencies[(d, p)] = counts
     total = sum(len(doc.passages) for doc in documents)
     if total == 0 or not frequencies:
@@ -248,7 +268,9 @@ def rank(documents: list[DocumentIndex], terms: list[str]) -> list[Hit]:
     return hits
 
 
-def _term_counts(doc: DocumentIndex, terms: list[str]) -> dict[int, Counter[str]]:
+def _term_counts(
+    doc: DocumentIndex, terms: list[str], should_stop: Callable[[], bool] = _never
+) -> dict[int, Counter[str]]:
     """{passage number: {term: count}} for the passages holding words whose stem is in `terms`.
 
     Every word with a given stem starts with that stem (minus a final y: "policies"), so `str.find`
@@ -258,10 +280,14 @@ def _term_counts(doc: DocumentIndex, terms: list[str]) -> dict[int, Counter[str]
     text, passages = doc.lowered, doc.passages
     counts: dict[int, Counter[str]] = {}
     stems: dict[str, str] = {}
+    seen = 0
     for prefix in {t[:-1] if t.endswith("y") and len(t) > 3 else t for t in terms}:
         p = 0  # occurrences come in text order, so the passage pointer only moves forward
         at = text.find(prefix)
         while at >= 0:
+            seen += 1
+            if seen % _STOP_CHECK_EVERY == 0 and should_stop():
+                raise Stopped
             if at and (text[at - 1].isalnum() or text[at - 1] == "_"):  # inside a word
                 at = text.find(prefix, at + 1)
                 continue
@@ -343,6 +369,7 @@ def answer(
     max_tokens: int | None = None,
     reasoning: bool = False,
     stop: list[str] | None = None,
+    should_stop: Callable[[], bool] = _never,
 ) -> Answer:
     """Answer the last user turn from the attachments; deterministic for the same input.
 
@@ -352,6 +379,7 @@ def answer(
         max_tokens: cut the answer at about this many tokens (then `truncated` is set).
         reasoning: also describe how the answer was found, as reasoning content.
         stop: end the answer before the first of these strings.
+        should_stop: polled while ranking; raises Stopped when it turns true (the client left).
     """
     question = next((t.text for t in reversed(turns) if t.role == "user"), "")
     terms = query_terms(question)
@@ -363,7 +391,7 @@ def answer(
         if terms:
             exclude = _quoted_before(turns)
     documents = [a.index for a in attachments]
-    ranked = rank(documents, list(terms)) if documents else []
+    ranked = rank(documents, list(terms), should_stop) if documents else []
     hits = select(ranked, exclude=exclude)
     words = list(terms.values())
     if exclude and not hits and ranked:
@@ -380,11 +408,7 @@ def answer(
     images = sum(t.images for t in turns)
     file_tokens = [count_tokens(a.index.text) for a in attachments]
     cached = sum(n for n, a in zip(file_tokens, attachments, strict=True) if a.cached)
-    prompt = (
-        sum(count_tokens(t.text) + MESSAGE_OVERHEAD_TOKENS for t in turns)
-        + sum(file_tokens)
-        + images * IMAGE_TOKENS
-    )
+    prompt = conversation_tokens(turns) + sum(file_tokens)
     trace = _reasoning(documents, words, hits) if reasoning else ""
     return Answer(
         content=content,

@@ -18,23 +18,38 @@ attached file id -> NOT_FOUND; storage failures as in files_service (UNAVAILABLE
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import logging
 import sqlite3
 import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from xai_files_cli._pb import chat_pb2, chat_pb2_grpc, models_pb2_grpc, sample_pb2, usage_pb2
 from xai_files_cli.emulator import chat_engine
+from xai_files_cli.emulator.content import SNIFF_BYTES
 from xai_files_cli.emulator.files_service import abort_for_storage_error
 from xai_files_cli.emulator.models_service import MAX_PROMPT_TOKENS, ModelsServicer, cost_in_ticks
-from xai_files_cli.emulator.text_extract import UnreadableFileError, extract_text
+from xai_files_cli.emulator.pdf_text import PdfLimits
+from xai_files_cli.emulator.storage import BlobLostError, Storage
+from xai_files_cli.emulator.text_extract import (
+    ExtractionCancelled,
+    TextTooLong,
+    UnreadableFileError,
+    effective_type,
+    extract_text,
+    min_chars,
+)
 from xai_files_cli.emulator.validation import describe_id
+
+log = logging.getLogger("xai.emulator")
 
 MAX_ATTACHMENT_BYTES = 48_000_000  # per file, as xAI documented for chat attachments
 MAX_STOP_STRINGS = 8
@@ -51,9 +66,9 @@ _ROLES = {
 }
 
 
-def register(server: grpc.Server, storage) -> None:  # type: ignore[no-untyped-def]
+def register(server: grpc.Server, storage: Storage, pdf_limits: PdfLimits | None = None) -> None:
     """Add the Chat and Models services to `server`; attachments are read from `storage`."""
-    chat_pb2_grpc.add_ChatServicer_to_server(ChatServicer(storage), server)
+    chat_pb2_grpc.add_ChatServicer_to_server(ChatServicer(storage, pdf_limits), server)
     models_pb2_grpc.add_ModelsServicer_to_server(ModelsServicer(), server)
 
 
@@ -243,12 +258,38 @@ class _Reply:
         )
 
 
-class ChatServicer(chat_pb2_grpc.ChatServicer):
-    """`xai_api.Chat` (GetCompletion, GetCompletionChunk); the other methods stay UNIMPLEMENTED."""
+@dataclass
+class _Source:
+    """An attachment before it is read: where its bytes are and what is known without reading them."""
 
-    def __init__(self, storage) -> None:  # type: ignore[no-untyped-def]
+    key: str
+    name: str
+    content_type: str
+    size: int
+    file_id: str | None = None
+    data: bytes | None = None
+    cached: chat_engine.DocumentIndex | None = None
+
+    def min_tokens(self) -> int:
+        """The fewest prompt tokens this attachment can cost (exact once it is cached)."""
+        if self.cached is not None:
+            return chat_engine.count_tokens(self.cached.text)
+        return -(-min_chars(self.size, self.content_type) // 4)
+
+
+class ChatServicer(chat_pb2_grpc.ChatServicer):
+    """`xai_api.Chat` (GetCompletion, GetCompletionChunk); the other methods stay UNIMPLEMENTED.
+
+    Work per request is bounded before it starts: attachment sizes are checked against the prompt
+    limit without reading them, text is then read under a character budget (the prompt tokens
+    left), PDF extraction runs in a child process with a time budget (`pdf_limits`), and every
+    step checks whether the client is still there, so a cancelled request stops working.
+    """
+
+    def __init__(self, storage: Storage, pdf_limits: PdfLimits | None = None) -> None:
         self._storage = storage
         self._cache = _IndexCache()
+        self._pdf_limits = pdf_limits or PdfLimits()
 
     def GetCompletion(self, request, context):
         return self._answer(request, context).response()
@@ -265,24 +306,21 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
     def _answer(self, request: chat_pb2.GetCompletionsRequest, context: grpc.ServicerContext) -> _Reply:
         try:
             _check_parameters(request)
-            turns, attachments = self._read_messages(request)
+            turns, sources = self._read_messages(request)
+            budget = MAX_PROMPT_TOKENS - chat_engine.conversation_tokens(turns)
+            _check_budget(sum(source.min_tokens() for source in sources), budget)
+            attachments = self._load(sources, budget, context)
+            answer = self._run_engine(request, turns, attachments, context)
         except _Reject as reject:
             context.abort(reject.code, reject.message)
+        except (ExtractionCancelled, chat_engine.Stopped):
+            log.info("chat request stopped: the client went away")
+            context.abort(grpc.StatusCode.CANCELLED, "the client cancelled the request")
+        except BlobLostError as error:
+            context.abort(grpc.StatusCode.DATA_LOSS, f"attached file: {error}")
         except (sqlite3.Error, OSError) as error:  # reading an attached file from storage
             abort_for_storage_error(context, error)
-        effort = request.reasoning_effort if request.HasField("reasoning_effort") else None
-        answer = chat_engine.answer(
-            turns,
-            attachments,
-            max_tokens=request.max_tokens if request.HasField("max_tokens") else None,
-            reasoning=effort not in (None, chat_pb2.INVALID_EFFORT, chat_pb2.EFFORT_NONE),
-            stop=list(request.stop),
-        )
-        if answer.prompt_tokens > MAX_PROMPT_TOKENS:
-            context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"the prompt is about {answer.prompt_tokens} tokens; this model accepts {MAX_PROMPT_TOKENS}",
-            )
+        _check_budget(answer.prompt_tokens, MAX_PROMPT_TOKENS, context)
         created = Timestamp()
         created.GetCurrentTime()
         tool_call = None
@@ -299,11 +337,29 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
             )
         return _Reply(request, answer, f"chatcmpl-{uuid.uuid4()}", created, tool_call)
 
+    def _run_engine(
+        self,
+        request: chat_pb2.GetCompletionsRequest,
+        turns: list[chat_engine.Turn],
+        attachments: list[chat_engine.Attachment],
+        context: grpc.ServicerContext,
+    ) -> chat_engine.Answer:
+        effort = request.reasoning_effort if request.HasField("reasoning_effort") else None
+        return chat_engine.answer(
+            turns,
+            attachments,
+            max_tokens=request.max_tokens if request.HasField("max_tokens") else None,
+            reasoning=effort not in (None, chat_pb2.INVALID_EFFORT, chat_pb2.EFFORT_NONE),
+            stop=list(request.stop),
+            should_stop=lambda: not context.is_active(),
+        )
+
     def _read_messages(
         self, request: chat_pb2.GetCompletionsRequest
-    ) -> tuple[list[chat_engine.Turn], list[chat_engine.Attachment]]:
+    ) -> tuple[list[chat_engine.Turn], list[_Source]]:
+        """The conversation and its attachments (looked up and sized, not read yet)."""
         turns: list[chat_engine.Turn] = []
-        attachments: dict[str, chat_engine.Attachment] = {}
+        sources: dict[str, _Source] = {}
         for number, message in enumerate(request.messages, start=1):
             role = _ROLES.get(message.role)
             if role is None:
@@ -319,15 +375,14 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
                 elif kind == "image_url":
                     images += 1
                 elif kind == "file":
-                    key, attachment = self._attachment(part.file)
-                    attachments.setdefault(key, attachment)
+                    source = self._source(part.file)
+                    sources.setdefault(source.key, source)
             turns.append(chat_engine.Turn(role=role, text="\n".join(texts), images=images))
-        return turns, list(attachments.values())
+        return turns, list(sources.values())
 
-    def _attachment(self, part: chat_pb2.FileContent) -> tuple[str, chat_engine.Attachment]:
-        """Read, extract and index one attached file (or take it from the cache)."""
-        sources = [bool(part.file_id), bool(part.data), bool(part.url)]
-        if sum(sources) != 1:
+    def _source(self, part: chat_pb2.FileContent) -> _Source:
+        """Check one attached file and find out its name, type and size, without reading it."""
+        if sum([bool(part.file_id), bool(part.data), bool(part.url)]) != 1:
             raise _Reject(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 "a file attachment needs exactly one of file_id, data or url",
@@ -338,39 +393,90 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
                 "the local server does not fetch file URLs; upload the file or send its bytes",
             )
         if part.file_id:
-            key = part.file_id
             record = self._storage.get(part.file_id)
             if record is None:
                 raise _Reject(
                     grpc.StatusCode.NOT_FOUND, f"attached file {describe_id(part.file_id)} not found"
                 )
-            name, content_type = record.filename, record.content_type
-            cached = self._cache.get(key)
-            if cached is not None:
-                return key, chat_engine.Attachment(cached, cached=True)
-            _check_size(name, record.size)
-            blob = self._storage.open_blob(part.file_id)
-            if blob is None:  # deleted between the lookup and the read
-                raise _Reject(
-                    grpc.StatusCode.NOT_FOUND, f"attached file {describe_id(part.file_id)} not found"
-                )
-            with blob:
-                data = blob.read(MAX_ATTACHMENT_BYTES + 1)
+            source = _Source(
+                part.file_id, record.filename, record.content_type, record.size, file_id=part.file_id
+            )
         else:
-            data = part.data
-            name, content_type = part.filename or "attachment", part.mime_type
-            key = "sha256:" + hashlib.sha256(data).hexdigest() + ":" + name
-            cached = self._cache.get(key)
-            if cached is not None:
-                return key, chat_engine.Attachment(cached, cached=True)
-        _check_size(name, len(data))
+            name = part.filename or "attachment"
+            key = "sha256:" + hashlib.sha256(part.data).hexdigest() + ":" + name
+            kind = effective_type(part.data[:SNIFF_BYTES], name, part.mime_type)
+            source = _Source(key, name, kind, len(part.data), data=part.data)
+        source.cached = self._cache.get(source.key)
+        if source.cached is None:
+            _check_size(source.name, source.size)
+        return source
+
+    def _load(
+        self, sources: list[_Source], budget: int, context: grpc.ServicerContext
+    ) -> list[chat_engine.Attachment]:
+        """Read and index the attachments in order, within `budget` prompt tokens in all."""
+        attachments: list[chat_engine.Attachment] = []
+        used = 0
+        for source in sources:
+            if not context.is_active():
+                raise ExtractionCancelled
+            if source.cached is not None:
+                attachment = chat_engine.Attachment(source.cached, cached=True)
+            else:
+                attachment = chat_engine.Attachment(self._index(source, (budget - used) * 4, context))
+            used += chat_engine.count_tokens(attachment.index.text)
+            _check_budget(used, budget)
+            attachments.append(attachment)
+        return attachments
+
+    def _index(
+        self, source: _Source, max_chars: int, context: grpc.ServicerContext
+    ) -> chat_engine.DocumentIndex:
+        """Extract (at most `max_chars` characters of) one attachment's text and index it."""
+        stream = self._open(source)
         try:
-            text = extract_text(data, name, content_type)
+            with stream:
+                text = extract_text(
+                    stream,
+                    source.name,
+                    source.content_type,
+                    max_chars=max(max_chars, 0),
+                    pdf_limits=self._pdf_limits,
+                    cancelled=lambda: not context.is_active(),
+                )
         except UnreadableFileError as error:
             raise _Reject(grpc.StatusCode.INVALID_ARGUMENT, str(error)) from None
-        index = chat_engine.index_document(name, text)
-        self._cache.put(key, index)
-        return key, chat_engine.Attachment(index)
+        except TextTooLong:
+            raise _Reject(grpc.StatusCode.INVALID_ARGUMENT, _too_long_message()) from None
+        if not context.is_active():
+            raise ExtractionCancelled
+        index = chat_engine.index_document(source.name, text)
+        self._cache.put(source.key, index)
+        return index
+
+    def _open(self, source: _Source) -> BinaryIO:
+        if source.data is not None:
+            return io.BytesIO(source.data)
+        assert source.file_id is not None
+        blob = self._storage.open_blob(source.file_id)
+        if blob is None:  # deleted between the lookup and the read
+            raise _Reject(grpc.StatusCode.NOT_FOUND, f"attached file {describe_id(source.file_id)} not found")
+        return blob
+
+
+def _too_long_message(tokens: int | None = None) -> str:
+    about = f"about {tokens} tokens" if tokens is not None else f"more than {MAX_PROMPT_TOKENS} tokens"
+    return f"the prompt is {about}; this model accepts {MAX_PROMPT_TOKENS}"
+
+
+def _check_budget(tokens: int, budget: int, context: grpc.ServicerContext | None = None) -> None:
+    """Refuse (INVALID_ARGUMENT) a prompt that needs more than `budget` tokens."""
+    if tokens <= budget:
+        return
+    message = _too_long_message(tokens if context is not None else None)
+    if context is not None:
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, message)
+    raise _Reject(grpc.StatusCode.INVALID_ARGUMENT, message)
 
 
 def _check_size(name: str, size: int) -> None:

@@ -1,15 +1,19 @@
 """What a stored file is (content type sniffed from magic bytes, then the name) and its text form.
 
 Used for `content_type` filters, for CreatePublicUrl (images, videos and PDFs only) and for
-DOWNLOAD_FORMAT_TEXT (text-like files as UTF-8, PDFs through pypdf; anything else is refused).
+DOWNLOAD_FORMAT_TEXT (text-like files as UTF-8, PDFs through pypdf in a bounded child process,
+see pdf_text.py; anything else is refused).
 """
 
 from __future__ import annotations
 
 import codecs
 import mimetypes
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import BinaryIO
+
+from xai_files_cli.emulator import pdf_text
+from xai_files_cli.emulator.pdf_text import PdfLimits
 
 SNIFF_BYTES = 8192
 OCTET_STREAM = "application/octet-stream"
@@ -28,6 +32,12 @@ _MAGIC: list[tuple[int, bytes, str]] = [
     (0, b"\x00\x00\x01\xb3", "video/mpeg"),
     (0, b"OggS", "application/ogg"),
 ]
+
+
+def _never() -> bool:
+    return False
+
+
 _TEXT_TYPES = {
     "application/json",
     "application/xml",
@@ -81,48 +91,58 @@ def is_text_like(content_type: str) -> bool:
     )
 
 
-def iter_text(blob: BinaryIO, content_type: str, chunk_size: int) -> Iterator[bytes]:
+def iter_text(
+    blob: BinaryIO,
+    content_type: str,
+    chunk_size: int,
+    *,
+    pdf_limits: PdfLimits | None = None,
+    cancelled: Callable[[], bool] = _never,
+) -> Generator[bytes, None, None]:
     """Yield the UTF-8 text form of a stored file in pieces of at most `chunk_size` bytes.
 
     Text-like files are decoded as UTF-8 (invalid bytes replaced), incrementally, so memory stays
-    O(chunk). PDFs are read with pypdf one page at a time. Raises ValueError for other types or
-    when a PDF cannot be parsed.
+    O(chunk). PDFs are read page by page in a bounded child process (pdf_text.py). Raises
+    ValueError for other types or when a PDF cannot be read within `pdf_limits`, and
+    ExtractionCancelled when `cancelled()` turns true during a PDF.
+    """
+    for piece in iter_text_pieces(
+        blob, content_type, chunk_size // 4 or 1, pdf_limits=pdf_limits, cancelled=cancelled
+    ):
+        data = piece.encode("utf-8", "surrogatepass")
+        for start in range(0, len(data), chunk_size):
+            yield data[start : start + chunk_size]
+
+
+def iter_text_pieces(
+    blob: BinaryIO,
+    content_type: str,
+    read_size: int,
+    *,
+    pdf_limits: PdfLimits | None = None,
+    max_chars: int | None = None,
+    cancelled: Callable[[], bool] = _never,
+) -> Iterator[str]:
+    """The text of a stored file as str pieces: decoded reads of `read_size` bytes, or PDF pages.
+
+    `max_chars` only bounds a PDF's child process (PdfTextTooLong); text files are cut by the
+    caller, which sees every piece as it is decoded. Raises like `iter_text`.
     """
     if is_text_like(content_type):
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         while True:
-            raw = blob.read(chunk_size // 4 or 1)  # decoded text may grow up to 3x (U+FFFD)
+            raw = blob.read(read_size)
             text = decoder.decode(raw, final=not raw)
             if text:
-                yield text.encode("utf-8")
+                yield text
             if not raw:
                 return
     if content_type == "application/pdf":
-        yield from _iter_pdf_text(blob, chunk_size)
+        pages = pdf_text.iter_pages(blob, pdf_limits, max_chars=max_chars, cancelled=cancelled)
+        for number, page in enumerate(pages):
+            yield ("\n" if number else "") + page
         return
     raise ValueError(f"no text extraction for content type {content_type}")
-
-
-def _iter_pdf_text(blob: BinaryIO, chunk_size: int) -> Iterator[bytes]:
-    from pypdf import PdfReader
-
-    # Any exception from the parser means the (untrusted) PDF is unreadable: pypdf raises not only
-    # its own errors but also AttributeError, IndexError, RecursionError ... on malformed input.
-    try:
-        reader = PdfReader(blob)
-        pages = list(reader.pages)
-    except Exception as error:
-        raise ValueError(f"cannot read PDF: {type(error).__name__}") from None
-    for index, page in enumerate(pages):
-        try:
-            text = page.extract_text() or ""
-        except Exception as error:
-            raise ValueError(
-                f"cannot extract text from PDF page {index + 1}: {type(error).__name__}"
-            ) from None
-        data = (text + ("\n" if index + 1 < len(pages) else "")).encode("utf-8")
-        for start in range(0, len(data), chunk_size):
-            yield data[start : start + chunk_size]
 
 
 def _looks_like_text(head: bytes) -> bool:

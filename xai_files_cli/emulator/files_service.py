@@ -4,8 +4,10 @@ Status codes (every bad input gets a defined code, never UNKNOWN):
   INVALID_ARGUMENT    malformed upload stream (no/second/late init, empty stream, unset chunk),
                       bad filename or TTL, bad pagination token or filter, a public URL for a
                       type other than image/video/PDF, DOWNLOAD_FORMAT_TEXT for a type without
-                      text extraction, an unknown enum value
+                      text extraction, a PDF whose text cannot be extracted within the limits
+                      (time, pages, memory: pdf_text.py), an unknown enum value
   NOT_FOUND           unknown, deleted, expired or malformed file id
+  DATA_LOSS           a listed file whose bytes are missing, unreadable or truncated on disk
   RESOURCE_EXHAUSTED  upload above the size limit (as soon as it is crossed), or the disk is full
   UNAVAILABLE         the database stayed locked by another process beyond the busy timeout
   INTERNAL            any other storage failure (the message names it; never a traceback)
@@ -26,7 +28,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from xai_files_cli._pb import files_pb2, files_pb2_grpc
 from xai_files_cli.emulator import content, pagination
 from xai_files_cli.emulator.filters import FilterError, compile_filter
-from xai_files_cli.emulator.storage import FileRecord, FileTooLarge, Storage, StorageFull
+from xai_files_cli.emulator.pdf_text import ExtractionCancelled, PdfLimits
+from xai_files_cli.emulator.storage import BlobLostError, FileRecord, FileTooLarge, Storage, StorageFull
 from xai_files_cli.emulator.validation import describe_id, filename_problem, is_file_id, ttl_problem
 
 CHUNK_SIZE = 3 * 1024 * 1024
@@ -128,10 +131,14 @@ def _confirm_end_of_stream(
 class FilesServicer(files_pb2_grpc.FilesServicer):
     """Implements every Files RPC against one Storage."""
 
-    def __init__(self, storage: Storage, public_url_base: Callable[[], str]) -> None:
-        """`public_url_base()` gives e.g. `http://127.0.0.1:50051/public/` (known once bound)."""
+    def __init__(
+        self, storage: Storage, public_url_base: Callable[[], str], pdf_limits: PdfLimits | None = None
+    ) -> None:
+        """`public_url_base()` gives e.g. `http://127.0.0.1:50051/public/` (known once bound);
+        `pdf_limits` bound the text extraction of PDFs for DOWNLOAD_FORMAT_TEXT."""
         self.storage = storage
         self.public_url_base = public_url_base
+        self.pdf_limits = pdf_limits or PdfLimits()
 
     # -- UploadFile ----------------------------------------------------------------------------
 
@@ -250,7 +257,10 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
                 f"no text extraction for this file's type ({record.content_type}); "
                 "text is available for text files and PDFs",
             )
-        blob = self.storage.open_blob(record.id)
+        try:
+            blob = self.storage.open_blob(record.id)
+        except BlobLostError as error:
+            _abort(context, grpc.StatusCode.DATA_LOSS, f"{error}; it can only be deleted")
         if blob is None:  # deleted between the lookup and the open
             _abort(context, grpc.StatusCode.NOT_FOUND, f"file {describe_id(record.id)} not found")
         return self._stream(blob, record, fmt == files_pb2.DOWNLOAD_FORMAT_TEXT, context)
@@ -260,20 +270,24 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
     ) -> Iterator[files_pb2.FileContentChunk]:
         with blob:
             if as_text:
-                try:
-                    pieces = content.iter_text(blob, record.content_type, CHUNK_SIZE)
-                    first = next(pieces, None)
-                except ValueError as error:
-                    _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
-                if first is not None:
-                    yield files_pb2.FileContentChunk(data=first)
+                pieces = content.iter_text(
+                    blob,
+                    record.content_type,
+                    CHUNK_SIZE,
+                    pdf_limits=self.pdf_limits,
+                    cancelled=lambda: not context.is_active(),
+                )
                 try:
                     for piece in pieces:
                         if not context.is_active():
                             return
                         yield files_pb2.FileContentChunk(data=piece)
-                except ValueError as error:
-                    _abort(context, grpc.StatusCode.INTERNAL, str(error))
+                except ValueError as error:  # the PDF cannot be read (within the limits)
+                    _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
+                except ExtractionCancelled:
+                    return
+                finally:
+                    pieces.close()  # stops a PDF extraction child at once
                 return
             while context.is_active():
                 data = blob.read(CHUNK_SIZE)

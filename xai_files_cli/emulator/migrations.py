@@ -34,6 +34,19 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE files ADD COLUMN public_url_expires_at_ns INTEGER;
         """,
     ),
+    (
+        # Blobs the database knows to be garbage: an upload about to rename its blob into blobs/
+        # (the row follows) or a deleted file whose blob is about to be unlinked. Start-up cleanup
+        # removes only such blobs; a blob the database cannot name is kept (moved to lost+found).
+        "m003_blob_intents",
+        """
+        CREATE TABLE blob_intents (
+            id    TEXT PRIMARY KEY,
+            kind  TEXT NOT NULL CHECK (kind IN ('upload', 'delete')),
+            at_ns INTEGER NOT NULL
+        );
+        """,
+    ),
 ]
 
 

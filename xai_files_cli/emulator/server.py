@@ -24,11 +24,13 @@ from typing import TYPE_CHECKING
 import grpc
 
 from xai_files_cli._pb import files_pb2_grpc
-from xai_files_cli.emulator.auth import AuthInterceptor
+from xai_files_cli.emulator.auth import AuthInterceptor, blank_key_problem
+from xai_files_cli.emulator.decoding import DecodeErrorInterceptor
 from xai_files_cli.emulator.faults import ENV_VAR as FAULTS_ENV_VAR
 from xai_files_cli.emulator.faults import FaultPlan
 from xai_files_cli.emulator.files_service import FilesServicer
-from xai_files_cli.emulator.storage import DEFAULT_MAX_FILE_SIZE, Storage
+from xai_files_cli.emulator.pdf_text import PdfLimits
+from xai_files_cli.emulator.storage import DEFAULT_MAX_FILE_SIZE, DataDirError, Storage, UnlistedBlobsError
 from xai_files_cli.errors import InternalError, UsageError, XaiError
 
 if TYPE_CHECKING:
@@ -62,6 +64,7 @@ class ServerConfig:
         tls_cert: PEM certificate chain; with `tls_key`, the port speaks TLS instead of plaintext.
         tls_key: PEM private key of `tls_cert` (never shown in reprs).
         clock: nanosecond clock used for created_at/expiry (tests inject a fake one).
+        pdf_limits: time, page and memory bounds of one PDF text extraction (chat, text download).
     """
 
     data_dir: Path
@@ -73,6 +76,7 @@ class ServerConfig:
     clock: Callable[[], int] | None = field(default=None, repr=False)
     tls_cert: bytes | None = field(default=None, repr=False)
     tls_key: bytes | None = field(default=None, repr=False)
+    pdf_limits: PdfLimits = field(default_factory=PdfLimits)
 
 
 @dataclass
@@ -171,6 +175,8 @@ def start_server(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -
     Raises UsageError for a refused configuration (non-loopback without permission or key,
     faults on a non-loopback bind) and BindError when the address cannot be bound.
     """
+    if config.api_key is not None and (problem := blank_key_problem(config.api_key)):
+        raise UsageError(problem)
     loopback = is_loopback(host)
     if not loopback:
         if not config.allow_non_loopback:
@@ -186,6 +192,7 @@ def start_server(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -
         interceptors.append(config.faults.interceptor())  # outermost: counts every call
     if config.api_key is not None:
         interceptors.append(AuthInterceptor(config.api_key))
+    interceptors.append(DecodeErrorInterceptor())  # innermost: auth is decided first
     executor = futures.ThreadPoolExecutor(
         max_workers=config.max_concurrent_rpcs, thread_name_prefix="xai-emulator"
     )
@@ -198,9 +205,11 @@ def start_server(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -
     bound: dict[str, int] = {}
     url_host = f"[{host}]" if ":" in host else host
     scheme = "https" if credentials is not None else "http"
-    servicer = FilesServicer(storage, lambda: f"{scheme}://{url_host}:{bound['port']}/public/")
+    servicer = FilesServicer(
+        storage, lambda: f"{scheme}://{url_host}:{bound['port']}/public/", config.pdf_limits
+    )
     files_pb2_grpc.add_FilesServicer_to_server(servicer, server)
-    _register_extra_services(server, storage)
+    _register_extra_services(server, storage, config.pdf_limits)
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
         if credentials is not None:
@@ -237,8 +246,9 @@ def start_server(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -
 def open_storage(config: ServerConfig) -> Storage:
     """The config's store; an unusable data dir is a one-line error, never a traceback.
 
-    Raises UsageError when the dir cannot be created or opened (a file, no permission) and
-    InternalError when the database in it is damaged.
+    Raises UsageError when the dir cannot be created or opened (a file, no permission, a symlinked
+    or foreign subdirectory) and InternalError when the database in it is damaged, or is missing
+    or empty while stored blobs exist (nothing is deleted then).
     """
     try:
         return Storage(
@@ -246,6 +256,11 @@ def open_storage(config: ServerConfig) -> Storage:
             max_file_size=config.max_file_size,
             **({"clock": config.clock} if config.clock is not None else {}),
         )
+    except DataDirError as error:
+        message = f"cannot use the data dir {config.data_dir}: {error}"
+        raise UsageError(message, path=str(config.data_dir)) from None
+    except UnlistedBlobsError as error:
+        raise InternalError(str(error), path=str(config.data_dir)) from None
     except OSError as error:
         reason = error.strerror or type(error).__name__
         raise UsageError(
@@ -266,7 +281,7 @@ def _sweep_periodically(storage: Storage, stop: threading.Event) -> None:
             log.warning("expiry sweep failed", exc_info=True)
 
 
-def _register_extra_services(server: grpc.Server, storage: Storage) -> None:
+def _register_extra_services(server: grpc.Server, storage: Storage, pdf_limits: PdfLimits) -> None:
     """Add Chat/Models services when the chat_service module exists (written separately)."""
     try:
         from xai_files_cli.emulator.chat_service import register as register_chat
@@ -274,7 +289,7 @@ def _register_extra_services(server: grpc.Server, storage: Storage) -> None:
         if error.name != "xai_files_cli.emulator.chat_service":
             raise
         return
-    register_chat(server, storage)
+    register_chat(server, storage, pdf_limits)
 
 
 def serve_until_signalled(

@@ -1,27 +1,39 @@
 """Crash-safe file store of the emulator: SQLite metadata (WAL) plus one blob file per file id.
 
-Layout under the data dir (dirs 0700, files 0600):
+Layout under the data dir (dirs the store creates are 0700, files 0600; an existing data dir keeps
+its mode):
     files.db (+ -wal, -shm)   metadata; schema from migrations.py
     blobs/<file id>           content of a committed file, named by the server id only
     tmp/<file id>.part        an upload in progress
+    lost+found/<file id>      blobs the database did not list at start-up, kept rather than deleted
 
-Write protocol (reliability.md, security/emulator 6): an upload streams into tmp/<id>.part,
-is fsynced, renamed to blobs/<id>, the blobs dir is fsynced, and only THEN the row is inserted.
-A delete commits the row removal first and unlinks the blob afterwards. So after a crash at any
-point a file is either fully present (row + blob) or absent from every listing; leftovers
-(temp files, blobs without a row) are removed when a store is opened.
+Write protocol (reliability.md, security/emulator 6): an upload streams into tmp/<id>.part, is
+fsynced, noted in `blob_intents`, renamed to blobs/<id>, the blobs dir is fsynced, and only THEN
+the row is inserted (dropping the note). A delete commits the row removal together with a note,
+and unlinks the blob afterwards. So after a crash at any point a file is either fully present
+(row + blob) or absent from every listing.
+
+Start-up cleanup never destroys what the server cannot prove is its own garbage: it removes only
+temp files named like its own, blobs the database noted as garbage, and never follows a symlink
+(subdirectories must be real directories of this user; entries are opened relative to a dir fd
+with O_NOFOLLOW). A blob the database does not know is moved to lost+found (and moved back if its
+row reappears, e.g. after a backup of files.db is restored); if the database is missing or has no
+rows while blobs exist, the store refuses to open instead (UnlistedBlobsError).
 
 Several processes may share one data dir (`xai serve` and `xai --local` runs): SQLite serializes
 the metadata, and every upload holds an exclusive flock on its temp/blob file until its row is
-committed, so another process's startup cleanup never removes a file that is still being written.
+committed, so another process's startup cleanup never touches a file that is still being written.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
+import logging
 import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,16 +44,27 @@ from typing import BinaryIO
 
 from xai_files_cli.emulator import content
 from xai_files_cli.emulator.migrations import apply_migrations
-from xai_files_cli.emulator.validation import is_file_id, new_file_id
+from xai_files_cli.emulator.validation import is_file_id, is_temp_name, new_file_id
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: open files cannot be deleted there anyway
     fcntl = None  # type: ignore[assignment]
 
+log = logging.getLogger("xai.emulator")
+
 DEFAULT_MAX_FILE_SIZE = 512_000_000
 BUSY_TIMEOUT_MS = 10_000
 DB_NAME = "files.db"
+LOST_AND_FOUND = "lost+found"
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)  # no symlinks, no FIFO hangs
+_DIR_FDS = (
+    hasattr(os, "O_DIRECTORY")
+    and os.open in os.supports_dir_fd
+    and os.listdir in os.supports_fd
+    and os.rename in os.supports_dir_fd
+)
 _SORT_COLUMNS = {"created_at": "created_at_ns", "filename": "filename", "size": "size"}
 _COLUMNS = (
     "id, filename, size, content_type, created_at_ns, expires_at_ns, public_url, public_url_expires_at_ns"
@@ -54,6 +77,30 @@ class FileTooLarge(Exception):
 
 class StorageFull(Exception):
     """The disk is full (ENOSPC/EDQUOT); the partial data is already removed."""
+
+
+class DataDirError(Exception):
+    """A directory inside the data dir is unsafe to use: a symlink, not a directory, or another user's."""
+
+
+class UnlistedBlobsError(Exception):
+    """blobs/ holds stored files but the database is missing, empty or new: nothing was changed."""
+
+    def __init__(self, data_dir: Path, count: int) -> None:
+        self.count = count
+        super().__init__(
+            f"the data dir {data_dir} holds {count} stored file(s) in blobs/ that its database {DB_NAME} "
+            f"does not list (the database is missing, empty or new); nothing was changed: restore "
+            f"{DB_NAME} from a backup, or move {data_dir / 'blobs'} aside to start with an empty store"
+        )
+
+
+class BlobLostError(Exception):
+    """A live file's row exists but its bytes are missing, unreadable or of the wrong size."""
+
+    def __init__(self, file_id: str, reason: str) -> None:
+        self.file_id = file_id
+        super().__init__(f"the content of file {file_id} is lost on the server ({reason})")
 
 
 @dataclass(frozen=True)
@@ -102,10 +149,16 @@ class Storage:
         clock: Callable[[], int] = time.time_ns,
         max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     ) -> None:
-        """Open (creating if needed) the store in `data_dir`, migrate, and clean up after crashes."""
+        """Open (creating if needed) the store in `data_dir`, migrate, and clean up after crashes.
+
+        Raises OSError when the data dir cannot be created or used, DataDirError when a directory in
+        it is a symlink or someone else's, UnlistedBlobsError when the database does not list blobs
+        that exist (a missing or empty files.db), sqlite3.Error when the database is damaged.
+        """
         self.data_dir = Path(data_dir)
         self.blob_dir = self.data_dir / "blobs"
         self.tmp_dir = self.data_dir / "tmp"
+        self.lost_dir = self.data_dir / LOST_AND_FOUND
         self.db_path = self.data_dir / DB_NAME
         self.clock = clock
         self.max_file_size = max_file_size
@@ -114,8 +167,13 @@ class Storage:
         self._connections_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._closed = False
-        for directory in (self.data_dir, self.blob_dir, self.tmp_dir):
-            _make_private_dir(directory)
+        _make_dirs(self.data_dir)
+        for directory in (self.blob_dir, self.tmp_dir):
+            _private_subdir(directory)
+        if _is_blank_database(self.db_path):
+            stored = _count_ids(self.blob_dir)
+            if stored:  # do not even create a new database next to files it would not list
+                raise UnlistedBlobsError(self.data_dir, stored)
         if not self.db_path.exists():
             with contextlib.suppress(FileExistsError):
                 os.close(os.open(self.db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
@@ -195,8 +253,19 @@ class Storage:
         """Start an upload; write data with `Upload.write`, then `commit()` or `abort()`."""
         return Upload(self, filename, ttl_seconds)
 
-    def _insert(self, record: FileRecord) -> None:
+    def _note_upload(self, file_id: str) -> None:
+        """Record that blobs/<file_id> is about to appear without a row (until `_insert`)."""
         with self._write() as conn:
+            _note_intent(conn, file_id, "upload", self.now_ns())
+
+    def _drop_intent(self, file_id: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM blob_intents WHERE id = ?", (file_id,))
+
+    def _insert(self, record: FileRecord) -> None:
+        """Insert the row of a committed upload, dropping its upload note in the same transaction."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM blob_intents WHERE id = ?", (record.id,))
             conn.execute(
                 f"INSERT INTO files ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)",
                 (
@@ -227,16 +296,27 @@ class Storage:
         return None if row is None else self._record(row, now)
 
     def open_blob(self, file_id: str) -> BinaryIO | None:
-        """An open binary file of a live file's content, or None. The caller closes it.
+        """An open binary file of a live file's content, or None if the file is not live.
 
-        The open descriptor keeps the content readable even if the file is deleted meanwhile.
+        The caller closes it; the open descriptor keeps the content readable even if the file is
+        deleted meanwhile. Raises BlobLostError when the row is live but its bytes are missing,
+        unreadable or not of the recorded size.
         """
-        if self.get(file_id) is None:
+        record = self.get(file_id)
+        if record is None:
             return None
         try:
-            return open(self.blob_dir / file_id, "rb")
-        except FileNotFoundError:  # deleted between the lookup and the open
-            return None
+            blob = open(self.blob_dir / file_id, "rb")  # noqa: SIM115 - the caller closes it
+        except OSError as error:
+            if self.get(file_id) is None:  # deleted between the lookup and the open
+                return None
+            reason = "its blob is missing" if isinstance(error, FileNotFoundError) else error.strerror
+            raise BlobLostError(file_id, reason or type(error).__name__) from None
+        size = os.fstat(blob.fileno()).st_size
+        if size != record.size:
+            blob.close()
+            raise BlobLostError(file_id, f"its blob has {size} bytes, {record.size} were stored")
+        return blob
 
     def list_files(
         self,
@@ -293,6 +373,7 @@ class Storage:
             if row is None:
                 return False
             conn.execute("DELETE FROM files WHERE id = ?", (file_id,))
+            _note_intent(conn, file_id, "delete", now)
         self._unlink_blob(file_id)
         return row[0] is None or row[0] > now
 
@@ -307,9 +388,20 @@ class Storage:
                 )
             ]
             conn.executemany("DELETE FROM files WHERE id = ?", [(file_id,) for file_id in ids])
+            for file_id in ids:
+                _note_intent(conn, file_id, "delete", now)
         for file_id in ids:
             self._unlink_blob(file_id)
+        self._forget_finished_deletes()
         return len(ids)
+
+    def _forget_finished_deletes(self) -> None:
+        """Drop the delete notes whose blob is gone (the unlink after the commit happened)."""
+        ids = [row[0] for row in self._conn().execute("SELECT id FROM blob_intents WHERE kind = 'delete'")]
+        done = [(file_id,) for file_id in ids if not os.path.lexists(self.blob_dir / file_id)]
+        if done:
+            with self._write() as conn:
+                conn.executemany("DELETE FROM blob_intents WHERE id = ? AND kind = 'delete'", done)
 
     def _unlink_blob(self, file_id: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -367,29 +459,112 @@ class Storage:
     # -- crash recovery ------------------------------------------------------------------------
 
     def cleanup(self) -> tuple[int, int]:
-        """Remove stale temp files and blobs without a row (never ones another process is writing).
+        """Remove what a crash left behind, and only that; never a file another process is writing.
 
-        Also sweeps expired files. Returns (temp files removed, orphan blobs removed).
+        Sweeps expired files, removes stale temp files named `<file id>.part`, removes blobs the
+        database noted as garbage (`blob_intents`), moves blobs the database does not know to
+        lost+found, and moves a lost+found blob back when its row exists. Returns (temp files
+        removed, garbage blobs removed). Raises UnlistedBlobsError, changing nothing more, when
+        unknown blobs exist and the database has no rows at all.
         """
         self.sweep_expired()
-        temps = 0
-        for path in self.tmp_dir.iterdir():
-            if _remove_if_unlocked(path, lambda: True):
-                temps += 1
-        known = self.all_ids()
-        orphans = 0
-        for path in self.blob_dir.iterdir():
-            name = path.name
-            if not is_file_id(name) or name in known:
-                continue
+        with _Dir(self.tmp_dir) as tmp:
+            temps = sum(_act_if_unlocked(tmp, name, _always, tmp.unlink) for name in _temp_names(tmp))
+        with _Dir(self.blob_dir) as blobs:
+            on_disk = [name for name in blobs.names() if is_file_id(name)]  # listed before the rows
+            rows = self.all_ids()
+            intents = self._intents()
+            unknown = [name for name in on_disk if name not in rows and name not in intents]
+            removed = sum(
+                _act_if_unlocked(blobs, name, functools.partial(self._is_garbage, name), blobs.unlink)
+                for name in on_disk
+                if name not in rows and name in intents
+            )
+            self._forget_intents_without_files(intents)
+            if unknown:
+                self._set_aside(blobs, unknown, database_empty=not rows)
+            if os.path.lexists(self.lost_dir):
+                self._restore_from_lost_and_found(blobs)
+        return temps, removed
 
-            def still_orphan(name: str = name) -> bool:
-                # Re-check under the lock: the writer may have committed just before releasing it.
-                return self._conn().execute("SELECT 1 FROM files WHERE id = ?", (name,)).fetchone() is None
+    def _intents(self) -> dict[str, str]:
+        return dict(self._conn().execute("SELECT id, kind FROM blob_intents").fetchall())
 
-            if _remove_if_unlocked(path, still_orphan):
-                orphans += 1
-        return temps, orphans
+    def _is_garbage(self, file_id: str) -> bool:
+        """Under the blob's lock: no row, and the database noted it as an upload or delete leftover."""
+        conn = self._conn()
+        if conn.execute("SELECT 1 FROM files WHERE id = ?", (file_id,)).fetchone() is not None:
+            return False
+        return conn.execute("SELECT 1 FROM blob_intents WHERE id = ?", (file_id,)).fetchone() is not None
+
+    def _is_unknown(self, file_id: str) -> bool:
+        """Under the blob's lock: neither a row nor a note names it."""
+        conn = self._conn()
+        return all(
+            conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (file_id,)).fetchone() is None
+            for table in ("files", "blob_intents")
+        )
+
+    def _may_set_aside(self, file_id: str) -> bool:
+        """Under the blob's lock: still unknown, and lost+found has no file of that name yet."""
+        return self._is_unknown(file_id) and not os.path.lexists(self.lost_dir / file_id)
+
+    def _forget_intents_without_files(self, intents: dict[str, str]) -> None:
+        """Drop notes whose temp file and blob are both gone (checked in that order: a rename
+        between the two checks makes the blob visible, never both invisible)."""
+        done = [
+            (file_id,)
+            for file_id in intents
+            if not os.path.lexists(self.tmp_dir / f"{file_id}.part")
+            and not os.path.lexists(self.blob_dir / file_id)
+        ]
+        if done:
+            with self._write() as conn:
+                conn.executemany("DELETE FROM blob_intents WHERE id = ?", done)
+
+    def _set_aside(self, blobs: _Dir, unknown: list[str], *, database_empty: bool) -> None:
+        """Move blobs no row or note names to lost+found; refuse instead if the database is empty."""
+        if database_empty:
+            present = [name for name in unknown if _is_idle_file(blobs, name)]
+            if present:
+                raise UnlistedBlobsError(self.data_dir, len(present))
+            return
+        _private_subdir(self.lost_dir)
+        with _Dir(self.lost_dir) as lost:
+            moved = sum(
+                _act_if_unlocked(
+                    blobs,
+                    name,
+                    functools.partial(self._may_set_aside, name),
+                    functools.partial(blobs.rename_to, other=lost),
+                )
+                for name in unknown
+            )
+        if moved:
+            log.warning(
+                "moved %d stored file(s) that the database does not list to %s (kept, not deleted)",
+                moved,
+                self.lost_dir,
+            )
+
+    def _restore_from_lost_and_found(self, blobs: _Dir) -> None:
+        """Move lost+found blobs whose row exists again (files.db restored) back into blobs/."""
+        _private_subdir(self.lost_dir)
+        conn = self._conn()
+        with _Dir(self.lost_dir) as lost:
+            back = [
+                name
+                for name in lost.names()
+                if is_file_id(name)
+                and conn.execute("SELECT 1 FROM files WHERE id = ?", (name,)).fetchone() is not None
+                and not os.path.lexists(self.blob_dir / name)
+            ]
+            restored = sum(
+                _act_if_unlocked(lost, name, _always, functools.partial(lost.rename_to, other=blobs))
+                for name in back
+            )
+        if restored:
+            log.warning("moved %d file(s) back from %s: the database lists them", restored, self.lost_dir)
 
 
 class Upload:
@@ -406,6 +581,7 @@ class Upload:
         self.size = 0
         self._head = b""
         self._done = False
+        self._noted = False  # whether blob_intents names this upload (dropped by commit or abort)
         self.file_id, self._file, self.tmp_path = self._create_temp()
 
     def _create_temp(self) -> tuple[str, BinaryIO, Path]:
@@ -455,11 +631,16 @@ class Upload:
         try:
             self._file.flush()
             os.fsync(self._file.fileno())
+            storage._note_upload(self.file_id)  # a crash after the rename leaves a blob the db can name
+            self._noted = True
             os.rename(self.tmp_path, blob_path)
             self.tmp_path = blob_path  # from here on, abort() must remove the blob
             _fsync_dir(storage.blob_dir)
         except OSError as error:
             self._fail_on_disk_error(error)
+        except BaseException:
+            self.abort()
+            raise
         created = storage.now_ns()
         record = FileRecord(
             id=self.file_id,
@@ -487,6 +668,9 @@ class Upload:
             os.unlink(self.tmp_path)
         with contextlib.suppress(OSError):
             self._file.close()
+        if self._noted:  # best effort: start-up cleanup drops a note whose files are gone
+            with contextlib.suppress(sqlite3.Error, RuntimeError):
+                self.storage._drop_intent(self.file_id)
 
     def _fail_on_disk_error(self, error: OSError) -> None:
         self.abort()
@@ -495,10 +679,117 @@ class Upload:
         raise error
 
 
-def _make_private_dir(path: Path) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with contextlib.suppress(OSError):
-        os.chmod(path, 0o700)
+def _note_intent(conn: sqlite3.Connection, file_id: str, kind: str, now: int) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO blob_intents (id, kind, at_ns) VALUES (?, ?, ?)", (file_id, kind, now)
+    )
+
+
+def _make_dirs(path: Path) -> None:
+    """Create `path` and its missing parents with mode 0700; existing directories keep their mode."""
+    missing: list[Path] = []
+    current = path
+    while not os.path.lexists(current) and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(directory, 0o700)
+    if not path.is_dir():
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
+
+
+def _private_subdir(path: Path) -> None:
+    """Create a 0700 directory, or accept an existing one only if it is a real directory of ours."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        with _Dir(path):  # checks: no symlink, a directory, owned by this user
+            pass
+
+
+def _is_blank_database(db_path: Path) -> bool:
+    """Whether the database file is missing or empty (0 bytes): a new database would be created."""
+    try:
+        return os.stat(db_path).st_size == 0
+    except FileNotFoundError:
+        return True
+
+
+def _count_ids(blob_dir: Path) -> int:
+    with _Dir(blob_dir) as blobs:
+        return sum(1 for name in blobs.names() if is_file_id(name))
+
+
+def _temp_names(tmp: _Dir) -> list[str]:
+    return [name for name in tmp.names() if is_temp_name(name)]
+
+
+class _Dir:
+    """A directory of the data dir, opened without following symlinks and checked to be ours.
+
+    Names inside are resolved relative to its descriptor, so swapping the directory for a link
+    after the check changes nothing. (Where descriptors cannot do that, e.g. on Windows, paths
+    are used after the same checks.)
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd: int | None = None
+        if _DIR_FDS:
+            try:
+                self.fd = os.open(path, _OPEN_FLAGS | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0))
+            except OSError as error:
+                if os.path.islink(path):
+                    raise DataDirError(_unsafe(path, "is a symbolic link")) from None
+                if error.errno == errno.ENOTDIR:
+                    raise DataDirError(_unsafe(path, "is not a directory")) from None
+                raise
+            info = os.fstat(self.fd)
+        else:  # pragma: no cover - platforms without directory descriptors
+            info = os.lstat(path)
+            if stat.S_ISLNK(info.st_mode):
+                raise DataDirError(_unsafe(path, "is a symbolic link"))
+            if not stat.S_ISDIR(info.st_mode):
+                raise DataDirError(_unsafe(path, "is not a directory"))
+        if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+            self.close()
+            raise DataDirError(_unsafe(path, "belongs to another user"))
+
+    def __enter__(self) -> _Dir:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def _name(self, name: str) -> str | Path:
+        return name if self.fd is not None else self.path / name
+
+    def names(self) -> list[str]:
+        return os.listdir(self.fd if self.fd is not None else self.path)
+
+    def open(self, name: str) -> int:
+        """Open an entry for reading without following a symlink or blocking on a FIFO."""
+        return os.open(self._name(name), _OPEN_FLAGS | _NOFOLLOW, dir_fd=self.fd)
+
+    def lstat(self, name: str) -> os.stat_result:
+        return os.stat(self._name(name), dir_fd=self.fd, follow_symlinks=False)
+
+    def unlink(self, name: str) -> None:
+        os.unlink(self._name(name), dir_fd=self.fd)
+
+    def rename_to(self, name: str, other: _Dir) -> None:
+        """Move an entry to the same name in `other`."""
+        os.rename(self._name(name), other._name(name), src_dir_fd=self.fd, dst_dir_fd=other.fd)
+
+
+def _unsafe(path: Path, problem: str) -> str:
+    return f"{path} {problem}; the server only uses real directories of its own inside the data dir"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -511,13 +802,19 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _remove_if_unlocked(path: Path, still_wanted: Callable[[], bool]) -> bool:
-    """Unlink `path` if no process holds its flock and `still_wanted()` holds under our lock."""
+def _act_if_unlocked(
+    directory: _Dir, name: str, still_wanted: Callable[[], bool], act: Callable[[str], None]
+) -> bool:
+    """Run `act(name)` if the entry is a regular file no process holds the flock of, and
+    `still_wanted()` holds while we hold that lock. Returns whether `act` ran and succeeded."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = directory.open(name)
     except OSError:
         return False
     try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return False
         if fcntl is not None:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -526,11 +823,24 @@ def _remove_if_unlocked(path: Path, still_wanted: Callable[[], bool]) -> bool:
         if not still_wanted():
             return False
         try:
-            if os.stat(path).st_ino != os.fstat(fd).st_ino:
+            if directory.lstat(name).st_ino != info.st_ino:
                 return False
-            os.unlink(path)
+            act(name)
         except OSError:
             return False
         return True
     finally:
         os.close(fd)
+
+
+def _is_idle_file(directory: _Dir, name: str) -> bool:
+    """Whether the entry is a regular file that no upload holds locked right now."""
+    return _act_if_unlocked(directory, name, _always, _do_nothing)
+
+
+def _always() -> bool:
+    return True
+
+
+def _do_nothing(name: str) -> None:
+    return None

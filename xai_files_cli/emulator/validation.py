@@ -13,6 +13,7 @@ MAX_FILENAME_CHARS = 255
 MIN_TTL_SECONDS = 3600
 MAX_TTL_SECONDS = 2_592_000
 FILE_ID_PREFIX = "file_"
+TEMP_SUFFIX = ".part"
 
 # C0 controls and DEL (the contract's "ASCII controls"), C1 controls incl. NEL (reliability.md asks
 # for these too), U+2028/U+2029, and the characters that would break Content-Disposition.
@@ -28,6 +29,11 @@ def new_file_id() -> str:
 def is_file_id(value: str) -> bool:
     """Whether `value` has the exact shape of an id this server issues (checked before any lookup)."""
     return len(value) == 41 and _FILE_ID.fullmatch(value) is not None
+
+
+def is_temp_name(value: str) -> bool:
+    """Whether `value` is the name of one of this server's upload temp files: `<file id>.part`."""
+    return value.endswith(TEMP_SUFFIX) and is_file_id(value[: -len(TEMP_SUFFIX)])
 
 
 def filename_problem(name: str) -> str | None:

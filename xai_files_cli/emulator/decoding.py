@@ -1,0 +1,132 @@
+"""Requests that cannot be decoded get INVALID_ARGUMENT, as bad input should, instead of INTERNAL.
+
+grpc-python answers INTERNAL ("Exception deserializing request!") when a request message does not
+parse, e.g. a string field holding bytes that are not UTF-8 (a non-UTF-8 filename sent by a raw
+client). This interceptor wraps every handler's request deserializer so that a message that does
+not parse becomes a marker, and the handler, on meeting the marker (the request of a unary call,
+or any message of a request stream), aborts with INVALID_ARGUMENT naming the message type.
+Register it innermost (after the auth interceptor), so an unauthenticated caller still gets
+UNAUTHENTICATED whatever it sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
+
+import grpc
+
+_CACHE_LIMIT = 256  # wrapped handlers kept (one per method of the registered services)
+
+
+class _Undecodable:
+    """Stands in for a request message that did not parse."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+    owner = getattr(deserializer, "__self__", None)  # e.g. UploadFileChunk.FromString
+    what = getattr(owner, "DESCRIPTOR", None)
+    name = getattr(what, "full_name", "request")
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception:  # DecodeError, or anything else a parser raises on bad bytes
+            return _Undecodable(
+                f"the {name} message cannot be decoded: it is not valid protobuf or a string field "
+                "in it is not valid UTF-8"
+            )
+
+    return deserialize
+
+
+def _reject(context: grpc.ServicerContext, marker: _Undecodable) -> NoReturn:
+    context.abort(grpc.StatusCode.INVALID_ARGUMENT, marker.message)
+    raise AssertionError("unreachable: context.abort raises")
+
+
+def _checked(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
+    for request in requests:
+        if isinstance(request, _Undecodable):
+            _reject(context, request)
+        yield request
+
+
+def _wrap_behaviour(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
+    """The handler's behaviour, checking its request (or each streamed request) first."""
+    if handler.request_streaming and handler.response_streaming:
+        inner = handler.stream_stream
+
+        def stream_stream(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
+            yield from inner(_checked(requests, context), context)
+
+        return stream_stream
+    if handler.request_streaming:
+        inner = handler.stream_unary
+
+        def stream_unary(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
+            return inner(_checked(requests, context), context)
+
+        return stream_unary
+    if handler.response_streaming:
+        inner = handler.unary_stream
+
+        def unary_stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            if isinstance(request, _Undecodable):
+                _reject(context, request)
+            yield from inner(request, context)
+
+        return unary_stream
+    inner = handler.unary_unary
+
+    def unary_unary(request: Any, context: grpc.ServicerContext) -> Any:
+        if isinstance(request, _Undecodable):
+            _reject(context, request)
+        return inner(request, context)
+
+    return unary_unary
+
+
+def tolerant_handler(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    """`handler` with a deserializer that never raises and a behaviour that rejects what did not parse."""
+    behaviour = _wrap_behaviour(handler)
+    options = {
+        "request_deserializer": _tolerant(handler.request_deserializer),
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.request_streaming and handler.response_streaming:
+        return grpc.stream_stream_rpc_method_handler(behaviour, **options)
+    if handler.request_streaming:
+        return grpc.stream_unary_rpc_method_handler(behaviour, **options)
+    if handler.response_streaming:
+        return grpc.unary_stream_rpc_method_handler(behaviour, **options)
+    return grpc.unary_unary_rpc_method_handler(behaviour, **options)
+
+
+class DecodeErrorInterceptor(grpc.ServerInterceptor):
+    """Turns undecodable request messages into INVALID_ARGUMENT for every method."""
+
+    def __init__(self) -> None:
+        self._wrapped: dict[int, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        known = self._wrapped.get(id(handler))
+        if known is None or known[0] is not handler:  # registered handlers are long-lived objects
+            known = (handler, tolerant_handler(handler))
+            if len(self._wrapped) < _CACHE_LIMIT:
+                self._wrapped[id(handler)] = known
+        return known[1]
