@@ -20,7 +20,12 @@ from tests.conftest import TEST_KEY, CliResult, run_xai
 from tests.core.helpers import seed
 from xai_files_cli.core import rpc
 from xai_files_cli.emulator.faults import FaultPlan
-from xai_files_cli.emulator.server import DEFAULT_MAX_CONCURRENT_RPCS, RunningServer, ServerConfig, start_server
+from xai_files_cli.emulator.server import (
+    DEFAULT_MAX_CONCURRENT_RPCS,
+    RunningServer,
+    ServerConfig,
+    start_server,
+)
 
 BUSY = "code=RESOURCE_EXHAUSTED"
 
@@ -187,7 +192,7 @@ def test_a_negative_pushback_means_do_not_retry(emulator, tmp_path: Path) -> Non
     assert server.faults.calls("UploadFile") == 1
 
 
-def test_back_pressure_that_never_ends_gives_up_with_exit_5(emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_endless_back_pressure_gives_up_with_exit_5(emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rpc, "BACKPRESSURE", rpc.BackoffPolicy(initial=0.01, maximum=0.01, attempts=4))
     server = emulator(f"ListFiles:fail:times=0,{BUSY},message=Concurrent RPC limit exceeded!")
     result: CliResult = run_xai("files", "ls")
