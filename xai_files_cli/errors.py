@@ -95,6 +95,15 @@ class PartialFailure(XaiError):
 
 
 class Interrupted(XaiError):
-    """SIGINT, or the user declined a prompt."""
+    """SIGINT, or the user declined a prompt; SIGTERM when `terminated` (exit 143)."""
 
     exit_code = ExitCode.INTERRUPTED
+
+    def __init__(self, message: str, *, terminated: bool = False, **fields: str | None) -> None:
+        super().__init__(message, **fields)  # type: ignore[arg-type]
+        if terminated:
+            self.exit_code = ExitCode.TERMINATED
+
+
+class Terminated(BaseException):
+    """Raised from the SIGTERM handler so cleanup runs like on Ctrl-C."""

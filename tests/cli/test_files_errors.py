@@ -124,15 +124,16 @@ def test_sigint_during_download_leaves_nothing_behind(faulty, tmp_path: Path) ->
 
 
 def test_sigint_during_upload_stores_nothing(faulty, tmp_path: Path) -> None:
-    server = faulty.start("UploadFile:delay:amount=1.5", point_cli=False)
+    # The server stops reading after the first chunk: the upload is under way, far from its end.
+    server = faulty.start("UploadFile:stall_upload:after=1,amount=30", point_cli=False)
     sample = tmp_path / "a.bin"
-    sample.write_bytes(b"y" * 100_000)
+    with sample.open("wb") as handle:
+        handle.truncate(64 * 1024 * 1024)
     process = _spawn(server, "files", "upload", str(sample))
-    assert server.faults.wait_for(lambda plan: plan.calls("UploadFile") == 1)
-    _settle()
+    assert server.faults.wait_for(lambda plan: plan.held("UploadFile") == 1)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=10)
-    assert (process.returncode, stdout, stderr) == (130, "", "xai: interrupted\n")  # C19
+    assert (process.returncode, stdout, stderr) == (130, "", "xai: interrupted; nothing uploaded\n")  # C19
     assert server.faults.wait_for(lambda plan: plan.outcomes("UploadFile") == ["CANCELLED"])
     assert server.storage.all_ids() == set()  # NS
 

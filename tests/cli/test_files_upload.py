@@ -239,7 +239,7 @@ def test_ctrl_c_while_stdin_stalls_exits_130_cleanly(faulty) -> None:
         os.close(write_end)
         if process.poll() is None:
             process.kill()
-    assert (process.returncode, out, err) == (130, b"", b"xai: interrupted\n")
+    assert (process.returncode, out, err) == (130, b"", b"xai: interrupted; nothing uploaded\n")
     assert server.storage.all_ids() == set()
 
 

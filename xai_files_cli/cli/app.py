@@ -22,7 +22,7 @@ from xai_files_cli import __version__
 from xai_files_cli.cli import auth, chat, completion, config_cmd, files, models, serve
 from xai_files_cli.cli.complete_ids import complete_profile
 from xai_files_cli.cli.context import AppContext, GlobalOptions
-from xai_files_cli.errors import ExitCode, InternalError, Interrupted, UsageError, XaiError
+from xai_files_cli.errors import ExitCode, InternalError, Interrupted, Terminated, UsageError, XaiError
 from xai_files_cli.output.io import IOStreams
 from xai_files_cli.redact import RedactingFilter, redact
 
@@ -47,10 +47,6 @@ app = typer.Typer(
 
 # gRPC turns a deadline it cannot represent (past ~2**31 s) into an immediate DEADLINE_EXCEEDED.
 MAX_TIMEOUT = 365 * 86400.0
-
-
-class Terminated(BaseException):
-    """Raised from the SIGTERM handler so cleanup runs like on Ctrl-C."""
 
 
 def _version_callback(value: bool) -> None:

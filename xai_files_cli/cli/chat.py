@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from xai_files_cli.errors import UsageError, XaiError
+from xai_files_cli.errors import Interrupted, Terminated, UsageError, XaiError
 
 if TYPE_CHECKING:
     from xai_files_cli.cli.context import AppContext
     from xai_files_cli.core.chat import ChatClient, ChatOptions, ChatReply, Message
     from xai_files_cli.core.files import FilesClient
     from xai_files_cli.core.transfer import UploadSource
+    from xai_files_cli.output.io import IOStreams
 
 AUTO_UPLOAD_TTL = 3600  # seconds: an auto-uploaded file expires even if the cleanup never runs
 EFFORT_CHOICES = ("low", "medium", "high")
@@ -237,6 +238,8 @@ class _Attachments:
                             expires_after=None if self.keep else AUTO_UPLOAD_TTL,
                             progress=progress,
                         )
+                    except Interrupted:
+                        raise  # the upload already deleted what it stored, or named it with `rm`
                     except XaiError as error:
                         if error.file_id:  # stored although the upload failed (e.g. a size mismatch)
                             item.file_id, item.uploaded = error.file_id, True
@@ -273,6 +276,21 @@ class _Attachments:
                 io.write_err(
                     f"xai: warning: could not delete {escape_terminal(item.file_id)} "
                     f"({escape_terminal(error.message)}); it expires within an hour\n"
+                )
+            except (KeyboardInterrupt, Terminated):
+                self._name_leftovers(io)  # interrupted while cleaning up: say what stays behind
+                raise
+
+    def _name_leftovers(self, io: IOStreams) -> None:
+        """One warning per auto-uploaded file not known to be deleted, with the command that removes it."""
+        from xai_files_cli.output.sanitize import escape_terminal
+
+        for item in self.items:
+            if item.uploaded and not item.deleted and item.file_id is not None:
+                file_id = escape_terminal(item.file_id)
+                io.write_err(
+                    f"xai: warning: {escape_terminal(item.value)} may remain uploaded as {file_id}; it "
+                    f"expires within an hour, or remove it with `xai files rm {file_id}`\n"
                 )
 
     def close(self) -> None:

@@ -19,9 +19,10 @@ import asyncio
 import contextlib
 import functools
 import logging
+import signal
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Sized
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence, Sized
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
@@ -52,7 +53,14 @@ from xai_files_cli.core.transfer import (
     run_bounded,
     too_large,
 )
-from xai_files_cli.errors import InternalError, Interrupted, UnavailableError, UsageError, XaiError
+from xai_files_cli.errors import (
+    InternalError,
+    Interrupted,
+    Terminated,
+    UnavailableError,
+    UsageError,
+    XaiError,
+)
 
 log = logging.getLogger("xai.files")
 
@@ -63,6 +71,10 @@ UPLOAD_ATTEMPTS = 3
 INLINE_READ_BYTES = 256 * 1024
 CANCEL_POLL = 0.1  # seconds between checks of FilesClient.cancel while a batch waits
 DOWNLOAD_ATTEMPTS = 3
+# On Ctrl-C or SIGTERM after an upload's last byte, how long to wait for the server's answer, and
+# the deadline of the delete that then removes the file it stored.
+INTERRUPT_GRACE = 5.0
+DISCARD_TIMEOUT = 5.0
 MIN_TTL, MAX_TTL = 3600, 30 * 24 * 3600
 PAGE_SIZE = 100
 
@@ -103,6 +115,8 @@ class _UploadBody:
     handed over. A batch's event loop pulls the same iterator and writes each message itself.
     That thread can still be inside a read when the call has already failed: `close` waits for it
     and stops further reads, so a restart can rewind the source without a stale read moving it.
+    On Ctrl-C, `seal` stops the stream without waiting for a read (stdin may never answer): a
+    sealed stream can never end, so the server cannot store a file from it.
     """
 
     def __init__(
@@ -119,8 +133,10 @@ class _UploadBody:
         self.sent = 0
         self.finished = False
         self.error: BaseException | None = None
-        self._reading = threading.Lock()
+        self._reading = threading.Lock()  # held for a whole read, so `close` can wait for it
+        self._state = threading.Lock()  # held only to update `finished`/`sent` or to seal
         self._closed = False
+        self._sealed = False
 
     def __iter__(self) -> Iterator[files_pb2.UploadFileChunk]:
         try:
@@ -135,22 +151,46 @@ class _UploadBody:
             raise
 
     def _read(self, chunks: Iterator[bytes]) -> bytes | None:
-        """The next chunk, counted as handed over; None at the end (then `finished`) or once closed."""
+        """The next chunk, counted as handed over; None at the end (then `finished`) or once closed.
+
+        Raises Interrupted once sealed, also for a read that was under way: a sealed stream never ends.
+        """
         with self._reading:
             if self._closed:
                 return None
-            data = next(chunks, None)
-            if data is None:
-                self.finished = True
-            else:
+            data = next(chunks, None) if not self._sealed else None
+            with self._state:  # never held across a read, which may block (stdin)
+                if self._sealed:
+                    raise Interrupted("interrupted; nothing uploaded")
+                if data is None:
+                    self.finished = True
+                    return None
                 self.sent += len(data)
-                self._progress.advance(len(data))
+            self._progress.advance(len(data))
             return data
 
     def close(self) -> None:
         """Wait for a read in progress on another thread, and allow no more."""
         with self._reading:
             self._closed = True
+
+    def seal(self) -> bool:
+        """Let no more messages out, without waiting for a read under way: every further read raises
+        Interrupted, so the stream can never end and the server never stores the file.
+
+        Returns whether every message had already been handed over (the server may store it).
+        """
+        with self._state:
+            self._sealed = True
+            return self.finished
+
+    def abandon(self, cancel_call: Callable[[], object]) -> bool:
+        """Stop an interrupted attempt: True when every message was already handed over (the server
+        may store the file), else seal the stream and cancel the call: nothing is stored."""
+        if self.seal():
+            return True
+        cancel_call()
+        return False
 
 
 class FilesClient:
@@ -162,6 +202,7 @@ class FilesClient:
         self._timeout = timeout
         self._target = target_of(channel)
         self.cancel = threading.Event()  # set to stop in-flight uploads (Ctrl-C in a batch)
+        self.interrupt_grace = INTERRUPT_GRACE
 
     # -- helpers ----------------------------------------------------------------------------------
     def _call_timeout(self) -> float:
@@ -244,15 +285,73 @@ class FilesClient:
             while True:
                 body = _UploadBody(src, init, progress, self.cancel)
                 try:
-                    reply = self._stub.UploadFile(iter(body), timeout=timeout)
+                    reply = self._attempt(body, timeout, name)
                 except grpc.RpcError as error:
                     self._sleep(
                         self._plan_restart(error, operation, body, src, restarts, progress, on_notice)
                     )
                     continue
                 return self._accept(reply, body, operation)
+        except (KeyboardInterrupt, Terminated) as stop:  # between attempts: nothing sent could be stored
+            raise _interrupt_report(_is_term(stop)) from None
         finally:
             progress.finish()
+
+    def _attempt(self, body: _UploadBody, timeout: float, name: str) -> files_pb2.File:
+        """One UploadFile call; on Ctrl-C or SIGTERM, settle what the server may have stored."""
+        call: Any = None
+        try:
+            call = self._stub.UploadFile.future(iter(body), timeout=timeout)
+            return call.result()
+        except (KeyboardInterrupt, Terminated) as stop:
+            raise self._settle_interrupted(stop, call, body, name) from None
+
+    def _settle_interrupted(
+        self, stop: BaseException, call: Any, body: _UploadBody, name: str
+    ) -> Interrupted:
+        """The error for an attempt interrupted by `stop`, saying what became of the upload.
+
+        Before the last byte the call is cancelled: nothing is stored. After it the server may be
+        storing the file, so its answer is awaited for `interrupt_grace` seconds; a stored file is
+        deleted again, or named with the command that removes it.
+        """
+        terminated = _is_term(stop)
+        if call is None or not body.abandon(call.cancel):
+            return _interrupt_report(terminated)
+        reply, error = _answer_within(call, self.interrupt_grace)
+        if reply is not None:
+            deleted, failed = self._discard([(name, reply.id)])
+            return _interrupt_report(terminated, deleted=deleted, failed=failed)
+        if error is not None and not (rpc.is_unavailable(error) or rpc.is_deadline(error)):
+            return _interrupt_report(terminated)  # the server refused it
+        return _interrupt_report(terminated, unanswered=[name])
+
+    def _discard(self, stored: list[tuple[str, str]]) -> tuple[list[str], list[tuple[str, str, str]]]:
+        """Delete the files (name, id) stored after an interrupt: the ids deleted, and (name, id,
+        reason) of each that could not be."""
+        deleted: list[str] = []
+        failed: list[tuple[str, str, str]] = []
+        for name, file_id in stored:
+            try:
+                self.delete(file_id, timeout=DISCARD_TIMEOUT)
+            except XaiError as error:
+                failed.append((name, file_id, error.message))
+            except (KeyboardInterrupt, Terminated):
+                failed.append((name, file_id, "interrupted again"))
+            else:
+                deleted.append(file_id)
+        return deleted, failed
+
+    def _batch_interrupted(self, batch: _AioBatch, signum: int, uploaded: bool) -> Interrupted:
+        """The error for a batch stopped by a signal, after deleting what was stored in its grace."""
+        deleted, failed = self._discard([(item.filename, info.id) for item, info in batch.stored_late])
+        return _interrupt_report(
+            signum == signal.SIGTERM,
+            deleted=deleted,
+            failed=failed,
+            unanswered=[item.filename for item in batch.unanswered],
+            otherwise="nothing else uploaded" if uploaded else "nothing uploaded",
+        )
 
     def _plan_restart(
         self,
@@ -400,7 +499,12 @@ class FilesClient:
                 batch = _AioBatch(
                     self, dial, expires_after=expires_after, progress=overall, on_notice=on_notice
                 )
-                asyncio.run(batch.run(items, concurrency=concurrency, on_done=done))
+                signum = _run_until_signal(
+                    batch.run(items, concurrency=concurrency, on_done=done),
+                    on_signal=lambda: self._grant_grace(batch),
+                )
+                if signum is not None:
+                    raise self._batch_interrupted(batch, signum, uploaded=any(r.ok for r in results))
             else:  # a channel `connect` did not make, or a caller inside an event loop: threads
 
                 def work(item: UploadItem) -> FileInfo:
@@ -416,6 +520,11 @@ class FilesClient:
         finally:
             overall.finish()
         return results
+
+    def _grant_grace(self, batch: _AioBatch) -> None:
+        """On a signal: no upload may start or end its stream now; those sent in full get a grace."""
+        self.cancel.set()
+        batch.grace = self.interrupt_grace
 
     # -- listing and metadata -----------------------------------------------------------------------
     def list_page(
@@ -601,6 +710,63 @@ class FilesClient:
         return RevokeResult(file_id=reply.file_id or file_id, revoked=reply.revoked, url=url)
 
 
+def _is_term(stop: BaseException) -> bool:
+    return isinstance(stop, Terminated)
+
+
+def _answer_within(call: Any, seconds: float) -> tuple[files_pb2.File | None, grpc.RpcError | None]:
+    """The reply of an upload call within `seconds` (a second Ctrl-C stops waiting), or its error.
+
+    (None, None) when no answer came in time; the call is then cancelled.
+    """
+    try:
+        return call.result(timeout=seconds), None
+    except grpc.RpcError as error:
+        return None, error
+    except (grpc.FutureTimeoutError, grpc.FutureCancelledError, KeyboardInterrupt, Terminated):
+        call.cancel()
+        return None, None
+
+
+def _interrupt_report(
+    terminated: bool,
+    *,
+    deleted: Sequence[str] = (),
+    failed: Sequence[tuple[str, str, str]] = (),
+    unanswered: Sequence[str] = (),
+    otherwise: str = "nothing uploaded",
+) -> Interrupted:
+    """`interrupted; deleted the uploaded file file_1`: what became of the uploads a signal stopped.
+
+    `deleted`: ids stored after the signal and deleted again; `failed`: (name, id, reason) of those
+    that could not be deleted; `unanswered`: names of uploads sent in full without an answer.
+    """
+    parts = ["terminated" if terminated else "interrupted"]
+    if deleted:
+        what = "the uploaded file" if len(deleted) == 1 else f"the {len(deleted)} uploaded files"
+        parts.append(f"deleted {what} {', '.join(deleted)}")
+    parts += [
+        f"{name} was stored as {file_id} and could not be deleted ({why})" for name, file_id, why in failed
+    ]
+    if unanswered:
+        verb = "it" if len(unanswered) == 1 else "they"
+        parts.append(f"no answer from the server about {', '.join(unanswered)}: {verb} may have been stored")
+    if len(parts) == 1:
+        parts.append(otherwise)
+    hints = []
+    if failed:
+        ids = " ".join(file_id for _, file_id, _ in failed)
+        hints.append(f"remove {'it' if len(failed) == 1 else 'them'} with `xai files rm {ids}`")
+    if unanswered:
+        hints.append("check `xai files ls` before uploading again")
+    return Interrupted(
+        "; ".join(parts),
+        terminated=terminated,
+        hint="; ".join(hints) or None,
+        file_id=failed[0][1] if len(failed) == 1 else None,
+    )
+
+
 def _may_repeat_delete(error: grpc.RpcError, attempt: int) -> bool:
     """UNAVAILABLE is retried up to RETRY_ATTEMPTS; a server failure (INTERNAL, UNKNOWN) once."""
     if rpc.is_unavailable(error):
@@ -617,6 +783,59 @@ def _upload_init(name: str, expires_after: int | None) -> files_pb2.UploadFileIn
     if expires_after is not None:
         init.expires_after = expires_after
     return init
+
+
+def _run_until_signal(work: Coroutine[Any, Any, None], *, on_signal: Callable[[], None]) -> int | None:
+    """`asyncio.run(work)`, except that SIGINT or SIGTERM (in the main thread) calls `on_signal` and
+    cancels `work`, which can then settle its calls; returns the first signal received, or None.
+
+    Python's own handling would raise KeyboardInterrupt inside the loop (or, for SIGTERM, our
+    handler's exception), cancelling every task at once with no chance to wait for an answer.
+    """
+    received: list[int] = []
+
+    async def guarded() -> None:
+        task = asyncio.ensure_future(work)
+
+        def stop(signum: int) -> None:
+            if not received:
+                on_signal()
+            received.append(signum)
+            task.cancel()  # a second signal also ends the grace
+
+        restore = _route_signals(asyncio.get_running_loop(), stop)
+        try:
+            await task
+        except asyncio.CancelledError:
+            if not received:
+                raise
+        finally:
+            restore()
+
+    asyncio.run(guarded())
+    return received[0] if received else None
+
+
+def _route_signals(loop: asyncio.AbstractEventLoop, handler: Callable[[int], None]) -> Callable[[], None]:
+    """Send SIGINT and SIGTERM to `handler` on `loop`; returns what puts the previous handlers back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # only the main thread receives signals
+    previous: dict[int, Any] = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        before = signal.getsignal(signum)
+        try:
+            loop.add_signal_handler(signum, handler, signum)
+        except (NotImplementedError, RuntimeError, ValueError):  # e.g. Windows: Python's handling stays
+            continue
+        previous[signum] = before
+
+    def restore() -> None:
+        for signum, before in previous.items():
+            loop.remove_signal_handler(signum)  # which installs the default handler, not ours
+            if before is not None:
+                signal.signal(signum, before)
+
+    return restore
 
 
 def _loop_running() -> bool:
@@ -650,6 +869,12 @@ class _AioBatch:
         self._progress = progress
         self._on_notice = on_notice
         self._window = _Window(1)  # replaced by `run`, sized by its concurrency
+        # Settling a signal (`_spare_sent`): the grace it grants, each item task's current body, and
+        # the items the server stored or left unanswered meanwhile (FilesClient reports them).
+        self.grace = 0.0
+        self.bodies: dict[Any, _UploadBody] = {}
+        self.stored_late: list[tuple[UploadItem, FileInfo]] = []
+        self.unanswered: list[UploadItem] = []
 
     async def run(
         self,
@@ -693,12 +918,40 @@ class _AioBatch:
                     on_done(item, None if error is not None else task.result(), error)
         finally:
             try:
+                await self._spare_sent(running)
                 for task in running:
                     task.cancel()
                 if running:  # let each cancellation reach its call (the server sees CANCELLED)
                     await asyncio.wait(running)
             finally:
                 await channel.close()
+
+    async def _spare_sent(self, running: dict[asyncio.Future[FileInfo], UploadItem]) -> None:
+        """After a signal, give each upload that sent its last byte `grace` seconds for its answer.
+
+        Every body is sealed first, so no other upload can end its stream (`client.cancel`, set by
+        the signal, stops any not yet begun). The server may be storing those sent in full: each one
+        it stores goes to `stored_late`, each left without an answer to `unanswered`. A second signal
+        ends the wait. Without a signal, nothing waits.
+        """
+        if self.grace <= 0:
+            return
+        sent = {}
+        for task, item in running.items():
+            task.add_done_callback(_retrieve)  # those that fail now fail quietly: they stored nothing
+            body = self.bodies.get(task)
+            if body is not None and body.seal():
+                sent[task] = item
+        if not sent:
+            return
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait(sent, timeout=self.grace)
+        for task, item in sent.items():
+            error = task.exception() if task.done() and not task.cancelled() else None
+            if not task.done() or isinstance(error, UnavailableError):  # the outcome is unknown
+                self.unanswered.append(item)
+            elif not task.cancelled() and error is None:
+                self.stored_late.append((item, task.result()))
 
     async def _upload(self, stub: files_pb2_grpc.FilesStub, item: UploadItem) -> FileInfo:
         """One item, with the blocking `upload`'s checks, restarts (C6, C7) and size checks (C8)."""
@@ -718,6 +971,7 @@ class _AioBatch:
                 restarts = _Restarts()
                 while True:
                     body = _UploadBody(src, init, progress, client.cancel)
+                    self.bodies[asyncio.current_task()] = body
                     try:
                         attempt = functools.partial(_send, stub, body, timeout, inline=inline)
                         reply = await self._window.send(attempt)
@@ -730,6 +984,12 @@ class _AioBatch:
                     return client._accept(reply, body, operation)
             finally:
                 progress.finish()
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Mark a task's outcome as seen, so asyncio never logs it as an unretrieved exception."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def _send(

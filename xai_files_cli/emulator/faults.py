@@ -19,10 +19,14 @@ Actions:
     pad           append `amount` extra bytes to a server stream, then end OK   (C14)
     delay         wait `amount` seconds before the handler runs                (C11, C28)
     stall         hold a server stream `amount` seconds after `after` chunks    (C22)
+    hold_reply    run the handler (an upload is stored), then hold its reply `amount` seconds
+    stall_upload  stop reading an upload for `amount` seconds after `after` data chunks
 
-`delay` and `stall` end early when the call is cancelled or the server aborts it, so a stalled
-handler never outlives its RPC. Each fault that fires is logged at INFO on `xai.emulator.faults`
-(`xai -v serve` prints it), which gives subprocess tests a marker to wait for.
+`delay`, `stall`, `hold_reply` and `stall_upload` end early when the call is cancelled or the
+server aborts it, so a stalled handler never outlives its RPC; `held(method)` counts the holds of
+`hold_reply` and `stall_upload` that have begun (the handler runs, and will see its RPC end).
+Each fault that fires is logged at INFO on `xai.emulator.faults` (`xai -v serve` prints it), which
+gives subprocess tests a marker to wait for.
 
 Examples: `ListFiles:fail:times=2`, `UploadFile:abort_upload:after=1`,
 `RetrieveFileContent:truncate:amount=10`, `*:fail:code=INTERNAL,times=0`,
@@ -44,7 +48,18 @@ from typing import Any
 import grpc
 
 ENV_VAR = "XAI_EMULATOR_FAULTS"
-ACTIONS = ("fail", "abort_upload", "commit_drop", "fail_stream", "truncate", "pad", "delay", "stall")
+ACTIONS = (
+    "fail",
+    "abort_upload",
+    "commit_drop",
+    "fail_stream",
+    "truncate",
+    "pad",
+    "delay",
+    "stall",
+    "hold_reply",
+    "stall_upload",
+)
 
 log = logging.getLogger("xai.emulator.faults")
 
@@ -114,6 +129,7 @@ class FaultPlan:
         self.faults = list(faults)
         self._calls: dict[str, int] = {}
         self._outcomes: dict[str, list[str]] = {}
+        self._held: dict[str, int] = {}
         self._cond = threading.Condition()
 
     @classmethod
@@ -131,6 +147,11 @@ class FaultPlan:
         """Final status name of each finished call of `method`, in completion order."""
         with self._cond:
             return list(self._outcomes.get(method, []))
+
+    def held(self, method: str) -> int:
+        """How many calls of `method` a `hold_reply` or `stall_upload` fault has begun to hold."""
+        with self._cond:
+            return self._held.get(method, 0)
 
     def wait_for(self, predicate: Callable[[FaultPlan], bool], timeout: float = 10.0) -> bool:
         """Block until `predicate(plan)` is true (re-checked on every call/outcome); False on timeout."""
@@ -152,6 +173,11 @@ class FaultPlan:
                     log.info("fault %s:%s on call %d of %s", fault.method, fault.action, fault.used, method)
             self._cond.notify_all()
             return active
+
+    def _hold(self, method: str) -> None:
+        with self._cond:
+            self._held[method] = self._held.get(method, 0) + 1
+            self._cond.notify_all()
 
     def _record(self, method: str, outcome: str) -> None:
         with self._cond:
@@ -229,10 +255,14 @@ class _FaultInterceptor(grpc.ServerInterceptor):
                 self._before(faults, context, call)
                 if request_streaming:
                     request = _abort_requests(request, context, faults)
+                    request = _stall_requests(request, faults, lambda: self.plan._hold(method), call.ended)
                 response = behavior(request, context)
                 for fault in faults:
                     if fault.action == "commit_drop":
                         context.abort(fault.code, fault.message)
+                    elif fault.action == "hold_reply":
+                        self.plan._hold(method)
+                        call.ended.wait(fault.amount)
             except BaseException:
                 call.finish(_status_name(context) if context.code() else "CANCELLED")
                 raise
@@ -262,6 +292,41 @@ def _abort_requests(
 ) -> Iterator[Any]:
     limits = [fault for fault in faults if fault.action == "abort_upload"]
     return _AbortingRequests(requests, context, limits) if limits else requests
+
+
+def _stall_requests(
+    requests: Iterator[Any], faults: list[Fault], on_stall: Callable[[], None], ended: threading.Event
+) -> Iterator[Any]:
+    stalls = [fault for fault in faults if fault.action == "stall_upload"]
+    return _StallingRequests(requests, stalls, on_stall, ended) if stalls else requests
+
+
+class _StallingRequests:
+    """Passes upload messages through, stopping to read for `amount` seconds after `after` data
+    chunks (until the RPC ends), so the client's writes wait on flow control mid-upload."""
+
+    def __init__(
+        self,
+        requests: Iterator[Any],
+        stalls: list[Fault],
+        on_stall: Callable[[], None],
+        ended: threading.Event,
+    ) -> None:
+        self.requests, self.stalls, self.on_stall, self.ended = iter(requests), list(stalls), on_stall, ended
+        self.data_chunks = 0
+
+    def __iter__(self) -> _StallingRequests:
+        return self
+
+    def __next__(self) -> Any:
+        for fault in [f for f in self.stalls if self.data_chunks >= f.after]:
+            self.stalls.remove(fault)
+            self.on_stall()
+            self.ended.wait(fault.amount)
+        message = next(self.requests)
+        if message.WhichOneof("chunk") == "data":
+            self.data_chunks += 1
+        return message
 
 
 class _AbortingRequests:
