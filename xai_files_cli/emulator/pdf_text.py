@@ -29,12 +29,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 DEFAULT_SECONDS = 10.0
 DEFAULT_MAX_PAGES = 5_000
 DEFAULT_MEMORY_BYTES = 1 << 30
 _HEADER = struct.Struct(">cI")
+_PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])  # where `xai_files_cli` itself is found
 _POLL_SECONDS = 0.05
 
 
@@ -123,6 +125,7 @@ class _Worker:
                 stdin=stdin,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
+                cwd=_PACKAGE_PARENT,  # `-m` puts the cwd first on sys.path: never the user's dir
             )
         finally:
             if stdin is not source:
