@@ -242,7 +242,9 @@ def test_cancelled_downloads_stop_promptly_and_leak_no_fds(make_server):
     """E14 (scaled down): cancel many downloads after the first chunk; the server notices each."""
     plan = FaultPlan()
     _, client = make_server(faults=plan)
-    created = client.upload("big.bin", b"x" * (12 * MIB))
+    created = client.upload(
+        "big.bin", b"x" * (48 * MIB)
+    )  # far more than flow control lets through before a cancel
     fd_dir = "/proc/self/fd"
 
     def open_fds() -> int:
