@@ -26,7 +26,7 @@ import typer
 
 from tests.conftest import TEST_KEY, CliResult, run_xai
 from xai_files_cli.cli.app import app
-from xai_files_cli.config_store import ConfigStore
+from xai_files_cli.settings.config_store import ConfigStore
 
 SENTINEL = "xai-" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
 FAKE_ID = "file_00000000-0000-4000-8000-000000000000"

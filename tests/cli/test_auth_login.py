@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT, TEST_KEY, run_xai, xai_subprocess_env
-from xai_files_cli.config_store import ConfigStore
+from xai_files_cli.settings.config_store import ConfigStore
 
 WRONG_KEY = "xai-wrongkeyFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT, run_xai, xai_subprocess_env
-from xai_files_cli import config_store
-from xai_files_cli.config_store import ConfigStore
+from xai_files_cli.settings import config_store
+from xai_files_cli.settings.config_store import ConfigStore
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -286,7 +286,7 @@ def test_concurrent_logins_each_leave_one_complete_version() -> None:
 WRITER = """
 import sys
 from pathlib import Path
-from xai_files_cli.config_store import ConfigStore
+from xai_files_cli.settings.config_store import ConfigStore
 store = ConfigStore(Path(sys.argv[1]))
 i = 0
 while True:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_KEY, run_xai
-from xai_files_cli import config
-from xai_files_cli.config_store import ConfigStore
+from xai_files_cli.settings import resolution
+from xai_files_cli.settings.config_store import ConfigStore
 
 ENV_KEY = "xai-envkeyAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 STORED_KEY = "xai-storedBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
@@ -52,7 +52,7 @@ def test_key_precedence(tmp_path: Path, env_key: bool, stored: bool, selection: 
     environ = {"XAI_API_KEY": ENV_KEY} if env_key else {}
     if selection == "env":
         environ["XAI_PROFILE"] = "work"
-    settings = config.resolve(
+    settings = resolution.resolve(
         profile_flag="work" if selection == "flag" else None, store=store, environ=environ
     )
 
@@ -80,7 +80,7 @@ def test_host_precedence(tmp_path: Path, flag: bool, env: bool, profile: bool) -
     """--api-host > XAI_API_HOST > profile api_host > api.x.ai:443."""
     store = make_store(tmp_path, work={"api_host": "profile.example:1"} if profile else {})
     environ = {"XAI_API_HOST": "env.example:2"} if env else {}
-    settings = config.resolve(
+    settings = resolution.resolve(
         api_host_flag="flag.example:3" if flag else None, profile_flag="work", store=store, environ=environ
     )
     expected = (
@@ -100,7 +100,7 @@ def test_model_precedence(tmp_path: Path, flag: bool, env: bool, profile: bool) 
     """--model (chat) > XAI_MODEL > profile model > grok-4."""
     store = make_store(tmp_path, work={"model": "profile-model"} if profile else {})
     environ = {"XAI_MODEL": "env-model"} if env else {}
-    settings = config.resolve(
+    settings = resolution.resolve(
         model_flag="flag-model" if flag else None, profile_flag="work", store=store, environ=environ
     )
     expected = (
@@ -110,7 +110,7 @@ def test_model_precedence(tmp_path: Path, flag: bool, env: bool, profile: bool) 
         if env
         else ("profile-model", "profile work")
         if profile
-        else (config.DEFAULT_MODEL, "default")
+        else (resolution.DEFAULT_MODEL, "default")
     )
     assert (settings.model, settings.model_source) == expected
 
@@ -126,10 +126,10 @@ def test_profile_selection_precedence(tmp_path: Path, flag: bool, env: bool, def
         c={"model": "mc"},
     )
     environ = {"XAI_PROFILE": "b"} if env else {}
-    settings = config.resolve(profile_flag="a" if flag else None, store=store, environ=environ)
+    settings = resolution.resolve(profile_flag="a" if flag else None, store=store, environ=environ)
     expected = "a" if flag else "b" if env else "c" if default_profile else "default"
     assert settings.profile == expected
-    assert settings.model == {"a": "ma", "b": "mb", "c": "mc", "default": config.DEFAULT_MODEL}[expected]
+    assert settings.model == {"a": "ma", "b": "mb", "c": "mc", "default": resolution.DEFAULT_MODEL}[expected]
 
 
 @pytest.mark.parametrize("how", ["flag --local", "-p local", "XAI_PROFILE=local", "default_profile=local"])
@@ -138,7 +138,7 @@ def test_local_profile_means_embedded_server_and_needs_no_key(tmp_path: Path, ho
     environ = {"XAI_API_KEY": ENV_KEY, "XAI_API_HOST": "env.example:2"}
     if how == "XAI_PROFILE=local":
         environ["XAI_PROFILE"] = "local"
-    settings = config.resolve(
+    settings = resolution.resolve(
         local_flag=how == "flag --local",
         profile_flag="local" if how == "-p local" else None,
         store=store,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_xai
-from xai_files_cli import config_store
+from xai_files_cli.settings import config_store
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from xai_files_cli.core.models import FileInfo
+from xai_files_cli.core.records import FileInfo
 from xai_files_cli.core.transfer import NullProgress
 from xai_files_cli.output import render
 from xai_files_cli.output.io import IOStreams

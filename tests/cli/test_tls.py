@@ -24,10 +24,10 @@ from tests import tls_certs
 from tests.conftest import PYTHON, REPO_ROOT, TEST_KEY, run_xai, xai_subprocess_env
 from tests.core.helpers import seed
 from tests.tls_certs import TlsCerts
-from xai_files_cli import config
-from xai_files_cli.config_store import ConfigStore
 from xai_files_cli.emulator.faults import FaultPlan
 from xai_files_cli.emulator.server import RunningServer, ServerConfig, start_server
+from xai_files_cli.settings import resolution
+from xai_files_cli.settings.config_store import ConfigStore
 
 tls_certs_fixture = tls_certs.tls_certs  # the shared session fixture, under the name tests use
 
@@ -110,7 +110,7 @@ def test_ca_cert_precedence(tmp_path: Path, flag: bool, env: bool, profile: bool
     store = ConfigStore(tmp_path / "cfg")
     with store.transaction() as (cfg, _):
         cfg.profiles["default"] = {"ca_cert": "/p.pem"} if profile else {}
-    settings = config.resolve(
+    settings = resolution.resolve(
         ca_cert_flag="/f.pem" if flag else None,
         store=store,
         environ={"XAI_CA_CERT": "/e.pem"} if env else {},
@@ -125,7 +125,7 @@ def test_ca_cert_precedence(tmp_path: Path, flag: bool, env: bool, profile: bool
         else (None, "none")
     )
     assert (settings.ca_cert, settings.ca_cert_source) == expected
-    local = config.resolve(ca_cert_flag="/f.pem", local_flag=True, store=store, environ={})
+    local = resolution.resolve(ca_cert_flag="/f.pem", local_flag=True, store=store, environ={})
     assert local.ca_cert is None
 
 

@@ -18,7 +18,7 @@ from tests import tls_certs as tls_fixtures
 from tests.conftest import TEST_KEY
 from tests.tls_certs import TlsCerts
 from xai_files_cli.core.files import FilesClient
-from xai_files_cli.core.models import UploadItem, UploadResult
+from xai_files_cli.core.records import UploadItem, UploadResult
 from xai_files_cli.core.transfer import CHUNK_SIZE, FileChangedError, StreamSink
 from xai_files_cli.errors import Interrupted, RejectedError, UnavailableError
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.core.helpers import seed
 from xai_files_cli.core.files import FilesClient
-from xai_files_cli.core.models import UploadItem
+from xai_files_cli.core.records import UploadItem
 from xai_files_cli.core.transfer import (
     CHUNK_SIZE,
     AtomicFileSink,

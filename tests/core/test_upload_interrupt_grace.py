@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from xai_files_cli.core.models import UploadItem
+from xai_files_cli.core.records import UploadItem
 from xai_files_cli.emulator.faults import FaultPlan
 from xai_files_cli.errors import ExitCode, Interrupted
 

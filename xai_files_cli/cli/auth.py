@@ -14,13 +14,13 @@ from dataclasses import asdict, dataclass
 
 import typer
 
-from xai_files_cli import config
 from xai_files_cli.cli.complete_ids import complete_profile
 from xai_files_cli.cli.context import NO_KEY_HINT, AppContext, ca_cert_of
 from xai_files_cli.errors import AuthError, UnavailableError, UsageError, XaiError
 from xai_files_cli.output.io import IOStreams
 from xai_files_cli.output.sanitize import escape_terminal
 from xai_files_cli.redact import mask, register_secret
+from xai_files_cli.settings import resolution
 
 LOGIN_TIMEOUT = 10.0
 STATUS_TIMEOUT = 3.0
@@ -41,11 +41,11 @@ def register(app: typer.Typer) -> None:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def settings_for(app_ctx: AppContext, profile: str | None) -> config.Settings:
+def settings_for(app_ctx: AppContext, profile: str | None) -> resolution.Settings:
     """The effective settings of `profile` when given, else of the invocation's selected profile."""
     if profile is None:
         return app_ctx.settings()
-    return config.resolve(
+    return resolution.resolve(
         api_host_flag=app_ctx.options.api_host,
         profile_flag=profile,
         ca_cert_flag=app_ctx.options.ca_cert,
@@ -162,8 +162,8 @@ def login(
     app_ctx: AppContext = ctx.obj
     store = app_ctx.store()
     name = profile or app_ctx.settings().profile
-    config.check_profile_name(name)
-    if name == config.LOCAL_PROFILE:
+    resolution.check_profile_name(name)
+    if name == resolution.LOCAL_PROFILE:
         raise UsageError("the 'local' profile is the embedded server and needs no key")
     if api_host is not None:
         _check_host(api_host)
@@ -181,7 +181,11 @@ def login(
         values = cfg.profiles.setdefault(name, {})
         if api_host is not None:
             values["api_host"] = api_host
-        if cfg.default_profile is None and config.DEFAULT_PROFILE not in cfg.profiles and name != "default":
+        if (
+            cfg.default_profile is None
+            and resolution.DEFAULT_PROFILE not in cfg.profiles
+            and name != "default"
+        ):
             cfg.default_profile, made_default = name, True
 
     how = "saved without checking" if no_verify else f"checked against {target}"
@@ -190,7 +194,7 @@ def login(
     )
     if made_default:
         app_ctx.io.write_err(f"xai: '{name}' is now the default profile (change it with `xai config use`)\n")
-    if config.env_api_key() is not None:
+    if resolution.env_api_key() is not None:
         app_ctx.io.write_err("xai: note: XAI_API_KEY is set and takes precedence over stored keys\n")
 
 
@@ -249,10 +253,10 @@ def status(
     store = app_ctx.store()
     active = app_ctx.settings()
     credentials = store.load_credentials()
-    names = config.profile_names(store.load_config(), credentials)
+    names = resolution.profile_names(store.load_config(), credentials)
     if active.profile not in names:
         names = sorted([*names, active.profile])
-    entries: list[tuple[config.Settings, ProfileStatus]] = []
+    entries: list[tuple[resolution.Settings, ProfileStatus]] = []
     for name in names:
         settings = active if name == active.profile else settings_for(app_ctx, name)
         entries.append(
@@ -269,13 +273,13 @@ def status(
     _raise_for_active(next(row for row in rows if row.active))
 
 
-def _status_entry(settings: config.Settings, stored: str | None, active: bool) -> ProfileStatus:
+def _status_entry(settings: resolution.Settings, stored: str | None, active: bool) -> ProfileStatus:
     if settings.local:
         key, state = None, "built in"
     else:
         key = mask(settings.api_key) if settings.api_key else None
         state = "no key" if settings.api_key is None else "not checked"
-    overridden = stored is not None and settings.key_source == config.KEY_ENV
+    overridden = stored is not None and settings.key_source == resolution.KEY_ENV
     return ProfileStatus(
         profile=settings.profile,
         active=active,
@@ -288,13 +292,13 @@ def _status_entry(settings: config.Settings, stored: str | None, active: bool) -
     )
 
 
-def _check_all(entries: list[tuple[config.Settings, ProfileStatus]], timeout: float) -> None:
+def _check_all(entries: list[tuple[resolution.Settings, ProfileStatus]], timeout: float) -> None:
     """Check every distinct (host, key, CA) once, in parallel, each within `timeout` seconds."""
     pending = {_probe_key(s): s for s, row in entries if row.status == "not checked" and s.api_key}
     if not pending:
         return
 
-    def probe(settings: config.Settings) -> str:
+    def probe(settings: resolution.Settings) -> str:
         try:
             check_key(settings.api_host, settings.api_key or "", timeout, ca_cert_of(settings))
         except AuthError as error:
@@ -312,7 +316,7 @@ def _check_all(entries: list[tuple[config.Settings, ProfileStatus]], timeout: fl
             row.status = results[_probe_key(settings)]
 
 
-def _probe_key(settings: config.Settings) -> tuple[str, str | None, str | None]:
+def _probe_key(settings: resolution.Settings) -> tuple[str, str | None, str | None]:
     """Profiles that would make the same call (host, key and CA) are checked once."""
     return settings.api_host, settings.api_key, settings.ca_cert
 
@@ -321,9 +325,9 @@ def _human_status(rows: list[ProfileStatus]) -> str:
     lines: list[str] = []
     for row in rows:
         lines.append(escape_terminal(row.profile) + ("  (active)" if row.active else ""))
-        host = row.host if row.host_source == config.KEY_LOCAL else f"{row.host}  ({row.host_source})"
+        host = row.host if row.host_source == resolution.KEY_LOCAL else f"{row.host}  ({row.host_source})"
         lines.append(f"  host:    {escape_terminal(host)}")
-        if row.key_source == config.KEY_LOCAL:
+        if row.key_source == resolution.KEY_LOCAL:
             key = "not needed"
         elif row.key is None:
             key = "none  (run `xai auth login`)"
@@ -362,7 +366,7 @@ def logout(
     store = app_ctx.store()
     name = None if all_profiles else (profile or app_ctx.settings().profile)
     if name is not None:
-        config.check_profile_name(name)
+        resolution.check_profile_name(name)
     with store.transaction() as (_, credentials):
         removed = sorted(credentials.keys) if name is None else [n for n in [name] if n in credentials.keys]
         for gone in removed:
@@ -371,7 +375,7 @@ def logout(
         app_ctx.io.write_err(f"xai: removed the stored key of {', '.join(repr(n) for n in removed)}\n")
     else:
         app_ctx.io.write_err(f"xai: no stored key for {'any profile' if name is None else repr(name)}\n")
-    if config.env_api_key() is not None:
+    if resolution.env_api_key() is not None:
         app_ctx.io.write_err("xai: note: XAI_API_KEY is still set in your environment; unset it too\n")
 
 
@@ -385,7 +389,7 @@ def token(
     """Print the effective API key on stdout, for `export XAI_API_KEY=$(xai auth token)`."""
     app_ctx: AppContext = ctx.obj
     settings = settings_for(app_ctx, profile)
-    config.require_defined_profile(settings, app_ctx.store())
+    resolution.require_defined_profile(settings, app_ctx.store())
     if settings.local:
         raise UsageError("the 'local' profile is the embedded server and has no key")
     if not settings.api_key:

@@ -34,22 +34,22 @@ def complete_file_id(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
 def complete_profile(incomplete: str) -> list[str]:
     """Profile names from the config files (and the built-in `local`) starting with `incomplete`."""
     try:
-        from xai_files_cli import config
-        from xai_files_cli.config_store import ConfigStore
+        from xai_files_cli.settings import resolution
+        from xai_files_cli.settings.config_store import ConfigStore
 
         store = ConfigStore(warn=None)
-        names = config.profile_names(store.load_config(), store.load_credentials())
+        names = resolution.profile_names(store.load_config(), store.load_credentials())
     except Exception:
         return []
     return [name for name in names if name.startswith(incomplete or "")]
 
 
 def _candidates(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
-    from xai_files_cli import config
-    from xai_files_cli.config_store import ConfigStore
+    from xai_files_cli.settings import resolution
+    from xai_files_cli.settings.config_store import ConfigStore
 
     params = _root_params(ctx)
-    settings = config.resolve(
+    settings = resolution.resolve(
         api_host_flag=params.get("api_host"),
         profile_flag=params.get("profile"),
         local_flag=bool(params.get("local")),

@@ -12,13 +12,13 @@ import os
 
 import typer
 
-from xai_files_cli import config
 from xai_files_cli.cli.complete_ids import complete_profile
 from xai_files_cli.cli.context import AppContext
-from xai_files_cli.config_store import PROFILE_KEYS
 from xai_files_cli.errors import UsageError
 from xai_files_cli.output.sanitize import escape_terminal
 from xai_files_cli.redact import mask
+from xai_files_cli.settings import resolution
+from xai_files_cli.settings.config_store import PROFILE_KEYS
 
 config_app = typer.Typer(
     name="config",
@@ -49,7 +49,7 @@ def _check_key_name(key: str, *, allow_profile: bool = False) -> str:
 
 def _target_profile(app_ctx: AppContext, profile: str | None) -> str:
     name = profile or app_ctx.settings().profile
-    return config.check_profile_name(name)
+    return resolution.check_profile_name(name)
 
 
 def _validate_value(key: str, value: str) -> str:
@@ -63,7 +63,7 @@ def _validate_value(key: str, value: str) -> str:
     elif key == "ca_cert":
         from pathlib import Path
 
-        from xai_files_cli.trust import load_ca_cert
+        from xai_files_cli.settings.ca import load_ca_cert
 
         if not value:
             raise UsageError("invalid ca_cert: expected the path of a PEM CA bundle")
@@ -159,7 +159,7 @@ def set_(
     _check_key_name(key)
     app_ctx: AppContext = ctx.obj
     name = _target_profile(app_ctx, profile)
-    if name == config.LOCAL_PROFILE and key in ("api_host", "ca_cert"):
+    if name == resolution.LOCAL_PROFILE and key in ("api_host", "ca_cert"):
         raise UsageError(f"the 'local' profile always uses the embedded server; it has no {key}")
     value = _validate_value(key, value)
     store = app_ctx.store()
@@ -204,10 +204,10 @@ def use(
 ) -> None:
     """Make PROFILE the default profile (XAI_PROFILE and --profile still win)."""
     app_ctx: AppContext = ctx.obj
-    config.check_profile_name(profile)
+    resolution.check_profile_name(profile)
     store = app_ctx.store()
     with store.transaction() as (cfg, credentials):
-        known = config.profile_names(cfg, credentials)
+        known = resolution.profile_names(cfg, credentials)
         if profile not in known:
             raise UsageError(
                 f"profile '{profile}' does not exist; known profiles: {', '.join(known)}",
@@ -226,8 +226,8 @@ def delete(
 ) -> None:
     """Delete a profile: its settings and its stored key. The built-in 'local' cannot be deleted."""
     app_ctx: AppContext = ctx.obj
-    config.check_profile_name(profile)
-    if profile == config.LOCAL_PROFILE:
+    resolution.check_profile_name(profile)
+    if profile == resolution.LOCAL_PROFILE:
         raise UsageError("the built-in 'local' profile cannot be deleted")
     store = app_ctx.store()
     with store.transaction() as (cfg, credentials):

@@ -5,29 +5,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from xai_files_cli import config
-from xai_files_cli.config_store import ConfigStore
 from xai_files_cli.errors import AuthError
 from xai_files_cli.output.io import IOStreams
+from xai_files_cli.settings import resolution
+from xai_files_cli.settings.config_store import ConfigStore
 
 if TYPE_CHECKING:
     import grpc
 
-    from xai_files_cli.core.catalog import ModelsClient
     from xai_files_cli.core.chat import ChatClient
     from xai_files_cli.core.files import FilesClient
+    from xai_files_cli.core.model_catalog import ModelsClient
 
 NO_KEY_HINT = "run `xai auth login`, set XAI_API_KEY, or use --local for the embedded local server"
 
 
-def ca_cert_of(settings: config.Settings) -> bytes | None:
+def ca_cert_of(settings: resolution.Settings) -> bytes | None:
     """The PEM roots the settings ask for (`--ca-cert`, XAI_CA_CERT, profile `ca_cert`), checked.
 
     Raises UsageError (exit 2, before any connection) for a missing or invalid bundle.
     """
     if settings.local or not settings.ca_cert:
         return None
-    from xai_files_cli.trust import load_ca_cert
+    from xai_files_cli.settings.ca import load_ca_cert
 
     return load_ca_cert(settings.ca_cert, settings.ca_cert_source)
 
@@ -54,7 +54,7 @@ class AppContext:
     io: IOStreams
     options: GlobalOptions = field(default_factory=GlobalOptions)
     json_errors: bool = False
-    _settings: config.Settings | None = None
+    _settings: resolution.Settings | None = None
     _store: ConfigStore | None = None
     _channel: grpc.Channel | None = None
     _embedded: Any = None
@@ -66,9 +66,9 @@ class AppContext:
             self._store = ConfigStore(warn=lambda text: self.io.write_err(f"xai: warning: {text}\n"))
         return self._store
 
-    def settings(self) -> config.Settings:
+    def settings(self) -> resolution.Settings:
         if self._settings is None:
-            self._settings = config.resolve(
+            self._settings = resolution.resolve(
                 api_host_flag=self.options.api_host,
                 profile_flag=self.options.profile,
                 local_flag=self.options.local,
@@ -82,7 +82,7 @@ class AppContext:
         if self._channel is None:
             # Every check that needs no network comes first: no key means exit 3, no I/O at all.
             settings = self.settings()
-            config.require_defined_profile(settings, self.store())
+            resolution.require_defined_profile(settings, self.store())
             from xai_files_cli.core.channel import connect
 
             ca_cert: bytes | None = None
@@ -111,7 +111,7 @@ class AppContext:
         return ChatClient(self.channel(), timeout=self.options.timeout)
 
     def models(self) -> ModelsClient:
-        from xai_files_cli.core.catalog import ModelsClient
+        from xai_files_cli.core.model_catalog import ModelsClient
 
         return ModelsClient(self.channel(), timeout=self.options.timeout)
 

@@ -20,7 +20,7 @@ from xai_files_cli.errors import Interrupted, PartialFailure, UsageError, XaiErr
 if TYPE_CHECKING:
     from xai_files_cli.cli.context import AppContext
     from xai_files_cli.core.files import FilesClient
-    from xai_files_cli.core.models import FileInfo, UploadItem
+    from xai_files_cli.core.records import FileInfo, UploadItem
     from xai_files_cli.output.io import IOStreams
 
 files_app = typer.Typer(
@@ -185,7 +185,7 @@ def collect_upload_items(args: list[str]) -> list[UploadItem]:
     import glob
     import os
 
-    from xai_files_cli.core.models import UploadItem
+    from xai_files_cli.core.records import UploadItem
     from xai_files_cli.core.transfer import check_regular_file
 
     found: list[Path] = []
@@ -249,7 +249,7 @@ def batch_upload(
             io.write_err("xai: no files to upload\n")
         return
 
-    from xai_files_cli.core.models import UploadResult
+    from xai_files_cli.core.records import UploadResult
     from xai_files_cli.output import render
     from xai_files_cli.output.progress import RichProgress, make_progress
     from xai_files_cli.output.sanitize import escape_terminal
@@ -319,7 +319,7 @@ def list_files(
     """List files: a table on a terminal, JSON when piped."""
     app_ctx = _app(ctx, json_output=json_output or jsonl)
     io = app_ctx.io
-    from xai_files_cli.core.models import SORT_KEYS
+    from xai_files_cli.core.records import SORT_KEYS
 
     if sort not in SORT_KEYS:
         raise UsageError(f"invalid --sort {sort!r}; choose one of: {', '.join(SORT_KEYS)}")

@@ -1,6 +1,6 @@
 """Blocking gRPC core: channels, errors, transfers, clients. Knows nothing of Typer, rich or config.
 
-Public surface (imported lazily, so `output/` can use `core.models` without loading grpc):
+Public surface (imported lazily, so `output/` can use `core.records` without loading grpc):
 `connect`, `FilesClient`, `FileInfo`, `Page`, `Progress`, `NullProgress`, `ChatClient`, `ChatReply`,
 `ModelsClient`.
 """
@@ -14,9 +14,9 @@ _EXPORTS = {
     "FilesClient": "xai_files_cli.core.files",
     "ChatClient": "xai_files_cli.core.chat",
     "ChatReply": "xai_files_cli.core.chat",
-    "ModelsClient": "xai_files_cli.core.catalog",
-    "FileInfo": "xai_files_cli.core.models",
-    "Page": "xai_files_cli.core.models",
+    "ModelsClient": "xai_files_cli.core.model_catalog",
+    "FileInfo": "xai_files_cli.core.records",
+    "Page": "xai_files_cli.core.records",
     "Progress": "xai_files_cli.core.transfer",
     "NullProgress": "xai_files_cli.core.transfer",
 }

@@ -23,7 +23,7 @@ import grpc
 from xai_files_cli._pb import chat_pb2, chat_pb2_grpc, image_pb2, sample_pb2
 from xai_files_cli.core import rpc
 from xai_files_cli.core.channel import target_of
-from xai_files_cli.core.models import enum_label
+from xai_files_cli.core.records import enum_label
 from xai_files_cli.errors import UsageError, XaiError
 
 DEFAULT_TIMEOUT = 900.0  # seconds for one answer when --timeout is not given (reasoning can be slow)

@@ -31,7 +31,7 @@ import grpc
 from xai_files_cli._pb import files_pb2, files_pb2_grpc
 from xai_files_cli.core import rpc
 from xai_files_cli.core.channel import RETRY_ATTEMPTS, DialSettings, dial_settings, target_of
-from xai_files_cli.core.models import (
+from xai_files_cli.core.records import (
     SORT_KEYS,
     DeleteResult,
     FileInfo,

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from xai_files_cli.output.sanitize import escape_terminal
 
 if TYPE_CHECKING:
-    from xai_files_cli.core.catalog import ModelInfo
     from xai_files_cli.core.chat import ChatReply
+    from xai_files_cli.core.model_catalog import ModelInfo
     from xai_files_cli.output.io import IOStreams
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xai_files_cli.core.models import FileInfo, Moment, PublicUrl, RawTime, UploadResult
+from xai_files_cli.core.records import FileInfo, Moment, PublicUrl, RawTime, UploadResult
 from xai_files_cli.output.sanitize import escape_terminal
 
 if TYPE_CHECKING:

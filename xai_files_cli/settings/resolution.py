@@ -8,7 +8,7 @@ Precedence, highest first (conventions.md §4.5):
      else `default`: its `api_host`, `model` and `ca_cert` from config.toml, its key from `credentials`;
   3. built-in defaults (`api.x.ai:443`, `grok-4`).
 The built-in profile `local` means the embedded local server (`xai -p local` == `xai --local`) and
-needs no key. Files on disk are handled by `config_store`; this module only decides.
+needs no key. Files on disk are handled by `settings.config_store`; this module only decides.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xai_files_cli.config_store import ConfigData, ConfigStore, Credentials, check_profile_name
 from xai_files_cli.errors import UsageError
 from xai_files_cli.redact import register_secret
+from xai_files_cli.settings.config_store import ConfigData, ConfigStore, Credentials, check_profile_name
 
 DEFAULT_API_HOST = "api.x.ai:443"
 DEFAULT_MODEL = "grok-4"

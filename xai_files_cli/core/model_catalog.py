@@ -16,7 +16,7 @@ from google.protobuf import empty_pb2
 from xai_files_cli._pb import models_pb2, models_pb2_grpc
 from xai_files_cli.core import rpc
 from xai_files_cli.core.channel import target_of
-from xai_files_cli.core.models import Moment, enum_label, rfc3339, timestamp_field
+from xai_files_cli.core.records import Moment, enum_label, rfc3339, timestamp_field
 
 DEFAULT_TIMEOUT = 60.0
 _PRICE_DIVISOR = 10_000  # wire price units -> USD per million tokens
