@@ -11,7 +11,7 @@ import importlib
 import json
 import sys
 
-MODULES = ["files", "chat", "models", "usage", "sample", "image"]
+MODULES = ["files", "chat", "models", "usage", "sample", "image", "auth"]
 
 
 def _modules(which: str):

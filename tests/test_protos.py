@@ -75,8 +75,9 @@ def test_every_enum_value_matches_the_official_sdk(descriptors: tuple[dict, dict
 
 def test_every_rpc_signature_matches_the_official_sdk(descriptors: tuple[dict, dict]) -> None:
     ours, sdk = descriptors
-    assert set(ours["services"]) == {"xai_api.Files", "xai_api.Chat", "xai_api.Models"}
+    assert set(ours["services"]) == {"xai_api.Files", "xai_api.Chat", "xai_api.Models", "xai_api.Auth"}
     for service, methods in ours["services"].items():
         for method, signature in methods.items():
             assert sdk["services"][service].get(method) == signature, f"{service}/{method}"
-    assert set(ours["services"]["xai_api.Files"]) == set(sdk["services"]["xai_api.Files"])
+    for service in ("xai_api.Files", "xai_api.Auth"):
+        assert set(ours["services"][service]) == set(sdk["services"][service]), service

@@ -44,6 +44,16 @@ class ChatStub:
                 request_serializer=xai__files__cli_dot___pb_dot_chat__pb2.GetCompletionsRequest.SerializeToString,
                 response_deserializer=xai__files__cli_dot___pb_dot_chat__pb2.GetChatCompletionChunk.FromString,
                 _registered_method=True)
+        self.GetStoredCompletion = channel.unary_unary(
+                '/xai_api.Chat/GetStoredCompletion',
+                request_serializer=xai__files__cli_dot___pb_dot_chat__pb2.GetStoredCompletionRequest.SerializeToString,
+                response_deserializer=xai__files__cli_dot___pb_dot_chat__pb2.GetChatCompletionResponse.FromString,
+                _registered_method=True)
+        self.DeleteStoredCompletion = channel.unary_unary(
+                '/xai_api.Chat/DeleteStoredCompletion',
+                request_serializer=xai__files__cli_dot___pb_dot_chat__pb2.DeleteStoredCompletionRequest.SerializeToString,
+                response_deserializer=xai__files__cli_dot___pb_dot_chat__pb2.DeleteStoredCompletionResponse.FromString,
+                _registered_method=True)
 
 
 class ChatServicer:
@@ -61,6 +71,18 @@ class ChatServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetStoredCompletion(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteStoredCompletion(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChatServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -73,6 +95,16 @@ def add_ChatServicer_to_server(servicer, server):
                     servicer.GetCompletionChunk,
                     request_deserializer=xai__files__cli_dot___pb_dot_chat__pb2.GetCompletionsRequest.FromString,
                     response_serializer=xai__files__cli_dot___pb_dot_chat__pb2.GetChatCompletionChunk.SerializeToString,
+            ),
+            'GetStoredCompletion': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStoredCompletion,
+                    request_deserializer=xai__files__cli_dot___pb_dot_chat__pb2.GetStoredCompletionRequest.FromString,
+                    response_serializer=xai__files__cli_dot___pb_dot_chat__pb2.GetChatCompletionResponse.SerializeToString,
+            ),
+            'DeleteStoredCompletion': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteStoredCompletion,
+                    request_deserializer=xai__files__cli_dot___pb_dot_chat__pb2.DeleteStoredCompletionRequest.FromString,
+                    response_serializer=xai__files__cli_dot___pb_dot_chat__pb2.DeleteStoredCompletionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -129,6 +161,60 @@ class Chat:
             '/xai_api.Chat/GetCompletionChunk',
             xai__files__cli_dot___pb_dot_chat__pb2.GetCompletionsRequest.SerializeToString,
             xai__files__cli_dot___pb_dot_chat__pb2.GetChatCompletionChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStoredCompletion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/xai_api.Chat/GetStoredCompletion',
+            xai__files__cli_dot___pb_dot_chat__pb2.GetStoredCompletionRequest.SerializeToString,
+            xai__files__cli_dot___pb_dot_chat__pb2.GetChatCompletionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteStoredCompletion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/xai_api.Chat/DeleteStoredCompletion',
+            xai__files__cli_dot___pb_dot_chat__pb2.DeleteStoredCompletionRequest.SerializeToString,
+            xai__files__cli_dot___pb_dot_chat__pb2.DeleteStoredCompletionResponse.FromString,
             options,
             channel_credentials,
             insecure,
