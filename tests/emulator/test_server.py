@@ -13,9 +13,10 @@ from tests.emulator.helpers import MIB, Files, data, init, status_of
 from xai_files_cli._pb import files_pb2, files_pb2_grpc, models_pb2_grpc
 from xai_files_cli.emulator import embedded
 from xai_files_cli.emulator.faults import FaultPlan
-from xai_files_cli.emulator.server import BindError, ServerConfig, is_loopback, server_options, start_server
+from xai_files_cli.emulator.server import BindError, ServerConfig, server_options, start_server
 from xai_files_cli.errors import InternalError, UsageError
 from xai_files_cli.redact import redact
+from xai_files_cli.security import is_loopback
 
 
 def test_binding_a_taken_port_fails_loudly(server, tmp_path):

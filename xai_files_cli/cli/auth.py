@@ -200,10 +200,10 @@ def login(
 
 def _check_host(api_host: str) -> None:
     from xai_files_cli.core.channel import parse_target
+    from xai_files_cli.security import check_key_transport
 
     endpoint = parse_target(api_host)
-    if endpoint.scheme == "http" and not endpoint.is_loopback:
-        raise UsageError(f"refusing to send API key over plaintext to {endpoint.host}")
+    check_key_transport(endpoint.host, plaintext=endpoint.scheme == "http")
 
 
 def _verify_for_login(target: str, key: str, timeout: float, ca_cert: bytes | None) -> None:

@@ -56,10 +56,10 @@ def _validate_value(key: str, value: str) -> str:
     value = value.strip()
     if key == "api_host":
         from xai_files_cli.core.channel import parse_target
+        from xai_files_cli.security import check_key_transport
 
         endpoint = parse_target(value)
-        if endpoint.scheme == "http" and not endpoint.is_loopback:
-            raise UsageError(f"refusing to send API key over plaintext to {endpoint.host}")
+        check_key_transport(endpoint.host, plaintext=endpoint.scheme == "http")
     elif key == "ca_cert":
         from pathlib import Path
 

@@ -92,11 +92,11 @@ def serve(
     from xai_files_cli.emulator.server import (
         ServerConfig,
         faults_from_env,
-        is_loopback,
         serve_until_signalled,
         start_server,
     )
     from xai_files_cli.redact import register_secret
+    from xai_files_cli.security import is_loopback
 
     app_ctx: AppContext = ctx.obj
     key = server_key(api_key, os.environ.get("XAI_API_KEY"))

@@ -19,7 +19,6 @@ This is the only module that creates channels. Rules it enforces:
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import threading
@@ -35,6 +34,7 @@ from xai_files_cli import __version__
 from xai_files_cli.core import rpc
 from xai_files_cli.errors import AuthError, UsageError
 from xai_files_cli.redact import register_secret
+from xai_files_cli.security import check_key_transport, is_loopback
 
 call_log = logging.getLogger("xai.rpc")
 
@@ -94,14 +94,7 @@ class Endpoint:
     @property
     def is_loopback(self) -> bool:
         """True for localhost, 127.0.0.0/8, ::1 and unix sockets: traffic never leaves this machine."""
-        if self.unix_path is not None:
-            return True
-        if self.host.lower().rstrip(".") == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        return self.unix_path is not None or is_loopback(self.host)
 
 
 def parse_target(target: str) -> Endpoint:
@@ -219,9 +212,7 @@ def _dial(settings: DialSettings) -> tuple[Endpoint, grpc.ChannelCredentials, li
         raise AuthError("no API key configured")
     api_key = settings.api_key.strip()
     register_secret(api_key)
-    plaintext = settings.insecure or endpoint.scheme == "http"
-    if plaintext and not endpoint.is_loopback:
-        raise UsageError(f"refusing to send API key over plaintext to {endpoint.host}")
+    check_key_transport(endpoint.host, plaintext=settings.insecure or endpoint.scheme == "http")
     use_tls = settings.ca_cert is not None or endpoint.scheme == "https" or not endpoint.is_loopback
     if use_tls:
         base = grpc.ssl_channel_credentials(root_certificates=settings.ca_cert)

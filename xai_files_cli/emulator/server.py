@@ -10,8 +10,6 @@ is an error, never a silently shared one), a bounded thread pool and `maximum_co
 
 from __future__ import annotations
 
-import contextlib
-import ipaddress
 import logging
 import os
 import sqlite3
@@ -32,6 +30,7 @@ from xai_files_cli.emulator.files_service import FilesServicer
 from xai_files_cli.emulator.pdf_text import PdfLimits
 from xai_files_cli.emulator.storage import DEFAULT_MAX_FILE_SIZE, DataDirError, Storage, UnlistedBlobsError
 from xai_files_cli.errors import InternalError, UsageError, XaiError
+from xai_files_cli.security import is_loopback
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -124,15 +123,6 @@ class RunningServer:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the server terminates; False on timeout."""
         return self.server.wait_for_termination(timeout)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` names only the local machine (127.0.0.0/8, ::1, localhost)."""
-    if host.lower() == "localhost":
-        return True
-    with contextlib.suppress(ValueError):
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    return False
 
 
 def server_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str, int]]:

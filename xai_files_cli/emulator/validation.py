@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import uuid
 
+from xai_files_cli.security import C0_CONTROLS, DEL_AND_C1_CONTROLS, LINE_SEPARATORS
+
 MAX_FILENAME_CHARS = 255
 MIN_TTL_SECONDS = 3600
 MAX_TTL_SECONDS = 2_592_000
@@ -17,7 +19,7 @@ TEMP_SUFFIX = ".part"
 
 # C0 controls and DEL (the contract's "ASCII controls"), C1 controls incl. NEL (reliability.md asks
 # for these too), U+2028/U+2029, and the characters that would break Content-Disposition.
-_FORBIDDEN_NAME_CHARS = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029";\\\\]')
+_FORBIDDEN_NAME_CHARS = re.compile(f"[{C0_CONTROLS}{DEL_AND_C1_CONTROLS}{LINE_SEPARATORS}" + r'";\\]')
 _FILE_ID = re.compile(r"file_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from xai_files_cli.core.records import FileInfo, Moment, PublicUrl, RawTime, UploadResult
 from xai_files_cli.output.sanitize import escape_terminal
+from xai_files_cli.security import BIDI_AND_INVISIBLE, DEL_AND_C1_CONTROLS, LINE_SEPARATORS, LONE_SURROGATES
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 # Characters json.dumps(ensure_ascii=False) leaves raw but a terminal would act on, and lone
 # surrogates (a file name that is not UTF-8), which cannot be written as UTF-8 at all.
-_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
+_JSON_UNSAFE = re.compile(f"[{DEL_AND_C1_CONTROLS}{BIDI_AND_INVISIBLE}{LINE_SEPARATORS}{LONE_SURROGATES}]")
 _UNITS = ("kB", "MB", "GB", "TB")
 
 
