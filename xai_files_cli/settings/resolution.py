@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from xai_files_cli.errors import UsageError
 from xai_files_cli.redact import register_secret
@@ -51,7 +50,6 @@ class Settings:
     model_source: str
     profile_source: str = SOURCE_DEFAULT
     profile_defined: bool = False
-    config_dir: Path | None = None
     ca_cert: str | None = None  # path of a PEM CA bundle to trust instead of the system roots
     ca_cert_source: str = KEY_NONE
 
@@ -159,7 +157,6 @@ def resolve(
         model_source=model_source,
         profile_source=profile_source,
         profile_defined=defined,
-        config_dir=store.directory,
         ca_cert=ca_cert,
         ca_cert_source=ca_cert_source,
     )
