@@ -1,4 +1,4 @@
-"""output.render and output.progress for the files commands: formats, escaping, progress choice."""
+"""output.files, output.machine and output.progress: formats, escaping, progress choice."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 
 from xai_files_cli.core.records import FileInfo
 from xai_files_cli.core.transfer import NullProgress
-from xai_files_cli.output import render
+from xai_files_cli.output import files as render
 from xai_files_cli.output.io import IOStreams
+from xai_files_cli.output.machine import to_json_text
 from xai_files_cli.output.progress import LineProgress, RichProgress, make_progress
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -48,7 +49,7 @@ def test_relative_time(delta: timedelta, text: str) -> None:
 
 
 def test_json_keeps_unicode_but_escapes_terminal_controls() -> None:
-    text = render.to_json_text({"name": "café \u202e\x9b\x1b"}, indent=None)
+    text = to_json_text({"name": "café \u202e\x9b\x1b"}, indent=None)
     assert text == '{"name": "café \\u202e\\u009b\\u001b"}'
     assert json.loads(text) == {"name": "café \u202e\x9b\x1b"}
 

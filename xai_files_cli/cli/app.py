@@ -175,7 +175,7 @@ def report_error(ctx: AppContext, error: XaiError) -> None:
                 "file_id": error.file_id,
             }
         }
-        from xai_files_cli.output.render import to_json_text
+        from xai_files_cli.output.machine import to_json_text
 
         ctx.io.write_err(to_json_text(payload, indent=None) + "\n")  # C1 and bidi escaped too
         return

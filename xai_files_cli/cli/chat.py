@@ -378,7 +378,7 @@ class _Session:
         return line.decode("utf-8", errors="replace").rstrip("\r\n")
 
     def _answer(self, messages: list[Message]) -> ChatReply:
-        from xai_files_cli.output.chat_render import AnswerPrinter, usage_line
+        from xai_files_cli.output.chat import AnswerPrinter, usage_line
 
         io = self.app_ctx.io
         if self._client is None:
@@ -411,7 +411,7 @@ class _Session:
         error: XaiError | None = None,
     ) -> None:
         """The reply as one JSON document (or one line per turn with -i), with the attachments."""
-        from xai_files_cli.output import render
+        from xai_files_cli.output import machine
 
         data = reply.to_json()
         data["files"] = attachments.to_json()
@@ -419,7 +419,7 @@ class _Session:
             data["error"] = {"code": error.status, "message": error.message}
         io = self.app_ctx.io
         if lines:
-            render.write_jsonl(io, [data])
+            machine.write_jsonl(io, [data])
         else:
-            render.write_json(io, data)
+            machine.write_json(io, data)
         io.flush_out()

@@ -164,15 +164,16 @@ def upload(
 
 
 def _print_uploaded(app_ctx: AppContext, info: FileInfo, json_output: bool, source: str | None) -> None:
-    from xai_files_cli.output import render
+    from xai_files_cli.output import files as file_views
+    from xai_files_cli.output import machine
 
     io = app_ctx.io
     if json_output:
-        render.write_json(io, info.to_json())
+        machine.write_json(io, info.to_json())
     elif io.stdout_is_tty:
-        io.write_out(render.uploaded_line(info, source) + "\n")
+        io.write_out(file_views.uploaded_line(info, source) + "\n")
     else:
-        render.write_lines(io, [info.id])
+        machine.write_lines(io, [info.id])
 
 
 # -- batch-upload ---------------------------------------------------------------------------------
@@ -250,7 +251,8 @@ def batch_upload(
         return
 
     from xai_files_cli.core.records import UploadResult
-    from xai_files_cli.output import render
+    from xai_files_cli.output import files as file_views
+    from xai_files_cli.output import machine
     from xai_files_cli.output.progress import RichProgress, make_progress
     from xai_files_cli.output.sanitize import escape_terminal
 
@@ -267,9 +269,9 @@ def batch_upload(
             assert result.error is not None
             failures.append(result.error)
         if json_output:
-            render.write_jsonl(io, [result.to_json()])
+            machine.write_jsonl(io, [result.to_json()])
         elif io.stdout_is_tty:
-            line = render.batch_result_line(result)
+            line = file_views.batch_result_line(result)
             shown = isinstance(progress, RichProgress) and progress.print_above(line)
             if not shown:
                 io.write_out(line + "\n")
@@ -293,7 +295,7 @@ def batch_upload(
         raise
     done = len(items) - len(failures)
     if not app_ctx.options.quiet and not failures:
-        from xai_files_cli.output.render import human_size
+        from xai_files_cli.output.files import human_size
 
         noun = "file" if done == 1 else "files"
         io.write_err(f"xai: uploaded {done} {noun} ({human_size(uploaded_bytes)})\n")
@@ -326,18 +328,19 @@ def list_files(
     _one_output_flag(json=json_output, jsonl=jsonl, ids=ids)
     if all_files and limit is not None:
         raise UsageError("use either --all or --limit, not both")
-    from xai_files_cli.output import render
+    from xai_files_cli.output import files as file_views
+    from xai_files_cli.output import machine
 
     client = app_ctx.files()
     files = client.iter_files(sort=sort, descending=descending, limit=None if all_files else (limit or 100))
     if jsonl:
-        render.write_jsonl(io, (info.to_json() for info in files))
+        machine.write_jsonl(io, (info.to_json() for info in files))
     elif ids:
-        render.write_lines(io, (info.id for info in files))
+        machine.write_lines(io, (info.id for info in files))
     elif json_output or not io.stdout_is_tty:
-        render.write_json(io, [info.to_json() for info in files])
+        machine.write_json(io, [info.to_json() for info in files])
     else:
-        render.print_files_table(io, list(files))
+        file_views.print_files_table(io, list(files))
 
 
 # -- get ------------------------------------------------------------------------------------------
@@ -353,7 +356,8 @@ def get(
     """Show the metadata of files (a JSON object, or an array for several ids, when piped)."""
     app_ctx = _app(ctx, json_output=json_output)
     io = app_ctx.io
-    from xai_files_cli.output import render
+    from xai_files_cli.output import files as file_views
+    from xai_files_cli.output import machine
 
     client = app_ctx.files()
     found: list[FileInfo] = []
@@ -368,11 +372,11 @@ def get(
             failures.append(error)
     if json_output or not io.stdout_is_tty:
         if len(file_ids) == 1:
-            render.write_json(io, found[0].to_json())
+            machine.write_json(io, found[0].to_json())
         else:
-            render.write_json(io, [info.to_json() for info in found])
+            machine.write_json(io, [info.to_json() for info in found])
     elif found:
-        render.print_file_details(io, found)
+        file_views.print_file_details(io, found)
     _finish_items(len(file_ids), failures, "found")
 
 
@@ -413,7 +417,7 @@ def cat(
     with sink:
         info = app_ctx.files().download(file_id, sink, progress, text=text)
     if isinstance(sink, AtomicFileSink) and io.stderr_is_tty and not app_ctx.options.quiet:
-        from xai_files_cli.output.render import human_size
+        from xai_files_cli.output.files import human_size
         from xai_files_cli.output.sanitize import escape_terminal
 
         size = info.size if not text else Path(output).stat().st_size
@@ -495,7 +499,7 @@ def remove(
     """Delete files by id (asks first on a terminal unless --yes)."""
     app_ctx = _app(ctx)
     io = app_ctx.io
-    from xai_files_cli.output import render
+    from xai_files_cli.output import machine
     from xai_files_cli.output.sanitize import escape_terminal
 
     client = app_ctx.files()
@@ -518,7 +522,7 @@ def remove(
             gone = " (it was already gone)" if result.already_deleted else ""
             io.write_out(f"Deleted {escape_terminal(result.file_id)}{gone}\n")
         else:
-            render.write_lines(io, [result.file_id])
+            machine.write_lines(io, [result.file_id])
     _finish_items(len(file_ids), failures, "deleted")
 
 
@@ -545,13 +549,14 @@ def share(
         seconds = parse_duration(expires_after)
         if seconds <= 0:
             raise UsageError("--expires-after must be positive")
-    from xai_files_cli.output import render
+    from xai_files_cli.output import files as file_views
+    from xai_files_cli.output import machine
 
     url = app_ctx.files().create_public_url(file_id, seconds)
     if json_output:
-        render.write_json(app_ctx.io, url.to_json())
+        machine.write_json(app_ctx.io, url.to_json())
     else:
-        app_ctx.io.write_out(render.share_line(url) + "\n")
+        app_ctx.io.write_out(file_views.share_line(url) + "\n")
 
 
 @files_app.command("unshare")
@@ -565,14 +570,14 @@ def unshare(
     """Revoke a file's public URL (a no-op when it has none)."""
     app_ctx = _app(ctx, json_output=json_output)
     io = app_ctx.io
-    from xai_files_cli.output import render
+    from xai_files_cli.output import machine
     from xai_files_cli.output.sanitize import escape_terminal
 
     result = app_ctx.files().revoke_public_url(file_id)
     if json_output:
-        render.write_json(io, result.to_json())
+        machine.write_json(io, result.to_json())
     elif io.stdout_is_tty:
         what = "Revoked the public URL of" if result.revoked else "No public URL to revoke for"
         io.write_out(f"{what} {escape_terminal(result.file_id)}\n")
     else:
-        render.write_lines(io, [result.file_id])
+        machine.write_lines(io, [result.file_id])

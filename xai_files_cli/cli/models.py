@@ -25,14 +25,14 @@ def models(
     if json_output:
         app_ctx.json_errors = True
     found = app_ctx.models().list()
-    from xai_files_cli.output import render
+    from xai_files_cli.output import machine
 
     if json_output or not io.stdout_is_tty:
-        render.write_json(io, [model.to_json() for model in found])
+        machine.write_json(io, [model.to_json() for model in found])
         return
     if not found:
         io.write_out("No models.\n")
         return
-    from xai_files_cli.output.chat_render import models_table
+    from xai_files_cli.output.models import models_table
 
     io.out_console().print(models_table(found))

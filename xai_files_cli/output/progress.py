@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from xai_files_cli.core.transfer import NullProgress, Progress
-from xai_files_cli.output.render import human_size
+from xai_files_cli.output.files import human_size
 from xai_files_cli.output.sanitize import escape_terminal
 
 if TYPE_CHECKING:

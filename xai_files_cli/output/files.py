@@ -1,32 +1,23 @@
-"""How file results look: rich tables and key/value blocks on a terminal, JSON/JSONL/ids for programs.
+"""How file results look on a terminal: the `ls` table, `get` blocks, one-line results.
 
-Terminal output humanises sizes and times and passes every server string through
-`escape_terminal`; machine output uses the stable `FileInfo.to_json()` fields with standard JSON
-escaping (plus C1 and bidi characters escaped, so even `cat`ing the JSON is safe). All writes go
-through IOStreams and let BrokenPipeError propagate (the root command exits 0 on it).
+Sizes and times are humanised and every server string passes through `escape_terminal`. For
+programs, commands write `FileInfo.to_json()` through `output.machine`. All writes go through
+IOStreams and let BrokenPipeError propagate (the root command exits 0 on it).
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xai_files_cli.core.records import FileInfo, Moment, PublicUrl, RawTime, UploadResult
 from xai_files_cli.output.sanitize import escape_terminal
-from xai_files_cli.security import BIDI_AND_INVISIBLE, DEL_AND_C1_CONTROLS, LINE_SEPARATORS, LONE_SURROGATES
 
 if TYPE_CHECKING:
-    from rich.text import Text
-
     from xai_files_cli.output.io import IOStreams
 
-# Characters json.dumps(ensure_ascii=False) leaves raw but a terminal would act on, and lone
-# surrogates (a file name that is not UTF-8), which cannot be written as UTF-8 at all.
-_JSON_UNSAFE = re.compile(f"[{DEL_AND_C1_CONTROLS}{BIDI_AND_INVISIBLE}{LINE_SEPARATORS}{LONE_SURROGATES}]")
 _UNITS = ("kB", "MB", "GB", "TB")
 
 
@@ -87,37 +78,6 @@ def _when(moment: Moment) -> str:
     if isinstance(moment, RawTime):
         return f"{moment} (seconds since 1970; outside the dates this client can show)"
     return f"{local_time(moment)} ({relative_time(moment)})"
-
-
-def to_json_text(value: Any, *, indent: int | None = 2) -> str:
-    """JSON with UTF-8 kept readable but C1 controls and bidi overrides escaped as \\uXXXX."""
-    text = json.dumps(value, ensure_ascii=False, indent=indent)
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
-
-
-def _safe(text: str) -> Text:
-    """Untrusted text as a rich Text: escaped for the terminal, never parsed as markup."""
-    from rich.text import Text
-
-    return Text(escape_terminal(text))
-
-
-# -- machine output -------------------------------------------------------------------------------
-def write_json(io: IOStreams, value: Any) -> None:
-    """One JSON document (pretty) on stdout."""
-    io.write_out(to_json_text(value) + "\n")
-
-
-def write_jsonl(io: IOStreams, values: Iterable[Any]) -> None:
-    """One compact JSON object per line on stdout, written as they come."""
-    for value in values:
-        io.write_out(to_json_text(value, indent=None) + "\n")
-
-
-def write_lines(io: IOStreams, lines: Iterable[str]) -> None:
-    """Plain lines on stdout (ids); server strings are escaped so one id is always one line."""
-    for line in lines:
-        io.write_out(escape_terminal(line) + "\n")
 
 
 # -- terminal output ------------------------------------------------------------------------------

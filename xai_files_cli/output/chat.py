@@ -1,4 +1,4 @@
-"""Drawing chat answers and model lists: live answer text, the usage line, the models table.
+"""Drawing chat answers: live answer text and the usage line.
 
 The answer is untrusted server text: on a terminal it is escaped (control, C1 and bidi characters
 shown as `\\x1b`, newlines and tabs kept); on a pipe it is written as is, with no ANSI ever added.
@@ -6,14 +6,12 @@ shown as `\\x1b`, newlines and tabs kept); on a pipe it is written as is, with n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from xai_files_cli.output.sanitize import escape_terminal
 
 if TYPE_CHECKING:
     from xai_files_cli.core.chat import ChatReply
-    from xai_files_cli.core.model_catalog import ModelInfo
     from xai_files_cli.output.io import IOStreams
 
 
@@ -75,25 +73,3 @@ def usage_line(reply: ChatReply) -> str:
     elif isinstance(reply.finish_reason, int):  # a reason newer than this client's protos
         parts.append(f"finish reason unknown({reply.finish_reason})")
     return " · ".join(parts)
-
-
-def models_table(models: Sequence[ModelInfo]) -> Any:
-    """A rich Table of language models with prices in USD per million tokens."""
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    table.add_column("MODEL", no_wrap=True)
-    table.add_column("ALIASES", overflow="fold")
-    table.add_column("CONTEXT", justify="right", no_wrap=True)
-    table.add_column("IN $/1M", justify="right", no_wrap=True)
-    table.add_column("OUT $/1M", justify="right", no_wrap=True)
-    for model in models:
-        table.add_row(
-            Text(escape_terminal(model.name)),
-            Text(escape_terminal(", ".join(model.aliases)) or "-"),
-            f"{model.max_prompt_length:,}" if model.max_prompt_length else "-",
-            f"{model.prompt_usd_per_million:g}",
-            f"{model.completion_usd_per_million:g}",
-        )
-    return table
