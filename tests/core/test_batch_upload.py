@@ -1,9 +1,8 @@
 """FilesClient.batch_upload on grpc.aio: restarts (C6), lost replies (C7), local failures (C8),
-server statuses kept intact, lazy item start, cancellation, and the threaded fallback."""
+server statuses kept intact, lazy item start, and cancellation."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import os
@@ -11,7 +10,6 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import pytest
 
 from tests import tls_certs as tls_fixtures
@@ -193,30 +191,6 @@ def test_cancel_from_another_thread_cancels_calls_in_flight(faulty_client, tmp_p
     assert server.storage.all_ids() == set()
 
 
-def test_threads_serve_a_foreign_channel_or_a_caller_inside_an_event_loop(server, tmp_path: Path) -> None:
-    paths = _small_files(tmp_path / "small", 4)
-    items = [UploadItem(p) for p in paths]
-    credentials = grpc.composite_channel_credentials(
-        grpc.local_channel_credentials(), grpc.access_token_call_credentials(TEST_KEY)
-    )
-    with grpc.secure_channel(server.target, credentials) as channel:
-        client = FilesClient(channel)  # not made by `connect`: no aio twin can be opened
-        assert all(r.ok for r in client.batch_upload(items, concurrency=2))
-
-    from xai_files_cli.core.channel import connect
-
-    ours = connect(server.target, TEST_KEY)
-
-    async def inside_a_loop() -> list[UploadResult]:
-        return FilesClient(ours).batch_upload(items, concurrency=2)
-
-    try:
-        assert all(r.ok for r in asyncio.run(inside_a_loop()))
-    finally:
-        ours.close()
-    assert len(server.storage.all_ids()) == 8
-
-
 def test_the_aio_channel_uses_the_same_tls_roots(tmp_path: Path, tls_certs: TlsCerts) -> None:
     from xai_files_cli.core.channel import connect
     from xai_files_cli.emulator.faults import FaultPlan
@@ -238,14 +212,14 @@ def test_the_aio_channel_uses_the_same_tls_roots(tmp_path: Path, tls_certs: TlsC
         running.stop(grace=0)
 
 
-def test_connect_aio_applies_the_rules_of_connect(server) -> None:
-    from xai_files_cli.core.channel import connect, connect_aio, dial_settings
+def test_the_aio_twin_applies_the_rules_of_connect(server) -> None:
+    from xai_files_cli.core.channel import DialSettings, connect, dial_settings
     from xai_files_cli.errors import AuthError, UsageError
 
     with pytest.raises(UsageError, match="refusing to send API key over plaintext"):
-        connect_aio("http://files.example.com:80", TEST_KEY)
+        DialSettings("http://files.example.com:80", TEST_KEY).open_aio()
     with pytest.raises(AuthError):
-        connect_aio(server.target, " ")
+        DialSettings(server.target, " ").open_aio()
     channel = connect(server.target, TEST_KEY)
     try:
         settings = dial_settings(channel)

@@ -19,7 +19,6 @@ from xai_files_cli.core.transfer import (
     ShareProgress,
     StreamSink,
     UploadSource,
-    run_bounded,
 )
 from xai_files_cli.errors import InternalError, Interrupted, RejectedError, UsageError
 
@@ -286,47 +285,3 @@ def test_share_progress_rolls_back_only_its_own_bytes() -> None:
     a.reset()
     assert parent.done == 5
     NullProgress().advance(1)  # the null display accepts everything
-
-
-def test_run_bounded_caps_concurrency_and_reports_each_item() -> None:
-    in_flight = 0
-    peak = 0
-    lock = threading.Lock()
-
-    def work(n: int) -> int:
-        nonlocal in_flight, peak
-        with lock:
-            in_flight += 1
-            peak = max(peak, in_flight)
-        try:
-            if n == 3:
-                raise ValueError("boom")
-            threading.Event().wait(0.005)
-            return n * 2
-        finally:
-            with lock:
-                in_flight -= 1
-
-    results: dict[int, object] = {}
-    caller = threading.get_ident()
-
-    def done(item: int, value: int | None, error: BaseException | None) -> None:
-        assert threading.get_ident() == caller  # results are delivered in the calling thread
-        results[item] = error if error is not None else value
-
-    run_bounded(range(20), work, concurrency=3, on_done=done)
-    assert peak <= 3
-    assert len(results) == 20
-    assert isinstance(results[3], ValueError)
-    assert results[4] == 8
-
-
-def test_run_bounded_interrupt_sets_cancel() -> None:
-    cancel = threading.Event()
-
-    def done(item: int, value: object, error: object) -> None:
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        run_bounded(range(5), lambda n: n, concurrency=2, on_done=done, cancel=cancel)
-    assert cancel.is_set()

@@ -13,8 +13,8 @@ This is the only module that creates channels. Rules it enforces:
 - a call the server turns away with back-pressure (RESOURCE_EXHAUSTED that is not a rule, see
   `rpc.is_backpressure`) is repeated after a back-off, within its deadline (`_BackpressureRetry`);
   client-streaming uploads are repeated by FilesClient, which can re-read their source;
-- `connect_aio` (or `dial_settings(channel).open_aio()`) opens a grpc.aio channel by the very same
-  rules, for the batch upload's event loop.
+- `dial_settings(channel).open_aio()` opens a grpc.aio channel by the very same rules, for the
+  batch upload's event loop.
 """
 
 from __future__ import annotations
@@ -200,7 +200,8 @@ class DialSettings:
     call_timeout: float | None = None  # the per-call deadline (--timeout); bounds the connect timeout
 
     def open_aio(self) -> grpc.aio.Channel:
-        """`connect_aio` with these settings: call it inside the event loop that will use the channel."""
+        """A grpc.aio channel by the rules of `connect`, with these settings: call it inside the event loop
+        that will use the channel."""
         endpoint, credentials, options = _dial(self)
         return grpc.aio.secure_channel(endpoint.target, credentials, options=options)
 
@@ -390,26 +391,6 @@ class _RetryingStream:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._call, name)
-
-
-def connect_aio(
-    target: str,
-    api_key: str,
-    *,
-    user_agent: str = f"xai-cli/{__version__}",
-    ca_cert: bytes | None = None,
-    insecure: bool = False,
-    call_timeout: float | None = None,
-) -> grpc.aio.Channel:
-    """Like `connect`, but a grpc.aio channel bound to the running event loop (call it inside one).
-
-    Same target rules, credentials (the key on every call), options, connect timeout and retry policy
-    as `connect`.
-    """
-    settings = DialSettings(
-        target, api_key, user_agent=user_agent, ca_cert=ca_cert, insecure=insecure, call_timeout=call_timeout
-    )
-    return settings.open_aio()
 
 
 class XaiChannel(grpc.Channel):

@@ -1,7 +1,8 @@
-"""Moving bytes: lazy upload sources, atomic download sinks, the Progress protocol, a bounded pool.
+"""Moving bytes: lazy upload sources, atomic download sinks, the Progress protocol, back-off.
 
-Nothing here talks gRPC; `core.files` wires these pieces to the Files RPCs. Memory stays O(chunk):
-uploads read one 3 MiB chunk at a time and downloads write each chunk as it arrives.
+Nothing here talks gRPC; `core.files`, `core.upload` and `core.batch` wire these pieces to the Files
+RPCs. Memory stays O(chunk): uploads read one 3 MiB chunk at a time and downloads write each chunk as
+it arrives.
 """
 
 from __future__ import annotations
@@ -13,19 +14,15 @@ import random
 import secrets
 import stat
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Protocol, TypeVar
+from typing import BinaryIO, Protocol
 
 from xai_files_cli.errors import InternalError, Interrupted, RejectedError, UsageError
 
 CHUNK_SIZE = 3 * 1024 * 1024  # what the SDK sends; the contract recommends <= ~5 MB per message
 MAX_UPLOAD_BYTES = 512 * 1000 * 1000  # the service limit, read as decimal megabytes
 PARTIAL_SUFFIX = ".partial"
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 # -- progress -------------------------------------------------------------------------------------
@@ -438,53 +435,7 @@ class AtomicFileSink:
         self.abort()  # a no-op after commit
 
 
-# -- retries and concurrency -----------------------------------------------------------------------
+# -- retries -----------------------------------------------------------------------------------
 def backoff_delay(attempt: int, *, initial: float = 0.1, maximum: float = 1.0) -> float:
     """gRFC A6 jittered backoff before retry `attempt` (1-based): uniform in [0, min(max, init*2^(n-1))]."""
     return random.uniform(0, min(maximum, initial * 2 ** (attempt - 1)))
-
-
-def run_bounded(
-    items: Iterable[T],
-    worker: Callable[[T], R],
-    *,
-    concurrency: int,
-    on_done: Callable[[T, R | None, BaseException | None], None],
-    cancel: threading.Event | None = None,
-) -> None:
-    """Run `worker` over `items` with at most `concurrency` in flight; `on_done` runs in this thread.
-
-    Items are submitted lazily (never more than 2 x concurrency queued), results are delivered as
-    they finish, and one failure never stops the others. On KeyboardInterrupt, `cancel` is set,
-    queued items are dropped and the interrupt propagates.
-    """
-    if concurrency < 1:
-        raise UsageError("concurrency must be at least 1")
-    source = iter(items)
-    pending: dict[Future[R], T] = {}
-    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="xai-transfer")
-    try:
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < 2 * concurrency:
-                try:
-                    item = next(source)
-                except StopIteration:
-                    exhausted = True
-                    break
-                pending[pool.submit(worker, item)] = item
-            if not pending:
-                break
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                item = pending.pop(future)
-                error = future.exception()
-                on_done(item, None if error else future.result(), error)
-    except BaseException:
-        if cancel is not None:
-            cancel.set()
-        for future in pending:
-            future.cancel()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)

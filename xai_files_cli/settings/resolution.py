@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from xai_files_cli.errors import UsageError
 from xai_files_cli.redact import register_secret
@@ -65,12 +66,17 @@ def profile_names(config: ConfigData, credentials: Credentials) -> list[str]:
     return sorted(set(config.profiles) | set(credentials.keys) | {LOCAL_PROFILE})
 
 
-def first_set(*candidates: tuple[str | None, str]) -> tuple[str | None, str]:
-    """The first (value, source) pair whose value is set; the last pair is the fallback."""
-    for value, source in candidates[:-1]:
+Fallback = TypeVar("Fallback", str, "str | None")
+
+
+def first_set(
+    *candidates: tuple[str | None, str], fallback: tuple[Fallback, str]
+) -> tuple[str | Fallback, str]:
+    """The first (value, source) pair whose value is set, else `fallback`."""
+    for value, source in candidates:
         if value:
             return value, source
-    return candidates[-1]
+    return fallback
 
 
 def select_profile(
@@ -123,18 +129,18 @@ def resolve(
             (ca_cert_flag, "flag --ca-cert"),
             (env.get("XAI_CA_CERT", "").strip(), "env XAI_CA_CERT"),
             (values.get("ca_cert"), profile_source_label),
-            (None, KEY_NONE),
+            fallback=(None, KEY_NONE),
         )
         host, host_source = first_set(
             (api_host_flag, "flag --api-host"),
             (env.get("XAI_API_HOST", "").strip(), "env XAI_API_HOST"),
             (values.get("api_host"), profile_source_label),
-            (DEFAULT_API_HOST, SOURCE_DEFAULT),
+            fallback=(DEFAULT_API_HOST, SOURCE_DEFAULT),
         )
         key, key_source = first_set(
             (env_api_key(env), KEY_ENV),
             (credentials.keys.get(profile), profile_source_label),
-            (None, KEY_NONE),
+            fallback=(None, KEY_NONE),
         )
     register_secret(key)
     for stored in credentials.keys.values():
@@ -143,7 +149,7 @@ def resolve(
         (model_flag, "flag --model"),
         (env.get("XAI_MODEL", "").strip(), "env XAI_MODEL"),
         (values.get("model"), profile_source_label),
-        (DEFAULT_MODEL, SOURCE_DEFAULT),
+        fallback=(DEFAULT_MODEL, SOURCE_DEFAULT),
     )
 
     return Settings(
