@@ -143,12 +143,9 @@ class ConfigStore:
         return _credentials_from_toml(doc, self.credentials_path) if doc is not None else Credentials()
 
     def _read_toml(self, path: Path, *, secret: bool) -> dict[str, Any] | None:
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
+        st = _lstat_if_present(path, "read")
+        if st is None:
             return None
-        except OSError as error:
-            raise UsageError(f"cannot read {path}: {error.strerror}", path=str(path)) from None
         if stat.S_ISLNK(st.st_mode):
             if secret:
                 raise UsageError(
@@ -161,10 +158,7 @@ class ConfigStore:
             raise UsageError(f"{path} is not a regular file", path=str(path))
         _check_owner(path, st)
         self._warn_if_permissive(path, st)
-        try:
-            raw = path.read_bytes()
-        except OSError as error:
-            raise UsageError(f"cannot read {path}: {error.strerror}", path=str(path)) from None
+        raw = _read_bytes(path)
         try:
             return tomllib.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
@@ -213,7 +207,7 @@ class ConfigStore:
         except FileExistsError:
             pass
         except OSError as error:
-            raise UsageError(f"cannot create {path}: {error.strerror}", path=str(path)) from None
+            raise _cannot("create", path, error) from None
         st = _stat_or_usage(path)
         if not stat.S_ISDIR(st.st_mode):
             raise UsageError(f"{path} is not a directory", path=str(path))
@@ -266,12 +260,9 @@ class ConfigStore:
 
     def _check_target(self, path: Path) -> bytes | None:
         """Refuse a symlinked or foreign-owned target; return its current bytes (None if absent)."""
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
+        st = _lstat_if_present(path, "write")
+        if st is None:
             return None
-        except OSError as error:
-            raise UsageError(f"cannot write {path}: {error.strerror}", path=str(path)) from None
         if stat.S_ISLNK(st.st_mode):
             raise UsageError(
                 f"refusing to write through a symlink: {path}",
@@ -279,19 +270,12 @@ class ConfigStore:
                 path=str(path),
             )
         _check_owner(path, st)
-        try:
-            return path.read_bytes()
-        except OSError as error:
-            raise UsageError(f"cannot read {path}: {error.strerror}", path=str(path)) from None
+        return _read_bytes(path)
 
     def _stage(self, path: Path, data: bytes) -> Path:
         """A fully written, fsynced temp file next to `path`, with `path`'s mode (0600 when new)."""
-        try:
-            mode = stat.S_IMODE(os.lstat(path).st_mode)  # keep the user's choice; never widen it
-        except FileNotFoundError:
-            mode = 0o600
-        except OSError as error:
-            raise UsageError(f"cannot write {path}: {error.strerror}", path=str(path)) from None
+        st = _lstat_if_present(path, "write")
+        mode = stat.S_IMODE(st.st_mode) if st is not None else 0o600  # keep the user's choice; never widen it
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
@@ -307,7 +291,7 @@ class ConfigStore:
         except OSError as error:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            raise UsageError(f"cannot write {path}: {error.strerror}", path=str(path)) from None
+            raise _cannot("write", path, error) from None
         return tmp
 
     def _restore(self, path: Path, old: bytes | None) -> None:
@@ -323,7 +307,7 @@ def _replace(temp: Path, path: Path) -> None:
     try:
         os.replace(temp, path)
     except OSError as error:
-        raise UsageError(f"cannot write {path}: {error.strerror}", path=str(path)) from None
+        raise _cannot("write", path, error) from None
 
 
 def _config_from_toml(doc: dict[str, Any], path: Path) -> ConfigData:
@@ -375,11 +359,33 @@ def _corrupt(path: Path, detail: str) -> UsageError:
     )
 
 
+def _cannot(verb: str, path: Path, error: OSError) -> UsageError:
+    """`cannot read PATH: No such file or directory`: an OSError as the user's error."""
+    return UsageError(f"cannot {verb} {path}: {error.strerror}", path=str(path))
+
+
 def _stat_or_usage(path: Path) -> os.stat_result:
     try:
         return os.stat(path)
     except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror}", path=str(path)) from None
+        raise _cannot("read", path, error) from None
+
+
+def _lstat_if_present(path: Path, verb: str) -> os.stat_result | None:
+    """`os.lstat(path)`, or None when nothing is there; any other failure is `cannot VERB PATH`."""
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise _cannot(verb, path, error) from None
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise _cannot("read", path, error) from None
 
 
 def _check_owner(path: Path, st: os.stat_result) -> None:
