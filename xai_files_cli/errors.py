@@ -1,8 +1,11 @@
-"""Domain errors and the exit codes they map to; imports nothing else from the package."""
+"""Domain errors and the exit codes they map to; imports nothing from the package but `redact`."""
 
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
+
+from xai_files_cli.redact import redact
 
 
 class ExitCode(IntEnum):
@@ -51,6 +54,19 @@ class XaiError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def to_json(self) -> dict[str, Any]:
+        """The one JSON form of an error (stderr with --json, a failed batch line, a cut-off chat),
+        with every secret in the message and hint masked."""
+        return {
+            "code": self.status or ExitCode(self.exit_code).name,
+            "message": redact(self.message),
+            "exit_code": int(self.exit_code),
+            "retryable": self.retryable,
+            "hint": redact(self.hint) if self.hint is not None else None,
+            "path": self.path,
+            "file_id": self.file_id,
+        }
 
 
 class InternalError(XaiError):
@@ -103,6 +119,15 @@ class Interrupted(XaiError):
         super().__init__(message, **fields)  # type: ignore[arg-type]
         if terminated:
             self.exit_code = ExitCode.TERMINATED
+
+
+class AlreadyReported(XaiError):
+    """Ends a command whose failures were each reported as they happened (every item of a batch
+    failed): the process exits with their code and nothing more is printed."""
+
+    def __init__(self, exit_code: ExitCode) -> None:
+        super().__init__("already reported")
+        self.exit_code = exit_code
 
 
 class Terminated(BaseException):

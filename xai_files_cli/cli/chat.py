@@ -416,7 +416,7 @@ class _Session:
         data = reply.to_json()
         data["files"] = attachments.to_json()
         if error is not None:
-            data["error"] = {"code": error.status, "message": error.message}
+            data["error"] = error.to_json()
         io = self.app_ctx.io
         if lines:
             machine.write_jsonl(io, [data])

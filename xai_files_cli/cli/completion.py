@@ -14,12 +14,19 @@ import contextlib
 import os
 import secrets
 from pathlib import Path
+from typing import Annotated
 
 import typer
-from typer._click.shell_completion import add_completion_class
-from typer._completion_classes import BashComplete, FishComplete, ZshComplete, completion_init
+from typer.core import TyperCommand
 
 from xai_files_cli.cli.context import AppContext
+from xai_files_cli.cli.typer_compat import (
+    BashComplete,
+    FishComplete,
+    ZshComplete,
+    add_completion_class,
+    completion_init,
+)
 from xai_files_cli.errors import UsageError
 
 PROG = "xai"
@@ -104,10 +111,9 @@ def completion_script(shell: str) -> str:
     """The completion script for `shell` (bash, zsh or fish), exactly as committed in completions/."""
     if shell not in _CLASSES:
         raise UsageError(f"unsupported shell {shell!r}; choose one of: {', '.join(SHELLS)}")
-    from xai_files_cli.cli.app import app
-
-    command = typer.main.get_command(app)
-    return _CLASSES[shell](command, {}, PROG, COMPLETE_VAR).source()
+    # The script names only the program and the protocol variable; the command tree is consulted
+    # when the shell later asks for candidates, so a bare command of the same name writes it.
+    return _CLASSES[shell](TyperCommand(PROG), {}, PROG, COMPLETE_VAR).source()
 
 
 def detect_shell() -> str:
@@ -169,6 +175,9 @@ completion_app = typer.Typer(
 )
 
 
+ShellArgument = Annotated[str | None, typer.Argument(help="bash, zsh or fish [default: from $SHELL].")]
+
+
 def register(app: typer.Typer) -> None:
     """Attach `xai completion …` to the root app and enable the completion protocol."""
     install_completion_classes()
@@ -176,20 +185,14 @@ def register(app: typer.Typer) -> None:
 
 
 @completion_app.command("show")
-def show(
-    ctx: typer.Context,
-    shell: str = typer.Argument(None, help="bash, zsh or fish [default: from $SHELL]."),
-) -> None:
+def show(ctx: typer.Context, shell: ShellArgument = None) -> None:
     """Print the completion script for a shell on stdout."""
     app_ctx: AppContext = ctx.obj
     app_ctx.io.write_out(completion_script(shell or detect_shell()))
 
 
 @completion_app.command("install")
-def install(
-    ctx: typer.Context,
-    shell: str = typer.Argument(None, help="bash, zsh or fish [default: from $SHELL]."),
-) -> None:
+def install(ctx: typer.Context, shell: ShellArgument = None) -> None:
     """Write the completion script where the shell looks for it, and say what was done.
 
     No rc file is edited; when one needs a line, the line is printed.

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from xai_files_cli.cli.complete_ids import complete_file_id
-from xai_files_cli.errors import Interrupted, PartialFailure, UsageError, XaiError
+from xai_files_cli.errors import AlreadyReported, Interrupted, PartialFailure, UsageError, XaiError
 
 if TYPE_CHECKING:
     from xai_files_cli.cli.context import AppContext
@@ -87,7 +87,7 @@ def _app(ctx: typer.Context, *, json_output: bool = False) -> AppContext:
 
 def _report(app_ctx: AppContext, error: XaiError) -> None:
     """One error line for one item of a multi-item command (same format as the final error)."""
-    from xai_files_cli.cli.app import report_error
+    from xai_files_cli.cli.reporting import report_error
 
     report_error(app_ctx, error)
 
@@ -109,7 +109,7 @@ def _finish_items(total: int, failures: list[XaiError], verb: str, noun: str = "
         return
     if len(failures) < total:
         raise PartialFailure(f"{verb} {total - len(failures)} of {total} {noun}; {len(failures)} failed")
-    raise typer.Exit(code=int(failures[0].exit_code))
+    raise AlreadyReported(failures[0].exit_code)
 
 
 def _one_output_flag(**flags: bool) -> None:

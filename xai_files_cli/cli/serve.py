@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from xai_files_cli.cli.context import AppContext
-from xai_files_cli.errors import UsageError
+from xai_files_cli.errors import AlreadyReported, ExitCode, UsageError
 
 NO_KEY_MESSAGE = (
     "serve: no API key for clients to present; pass --api-key KEY or set XAI_API_KEY "
@@ -135,7 +135,8 @@ def serve(
         running.stop(grace=0)
         raise
     app_ctx.io.write_err("xai serve: stopped\n")
-    raise typer.Exit(code)
+    if code:
+        raise AlreadyReported(ExitCode(code))
 
 
 def server_key(flag: str | None, env: str | None) -> str | None:

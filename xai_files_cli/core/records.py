@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from xai_files_cli.errors import ExitCode, XaiError
+from xai_files_cli.errors import XaiError
 
 SORT_KEYS = ("created_at", "filename", "size")
 
@@ -187,11 +187,4 @@ class UploadResult:
         if self.file is not None:
             return {"path": str(self.item.path), **self.file.to_json()}
         assert self.error is not None
-        return {
-            "path": str(self.item.path),
-            "error": {
-                "code": self.error.status or ExitCode(self.error.exit_code).name,
-                "message": self.error.message,
-                "exit_code": int(self.error.exit_code),
-            },
-        }
+        return {"path": str(self.item.path), "error": self.error.to_json()}

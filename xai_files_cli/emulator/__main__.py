@@ -1,16 +1,21 @@
-"""`python -m xai_files_cli.emulator [OPTIONS]` is the same as `xai serve [OPTIONS]`."""
+"""`python -m xai_files_cli.emulator [OPTIONS]` is the same as `xai serve [OPTIONS]`.
+
+The emulator never imports the CLI: this entry replaces the process with the `xai` program
+(`python -m xai_files_cli serve ...`), same pid, so signals and the exit code are its own.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 
 
 def main() -> None:
     """Run `xai serve` with this process's arguments."""
-    from xai_files_cli.cli.app import main as xai_main
-
-    sys.argv = [sys.argv[0], "serve", *sys.argv[1:]]
-    xai_main()
+    argv = [sys.executable, "-m", "xai_files_cli", "serve", *sys.argv[1:]]
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os.execv(sys.executable, argv)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,36 @@
+"""One JSON error object everywhere: on stderr, in a failed batch line and in a cut-off chat answer,
+with secrets masked in each; `--json` makes a command's errors JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests import chat_helpers
+from tests.chat_helpers import ChatServer
+from tests.conftest import TEST_KEY, run_xai
+
+chat_server = chat_helpers.chat_server  # a shared fixture
+notes = chat_helpers.notes  # a shared fixture
+
+
+def test_a_failed_batch_line_has_the_error_object_of_stderr_with_the_key_masked(xai, tmp_path: Path) -> None:
+    bad = tmp_path / f'{TEST_KEY}"x.txt'  # the quote makes the server refuse the name
+    bad.write_bytes(b"x")
+    single = run_xai("files", "upload", str(bad), "--json")
+    batch = run_xai("files", "batch-upload", str(bad), "--json")
+    assert (single.code, batch.code) == (5, 5), (single, batch)
+    reported = json.loads(single.stderr)["error"]
+    line = json.loads(batch.stdout)["error"]
+    assert set(line) == set(reported)
+    assert line["message"] == reported["message"]
+    assert "****stuv" in line["message"] and TEST_KEY not in line["message"]
+    assert (line["code"], line["exit_code"], line["retryable"]) == ("INVALID_ARGUMENT", 5, False)
+
+
+def test_a_cut_off_chat_answer_has_the_error_object_of_stderr(chat_server, notes: Path) -> None:
+    srv: ChatServer = chat_server("GetCompletionChunk:fail_stream:after=4,code=INTERNAL")
+    result = run_xai("chat", "What are the risks?", "-f", str(notes), "--json")
+    assert result.code == 1, result
+    assert json.loads(result.stdout)["error"] == json.loads(result.stderr)["error"]
+    assert srv.stored() == []

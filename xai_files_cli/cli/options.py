@@ -1,0 +1,117 @@
+"""Options and parameter types that several commands share, each defined once.
+
+Commands declare parameters in the `Annotated` style, so the annotation states the value the
+function really receives (`str | None` for an option without a default, `int | None` for a
+duration in seconds).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any
+
+import typer
+
+from xai_files_cli.cli.complete_ids import complete_profile
+from xai_files_cli.cli.context import AppContext
+from xai_files_cli.cli.typer_compat import FloatRange, ParamType
+from xai_files_cli.errors import UsageError
+
+# gRPC turns a deadline it cannot represent (past ~2**31 s) into an immediate DEADLINE_EXCEEDED.
+MAX_TIMEOUT = 365 * 86400.0
+MAX_DURATION = 100 * 365 * 86400  # the wire fields are int64; nothing sensible is this long anyway
+
+_DURATION_PART = re.compile(r"(\d+)\s*([smhd]?)", re.IGNORECASE)
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+# -- --json -----------------------------------------------------------------------------------------
+def _errors_as_json(ctx: typer.Context, value: bool) -> bool:
+    """A command asked for JSON: its error report on stderr is one JSON object too."""
+    if value and isinstance(ctx.obj, AppContext):
+        ctx.obj.json_errors = True
+    return value
+
+
+def json_flag(help: str, name: str = "--json") -> Any:
+    """A `--json`-style flag (`--json`, `--jsonl`) with its own help, which also makes errors JSON.
+
+    Eager, so errors found while the other parameters are read are JSON as well.
+    """
+    return typer.Option(name, help=help, callback=_errors_as_json, is_eager=True)
+
+
+# -- --profile --------------------------------------------------------------------------------------
+PROFILE_HELP = "Profile to act on [default: the selected profile: -p, XAI_PROFILE, default_profile]."
+
+# The global `xai --profile NAME`: selects the profile of the whole invocation.
+GlobalProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        "-p",
+        metavar="NAME",
+        envvar="XAI_PROFILE",
+        help="Config profile ('local': embedded server).",
+        autocompletion=complete_profile,
+    ),
+]
+
+# A command's own `--profile NAME` (auth, config): the profile it reads or changes.
+ProfileOption = Annotated[
+    str | None,
+    typer.Option("--profile", "-p", metavar="NAME", help=PROFILE_HELP, autocompletion=complete_profile),
+]
+
+
+# -- durations --------------------------------------------------------------------------------------
+def parse_duration(text: str, flag: str) -> int:
+    """`3600`, `90m`, `1h`, `2d`, `1d12h` -> seconds; UsageError (exit 2) naming `flag` otherwise."""
+    compact = text.strip().replace(" ", "")
+    matches = list(_DURATION_PART.finditer(compact))
+    if not compact or not matches or "".join(m.group(0) for m in matches) != compact:
+        raise UsageError(f"invalid {flag} {text!r}: use SECONDS or a duration such as 1h, 12h, 2d")
+    if len(matches) > 1 and any(not m.group(2) for m in matches):
+        raise UsageError(f"invalid {flag} {text!r}: every part of a compound duration needs a unit")
+    seconds = sum(int(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()] for m in matches)
+    if seconds > MAX_DURATION:
+        raise UsageError(f"invalid {flag} {text!r}: longer than 100 years")
+    return seconds
+
+
+class Duration(ParamType):
+    """A whole number of seconds written as SECONDS or with units (`90m`, `12h`, `1d12h`)."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        if isinstance(value, int):
+            return value
+        flag = param.opts[0] if param is not None and param.opts else "duration"
+        return parse_duration(str(value), flag)
+
+
+class Seconds(FloatRange):
+    """Seconds as a number within a range; NaN, which passes a range check, is refused too."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        seconds: float = super().convert(value, param, ctx)
+        if math.isnan(seconds):
+            self.fail("must be a number of seconds", param, ctx)
+        return seconds
+
+
+# The file TTL of `upload` and `batch-upload` (checked against the service's range by the command).
+FileTtlOption = Annotated[
+    int | None,
+    typer.Option(
+        "--expires-after",
+        "-e",
+        metavar="DURATION",
+        click_type=Duration(),
+        help="Delete automatically after 1h..30d (e.g. 2d, 12h, 3600).",
+    ),
+]
