@@ -49,7 +49,7 @@ MIN_CONNECT_TIMEOUT = 0.1  # gRPC's own floor
 
 # Methods safe to repeat: reads, plus Models and Chat as the SDK does. UploadFile is not listed (a
 # replay could store a second copy), and DeleteFile is retried by FilesClient itself so that it can
-# tell "already deleted by my earlier attempt" apart from "never existed" (reliability C5).
+# tell "already deleted by my earlier attempt" apart from "never existed".
 _RETRYABLE_METHODS = [
     {"service": "xai_api.Files", "method": "ListFiles"},
     {"service": "xai_api.Files", "method": "RetrieveFile"},
@@ -179,7 +179,7 @@ def channel_options(user_agent: str, connect_timeout: float | None = None) -> li
         # ~100-110 MB peak RSS; 4 MiB keeps it near 85 MB and still allows ~40 MB/s at 100 ms RTT.
         ("grpc.http2.bdp_probe", 0),
         ("grpc.http2.lookahead_bytes", 4 * 1024 * 1024),
-        # Reconnect quickly after a restart of a local server, so retries can land (C28): the first
+        # Reconnect quickly after a restart of a local server, so retries can land: the first
         # new attempt comes 200 ms after a failure, later ones at most 2 s apart.
         ("grpc.initial_reconnect_backoff_ms", 200),
         ("grpc.max_reconnect_backoff_ms", 2_000),

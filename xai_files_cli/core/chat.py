@@ -1,9 +1,9 @@
 """ChatClient: the Chat service as plain Python calls (a conversation in, a ChatReply out).
 
-Streaming (`GetCompletionChunk`) accumulates chunks by the official client's rules (wire-contract
-§3.8: outputs addressed by index, role and finish_reason overwritten, text appended, usage replaced)
+Streaming (`GetCompletionChunk`) accumulates chunks by the official client's rules (outputs
+addressed by index, role and finish_reason overwritten, text appended, usage replaced)
 and hands every piece of answer text to a callback as it arrives. With file attachments the server
-adds attachment-search outputs; the answer is the LAST assistant output (§3.10).
+adds attachment-search outputs; the answer is the LAST assistant output.
 
 A stream that breaks after the first chunk is never retried (gRPC commits the call at the first
 response); the error raised carries what had arrived (`error.partial`), so nothing shown is lost.
@@ -204,7 +204,7 @@ class _Output:
 
 
 class ChunkAccumulator:
-    """Folds GetChatCompletionChunk messages into one reply (wire-contract §3.8)."""
+    """Folds GetChatCompletionChunk messages into one reply, by the official client's rules."""
 
     def __init__(self) -> None:
         self.id = ""

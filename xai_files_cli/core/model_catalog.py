@@ -1,6 +1,6 @@
 """ModelsClient: the language models the API key can use (`xai_api.Models`), as ModelInfo values.
 
-Prices are converted from the wire's units (wire-contract §4) to USD per million tokens:
+Prices are converted from the wire's units to USD per million tokens:
 `prompt_text_token_price` and `completion_text_token_price` are 1/100 cent per 1 M tokens and
 `cached_prompt_token_price` is cents per 100 M tokens, so each is value / 10,000.
 """

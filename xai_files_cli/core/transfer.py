@@ -82,7 +82,7 @@ class ShareProgress:
 
 # -- upload sources --------------------------------------------------------------------------------
 class FileChangedError(InternalError):
-    """The local file changed size or mtime while it was being uploaded (C8)."""
+    """The local file changed size or mtime while it was being uploaded."""
 
 
 def _open_error(path: Path, error: OSError) -> UsageError:

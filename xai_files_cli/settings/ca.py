@@ -1,6 +1,6 @@
 """Custom TLS roots: the PEM bundle named by `--ca-cert`, `XAI_CA_CERT` or a profile's `ca_cert`.
 
-A custom CA is only ever used when asked for explicitly (reliability.md (c)1, K12). The bundle is
+A custom CA is used only when asked for explicitly. The bundle is
 read and parsed before any connection is made, so a missing, unreadable or non-PEM file is a usage
 error (exit 2) and never turns into a confusing handshake failure or, worse, a fallback.
 """

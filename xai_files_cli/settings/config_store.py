@@ -6,7 +6,7 @@ Layout, in `XAI_CONFIG_DIR` or else `platformdirs.user_config_dir("xai")`, a dir
                   [profiles.work]  api_host = "…", model = "…", ca_cert = "/path/ca.pem"
     credentials   [work]  api_key = "xai-…"          (mode 0600)
 
-Rules (conventions.md §4.6, reliability.md K5-K9):
+Rules:
 - A new file is 0600 from its first byte: `os.open(O_CREAT | O_EXCL, 0o600)` on a temp file.
 - Every write is temp file + fsync + rename in the same directory, holding an exclusive lock on
   `.lock`, so concurrent writers serialise their read-modify-write and each leaves a complete file.

@@ -1,6 +1,6 @@
 """Settings resolution: which host, key and model a command uses, and where each came from.
 
-Precedence, highest first (conventions.md §4.5):
+Precedence, highest first:
   1. flags and environment: `--api-host` > `XAI_API_HOST`; `XAI_API_KEY` (there is no key flag:
      argv leaks into `ps` and shell history); `--model` (chat) > `XAI_MODEL`; `--ca-cert` >
      `XAI_CA_CERT`; `--local`;
