@@ -1,21 +1,23 @@
-"""Shared fixtures: isolation from the developer's machine, a real emulator on a loopback port,
-and `run_xai`, which runs the whole CLI in-process with injected streams."""
+"""Shared fixtures: isolation from the developer's machine, emulators on loopback ports (one
+factory, tests/support/emulator.py), the CLI pointed at them, sample notes and TLS material.
+
+Helpers that are not fixtures live in tests/support/; test modules import those, never each other.
+"""
 
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from xai_files_cli.cli.app import run
-from xai_files_cli.output.io import IOStreams
-
-TEST_KEY = "xai-testkey0123456789abcdefghijklmnopqrstuv"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.support.cli import CliResult, run_xai
+from tests.support.emulator import ChatServer, Emulators
+from tests.support.samples import NOTES
+from tests.support.tls import TlsCerts, make_certs
+from xai_files_cli.emulator.server import RunningServer
 
 
 @pytest.fixture(autouse=True)
@@ -39,76 +41,52 @@ def isolation(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     return home
 
 
-@dataclass
-class CliResult:
-    """Exit code and everything the command wrote."""
-
-    code: int
-    stdout_bytes: bytes
-    stderr: str
-
-    @property
-    def stdout(self) -> str:
-        return self.stdout_bytes.decode("utf-8", errors="replace")
-
-    def __repr__(self) -> str:  # shown by pytest when an assertion fails
-        return f"CliResult(code={self.code}, stdout={self.stdout!r}, stderr={self.stderr!r})"
-
-
-def run_xai(
-    *args: str,
-    stdin: bytes = b"",
-    stdin_tty: bool = False,
-    stdout_tty: bool = False,
-    stderr_tty: bool = False,
-    color: bool = False,
-) -> CliResult:
-    """Run `xai ARGS` in this process through `run`, with in-memory streams."""
-    io = IOStreams.for_test(
-        stdin, stdin_tty=stdin_tty, stdout_tty=stdout_tty, stderr_tty=stderr_tty, color=color
-    )
-    code = run(list(args), io)
-    return CliResult(code=code, stdout_bytes=io.stdout_bytes(), stderr=io.stderr_text())
+@pytest.fixture
+def emulators(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulators]:
+    """`emulators.start(*fault_specs, point_cli=True, **config)` -> a running emulator, stopped after
+    the test; by default the in-process CLI (host, test key) points at the newest one."""
+    started = Emulators(tmp_path / "emulators", monkeypatch)
+    yield started
+    started.close()
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[object]:
-    """A real emulator (`xai serve` code) on 127.0.0.1:<random port> with its own data dir."""
-    from xai_files_cli.emulator.server import ServerConfig, start_server
-
-    running = start_server(
-        ServerConfig(data_dir=tmp_path / "server-data", api_key=TEST_KEY), host="127.0.0.1", port=0
-    )
-    try:
-        yield running
-    finally:
-        running.stop(grace=0)
+def server(tmp_path: Path, emulators: Emulators) -> RunningServer:
+    """A real emulator (`xai serve` code) on 127.0.0.1:<random port> with its own data dir and no
+    fault plan; the CLI is not pointed at it (the `xai` fixture does that)."""
+    return emulators.start(point_cli=False, data_dir=tmp_path / "server-data", faults=None)
 
 
 @pytest.fixture
-def xai(server: object, monkeypatch: pytest.MonkeyPatch):
+def xai(server: RunningServer, emulators: Emulators) -> Callable[..., CliResult]:
     """`xai(*args, **io_flags)` runs the CLI against the `server` fixture with the test key."""
-    monkeypatch.setenv("XAI_API_HOST", server.target)  # type: ignore[attr-defined]
-    monkeypatch.setenv("XAI_API_KEY", TEST_KEY)
+    emulators.point_cli_at(server)
     return run_xai
 
 
 @pytest.fixture
-def faulty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    """`faulty.start(*specs)` -> a running emulator with those faults (see tests/core/helpers.py)."""
-    from tests.core.helpers import FaultyServers
+def chat_server(emulators: Emulators) -> Callable[..., ChatServer]:
+    """`chat_server(*fault_specs)` starts an emulator the CLI (in-process) is pointed at."""
 
-    servers = FaultyServers(tmp_path / "servers", monkeypatch)
-    yield servers
-    servers.close()
+    def start(*faults: str) -> ChatServer:
+        running = emulators.start(*faults)
+        assert running.faults is not None
+        return ChatServer(running, running.faults)
 
-
-def xai_subprocess_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for running `python -m xai_files_cli` or SDK scripts in a subprocess."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env.update(extra or {})
-    return env
+    return start
 
 
-PYTHON = sys.executable
+@pytest.fixture
+def notes(tmp_path: Path) -> Path:
+    """A text file of project notes the chat engine can answer from."""
+    path = tmp_path / "notes.txt"
+    path.write_text(NOTES)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tls_certs(tmp_path_factory: pytest.TempPathFactory) -> TlsCerts:
+    """A private CA and server certificates, made once per session (skips without `openssl`)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    return make_certs(tmp_path_factory.mktemp("tls"))

@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_KEY, CliResult, run_xai
-from tests.core.helpers import seed
+from tests.support.cli import CliResult, run_xai
+from tests.support.emulator import seed
 from xai_files_cli.core import rpc
-from xai_files_cli.emulator.faults import FaultPlan
 from xai_files_cli.emulator.server import (
     DEFAULT_MAX_CONCURRENT_RPCS,
-    RunningServer,
-    ServerConfig,
-    start_server,
 )
 
 BUSY = "code=RESOURCE_EXHAUSTED"
@@ -34,30 +30,6 @@ BUSY = "code=RESOURCE_EXHAUSTED"
 def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Back-off waits of milliseconds; a pushback from the server is still honoured as sent."""
     monkeypatch.setattr(rpc, "BACKPRESSURE", rpc.BackoffPolicy(initial=0.01, maximum=0.05))
-
-
-@pytest.fixture
-def emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., RunningServer]]:
-    """`emulator(max_concurrent_rpcs=..., faults=..., max_file_size=...)`: a server the CLI points at."""
-    started: list[RunningServer] = []
-
-    def start(*faults: str, **config: int) -> RunningServer:
-        running = start_server(
-            ServerConfig(
-                data_dir=tmp_path / f"data{len(started)}",
-                api_key=TEST_KEY,
-                faults=FaultPlan.parse(faults),
-                **config,  # type: ignore[arg-type]
-            )
-        )
-        started.append(running)
-        monkeypatch.setenv("XAI_API_HOST", running.target)
-        monkeypatch.setenv("XAI_API_KEY", TEST_KEY)
-        return running
-
-    yield start
-    for running in started:
-        running.stop(grace=0)
 
 
 def small_files(folder: Path, count: int) -> list[Path]:
@@ -75,8 +47,8 @@ def listed_names() -> list[str]:
 
 
 # -- batches ---------------------------------------------------------------------------------------
-def test_300_files_at_concurrency_100_all_reach_a_server_admitting_4(emulator, tmp_path: Path) -> None:
-    server = emulator(max_concurrent_rpcs=4)
+def test_300_files_at_concurrency_100_all_reach_a_server_admitting_4(emulators, tmp_path: Path) -> None:
+    server = emulators.start(max_concurrent_rpcs=4)
     paths = small_files(tmp_path / "many", 300)
     started = time.monotonic()
     result = run_xai("-v", "files", "batch-upload", str(tmp_path / "many"), "--concurrency", "100", "--json")
@@ -121,8 +93,8 @@ def _option_default(command: Callable[..., object], name: str) -> object:
     return getattr(default, "default", default)
 
 
-def test_a_size_rule_is_not_retried_while_back_pressure_is(emulator, tmp_path: Path) -> None:
-    server = emulator(max_concurrent_rpcs=2, max_file_size=1000)
+def test_a_size_rule_is_not_retried_while_back_pressure_is(emulators, tmp_path: Path) -> None:
+    server = emulators.start(max_concurrent_rpcs=2, max_file_size=1000)
     small_files(tmp_path / "many", 30)
     (tmp_path / "many" / "big.bin").write_bytes(b"\0" * 5000)
     result = run_xai("files", "batch-upload", str(tmp_path / "many"), "--concurrency", "20", "--json")
@@ -136,8 +108,8 @@ def test_a_size_rule_is_not_retried_while_back_pressure_is(emulator, tmp_path: P
     assert server.faults.outcomes("UploadFile").count("RESOURCE_EXHAUSTED") == 1
 
 
-def test_a_single_upload_over_the_servers_size_rule_fails_at_once(emulator, tmp_path: Path) -> None:
-    server = emulator(max_file_size=1000)
+def test_a_single_upload_over_the_servers_size_rule_fails_at_once(emulators, tmp_path: Path) -> None:
+    server = emulators.start(max_file_size=1000)
     big = tmp_path / "big.bin"
     big.write_bytes(b"\0" * 5000)
     result = run_xai("files", "upload", str(big))
@@ -147,8 +119,8 @@ def test_a_single_upload_over_the_servers_size_rule_fails_at_once(emulator, tmp_
 
 
 # -- single calls and pushback ---------------------------------------------------------------------
-def test_an_upload_waits_the_pushback_and_restarts_from_byte_0(emulator, tmp_path: Path) -> None:
-    server = emulator(f"UploadFile:abort_upload:after=1,times=2,{BUSY},pushback=300,message=slow down")
+def test_an_upload_waits_the_pushback_and_restarts_from_byte_0(emulators, tmp_path: Path) -> None:
+    server = emulators.start(f"UploadFile:abort_upload:after=1,times=2,{BUSY},pushback=300,message=slow down")
     source = tmp_path / "data.bin"
     payload = bytes(range(256)) * 14_000  # 3.6 MB: two chunks, the server turns it away after one
     source.write_bytes(payload)
@@ -173,8 +145,8 @@ def test_an_upload_waits_the_pushback_and_restarts_from_byte_0(emulator, tmp_pat
         ("GetCompletionChunk", ("chat", "hello")),  # a server stream
     ],
 )
-def test_reads_wait_out_back_pressure_with_pushback(emulator, method: str, args: tuple[str, ...]) -> None:
-    server = emulator(f"{method}:fail:times=2,{BUSY},pushback=150,message=rate limit exceeded")
+def test_reads_wait_out_back_pressure_with_pushback(emulators, method: str, args: tuple[str, ...]) -> None:
+    server = emulators.start(f"{method}:fail:times=2,{BUSY},pushback=150,message=rate limit exceeded")
     file_id = seed(server, "note.txt", b"hello")
     started = time.monotonic()
     result = run_xai(*(file_id if arg == "FILE" else arg for arg in args))
@@ -183,8 +155,8 @@ def test_reads_wait_out_back_pressure_with_pushback(emulator, method: str, args:
     assert server.faults.calls(method) == 3
 
 
-def test_a_negative_pushback_means_do_not_retry(emulator, tmp_path: Path) -> None:
-    server = emulator(f"UploadFile:fail:times=0,{BUSY},pushback=-1,message=rate limit exceeded")
+def test_a_negative_pushback_means_do_not_retry(emulators, tmp_path: Path) -> None:
+    server = emulators.start(f"UploadFile:fail:times=0,{BUSY},pushback=-1,message=rate limit exceeded")
     source = tmp_path / "a.txt"
     source.write_text("a")
     result = run_xai("files", "upload", str(source))
@@ -192,9 +164,9 @@ def test_a_negative_pushback_means_do_not_retry(emulator, tmp_path: Path) -> Non
     assert server.faults.calls("UploadFile") == 1
 
 
-def test_endless_back_pressure_gives_up_with_exit_5(emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_endless_back_pressure_gives_up_with_exit_5(emulators, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rpc, "BACKPRESSURE", rpc.BackoffPolicy(initial=0.01, maximum=0.01, attempts=4))
-    server = emulator(f"ListFiles:fail:times=0,{BUSY},message=Concurrent RPC limit exceeded!")
+    server = emulators.start(f"ListFiles:fail:times=0,{BUSY},message=Concurrent RPC limit exceeded!")
     result: CliResult = run_xai("files", "ls")
     assert result.code == 5, result
     assert result.stderr == (

@@ -10,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO_ROOT, xai_subprocess_env
+from tests.support.constants import REPO_ROOT
+from tests.support.processes import xai_subprocess_env
 
 SCALE_TARGET_ROWS = (
     "files: wall",

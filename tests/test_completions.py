@@ -15,7 +15,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import REPO_ROOT, TEST_KEY, run_xai, xai_subprocess_env
+from tests.support.cli import run_xai
+from tests.support.constants import REPO_ROOT, TEST_KEY
+from tests.support.processes import xai_subprocess_env
 from xai_files_cli.cli import complete_ids
 from xai_files_cli.cli.completion import SCRIPT_FILES, completion_script
 

@@ -1,6 +1,6 @@
 """A far-away server: every command over TLS through a loopback relay adding 100-400 ms per round trip.
 
-The emulator serves TLS (a throw-away CA, tests/tls_certs.py) behind `LatencyProxy`
+The emulator serves TLS (a throw-away CA, tests/support/tls.py) behind `LatencyProxy`
 (tests/support/latency_proxy.py), so connecting costs real round trips: TCP, the TLS handshake and
 HTTP/2 settings. Every command must succeed with the default deadlines and without restarting an
 upload; a server that accepts the TCP connection but never answers must be reported as a connect
@@ -16,16 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from tests import tls_certs
-from tests.conftest import TEST_KEY, CliResult, run_xai
-from tests.core.helpers import seed
+from tests.support.cli import CliResult, run_xai
+from tests.support.constants import TEST_KEY
+from tests.support.emulator import Emulators, seed
 from tests.support.latency_proxy import LatencyProxy
-from tests.tls_certs import TlsCerts
+from tests.support.tls import TlsCerts
 from xai_files_cli.core import channel as channel_module
-from xai_files_cli.emulator.faults import FaultPlan
-from xai_files_cli.emulator.server import RunningServer, ServerConfig, start_server
-
-tls_certs_fixture = tls_certs.tls_certs  # the shared session fixture
+from xai_files_cli.emulator.server import RunningServer
 
 RESTART_NOTICE = "retrying from start"
 TWO_MB = 2_000_000
@@ -33,21 +30,15 @@ Xai = Callable[..., CliResult]
 
 
 @pytest.fixture
-def far_server(tmp_path: Path, tls_certs_fixture: TlsCerts) -> Iterator[RunningServer]:
+def far_server(emulators: Emulators, tls_certs: TlsCerts) -> RunningServer:
     """A TLS emulator on 127.0.0.1 that records its calls."""
-    cert, key = tls_certs_fixture.pair()
-    running = start_server(
-        ServerConfig(
-            data_dir=tmp_path / "far-data", api_key=TEST_KEY, faults=FaultPlan(), tls_cert=cert, tls_key=key
-        )
-    )
-    yield running
-    running.stop(grace=0)
+    cert, key = tls_certs.pair()
+    return emulators.start(point_cli=False, tls_cert=cert, tls_key=key)
 
 
 @pytest.fixture
 def through_proxy(
-    far_server: RunningServer, tls_certs_fixture: TlsCerts, monkeypatch: pytest.MonkeyPatch
+    far_server: RunningServer, tls_certs: TlsCerts, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[..., Xai]]:
     """`through_proxy(round_trip, jitter)` -> `xai(*args)` running the CLI through a fresh relay."""
     monkeypatch.setenv("XAI_API_KEY", TEST_KEY)
@@ -58,7 +49,7 @@ def through_proxy(
         proxies.append(proxy)
 
         def xai(*args: str, **io: object) -> CliResult:
-            ca = str(tls_certs_fixture.ca)
+            ca = str(tls_certs.ca)
             before = proxy.connections
             result = run_xai("--ca-cert", ca, "--api-host", proxy.target, *args, **io)  # type: ignore[arg-type]
             # One connection per invocation: the handshake fitted in the connect timeout the first time.
@@ -190,14 +181,14 @@ def test_every_command_works_at_200_ms_with_jitter(
 
 # -- a server that accepts and never answers ---------------------------------------------------------
 @pytest.fixture
-def black_hole(tls_certs_fixture: TlsCerts, monkeypatch: pytest.MonkeyPatch) -> Iterator[Xai]:
+def black_hole(tls_certs: TlsCerts, monkeypatch: pytest.MonkeyPatch) -> Iterator[Xai]:
     """`xai(*args)` against a TCP listener that never answers, with a 1 s connect timeout."""
     monkeypatch.setenv("XAI_API_KEY", TEST_KEY)
     monkeypatch.setattr(channel_module, "CONNECT_TIMEOUT", 1.0)
     with LatencyProxy(1, round_trip=0.0, answer=False, lifetime=30) as proxy:
 
         def xai(*args: str) -> CliResult:
-            return run_xai("--ca-cert", str(tls_certs_fixture.ca), "--api-host", proxy.target, *args)
+            return run_xai("--ca-cert", str(tls_certs.ca), "--api-host", proxy.target, *args)
 
         yield xai
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, xai_subprocess_env
+from tests.support.constants import REPO_ROOT
+from tests.support.processes import xai_subprocess_env
 
 GENERATED = REPO_ROOT / "xai_files_cli" / "_pb"
 
@@ -33,7 +34,7 @@ def test_generated_code_is_in_sync_with_protos(tmp_path: Path) -> None:
 
 def _dump(which: str) -> dict:
     out = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "tests" / "descriptor_dump.py"), which],
+        [sys.executable, str(REPO_ROOT / "tests" / "support" / "descriptor_dump.py"), which],
         capture_output=True,
         check=True,
         env=xai_subprocess_env(),

@@ -24,8 +24,11 @@ from pathlib import Path
 import pytest
 import typer
 
-from tests.conftest import TEST_KEY, CliResult, run_xai
+from tests.support.cli import CliResult, run_xai
+from tests.support.constants import TEST_KEY
+from tests.support.emulator import Emulators
 from xai_files_cli.cli.app import app
+from xai_files_cli.emulator.server import RunningServer
 from xai_files_cli.settings.config_store import ConfigStore
 
 SENTINEL = "xai-" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
@@ -100,15 +103,9 @@ def sweep_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def sentinel_server(tmp_path: Path) -> Iterator[object]:
+def sentinel_server(emulators: Emulators) -> RunningServer:
     """An emulator whose one valid key is the sentinel."""
-    from xai_files_cli.emulator.server import ServerConfig, start_server
-
-    running = start_server(ServerConfig(data_dir=tmp_path / "sentinel-data", api_key=SENTINEL), port=0)
-    try:
-        yield running
-    finally:
-        running.stop(grace=0)
+    return emulators.start(point_cli=False, api_key=SENTINEL, faults=None)
 
 
 def closed_port() -> int:

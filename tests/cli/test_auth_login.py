@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, TEST_KEY, run_xai, xai_subprocess_env
+from tests.support.cli import run_xai
+from tests.support.constants import REPO_ROOT, TEST_KEY
+from tests.support.processes import xai_command, xai_subprocess_env
 from xai_files_cli.settings.config_store import ConfigStore
 
 WRONG_KEY = "xai-wrongkeyFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
@@ -145,7 +147,7 @@ def test_real_terminal_does_not_echo_the_key(server: object) -> None:
     master, slave = pty.openpty()
     env = xai_subprocess_env({"XAI_API_HOST": server.target})  # type: ignore[attr-defined]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "xai_files_cli", "auth", "login"],
+        xai_command("auth", "login"),
         stdin=slave,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

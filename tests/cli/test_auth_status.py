@@ -7,7 +7,8 @@ import socket
 
 import pytest
 
-from tests.conftest import TEST_KEY, run_xai
+from tests.support.cli import run_xai
+from tests.support.constants import TEST_KEY
 
 WRONG_KEY = "xai-wrongkeyGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGG"
 ENV_KEY = "xai-envkeyHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHH"

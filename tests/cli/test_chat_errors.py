@@ -10,15 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests import chat_helpers
-from tests.chat_helpers import ChatServer
-from tests.cli.streams import run_with_stdout
-from tests.conftest import run_xai
+from tests.support.cli import run_with_stdout, run_xai
+from tests.support.emulator import ChatServer
 
 UNKNOWN_ID = "file_00000000-0000-4000-8000-000000000000"
-
-chat_server = chat_helpers.chat_server  # a shared fixture
-notes = chat_helpers.notes  # a shared fixture
 
 
 def test_unknown_id_exits_4_and_the_other_upload_is_removed(chat_server, notes: Path) -> None:

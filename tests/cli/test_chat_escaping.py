@@ -13,10 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import chat_helpers
-from tests.conftest import run_xai
-
-chat_server = chat_helpers.chat_server  # a shared fixture
+from tests.support.cli import run_xai
 
 HOSTILE = (
     "The risk is \u202eevil\u202c reversed, \u2066isolated\u2069, \x9b31m a C1 CSI, "

@@ -6,17 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests import chat_helpers
-from tests.chat_helpers import ChatServer
-from tests.cli.streams import InterruptedInput, run_with_stdin
-from tests.conftest import run_xai
+from tests.support.cli import InterruptedInput, run_with_stdin, run_xai
+from tests.support.emulator import ChatServer
 
 RISKS = "\n\n".join(
     f"Risk {n}: the {thing} may fail."
     for n, thing in enumerate(["pump", "valve", "sensor", "cable", "fan", "relay"], start=1)
 )
-
-chat_server = chat_helpers.chat_server  # a shared fixture
 
 
 def test_two_turns_send_the_history_and_the_follow_up_builds_on_it(chat_server, tmp_path: Path) -> None:

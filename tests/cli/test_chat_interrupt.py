@@ -6,19 +6,45 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests import chat_helpers
-from tests.chat_helpers import ChatServer, StallAfterText
-from tests.conftest import PYTHON, REPO_ROOT, TEST_KEY, xai_subprocess_env
+from tests.support.constants import REPO_ROOT, TEST_KEY
+from tests.support.emulator import ChatServer
+from tests.support.processes import start_xai, xai_subprocess_env
 from xai_files_cli.cli.app import run
 from xai_files_cli.emulator.chat_service import ChatServicer
 from xai_files_cli.output.io import IOStreams
 
-chat_server = chat_helpers.chat_server  # a shared fixture
-notes = chat_helpers.notes  # a shared fixture
+
+class StallAfterText:
+    """Patch for ChatServicer.GetCompletionChunk: send up to the first text chunk, then wait
+    until the client cancels (or `release` is set). `stalled` is set when the wait begins and
+    `cancelled` when the server saw the client go away."""
+
+    def __init__(self, original: Any) -> None:
+        self.original = original
+        self.stalled = threading.Event()
+        self.cancelled = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, servicer: Any, request: Any, context: Any) -> Iterator[Any]:
+        def on_done() -> None:  # the RPC ended; while stalled, only the client can have ended it
+            if self.stalled.is_set():
+                self.cancelled.set()
+            self.release.set()
+
+        context.add_callback(on_done)
+        for chunk in self.original(servicer, request, context):
+            yield chunk
+            if any(output.delta.content for output in chunk.outputs):
+                self.stalled.set()
+                self.release.wait(30)
+                return
 
 
 def test_keyboard_interrupt_mid_answer_exits_130_and_cleans_up(chat_server, notes: Path) -> None:
@@ -61,8 +87,11 @@ def test_sigint_during_a_stream_exits_130_and_deletes_the_upload(
 ) -> None:
     srv: ChatServer = chat_server()  # started after the patch, so it serves the stalling stream
     env = xai_subprocess_env({"XAI_API_HOST": srv.running.target, "XAI_API_KEY": TEST_KEY})
-    process = subprocess.Popen(
-        [PYTHON, "-m", "xai_files_cli", "chat", "What are the risks?", "-f", str(notes)],
+    process = start_xai(
+        "chat",
+        "What are the risks?",
+        "-f",
+        str(notes),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, run_xai, xai_subprocess_env
+from tests.support.cli import run_xai
+from tests.support.constants import REPO_ROOT
+from tests.support.processes import xai_command, xai_subprocess_env
 from xai_files_cli.settings import config_store
 from xai_files_cli.settings.config_store import ConfigStore
 
@@ -223,7 +225,7 @@ def test_failed_rename_leaves_the_old_file_and_no_temp() -> None:
 
 def _login_subprocess(profile: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "xai_files_cli", "auth", "login", "--no-verify", "-p", profile],
+        xai_command("auth", "login", "--no-verify", "-p", profile),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

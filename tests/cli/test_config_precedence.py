@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_KEY, run_xai
+from tests.support.cli import run_xai
+from tests.support.constants import TEST_KEY
 from xai_files_cli.settings import resolution
 from xai_files_cli.settings.config_store import ConfigStore
 

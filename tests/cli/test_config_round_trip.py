@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_xai
+from tests.support.cli import run_xai
 from xai_files_cli.settings import config_store
 
 if sys.version_info >= (3, 11):

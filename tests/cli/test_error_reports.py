@@ -6,12 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests import chat_helpers
-from tests.chat_helpers import ChatServer
-from tests.conftest import TEST_KEY, run_xai
-
-chat_server = chat_helpers.chat_server  # a shared fixture
-notes = chat_helpers.notes  # a shared fixture
+from tests.support.cli import run_xai
+from tests.support.constants import TEST_KEY
+from tests.support.emulator import ChatServer
 
 
 def test_a_failed_batch_line_has_the_error_object_of_stderr_with_the_key_masked(xai, tmp_path: Path) -> None:

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PYTHON, REPO_ROOT, TEST_KEY, run_xai, xai_subprocess_env
+from tests.support.cli import run_xai
+from tests.support.constants import REPO_ROOT, TEST_KEY
+from tests.support.processes import xai_command, xai_subprocess_env
 from xai_files_cli.core.files import INTERRUPT_GRACE
 
 
@@ -109,15 +111,15 @@ def test_all_failed_exits_with_their_code(xai, tree: Path) -> None:
         ("*.nothing", "xai: no files match '{tmp}/*.nothing'\n"),
     ],
 )
-def test_bad_paths_exit_2_before_any_upload(faulty, tree: Path, arg: str, message: str) -> None:
-    server = faulty.start()
+def test_bad_paths_exit_2_before_any_upload(emulators, tree: Path, arg: str, message: str) -> None:
+    server = emulators.start()
     result = run_xai("files", "batch-upload", str(tree / "top.txt"), str(tree / arg))
     assert (result.code, result.stdout, result.stderr) == (2, "", message.format(tmp=tree))
     assert server.faults.calls("UploadFile") == 0
 
 
-def test_bad_ttl_exits_2(faulty, tree: Path) -> None:
-    faulty.start()
+def test_bad_ttl_exits_2(emulators, tree: Path) -> None:
+    emulators.start()
     result = run_xai("files", "batch-upload", str(tree), "--expires-after", "31d")
     assert (result.code, result.stdout) == (2, "")
     assert "between 1h and 30d" in result.stderr
@@ -141,16 +143,16 @@ def test_many_files_share_one_channel(xai, server, tmp_path: Path) -> None:
     assert len(server.storage.all_ids()) == 60
 
 
-def test_sigint_mid_batch_leaves_no_upload_behind_and_exits_130(faulty, tmp_path: Path) -> None:
+def test_sigint_mid_batch_leaves_no_upload_behind_and_exits_130(emulators, tmp_path: Path) -> None:
     """Uploads still sending are cancelled; those sent in full are waited for and deleted again."""
-    server = faulty.start("UploadFile:delay:amount=1.5,times=0", point_cli=False)
+    server = emulators.start("UploadFile:delay:amount=1.5,times=0", point_cli=False)
     folder = tmp_path / "batch"
     folder.mkdir()
     for i in range(8):
         (folder / f"f{i}.txt").write_bytes(b"z" * 1000)
     env = xai_subprocess_env({"XAI_API_HOST": server.target, "XAI_API_KEY": TEST_KEY})
     process = subprocess.Popen(
-        [PYTHON, "-m", "xai_files_cli", "files", "batch-upload", str(folder), "--concurrency", "4"],
+        xai_command("files", "batch-upload", str(folder), "--concurrency", "4"),
         env=env,
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.streams import run_with_stdout
-from tests.conftest import PYTHON, REPO_ROOT, TEST_KEY, run_xai, xai_subprocess_env
-from tests.core.helpers import seed
+from tests.support.cli import run_with_stdout, run_xai
+from tests.support.constants import PYTHON, REPO_ROOT, TEST_KEY
+from tests.support.emulator import seed
+from tests.support.processes import xai_subprocess_env
 
 PAYLOAD = bytes(range(256)) * 40  # binary, 10,240 bytes
 
@@ -78,8 +79,8 @@ def test_text_piped_is_raw(xai, server) -> None:
 
 
 @pytest.mark.parametrize(("where", "message"), [("DIR", "is a directory"), ("NOPE/x", "no such directory")])
-def test_bad_destination_exits_2_before_any_rpc(faulty, outdir: Path, where: str, message: str) -> None:
-    server = faulty.start()
+def test_bad_destination_exits_2_before_any_rpc(emulators, outdir: Path, where: str, message: str) -> None:
+    server = emulators.start()
     dest = outdir if where == "DIR" else outdir / "nope" / "x"
     result = run_xai("files", "cat", "file_x", "-o", str(dest))
     assert (result.code, result.stdout) == (2, "")
@@ -94,8 +95,8 @@ def test_unknown_id_exits_4_and_creates_nothing(xai, outdir: Path) -> None:
     assert list(outdir.iterdir()) == []
 
 
-def test_stream_cut_every_time_keeps_the_old_file(faulty, outdir: Path) -> None:
-    server = faulty.start("RetrieveFileContent:fail_stream:after=1,times=0")
+def test_stream_cut_every_time_keeps_the_old_file(emulators, outdir: Path) -> None:
+    server = emulators.start("RetrieveFileContent:fail_stream:after=1,times=0")
     file_id = seed(server, "blob.bin", os.urandom(4 * 1024 * 1024))
     dest = outdir / "copy.bin"
     dest.write_bytes(b"precious")
@@ -108,8 +109,8 @@ def test_stream_cut_every_time_keeps_the_old_file(faulty, outdir: Path) -> None:
     assert server.faults.calls("RetrieveFileContent") == 3
 
 
-def test_stream_cut_once_is_restarted(faulty, outdir: Path) -> None:
-    server = faulty.start("RetrieveFileContent:fail_stream:after=1")
+def test_stream_cut_once_is_restarted(emulators, outdir: Path) -> None:
+    server = emulators.start("RetrieveFileContent:fail_stream:after=1")
     payload = os.urandom(4 * 1024 * 1024)
     file_id = seed(server, "blob.bin", payload)
     dest = outdir / "copy.bin"
@@ -125,8 +126,8 @@ def test_stream_cut_once_is_restarted(faulty, outdir: Path) -> None:
         ("pad:amount=3", "size mismatch: the server sent more than the 10,240 bytes of the file"),
     ],
 )
-def test_wrong_sizes_exit_1_without_touching_the_destination(faulty, outdir: Path, fault, message) -> None:
-    server = faulty.start(f"RetrieveFileContent:{fault}")
+def test_wrong_sizes_exit_1_without_touching_the_destination(emulators, outdir: Path, fault, message) -> None:
+    server = emulators.start(f"RetrieveFileContent:{fault}")
     file_id = seed(server, "blob.bin", PAYLOAD)
     dest = outdir / "copy.bin"
     dest.write_bytes(b"precious")
@@ -206,8 +207,8 @@ def test_output_through_a_symlink_to_a_character_device_writes_into_it(xai, serv
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
 
 
-def test_output_onto_a_socket_is_refused_before_any_rpc(faulty, tmp_path: Path) -> None:
-    server = faulty.start()
+def test_output_onto_a_socket_is_refused_before_any_rpc(emulators, tmp_path: Path) -> None:
+    server = emulators.start()
     path = tmp_path / "s.sock"
     with socket.socket(socket.AF_UNIX) as sock:
         sock.bind(str(path))

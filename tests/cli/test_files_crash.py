@@ -15,24 +15,12 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.conftest import PYTHON, REPO_ROOT, xai_subprocess_env
-from tests.core.helpers import FaultyServers, seed
-from tests.emulator.helpers import MIB, ServeProcess
+from tests.support.constants import MIB, TEST_KEY
+from tests.support.emulator import Emulators, ServeProcess, seed
+from tests.support.processes import start_xai_against
 from xai_files_cli.emulator.files_service import CHUNK_SIZE
 
 PARTIAL_NAME = re.compile(r"\.copy\.bin\.[0-9a-f]{8}\.partial")
-
-
-def _spawn(target: str, key: str, *args: str) -> subprocess.Popen[str]:
-    env = xai_subprocess_env({"XAI_API_HOST": target, "XAI_API_KEY": key})
-    return subprocess.Popen(
-        [PYTHON, "-m", "xai_files_cli", *args],
-        env=env,
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def _wait_for_partial(directory: Path, size: int, process: subprocess.Popen[str]) -> Path:
@@ -47,11 +35,9 @@ def _wait_for_partial(directory: Path, size: int, process: subprocess.Popen[str]
     raise AssertionError(f"no partial file of {size} bytes appeared in {directory}")
 
 
-def test_sigkill_mid_download_then_rerun(faulty: FaultyServers, tmp_path: Path) -> None:
+def test_sigkill_mid_download_then_rerun(emulators: Emulators, tmp_path: Path) -> None:
     """C22: the old destination survives a SIGKILL byte for byte; the re-run ignores the leftover."""
-    from tests.conftest import TEST_KEY
-
-    server = faulty.start("RetrieveFileContent:stall:after=1,amount=60", point_cli=False)
+    server = emulators.start("RetrieveFileContent:stall:after=1,amount=60", point_cli=False)
     payload = os.urandom(3 * CHUNK_SIZE)
     file_id = seed(server, "big.bin", payload)
     out = tmp_path / "out"
@@ -59,7 +45,7 @@ def test_sigkill_mid_download_then_rerun(faulty: FaultyServers, tmp_path: Path) 
     dest = out / "copy.bin"
     dest.write_bytes(b"precious old content")
 
-    first = _spawn(server.target, TEST_KEY, "files", "cat", file_id, "-o", str(dest))
+    first = start_xai_against(server.target, TEST_KEY, "files", "cat", file_id, "-o", str(dest))
     partial = _wait_for_partial(out, CHUNK_SIZE, first)  # one chunk on disk, the stream stalled
     assert dest.read_bytes() == b"precious old content"  # untouched while the download runs
     first.kill()
@@ -73,7 +59,7 @@ def test_sigkill_mid_download_then_rerun(faulty: FaultyServers, tmp_path: Path) 
     assert stat.S_IMODE(partial.stat().st_mode) == 0o600  # private while it lingers
     assert partial.read_bytes() == payload[:CHUNK_SIZE]
 
-    again = _spawn(server.target, TEST_KEY, "files", "cat", file_id, "-o", str(dest))
+    again = start_xai_against(server.target, TEST_KEY, "files", "cat", file_id, "-o", str(dest))
     stdout, stderr = again.communicate(timeout=60)
     assert (again.returncode, stdout, stderr) == (0, "", "")
     assert dest.read_bytes() == payload  # the whole file, not the leftover's prefix
@@ -103,8 +89,8 @@ def test_server_restarted_during_ls_and_get_the_retries_land(tmp_path: Path) -> 
     new = None
     try:
         some_id = next(iter(stored))
-        listing = _spawn(old.target, old.key, "files", "ls", "--json")
-        getting = _spawn(old.target, old.key, "files", "get", some_id, "--json")
+        listing = start_xai_against(old.target, old.key, "files", "ls", "--json")
+        getting = start_xai_against(old.target, old.key, "files", "get", some_id, "--json")
         old.expect_line("fault ListFiles:delay")  # both calls are now held inside the old server
         old.expect_line("fault RetrieveFile:delay")
         old.proc.send_signal(signal.SIGTERM)
@@ -136,7 +122,7 @@ def test_server_stopped_for_good_during_get_exits_6_cleanly(tmp_path: Path) -> N
     old, stored = _restartable(tmp_path, "RetrieveFile:delay:amount=60", grace="0.2")
     try:
         some_id = next(iter(stored))
-        getting = _spawn(old.target, old.key, "files", "get", some_id)
+        getting = start_xai_against(old.target, old.key, "files", "get", some_id)
         old.expect_line("fault RetrieveFile:delay")
         old.proc.send_signal(signal.SIGTERM)
         out, err = getting.communicate(timeout=60)

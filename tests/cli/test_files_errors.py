@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PYTHON, REPO_ROOT, TEST_KEY, run_xai, xai_subprocess_env
-from tests.core.helpers import seed, unused_port
+from tests.support.cli import run_xai
+from tests.support.constants import TEST_KEY
+from tests.support.emulator import seed
+from tests.support.processes import start_xai_against, unused_port
 
 WRONG_KEY = "xai-wrongkey9876543210zyxwvutsrqponmlkjihg"
 
@@ -67,30 +68,18 @@ def test_error_format_json(xai) -> None:
     assert (error["code"], error["exit_code"], error["file_id"]) == ("NOT_FOUND", 4, "file_nope")
 
 
-def test_hostile_status_message_is_escaped(faulty) -> None:
-    faulty.start("ListFiles:fail:code=INVALID_ARGUMENT,times=0,message=bad \x1b[2J\x07 \u202eevil")
+def test_hostile_status_message_is_escaped(emulators) -> None:
+    emulators.start("ListFiles:fail:code=INVALID_ARGUMENT,times=0,message=bad \x1b[2J\x07 \u202eevil")
     result = run_xai("files", "ls")
     assert result.code == 5
     assert result.stderr == "xai: list files: bad \\x1b[2J\\x07 \\u202eevil (INVALID_ARGUMENT)\n"
 
 
-def test_unimplemented_method_exits_1(faulty) -> None:
-    faulty.start("ListFiles:fail:code=UNIMPLEMENTED")
+def test_unimplemented_method_exits_1(emulators) -> None:
+    emulators.start("ListFiles:fail:code=UNIMPLEMENTED")
     result = run_xai("files", "ls")
     assert (result.code, result.stdout) == (1, "")
     assert result.stderr == "xai: list files: not supported by this server (UNIMPLEMENTED)\n"
-
-
-def _spawn(server, *args: str) -> subprocess.Popen[str]:
-    env = xai_subprocess_env({"XAI_API_HOST": server.target, "XAI_API_KEY": TEST_KEY})
-    return subprocess.Popen(
-        [PYTHON, "-m", "xai_files_cli", *args],
-        env=env,
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def _settle() -> None:
@@ -103,14 +92,14 @@ def _settle() -> None:
     time.sleep(0.3)
 
 
-def test_sigint_during_download_leaves_nothing_behind(faulty, tmp_path: Path) -> None:
-    server = faulty.start("RetrieveFileContent:delay:amount=1.5", point_cli=False)
+def test_sigint_during_download_leaves_nothing_behind(emulators, tmp_path: Path) -> None:
+    server = emulators.start("RetrieveFileContent:delay:amount=1.5", point_cli=False)
     file_id = seed(server, "blob.bin", b"x" * 1000)
     out = tmp_path / "out"
     out.mkdir()
     dest = out / "copy.bin"
     dest.write_bytes(b"old")
-    process = _spawn(server, "files", "cat", file_id, "-o", str(dest))
+    process = start_xai_against(server.target, TEST_KEY, "files", "cat", file_id, "-o", str(dest))
     assert server.faults.wait_for(lambda plan: plan.calls("RetrieveFileContent") == 1)
     _settle()
     process.send_signal(signal.SIGINT)
@@ -123,13 +112,13 @@ def test_sigint_during_download_leaves_nothing_behind(faulty, tmp_path: Path) ->
     assert server.faults.wait_for(lambda plan: plan.outcomes("RetrieveFileContent") == ["CANCELLED"])
 
 
-def test_sigint_during_upload_stores_nothing(faulty, tmp_path: Path) -> None:
+def test_sigint_during_upload_stores_nothing(emulators, tmp_path: Path) -> None:
     # The server stops reading after the first chunk: the upload is under way, far from its end.
-    server = faulty.start("UploadFile:stall_upload:after=1,amount=30", point_cli=False)
+    server = emulators.start("UploadFile:stall_upload:after=1,amount=30", point_cli=False)
     sample = tmp_path / "a.bin"
     with sample.open("wb") as handle:
         handle.truncate(64 * 1024 * 1024)
-    process = _spawn(server, "files", "upload", str(sample))
+    process = start_xai_against(server.target, TEST_KEY, "files", "upload", str(sample))
     assert server.faults.wait_for(lambda plan: plan.held("UploadFile") == 1)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=10)
@@ -147,8 +136,10 @@ def test_sigint_during_upload_stores_nothing(faulty, tmp_path: Path) -> None:
         ["chat", "hi", "-f", "{path}", "--json"],
     ],
 )
-def test_a_server_echoing_the_key_in_an_error_never_shows_it(faulty, tmp_path: Path, args: list[str]) -> None:
-    faulty.start(f"UploadFile:fail:code=INVALID_ARGUMENT,message=bad header: Bearer {TEST_KEY}")
+def test_a_server_echoing_the_key_in_an_error_never_shows_it(
+    emulators, tmp_path: Path, args: list[str]
+) -> None:
+    emulators.start(f"UploadFile:fail:code=INVALID_ARGUMENT,message=bad header: Bearer {TEST_KEY}")
     path = tmp_path / "a.txt"
     path.write_text("x")
     result = run_xai(*(arg.format(path=path) for arg in args), stdout_tty="--json" not in args)

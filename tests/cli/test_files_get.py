@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.core.helpers import seed
+from tests.support.emulator import seed
 
 
 @pytest.fixture

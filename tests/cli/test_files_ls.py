@@ -7,8 +7,9 @@ import subprocess
 
 import pytest
 
-from tests.conftest import PYTHON, REPO_ROOT, TEST_KEY, xai_subprocess_env
-from tests.core.helpers import seed
+from tests.support.constants import PYTHON, REPO_ROOT, TEST_KEY
+from tests.support.emulator import seed
+from tests.support.processes import xai_subprocess_env
 
 
 def _json(record) -> dict:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tests.cli.streams import InterruptedInput, run_with_stdin
-from tests.conftest import run_xai
-from tests.core.helpers import seed
+from tests.support.cli import InterruptedInput, run_with_stdin, run_xai
+from tests.support.emulator import seed
 
 
 def test_piped_deletes_without_asking_and_prints_ids(xai, server) -> None:
@@ -61,8 +60,8 @@ def test_mixed_ids_delete_the_others_and_exit_7(xai, server) -> None:
     assert server.storage.all_ids() == set()
 
 
-def test_lost_reply_then_not_found_is_reported_as_deleted(faulty) -> None:
-    server = faulty.start("DeleteFile:commit_drop")
+def test_lost_reply_then_not_found_is_reported_as_deleted(emulators) -> None:
+    server = emulators.start("DeleteFile:commit_drop")
     a = seed(server, "a")
     result = run_xai("files", "rm", "-y", a, stdout_tty=True)
     assert (result.code, result.stderr) == (0, "")

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import run_xai
-from tests.core.helpers import seed
+from tests.support.cli import run_xai
+from tests.support.emulator import seed
 
 
 @pytest.mark.parametrize("code", ["INTERNAL", "UNKNOWN", "UNAVAILABLE"])
-def test_deleted_then_failed_is_reported_as_already_deleted(faulty, code: str) -> None:
-    server = faulty.start(f"DeleteFile:commit_drop:code={code}")
+def test_deleted_then_failed_is_reported_as_already_deleted(emulators, code: str) -> None:
+    server = emulators.start(f"DeleteFile:commit_drop:code={code}")
     keep, gone = seed(server, "keep.txt"), seed(server, "gone.txt")
     result = run_xai("files", "rm", "-y", gone, stdout_tty=True)
     assert (result.code, result.stderr) == (0, "")
@@ -23,15 +23,15 @@ def test_deleted_then_failed_is_reported_as_already_deleted(faulty, code: str) -
     assert server.storage.all_ids() == {keep}  # the retry deleted nothing else
 
 
-def test_piped_output_lists_the_id_of_a_file_deleted_before_the_failure(faulty) -> None:
-    server = faulty.start("DeleteFile:commit_drop:code=INTERNAL")
+def test_piped_output_lists_the_id_of_a_file_deleted_before_the_failure(emulators) -> None:
+    server = emulators.start("DeleteFile:commit_drop:code=INTERNAL")
     gone = seed(server, "gone.txt")
     result = run_xai("files", "rm", gone)
     assert (result.code, result.stdout, result.stderr) == (0, f"{gone}\n", "")
 
 
-def test_a_server_that_keeps_failing_is_asked_twice_then_reported(faulty) -> None:
-    server = faulty.start("DeleteFile:fail:code=INTERNAL,times=0")
+def test_a_server_that_keeps_failing_is_asked_twice_then_reported(emulators) -> None:
+    server = emulators.start("DeleteFile:fail:code=INTERNAL,times=0")
     kept = seed(server, "kept.txt")
     result = run_xai("files", "rm", kept)
     assert (result.code, result.stdout) == (1, "")
@@ -40,8 +40,8 @@ def test_a_server_that_keeps_failing_is_asked_twice_then_reported(faulty) -> Non
     assert server.storage.all_ids() == {kept}
 
 
-def test_a_refusal_is_not_repeated(faulty) -> None:
-    server = faulty.start("DeleteFile:fail:code=PERMISSION_DENIED")
+def test_a_refusal_is_not_repeated(emulators) -> None:
+    server = emulators.start("DeleteFile:fail:code=PERMISSION_DENIED")
     kept = seed(server, "kept.txt")
     result = run_xai("files", "rm", kept)
     assert result.code == 3

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import run_xai
-from tests.core.helpers import seed
+from tests.support.cli import run_xai
+from tests.support.emulator import seed
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 
@@ -66,8 +66,8 @@ def test_unshare_piped_tty_and_json(xai, server) -> None:
     assert body["public_url"].startswith(url.rsplit("/", 1)[0])
 
 
-def test_share_expiry_beyond_int64_exits_2_before_any_rpc(faulty) -> None:
-    server = faulty.start()
+def test_share_expiry_beyond_int64_exits_2_before_any_rpc(emulators) -> None:
+    server = emulators.start()
     file_id = seed(server, "doc.pdf", PDF)
     result = run_xai("files", "share", file_id, "--expires-after", "99999999999999999999d")
     assert (result.code, result.stdout) == (2, "")

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PYTHON, REPO_ROOT, run_xai, xai_subprocess_env
+from tests.support.cli import run_xai
+from tests.support.constants import REPO_ROOT
+from tests.support.processes import xai_command, xai_subprocess_env
 from xai_files_cli.core import transfer
 
 
@@ -110,8 +112,8 @@ def test_progress_on_a_tty_stderr_is_transient(xai, server, sample: Path) -> Non
         (["FILE", "--name", ""], "xai: --name must not be empty\n"),
     ],
 )
-def test_bad_input_exits_2_without_any_rpc(faulty, tmp_path: Path, args: list[str], message: str) -> None:
-    server = faulty.start()
+def test_bad_input_exits_2_without_any_rpc(emulators, tmp_path: Path, args: list[str], message: str) -> None:
+    server = emulators.start()
     (tmp_path / "dir").mkdir()
     os.mkfifo(tmp_path / "fifo")
     (tmp_path / "file").write_bytes(b"x")
@@ -124,9 +126,9 @@ def test_bad_input_exits_2_without_any_rpc(faulty, tmp_path: Path, args: list[st
     assert server.faults.calls("UploadFile") == 0
 
 
-def test_unreadable_file_exits_2(faulty, sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreadable_file_exits_2(emulators, sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # We run as root, for whom chmod 000 does not stop reads; make open() fail the way it would.
-    server = faulty.start()
+    server = emulators.start()
     real_open = os.open
 
     def guarded_open(path, flags, *args):
@@ -141,8 +143,8 @@ def test_unreadable_file_exits_2(faulty, sample: Path, monkeypatch: pytest.Monke
     assert server.faults.calls("UploadFile") == 0
 
 
-def test_file_over_the_limit_exits_5_without_sending(faulty, tmp_path: Path) -> None:
-    server = faulty.start()
+def test_file_over_the_limit_exits_5_without_sending(emulators, tmp_path: Path) -> None:
+    server = emulators.start()
     huge = tmp_path / "huge.bin"
     with huge.open("wb") as handle:
         handle.truncate(512 * 1000 * 1000 + 1)
@@ -169,8 +171,8 @@ def test_json_errors_are_json_on_stderr(xai, sample: Path) -> None:
     assert (error["code"], error["exit_code"]) == ("INVALID_ARGUMENT", 5)
 
 
-def test_upload_cut_mid_stream_is_restarted(faulty, tmp_path: Path) -> None:
-    server = faulty.start("UploadFile:abort_upload:after=1")
+def test_upload_cut_mid_stream_is_restarted(emulators, tmp_path: Path) -> None:
+    server = emulators.start("UploadFile:abort_upload:after=1")
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(8 * transfer.CHUNK_SIZE))
     result = run_xai("files", "upload", str(big))
@@ -182,16 +184,16 @@ def test_upload_cut_mid_stream_is_restarted(faulty, tmp_path: Path) -> None:
     assert server.storage.get(file_id).size == big.stat().st_size
 
 
-def test_quiet_hides_the_restart_notice(faulty, tmp_path: Path) -> None:
-    faulty.start("UploadFile:abort_upload:after=1")
+def test_quiet_hides_the_restart_notice(emulators, tmp_path: Path) -> None:
+    emulators.start("UploadFile:abort_upload:after=1")
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(8 * transfer.CHUNK_SIZE))
     result = run_xai("--quiet", "files", "upload", str(big))
     assert (result.code, result.stderr) == (0, "")
 
 
-def test_lost_reply_reports_unknown_outcome(faulty, sample: Path) -> None:
-    server = faulty.start("UploadFile:commit_drop")
+def test_lost_reply_reports_unknown_outcome(emulators, sample: Path) -> None:
+    server = emulators.start("UploadFile:commit_drop")
     result = run_xai("files", "upload", str(sample))
     assert (result.code, result.stdout) == (6, "")
     assert result.stderr == (
@@ -201,8 +203,8 @@ def test_lost_reply_reports_unknown_outcome(faulty, sample: Path) -> None:
     assert server.faults.calls("UploadFile") == 1
 
 
-def test_timeout_flag_sets_the_upload_deadline(faulty, sample: Path) -> None:
-    faulty.start("UploadFile:delay:amount=1")
+def test_timeout_flag_sets_the_upload_deadline(emulators, sample: Path) -> None:
+    emulators.start("UploadFile:delay:amount=1")
     result = run_xai("--timeout", "0.2", "files", "upload", str(sample))
     assert (result.code, result.stdout) == (6, "")
     assert result.stderr == (
@@ -212,14 +214,14 @@ def test_timeout_flag_sets_the_upload_deadline(faulty, sample: Path) -> None:
     )
 
 
-def test_ctrl_c_while_stdin_stalls_exits_130_cleanly(faulty) -> None:
+def test_ctrl_c_while_stdin_stalls_exits_130_cleanly(emulators) -> None:
     # A gRPC thread is blocked reading stdin; interpreter shutdown used to abort on its lock
     # ("Fatal Python error: _enter_buffered_busy", exit 134).
-    server = faulty.start()
+    server = emulators.start()
     env = xai_subprocess_env()
     read_end, write_end = os.pipe()
     process = subprocess.Popen(
-        [PYTHON, "-m", "xai_files_cli", "files", "upload", "-", "--name", "slow.txt"],
+        xai_command("files", "upload", "-", "--name", "slow.txt"),
         stdin=read_end,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -252,12 +254,12 @@ def _unread(fd: int) -> int:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
-def test_one_ctrl_d_ends_input_typed_on_a_terminal(faulty) -> None:
+def test_one_ctrl_d_ends_input_typed_on_a_terminal(emulators) -> None:
     # A buffered read returned the typed line at the first Ctrl-D, then waited for a second one.
-    server = faulty.start()
+    server = emulators.start()
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
-        [PYTHON, "-m", "xai_files_cli", "files", "upload", "-", "--name", "typed.txt"],
+        xai_command("files", "upload", "-", "--name", "typed.txt"),
         stdin=terminal,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -278,9 +280,9 @@ def test_one_ctrl_d_ends_input_typed_on_a_terminal(faulty) -> None:
     assert server.storage.get(file_id).size == 4
 
 
-def test_a_name_that_is_not_utf8_exits_2_without_any_rpc(faulty, tmp_path: Path) -> None:
+def test_a_name_that_is_not_utf8_exits_2_without_any_rpc(emulators, tmp_path: Path) -> None:
     # Linux file names are bytes; this one decodes to a lone surrogate, which protobuf cannot send.
-    server = faulty.start()
+    server = emulators.start()
     path = Path(os.fsdecode(bytes(tmp_path) + b"/bad\xffname.txt"))
     path.write_bytes(b"x")
     message = (

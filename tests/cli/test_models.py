@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests import chat_helpers
-from tests.chat_helpers import ChatServer
-from tests.conftest import run_xai
-
-chat_server = chat_helpers.chat_server  # a shared fixture
+from tests.support.cli import run_xai
+from tests.support.emulator import ChatServer
 
 
 def test_piped_models_are_a_json_array(chat_server) -> None:

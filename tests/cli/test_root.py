@@ -10,15 +10,16 @@ import subprocess
 
 import pytest
 
-from tests.cli.streams import run_with_stdout
-from tests.conftest import PYTHON, REPO_ROOT, TEST_KEY, run_xai, xai_subprocess_env
-from tests.core.helpers import seed
+from tests.support.cli import run_with_stdout, run_xai
+from tests.support.constants import PYTHON, REPO_ROOT, TEST_KEY
+from tests.support.emulator import seed
+from tests.support.processes import xai_command, xai_subprocess_env
 
 
 @pytest.mark.parametrize("value", ["inf", "nan", "1e10"])
-def test_timeout_grpc_cannot_honour_exits_2_before_any_rpc(faulty, value: str) -> None:
+def test_timeout_grpc_cannot_honour_exits_2_before_any_rpc(emulators, value: str) -> None:
     # gRPC turned these into an immediate "timed out after inf s" (exit 6).
-    server = faulty.start()
+    server = emulators.start()
     result = run_xai("--timeout", value, "files", "ls")
     assert (result.code, result.stdout) == (2, "")
     assert re.match(r"xai: Invalid value for '?--timeout'?: ", result.stderr), result
@@ -52,8 +53,8 @@ def test_a_group_without_a_command_shows_its_help_as_is(xai) -> None:
     assert "(see " not in result.stderr and "xai: " not in result.stderr
 
 
-def test_json_errors_escape_c1_and_bidi_characters_from_the_server(faulty) -> None:
-    faulty.start("RetrieveFile:fail:code=NOT_FOUND,message=gone\u202etxt.exe\x9b31m")
+def test_json_errors_escape_c1_and_bidi_characters_from_the_server(emulators) -> None:
+    emulators.start("RetrieveFile:fail:code=NOT_FOUND,message=gone\u202etxt.exe\x9b31m")
     result = run_xai("--error-format", "json", "files", "get", "file_x")
     assert (result.code, result.stdout) == (4, "")
     assert "\u202e" not in result.stderr and "\x9b" not in result.stderr
@@ -86,7 +87,7 @@ def test_stdout_on_a_full_device_is_one_line_exit_1(server) -> None:
     env = xai_subprocess_env({"XAI_API_HOST": server.target, "XAI_API_KEY": TEST_KEY})
     with open("/dev/full", "wb") as full:
         done = subprocess.run(
-            [PYTHON, "-m", "xai_files_cli", "files", "ls", "--ids"],
+            xai_command("files", "ls", "--ids"),
             env=env,
             cwd=REPO_ROOT,
             stdout=full,
@@ -131,9 +132,9 @@ def test_closed_standard_streams(server, redirect: str, code: int, stderr: str |
         (["chat", "hi", "-m", "grok\udcff"], "GetCompletionChunk"),
     ],
 )
-def test_argv_bytes_that_are_not_utf8_exit_2_before_any_rpc(faulty, args: list[str], method: str) -> None:
+def test_argv_bytes_that_are_not_utf8_exit_2_before_any_rpc(emulators, args: list[str], method: str) -> None:
     # How Python decodes an argument such as $'file_\xff': protobuf cannot carry it.
-    server = faulty.start()
+    server = emulators.start()
     result = run_xai(*args)
     assert (result.code, result.stdout) == (2, ""), result
     assert result.stderr.endswith(" is not valid UTF-8 text, which is all the API accepts\n")

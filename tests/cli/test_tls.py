@@ -2,7 +2,7 @@
 (`--ca-cert` > `XAI_CA_CERT` > profile `ca_cert`), TLS errors named, no fallback to plaintext, and
 no API key ever sent in cleartext to a host that is not loopback.
 
-The emulator serves TLS with a certificate from a throw-away CA made by `openssl` (tests/tls_certs.py).
+The emulator serves TLS with a certificate from a throw-away CA made by `openssl` (tests/support/tls.py).
 It listens on `localhost` (both 127.0.0.1 and ::1), so whichever address gRPC tries last, the error
 it reports comes from the TLS server.
 """
@@ -15,44 +15,35 @@ import json
 import socket
 import subprocess
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests import tls_certs
-from tests.conftest import PYTHON, REPO_ROOT, TEST_KEY, run_xai, xai_subprocess_env
-from tests.core.helpers import seed
-from tests.tls_certs import TlsCerts
-from xai_files_cli.emulator.faults import FaultPlan
-from xai_files_cli.emulator.server import RunningServer, ServerConfig, start_server
+from tests.support.cli import run_xai
+from tests.support.constants import REPO_ROOT, TEST_KEY
+from tests.support.emulator import Emulators, seed
+from tests.support.processes import xai_command, xai_subprocess_env
+from tests.support.tls import TlsCerts
+from xai_files_cli.emulator.server import RunningServer
 from xai_files_cli.settings import resolution
 from xai_files_cli.settings.config_store import ConfigStore
-
-tls_certs_fixture = tls_certs.tls_certs  # the shared session fixture, under the name tests use
 
 HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 TLS_HANDSHAKE_RECORD = 0x16
 
 
 @pytest.fixture
-def certs(tls_certs_fixture: TlsCerts) -> TlsCerts:
-    return tls_certs_fixture
+def certs(tls_certs: TlsCerts) -> TlsCerts:
+    return tls_certs
 
 
 @pytest.fixture
-def tls_server(tmp_path: Path, certs: TlsCerts, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
+def tls_server(emulators: Emulators, certs: TlsCerts, monkeypatch: pytest.MonkeyPatch) -> RunningServer:
     """A TLS emulator on localhost:<port> that counts calls; the CLI gets the key, not the host."""
     cert, key = certs.pair()
-    running = start_server(
-        ServerConfig(
-            data_dir=tmp_path / "tls-data", api_key=TEST_KEY, faults=FaultPlan(), tls_cert=cert, tls_key=key
-        ),
-        host="localhost",
-    )
+    running = emulators.start(point_cli=False, host="localhost", tls_cert=cert, tls_key=key)
     monkeypatch.setenv("XAI_API_KEY", TEST_KEY)
-    yield running
-    running.stop(grace=0)
+    return running
 
 
 def total_calls(server: RunningServer) -> int:
@@ -141,22 +132,16 @@ def test_https_without_the_ca_exits_6_naming_the_certificate_problem(tls_server:
     assert total_calls(tls_server) == 0  # nothing got through, by TLS or otherwise
 
 
-def test_a_certificate_for_another_host_is_refused(tmp_path: Path, certs: TlsCerts, monkeypatch) -> None:
+def test_a_certificate_for_another_host_is_refused(
+    emulators: Emulators, certs: TlsCerts, monkeypatch
+) -> None:
     cert, key = certs.pair(wrong_host=True)  # signed by the trusted CA, but for wrong-host.example
-    running = start_server(
-        ServerConfig(
-            data_dir=tmp_path / "w", api_key=TEST_KEY, faults=FaultPlan(), tls_cert=cert, tls_key=key
-        ),
-        host="localhost",
-    )
+    running = emulators.start(point_cli=False, host="localhost", tls_cert=cert, tls_key=key)
     monkeypatch.setenv("XAI_API_KEY", TEST_KEY)
-    try:
-        result = run_xai("--ca-cert", str(certs.ca), "--api-host", f"localhost:{running.port}", "files", "ls")
-        assert (result.code, result.stdout) == (6, "")
-        assert "TLS handshake with" in result.stderr and "Hostname Verification Check failed" in result.stderr
-        assert total_calls(running) == 0
-    finally:
-        running.stop(grace=0)
+    result = run_xai("--ca-cert", str(certs.ca), "--api-host", f"localhost:{running.port}", "files", "ls")
+    assert (result.code, result.stdout) == (6, "")
+    assert "TLS handshake with" in result.stderr and "Hostname Verification Check failed" in result.stderr
+    assert total_calls(running) == 0
 
 
 def test_tls_failure_is_one_line_on_stderr_of_the_real_process(tls_server: RunningServer) -> None:
@@ -166,7 +151,7 @@ def test_tls_failure_is_one_line_on_stderr_of_the_real_process(tls_server: Runni
     )
     env.pop("GRPC_VERBOSITY", None)
     done = subprocess.run(
-        [PYTHON, "-m", "xai_files_cli", "files", "ls"],
+        xai_command("files", "ls"),
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,

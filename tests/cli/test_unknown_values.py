@@ -17,7 +17,8 @@ import grpc
 import pytest
 from google.protobuf import timestamp_pb2
 
-from tests.conftest import TEST_KEY, run_xai
+from tests.support.cli import run_xai
+from tests.support.constants import TEST_KEY
 from xai_files_cli._pb import (
     chat_pb2,
     chat_pb2_grpc,

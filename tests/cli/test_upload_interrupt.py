@@ -16,26 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PYTHON, REPO_ROOT, TEST_KEY, xai_subprocess_env
+from tests.support.constants import TEST_KEY
+from tests.support.processes import start_xai_against
 from xai_files_cli.emulator.server import RunningServer
 
 FILE_ID = r"file_[0-9a-f-]+"
 SIGNALS = pytest.mark.parametrize(
     ("sig", "code", "word"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")]
 )
-
-
-def _spawn(server: RunningServer, *args: str) -> subprocess.Popen[str]:
-    env = xai_subprocess_env({"XAI_API_HOST": server.target, "XAI_API_KEY": TEST_KEY})
-    return subprocess.Popen(
-        [PYTHON, "-m", "xai_files_cli", *args],
-        env=env,
-        cwd=REPO_ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def _finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
@@ -67,10 +55,12 @@ def big(tmp_path: Path) -> Path:
 
 @SIGNALS
 def test_signal_after_the_last_byte_deletes_the_stored_file(
-    faulty, big: Path, sig: int, code: int, word: str
+    emulators, big: Path, sig: int, code: int, word: str
 ) -> None:
-    server = faulty.start("UploadFile:hold_reply:amount=1", point_cli=False)
-    process = _spawn(server, "files", "upload", str(big))
+    server = emulators.start("UploadFile:hold_reply:amount=1", point_cli=False)
+    process = start_xai_against(
+        server.target, TEST_KEY, "files", "upload", str(big), stdin=subprocess.DEVNULL
+    )
     _interrupt_when(server, process, _held, sig)
     returncode, out, err = _finish(process)
     assert (returncode, out) == (code, ""), err
@@ -79,11 +69,13 @@ def test_signal_after_the_last_byte_deletes_the_stored_file(
     assert server.faults.calls("DeleteFile") == 1
 
 
-def test_a_stored_file_that_cannot_be_deleted_is_named_with_the_command(faulty, big: Path) -> None:
-    server = faulty.start(
+def test_a_stored_file_that_cannot_be_deleted_is_named_with_the_command(emulators, big: Path) -> None:
+    server = emulators.start(
         "UploadFile:hold_reply:amount=1", "DeleteFile:fail:code=PERMISSION_DENIED,times=0", point_cli=False
     )
-    process = _spawn(server, "files", "upload", str(big))
+    process = start_xai_against(
+        server.target, TEST_KEY, "files", "upload", str(big), stdin=subprocess.DEVNULL
+    )
     _interrupt_when(server, process, _held, signal.SIGINT)
     returncode, out, err = _finish(process)
     assert (returncode, out) == (130, ""), err
@@ -94,9 +86,11 @@ def test_a_stored_file_that_cannot_be_deleted_is_named_with_the_command(faulty, 
     )
 
 
-def test_chat_interrupted_while_its_upload_commits_deletes_the_file(faulty, big: Path) -> None:
-    server = faulty.start("UploadFile:hold_reply:amount=1", point_cli=False)
-    process = _spawn(server, "chat", "What is in it?", "-f", str(big))
+def test_chat_interrupted_while_its_upload_commits_deletes_the_file(emulators, big: Path) -> None:
+    server = emulators.start("UploadFile:hold_reply:amount=1", point_cli=False)
+    process = start_xai_against(
+        server.target, TEST_KEY, "chat", "What is in it?", "-f", str(big), stdin=subprocess.DEVNULL
+    )
     _interrupt_when(server, process, _held, signal.SIGINT)
     returncode, out, err = _finish(process)
     assert (returncode, out) == (130, ""), err
@@ -107,14 +101,16 @@ def test_chat_interrupted_while_its_upload_commits_deletes_the_file(faulty, big:
 
 @SIGNALS
 def test_batch_deletes_each_file_stored_after_the_interrupt(
-    faulty, tmp_path: Path, sig: int, code: int, word: str
+    emulators, tmp_path: Path, sig: int, code: int, word: str
 ) -> None:
-    server = faulty.start("UploadFile:hold_reply:amount=1,times=0", point_cli=False)
+    server = emulators.start("UploadFile:hold_reply:amount=1,times=0", point_cli=False)
     folder = tmp_path / "batch"
     folder.mkdir()
     for i in range(3):
         (folder / f"f{i}.txt").write_bytes(b"z" * 1000)
-    process = _spawn(server, "files", "batch-upload", str(folder))
+    process = start_xai_against(
+        server.target, TEST_KEY, "files", "batch-upload", str(folder), stdin=subprocess.DEVNULL
+    )
     _interrupt_when(server, process, lambda plan: plan.held("UploadFile") == 3, sig)
     returncode, out, err = _finish(process)
     assert (returncode, out) == (code, ""), err
@@ -125,15 +121,24 @@ def test_batch_deletes_each_file_stored_after_the_interrupt(
     assert server.faults.calls("DeleteFile") == 3
 
 
-def test_batch_interrupted_mid_file_uploads_nothing_more(faulty, tmp_path: Path) -> None:
+def test_batch_interrupted_mid_file_uploads_nothing_more(emulators, tmp_path: Path) -> None:
     # Every upload stops being read after two chunks: the one-chunk file completes, the big one stalls.
-    server = faulty.start("UploadFile:stall_upload:after=2,amount=30,times=0", point_cli=False)
+    server = emulators.start("UploadFile:stall_upload:after=2,amount=30,times=0", point_cli=False)
     folder = tmp_path / "batch"
     folder.mkdir()
     (folder / "a.txt").write_bytes(b"small")
     with (folder / "b.bin").open("wb") as handle:
         handle.truncate(64 * 1024 * 1024)
-    process = _spawn(server, "files", "batch-upload", str(folder), "--concurrency", "1")
+    process = start_xai_against(
+        server.target,
+        TEST_KEY,
+        "files",
+        "batch-upload",
+        str(folder),
+        "--concurrency",
+        "1",
+        stdin=subprocess.DEVNULL,
+    )
     _interrupt_when(server, process, _held, signal.SIGINT)
     returncode, out, err = _finish(process)
     [stored] = server.storage.all_ids()
@@ -142,11 +147,13 @@ def test_batch_interrupted_mid_file_uploads_nothing_more(faulty, tmp_path: Path)
     assert server.faults.wait_for(lambda plan: plan.outcomes("UploadFile") == ["OK", "CANCELLED"])
 
 
-def test_chat_interrupted_while_deleting_its_upload_names_the_file(faulty, tmp_path: Path) -> None:
-    server = faulty.start("DeleteFile:delay:amount=30", point_cli=False)
+def test_chat_interrupted_while_deleting_its_upload_names_the_file(emulators, tmp_path: Path) -> None:
+    server = emulators.start("DeleteFile:delay:amount=30", point_cli=False)
     notes = tmp_path / "notes.txt"
     notes.write_text("The main risk is the vendor.\n")
-    process = _spawn(server, "chat", "What is the risk?", "-f", str(notes))
+    process = start_xai_against(
+        server.target, TEST_KEY, "chat", "What is the risk?", "-f", str(notes), stdin=subprocess.DEVNULL
+    )
     _interrupt_when(server, process, lambda plan: plan.calls("DeleteFile") >= 1, signal.SIGINT)
     returncode, out, err = _finish(process)
     assert returncode == 130 and out.strip(), err  # the answer was shown before the cleanup

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import TEST_KEY
-from tests.core.helpers import FaultyServers
+from tests.support.constants import TEST_KEY
+from tests.support.emulator import Emulators
 from xai_files_cli.core.channel import connect
 from xai_files_cli.core.files import FilesClient
 
@@ -21,12 +21,12 @@ def client(server) -> Iterator[FilesClient]:
 
 
 @pytest.fixture
-def faulty_client(faulty: FaultyServers):
+def faulty_client(emulators: Emulators):
     """`faulty_client(*specs, timeout=None)` -> (server, FilesClient) with those faults."""
     channels = []
 
     def make(*specs: str, timeout: float | None = None):
-        running = faulty.start(*specs)
+        running = emulators.start(*specs)
         channel = connect(running.target, TEST_KEY)
         channels.append(channel)
         return running, FilesClient(channel, timeout=timeout)

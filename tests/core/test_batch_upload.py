@@ -12,15 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests import tls_certs as tls_fixtures
-from tests.conftest import TEST_KEY
-from tests.tls_certs import TlsCerts
+from tests.support.constants import TEST_KEY
+from tests.support.emulator import Emulators
+from tests.support.tls import TlsCerts
 from xai_files_cli.core.files import FilesClient
 from xai_files_cli.core.records import UploadItem, UploadResult
 from xai_files_cli.core.transfer import CHUNK_SIZE, FileChangedError, StreamSink
 from xai_files_cli.errors import Interrupted, RejectedError, UnavailableError
-
-tls_certs = tls_fixtures.tls_certs  # the shared session fixture (a private CA, made with openssl)
 
 
 class Bytes:
@@ -191,16 +189,13 @@ def test_cancel_from_another_thread_cancels_calls_in_flight(faulty_client, tmp_p
     assert server.storage.all_ids() == set()
 
 
-def test_the_aio_channel_uses_the_same_tls_roots(tmp_path: Path, tls_certs: TlsCerts) -> None:
+def test_the_aio_channel_uses_the_same_tls_roots(
+    tmp_path: Path, tls_certs: TlsCerts, emulators: Emulators
+) -> None:
     from xai_files_cli.core.channel import connect
-    from xai_files_cli.emulator.faults import FaultPlan
-    from xai_files_cli.emulator.server import ServerConfig, start_server
 
     cert, key = tls_certs.pair()
-    config = ServerConfig(
-        data_dir=tmp_path / "tls", api_key=TEST_KEY, faults=FaultPlan(), tls_cert=cert, tls_key=key
-    )
-    running = start_server(config, host="localhost")
+    running = emulators.start(point_cli=False, host="localhost", tls_cert=cert, tls_key=key)
     channel = connect(f"localhost:{running.port}", TEST_KEY, ca_cert=tls_certs.ca.read_bytes())
     try:
         paths = _small_files(tmp_path / "small", 3)
@@ -209,7 +204,6 @@ def test_the_aio_channel_uses_the_same_tls_roots(tmp_path: Path, tls_certs: TlsC
         assert running.faults is not None and running.faults.calls("UploadFile") == 3
     finally:
         channel.close()
-        running.stop(grace=0)
 
 
 def test_the_aio_twin_applies_the_rules_of_connect(server) -> None:

@@ -9,7 +9,7 @@ import threading
 import grpc
 import pytest
 
-from tests.conftest import TEST_KEY
+from tests.support.constants import TEST_KEY
 from xai_files_cli.core import channel as channel_mod
 from xai_files_cli.core.channel import SERVICE_CONFIG, Endpoint, connect, parse_target, target_of
 from xai_files_cli.core.files import FilesClient

@@ -9,7 +9,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from tests.core.helpers import FakeRpcError
+from tests.support.raw_grpc import FakeRpcError
 from xai_files_cli.core import channel as channel_module
 from xai_files_cli.core.rpc import CONNECT_TIMEOUT_HINT, error_from_rpc, never_reached_server
 from xai_files_cli.errors import UnavailableError

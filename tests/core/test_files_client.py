@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.helpers import seed
+from tests.support.emulator import seed
 from xai_files_cli.core.files import FilesClient
 from xai_files_cli.core.records import UploadItem
 from xai_files_cli.core.transfer import (

@@ -7,7 +7,8 @@ import time
 import grpc
 import pytest
 
-from tests.core.helpers import FakeRpcError, unused_port
+from tests.support.processes import unused_port
+from tests.support.raw_grpc import FakeRpcError
 from xai_files_cli.core.channel import connect
 from xai_files_cli.core.files import FilesClient
 from xai_files_cli.core.rpc import error_from_rpc, never_reached_server, translate

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import default_sigint_here
 from xai_files_cli.core.records import UploadItem
 from xai_files_cli.emulator.faults import FaultPlan
 from xai_files_cli.errors import ExitCode, Interrupted
@@ -36,7 +37,8 @@ def signal_when_held() -> Iterator:
         thread.start()
         threads.append(thread)
 
-    yield arm
+    with default_sigint_here():  # even when pytest was started with SIGINT ignored
+        yield arm
     for thread in threads:
         thread.join(timeout=20)
 

@@ -1,4 +1,4 @@
-"""Fixtures for emulator tests: a raw Files client for the shared `server`, and a server factory."""
+"""Fixtures for emulator tests: a raw Files client for the shared `server`, and extra servers."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TEST_KEY
-from tests.emulator.helpers import Files
-from xai_files_cli.emulator.server import RunningServer, ServerConfig, start_server
+from tests.support.constants import TEST_KEY
+from tests.support.emulator import Emulators
+from tests.support.raw_grpc import Files
+from xai_files_cli.emulator.server import RunningServer
 
 
 @pytest.fixture
@@ -22,19 +23,17 @@ def files(server: RunningServer) -> Iterator[Files]:
 
 
 @pytest.fixture
-def make_server(tmp_path: Path) -> Iterator[Callable[..., tuple[RunningServer, Files]]]:
-    """Start extra emulators with custom ServerConfig fields; returns (server, client)."""
-    started: list[tuple[RunningServer, Files]] = []
+def make_server(emulators: Emulators) -> Iterator[Callable[..., tuple[RunningServer, Files]]]:
+    """Start extra emulators with custom ServerConfig fields (no fault plan unless given);
+    returns (server, raw client authenticated with the server's key)."""
+    clients: list[Files] = []
 
     def make(data_dir: Path | None = None, **fields: Any) -> tuple[RunningServer, Files]:
-        fields.setdefault("api_key", TEST_KEY)
-        config = ServerConfig(data_dir=data_dir or tmp_path / f"data{len(started)}", **fields)
-        running = start_server(config)
-        client = Files(running.target, config.api_key)
-        started.append((running, client))
-        return running, client
+        fields.setdefault("faults", None)
+        running = emulators.start(point_cli=False, data_dir=data_dir, **fields)
+        clients.append(Files(running.target, running.api_key))
+        return running, clients[-1]
 
     yield make
-    for running, client in started:
+    for client in clients:
         client.close()
-        running.stop(grace=0)

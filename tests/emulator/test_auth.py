@@ -7,8 +7,9 @@ import logging
 import grpc
 import pytest
 
-from tests.conftest import TEST_KEY
-from tests.emulator.helpers import Files, disk_state, error_of, init
+from tests.support.constants import TEST_KEY
+from tests.support.emulator import disk_state
+from tests.support.raw_grpc import Files, error_of, init
 from xai_files_cli._pb import files_pb2
 from xai_files_cli.emulator.auth import AuthInterceptor
 

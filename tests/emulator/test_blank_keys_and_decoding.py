@@ -9,36 +9,20 @@ every kind of method, stores nothing, and an unauthenticated one still gets UNAU
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 
 import grpc
 import pytest
 from google.protobuf.message import Message
 
-from tests.conftest import xai_subprocess_env
-from tests.emulator.helpers import Files, disk_state, error_of
+from tests.support.emulator import ServeProcess, disk_state, run_serve
+from tests.support.raw_grpc import Files, error_of
 from xai_files_cli._pb import chat_pb2, files_pb2
 from xai_files_cli.emulator.auth import AuthInterceptor
 from xai_files_cli.emulator.server import ServerConfig, start_server
 from xai_files_cli.errors import UsageError
 
 NOT_UTF8 = b"\xff\xfe bad \xc3("
-
-
-def _serve(args: list[str], env_key: str | None) -> subprocess.CompletedProcess[str]:
-    env = xai_subprocess_env()
-    env.pop("XAI_API_KEY", None)
-    if env_key is not None:
-        env["XAI_API_KEY"] = env_key
-    return subprocess.run(
-        [sys.executable, "-m", "xai_files_cli", "serve", "--port", "0", *args],
-        capture_output=True,
-        text=True,
-        timeout=30,  # a server that accepted the key would keep running: the test fails then
-        env=env,
-    )
 
 
 @pytest.mark.parametrize(
@@ -53,15 +37,13 @@ def _serve(args: list[str], env_key: str | None) -> subprocess.CompletedProcess[
     ids=["flag", "empty flag", "env", "remote flag", "remote env"],
 )
 def test_serve_refuses_a_blank_key(tmp_path, args, env_key, needle):
-    result = _serve(["--data-dir", str(tmp_path / "d"), *args], env_key)
+    result = run_serve("--port", "0", "--data-dir", str(tmp_path / "d"), *args, key=env_key)
     assert result.returncode == 2, result.stderr
     assert needle in result.stderr
     assert result.stderr.count("\n") == 1
 
 
 def test_serve_strips_the_key_like_clients_do(tmp_path):
-    from tests.emulator.helpers import ServeProcess
-
     serve = ServeProcess(tmp_path / "d", "--api-key", "  spaced-key-1234  ", key="spaced-key-1234")
     try:
         client = serve.client()

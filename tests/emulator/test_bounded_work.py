@@ -13,8 +13,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from tests.emulator.helpers import ServeProcess, error_of
-from tests.emulator.test_chat_service import request, user
+from tests.support.emulator import ServeProcess
+from tests.support.raw_grpc import error_of, request, user
 from xai_files_cli._pb import chat_pb2_grpc, files_pb2
 from xai_files_cli.emulator import chat_engine
 from xai_files_cli.emulator.pdf_text import PdfLimits

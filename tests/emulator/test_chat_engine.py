@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.chat_helpers import NOTES
+from tests.support.samples import NOTES
 from xai_files_cli.emulator import chat_engine as engine
 from xai_files_cli.emulator.chat_engine import Attachment, Turn
 

@@ -9,8 +9,8 @@ import grpc
 import pytest
 from google.protobuf import empty_pb2
 
-from tests.chat_helpers import NOTES, make_pdf
-from tests.emulator.helpers import Files
+from tests.support.raw_grpc import Files
+from tests.support.samples import NOTES, make_pdf
 from xai_files_cli._pb import chat_pb2, chat_pb2_grpc, models_pb2, models_pb2_grpc, sample_pb2, usage_pb2
 from xai_files_cli.core.chat import ChunkAccumulator
 from xai_files_cli.emulator.chat_engine import ENGINE_NAME
@@ -149,7 +149,7 @@ def test_damaged_pdf_is_invalid_argument(files: Files, chat: Chat) -> None:
 
 
 def test_pdf_the_parser_chokes_on_is_invalid_argument(files: Files, chat: Chat) -> None:
-    from tests.emulator.test_content import PDF_WITH_NUMBER_TRAILER
+    from tests.support.samples import PDF_WITH_NUMBER_TRAILER
 
     stored = files.upload("odd.pdf", PDF_WITH_NUMBER_TRAILER)
     for call in (chat.complete, chat.stream):

@@ -11,7 +11,9 @@ import threading
 import grpc
 import pytest
 
-from tests.emulator.helpers import MIB, FakeClock, error_of, status_of
+from tests.support.constants import MIB
+from tests.support.emulator import FakeClock
+from tests.support.raw_grpc import error_of, status_of
 from xai_files_cli._pb import files_pb2
 from xai_files_cli.emulator.faults import FaultPlan
 

@@ -13,7 +13,9 @@ import threading
 
 import grpc
 
-from tests.emulator.helpers import MIB, ServeProcess, data, init
+from tests.support.constants import MIB
+from tests.support.emulator import ServeProcess
+from tests.support.raw_grpc import data, init
 
 KILLS = 4
 

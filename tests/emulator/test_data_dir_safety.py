@@ -21,9 +21,12 @@ from pathlib import Path
 import grpc
 import pytest
 
-from tests.chat_helpers import NOTES
-from tests.conftest import TEST_KEY, run_xai, xai_subprocess_env
-from tests.emulator.helpers import error_of
+from tests.support.cli import run_xai
+from tests.support.constants import TEST_KEY
+from tests.support.emulator import run_serve
+from tests.support.processes import xai_subprocess_env
+from tests.support.raw_grpc import error_of
+from tests.support.samples import NOTES
 from xai_files_cli._pb import chat_pb2, chat_pb2_grpc
 from xai_files_cli.emulator.storage import Storage
 
@@ -108,13 +111,7 @@ def test_xai_serve_refuses_a_symlinked_tmp_with_one_line(tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     (data_dir / "tmp").symlink_to(elsewhere)
-    result = subprocess.run(
-        [sys.executable, "-m", "xai_files_cli", "serve", "--port", "0", "--data-dir", str(data_dir)],
-        env=xai_subprocess_env({"XAI_API_KEY": "k" * 20}),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = run_serve("--port", "0", "--data-dir", str(data_dir), key="k" * 20)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("xai: cannot use the data dir ")
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

@@ -7,7 +7,9 @@ import time
 import grpc
 import pytest
 
-from tests.emulator.helpers import MIB, chunked, disk_state, error_of, init, status_of
+from tests.support.constants import MIB
+from tests.support.emulator import disk_state
+from tests.support.raw_grpc import chunked, error_of, init, status_of
 from xai_files_cli._pb import files_pb2
 from xai_files_cli.emulator.faults import Fault, FaultPlan, FaultSpecError
 from xai_files_cli.emulator.server import ServerConfig, faults_from_env, start_server

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import TEST_KEY
+from tests.support.constants import TEST_KEY
 from xai_files_cli._pb import files_pb2
 from xai_files_cli.emulator.filters import FilterError, compile_filter
 from xai_files_cli.emulator.pagination import TokenError, decode

@@ -8,7 +8,8 @@ import json
 import grpc
 import pytest
 
-from tests.emulator.helpers import FakeClock, error_of, status_of
+from tests.support.emulator import FakeClock
+from tests.support.raw_grpc import error_of, status_of
 from xai_files_cli._pb import files_pb2
 from xai_files_cli.emulator.pagination import filter_digest
 

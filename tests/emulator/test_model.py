@@ -11,9 +11,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule
 
-from tests.emulator.helpers import FakeClock, Files, status_of
+from tests.support.emulator import Emulators, FakeClock
+from tests.support.raw_grpc import Files, status_of
 from xai_files_cli._pb import files_pb2
-from xai_files_cli.emulator.server import ServerConfig, start_server
 
 KEY = "model-test-key"
 SORTS = {
@@ -37,16 +37,18 @@ class FilesModel(RuleBasedStateMachine):
         self.clock = FakeClock()
         self.model: dict[str, dict] = {}
         self.deleted: set[str] = set()
+        self.emulators = Emulators(self.dir)
         self._start()
 
     def _start(self) -> None:
-        config = ServerConfig(data_dir=self.dir / "data", api_key=KEY, clock=self.clock)
-        self.server = start_server(config)
+        self.server = self.emulators.start(
+            point_cli=False, data_dir=self.dir / "data", api_key=KEY, clock=self.clock, faults=None
+        )
         self.client = Files(self.server.target, KEY)
 
     def teardown(self) -> None:
         self.client.close()
-        self.server.stop(grace=0)
+        self.emulators.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     @rule(target=ids, name=names, payload=st.binary(max_size=64), tick=st.integers(0, 2))

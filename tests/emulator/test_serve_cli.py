@@ -4,28 +4,16 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import threading
 
 import grpc
 import pytest
 
-from tests.conftest import xai_subprocess_env
-from tests.emulator.helpers import MIB, ServeProcess, status_of
+from tests.support.constants import MIB
+from tests.support.emulator import ServeProcess, run_serve
+from tests.support.processes import python_command, xai_subprocess_env
+from tests.support.raw_grpc import status_of
 from xai_files_cli._pb import files_pb2
-
-
-def _run_serve(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    environment = xai_subprocess_env()
-    environment.pop("XAI_API_KEY", None)
-    environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "xai_files_cli", "serve", *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=environment,
-    )
 
 
 def test_serve_prints_the_real_port_serves_and_stops_cleanly_on_sigterm(tmp_path):
@@ -48,7 +36,7 @@ def test_serve_prints_the_real_port_serves_and_stops_cleanly_on_sigterm(tmp_path
 
 
 def test_serve_without_a_key_exits_2(tmp_path):
-    result = _run_serve("--port", "0", "--data-dir", str(tmp_path))
+    result = run_serve("--port", "0", "--data-dir", str(tmp_path))
     assert result.returncode == 2
     assert result.stderr == (
         "xai: serve: no API key for clients to present; pass --api-key KEY or set XAI_API_KEY "
@@ -66,14 +54,14 @@ def test_serve_without_a_key_exits_2(tmp_path):
     ],
 )
 def test_serve_refuses_unsafe_or_bad_setups(tmp_path, args, needle):
-    result = _run_serve("--port", "0", "--data-dir", str(tmp_path), *args)
+    result = run_serve("--port", "0", "--data-dir", str(tmp_path), *args)
     assert result.returncode == 2, result.stderr
     assert needle in result.stderr
 
 
 def test_serve_with_an_unusable_data_dir_exits_with_one_line(tmp_path):
     (tmp_path / "plain-file").write_text("x")
-    result = _run_serve("--port", "0", "--data-dir", str(tmp_path / "plain-file"), "--api-key", "k")
+    result = run_serve("--port", "0", "--data-dir", str(tmp_path / "plain-file"), "--api-key", "k")
     assert result.returncode == 2
     assert result.stderr == f"xai: cannot use the data dir {tmp_path / 'plain-file'}: File exists\n"
 
@@ -95,9 +83,7 @@ def test_api_key_flag_and_no_auth(tmp_path):
 def test_second_server_on_a_taken_port_exits_nonzero(tmp_path):
     first = ServeProcess(tmp_path / "a")
     try:
-        result = _run_serve(
-            "--port", str(first.port), "--data-dir", str(tmp_path / "b"), env={"XAI_API_KEY": "k"}
-        )
+        result = run_serve("--port", str(first.port), "--data-dir", str(tmp_path / "b"), key="k")
         assert result.returncode == 1
         assert "address in use" in result.stderr
         assert list(first.client().list().data) == []  # the first one is unaffected
@@ -121,7 +107,7 @@ def test_fault_flag_and_env_reach_the_server(tmp_path, monkeypatch):
 
 
 def test_fault_flag_is_hidden_from_help():
-    result = _run_serve("--help")
+    result = run_serve("--help")
     assert result.returncode == 0
     assert "--fault" not in result.stdout
     assert "--no-auth" in result.stdout
@@ -130,7 +116,7 @@ def test_fault_flag_is_hidden_from_help():
 def test_python_dash_m_emulator_runs_serve(tmp_path):
     environment = xai_subprocess_env({"XAI_API_KEY": "k"})
     proc = subprocess.Popen(
-        [sys.executable, "-m", "xai_files_cli.emulator", "--port", "0", "--data-dir", str(tmp_path)],
+        python_command("-m", "xai_files_cli.emulator", "--port", "0", "--data-dir", str(tmp_path)),
         stderr=subprocess.PIPE,
         env=environment,
     )

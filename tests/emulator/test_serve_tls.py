@@ -9,21 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from tests import tls_certs
-from tests.conftest import TEST_KEY, run_xai
-from tests.emulator.helpers import ServeProcess
-from tests.emulator.test_serve_cli import _run_serve
-from tests.tls_certs import TlsCerts
+from tests.support.cli import run_xai
+from tests.support.constants import TEST_KEY
+from tests.support.emulator import ServeProcess, run_serve
+from tests.support.tls import TlsCerts
 from xai_files_cli.emulator.server import ServerConfig, start_server
 from xai_files_cli.errors import UsageError
 
-tls_certs_fixture = tls_certs.tls_certs
 
-
-def test_serve_with_a_certificate_speaks_tls(
-    tmp_path: Path, tls_certs_fixture: TlsCerts, monkeypatch
-) -> None:
-    certs = tls_certs_fixture
+def test_serve_with_a_certificate_speaks_tls(tmp_path: Path, tls_certs: TlsCerts, monkeypatch) -> None:
+    certs = tls_certs
     serve = ServeProcess(
         tmp_path / "d", "--tls-cert", str(certs.server_cert), "--tls-key", str(certs.server_key), key=TEST_KEY
     )
@@ -58,10 +53,8 @@ def test_serve_with_a_certificate_speaks_tls(
         ("remote-no-auth", "--no-auth is refused for a non-loopback address"),
     ],
 )
-def test_serve_refuses_bad_tls_setups(
-    tmp_path: Path, tls_certs_fixture: TlsCerts, which: str, needle: str
-) -> None:
-    certs = tls_certs_fixture
+def test_serve_refuses_bad_tls_setups(tmp_path: Path, tls_certs: TlsCerts, which: str, needle: str) -> None:
+    certs = tls_certs
     pair = ["--tls-cert", str(certs.server_cert), "--tls-key", str(certs.server_key)]
     args = {
         "cert-only": ["--tls-cert", str(certs.server_cert)],
@@ -70,14 +63,14 @@ def test_serve_refuses_bad_tls_setups(
         "remote": [*pair, "--host", "0.0.0.0"],  # TLS does not lift the loopback rule
         "remote-no-auth": [*pair, "--host", "0.0.0.0", "--allow-remote", "--no-auth"],
     }[which]
-    result = _run_serve("--port", "0", "--data-dir", str(tmp_path / "d"), *args, env={"XAI_API_KEY": "k"})
+    result = run_serve("--port", "0", "--data-dir", str(tmp_path / "d"), *args, key="k")
     assert result.returncode == 2, result.stderr
     assert needle in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_server_config_needs_both_halves_in_pem(tmp_path: Path, tls_certs_fixture: TlsCerts) -> None:
-    cert, key = tls_certs_fixture.pair()
+def test_server_config_needs_both_halves_in_pem(tmp_path: Path, tls_certs: TlsCerts) -> None:
+    cert, key = tls_certs.pair()
     for fields, message in (
         ({"tls_cert": cert}, "both a certificate and its private key"),
         ({"tls_cert": b"junk", "tls_key": key}, "not a PEM certificate"),

@@ -8,8 +8,8 @@ import threading
 import grpc
 import pytest
 
-from tests.conftest import TEST_KEY
-from tests.emulator.helpers import MIB, Files, data, init, status_of
+from tests.support.constants import MIB, TEST_KEY
+from tests.support.raw_grpc import Files, data, init, status_of
 from xai_files_cli._pb import files_pb2, files_pb2_grpc, models_pb2_grpc
 from xai_files_cli.emulator import embedded
 from xai_files_cli.emulator.faults import FaultPlan

@@ -10,7 +10,8 @@ from datetime import timezone
 import grpc
 import pytest
 
-from tests.emulator.helpers import FakeClock, disk_state, error_of
+from tests.support.emulator import FakeClock, disk_state
+from tests.support.raw_grpc import error_of
 from xai_files_cli.emulator import storage as storage_module
 from xai_files_cli.emulator.migrations import MIGRATIONS, applied_migrations
 from xai_files_cli.emulator.storage import FileTooLarge, Storage

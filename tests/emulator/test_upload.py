@@ -10,7 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.emulator.helpers import MIB, chunked, data, disk_state, error_of, init, status_of
+from tests.support.constants import MIB
+from tests.support.emulator import disk_state
+from tests.support.raw_grpc import chunked, data, error_of, init, status_of
 from xai_files_cli._pb import files_pb2
 from xai_files_cli.emulator.faults import FaultPlan
 

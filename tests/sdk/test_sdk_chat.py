@@ -7,8 +7,9 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.chat_helpers import NOTES
-from tests.conftest import PYTHON, TEST_KEY, xai_subprocess_env
+from tests.support.constants import PYTHON, TEST_KEY
+from tests.support.processes import xai_subprocess_env
+from tests.support.samples import NOTES
 
 SCRIPT = Path(__file__).with_name("sdk_chat_script.py")
 

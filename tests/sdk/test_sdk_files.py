@@ -6,7 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.conftest import PYTHON, TEST_KEY, xai_subprocess_env
+from tests.support.constants import PYTHON, TEST_KEY
+from tests.support.processes import xai_subprocess_env
 
 SCRIPT = Path(__file__).with_name("sdk_files_script.py")
 

@@ -1,4 +1,5 @@
-"""A thin raw-stub client for emulator tests (our generated `_pb`, no CLI code in between)."""
+"""Raw gRPC for emulator tests (our generated `_pb`, no CLI code in between): a thin Files client,
+chat request builders, and helpers for the status codes calls fail with."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from typing import Any
 
 import grpc
 
-from xai_files_cli._pb import files_pb2, files_pb2_grpc
+from tests.support.constants import MIB
+from xai_files_cli._pb import chat_pb2, files_pb2, files_pb2_grpc
 
-MIB = 1024 * 1024
 SDK_CHUNK = 3 * MIB
 ALLOWED_CODES = {
     grpc.StatusCode.INVALID_ARGUMENT,
@@ -17,19 +18,6 @@ ALLOWED_CODES = {
     grpc.StatusCode.RESOURCE_EXHAUSTED,
     grpc.StatusCode.UNAUTHENTICATED,
 }
-
-
-class FakeClock:
-    """An injectable nanosecond clock that only moves when told to."""
-
-    def __init__(self, start_s: int = 1_800_000_000) -> None:
-        self.now = start_s * 1_000_000_000
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += int(seconds * 1_000_000_000)
 
 
 def init(name: str, ttl: int | None = None) -> files_pb2.UploadFileChunk:
@@ -46,6 +34,22 @@ def data(payload: bytes) -> files_pb2.UploadFileChunk:
 def chunked(payload: bytes, size: int = SDK_CHUNK) -> Iterator[files_pb2.UploadFileChunk]:
     for start in range(0, len(payload), size):
         yield data(payload[start : start + size])
+
+
+def user(text: str, *file_ids: str, data: bytes | None = None, filename: str = "") -> chat_pb2.Message:
+    """A user message with `text`, stored files by id and, with `data`, one inline file."""
+    content = [chat_pb2.Content(text=text)]
+    content += [chat_pb2.Content(file=chat_pb2.FileContent(file_id=fid)) for fid in file_ids]
+    if data is not None:
+        content.append(chat_pb2.Content(file=chat_pb2.FileContent(data=data, filename=filename)))
+    return chat_pb2.Message(role=chat_pb2.ROLE_USER, content=content)
+
+
+def request(
+    *messages: chat_pb2.Message, model: str = "grok-4", **fields: Any
+) -> chat_pb2.GetCompletionsRequest:
+    """A completion request for `messages`."""
+    return chat_pb2.GetCompletionsRequest(model=model, messages=list(messages), **fields)
 
 
 class Files:
@@ -134,101 +138,16 @@ def error_of(call: Callable[[], object]) -> grpc.RpcError:
     raise AssertionError("the call succeeded but an error status was expected")
 
 
-def disk_state(data_dir: Any) -> tuple[set[str], set[str]]:
-    """(blob names, temp names) on disk under a data dir."""
-    return (
-        {p.name for p in (data_dir / "blobs").iterdir()},
-        {p.name for p in (data_dir / "tmp").iterdir()},
-    )
+class FakeRpcError(grpc.RpcError):
+    """An RpcError with a chosen status, for mapping tests that need no server."""
 
+    def __init__(self, code: grpc.StatusCode, details: str = "") -> None:
+        super().__init__()
+        self._code = code
+        self._details = details
 
-class ServeProcess:
-    """`xai serve` in a subprocess on a free port (or `port`); waits for its "listening on" line.
+    def code(self) -> grpc.StatusCode:
+        return self._code
 
-    `verbose=True` runs `xai -v serve`, which logs each injected fault and the start of a graceful
-    stop on stderr: markers for `expect_line`.
-    """
-
-    def __init__(
-        self,
-        data_dir: Any,
-        *extra: str,
-        key: str | None = "serve-test-key-0123456789",
-        port: int = 0,
-        verbose: bool = False,
-    ) -> None:
-        import subprocess
-        import sys
-
-        from tests.conftest import xai_subprocess_env
-
-        self.data_dir = data_dir
-        self.key = key
-        args = [sys.executable, "-m", "xai_files_cli", *(["-v"] if verbose else []), "serve"]
-        args += ["--port", str(port), "--data-dir", str(data_dir)]
-        env = xai_subprocess_env()
-        env.pop("XAI_API_KEY", None)
-        if key is not None:
-            env["XAI_API_KEY"] = key
-        self.proc = subprocess.Popen([*args, *extra], stderr=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-        self.first_line = self.proc.stderr.readline().decode()
-        if "listening on" not in self.first_line:
-            self.proc.kill()
-            rest = self.proc.communicate(timeout=10)[1].decode()
-            raise RuntimeError(f"xai serve did not start: {self.first_line}{rest}")
-        self.target = self.first_line.split("listening on ", 1)[1].split(" ", 1)[0]
-        self.port = int(self.target.rsplit(":", 1)[1])
-        self.lines: list[str] = []  # stderr lines read by expect_line, after the first
-        self._lines: Any = None  # queue.Queue of lines from a reader thread, once expect_line is used
-
-    def client(self) -> Files:
-        return Files(self.target, self.key)
-
-    def expect_line(self, needle: str, timeout: float = 30.0) -> str:
-        """A stderr line containing `needle`, already printed or waited for (fails on timeout or if
-        the process ends first); lines printed in any order are found."""
-        import queue
-        import threading
-
-        for line in self.lines:
-            if needle in line:
-                return line
-
-        if self._lines is None:
-            self._lines = queue.Queue()
-            threading.Thread(target=self._read_stderr, daemon=True).start()
-        while True:
-            try:
-                line = self._lines.get(timeout=timeout)
-            except queue.Empty:
-                raise AssertionError(f"xai serve did not print {needle!r}; it printed {self.lines}") from None
-            if line is None:
-                raise AssertionError(f"xai serve ended without printing {needle!r}; it printed {self.lines}")
-            self.lines.append(line)
-            if needle in line:
-                return line
-
-    def _read_stderr(self) -> None:
-        for raw in iter(self.proc.stderr.readline, b""):
-            self._lines.put(raw.decode())
-        self._lines.put(None)
-
-    def finish(self, timeout: float = 15.0) -> tuple[int, str]:
-        """Wait for exit; returns (exit code, the rest of stderr: what expect_line did not consume)."""
-        if self._lines is None:
-            _, err = self.proc.communicate(timeout=timeout)
-            return self.proc.returncode, err.decode()
-        self.proc.wait(timeout)
-        rest = []
-        while (line := self._lines.get(timeout=timeout)) is not None:
-            rest.append(line)
-        self._lines.put(None)  # keep the end marker for a later call
-        return self.proc.returncode, "".join(rest)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        if self._lines is None:
-            self.proc.communicate(timeout=10)
-        else:
-            self.proc.wait(10)
+    def details(self) -> str:
+        return self._details

@@ -1,12 +1,49 @@
-"""Injected streams that fail the way real ones do: a closed pipe, a full disk, a prompt hit by Ctrl-C."""
+"""`run_xai`: the whole CLI in this process through `run(argv, io)`, with in-memory streams, and
+streams that fail the way real ones do (a closed pipe, a full disk, a prompt hit by Ctrl-C)."""
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
-from tests.conftest import CliResult
 from xai_files_cli.cli.app import run
 from xai_files_cli.output.io import IOStreams
+
+
+@dataclass
+class CliResult:
+    """Exit code and everything the command wrote."""
+
+    code: int
+    stdout_bytes: bytes
+    stderr: str
+
+    @property
+    def stdout(self) -> str:
+        return self.stdout_bytes.decode("utf-8", errors="replace")
+
+    def __repr__(self) -> str:  # shown by pytest when an assertion fails
+        return f"CliResult(code={self.code}, stdout={self.stdout!r}, stderr={self.stderr!r})"
+
+
+def run_xai(
+    *args: str,
+    stdin: bytes = b"",
+    stdin_tty: bool = False,
+    stdout_tty: bool = False,
+    stderr_tty: bool = False,
+    color: bool = False,
+) -> CliResult:
+    """Run `xai ARGS` in this process through `run`, with in-memory streams."""
+    streams = IOStreams.for_test(
+        stdin, stdin_tty=stdin_tty, stdout_tty=stdout_tty, stderr_tty=stderr_tty, color=color
+    )
+    return _run(args, streams)
+
+
+def _run(args: tuple[str, ...], streams: IOStreams) -> CliResult:
+    code = run(list(args), streams)
+    return CliResult(code=code, stdout_bytes=streams.stdout_bytes(), stderr=streams.stderr_text())
 
 
 class FailingWriter(io.RawIOBase):
@@ -47,5 +84,4 @@ def run_with_stdin(stdin: io.BytesIO, *args: str, **ttys: bool) -> CliResult:
     """Run `xai ARGS` in-process reading the given stdin object (e.g. InterruptedInput)."""
     streams = IOStreams.for_test(**ttys)  # type: ignore[arg-type]
     streams.stdin = stdin
-    code = run(list(args), streams)
-    return CliResult(code=code, stdout_bytes=streams.stdout_bytes(), stderr=streams.stderr_text())
+    return _run(args, streams)

@@ -1,17 +1,14 @@
 """Throw-away TLS material for tests, made with the `openssl` CLI: a private CA and leaf certificates.
 
-`tls_certs` (session-scoped) skips the test when `openssl` is not installed. The CA is trusted by
-nobody but the tests that pass it explicitly (`--ca-cert`, `XAI_CA_CERT`).
+The `tls_certs` fixture (session-scoped) skips the test when `openssl` is not installed. The CA is
+trusted by nobody but the tests that pass it explicitly (`--ca-cert`, `XAI_CA_CERT`).
 """
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
 
@@ -63,11 +60,3 @@ def make_certs(directory: Path) -> TlsCerts:
     server_cert, server_key = _leaf(directory, "server", "/CN=localhost", "DNS:localhost,IP:127.0.0.1,IP:::1")
     wrong_cert, wrong_key = _leaf(directory, "wrong", "/CN=wrong-host.example", "DNS:wrong-host.example")
     return TlsCerts(directory / "ca.pem", server_cert, server_key, wrong_cert, wrong_key)
-
-
-@pytest.fixture(scope="session")
-def tls_certs(tmp_path_factory: pytest.TempPathFactory) -> TlsCerts:
-    """A private CA and server certificates, made once per session (skips without `openssl`)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is not installed")
-    return make_certs(tmp_path_factory.mktemp("tls"))

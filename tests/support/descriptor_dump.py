@@ -1,6 +1,6 @@
 """Print, as JSON, every message/enum/service of one generated proto package (run in its own process).
 
-Usage: python tests/descriptor_dump.py ours|sdk
+Usage: python tests/support/descriptor_dump.py ours|sdk
 Two generated copies of package xai_api cannot live in one process, so the wire-compat test runs
 this script twice and compares the dumps.
 """
