@@ -7,9 +7,9 @@ import json
 import re
 from pathlib import Path
 
-from tests.support.cli import run_xai
-from tests.support.emulator import ChatServer
-from tests.support.samples import make_pdf
+from tests import chat_helpers
+from tests.chat_helpers import ChatServer, make_pdf
+from tests.conftest import run_xai
 
 RISKS_ANSWER = (
     "From notes.txt:\n"
@@ -20,6 +20,9 @@ RISKS_ANSWER = (
     '(Quoted 2 of 5 passages, ranked for "risks" by xai-local-retrieval-v1, '
     "a local retrieval engine, not a language model.)\n"
 )
+
+chat_server = chat_helpers.chat_server  # a shared fixture
+notes = chat_helpers.notes  # a shared fixture
 
 
 def test_piped_output_is_the_plain_answer_and_the_upload_is_cleaned_up(chat_server, notes: Path) -> None:
@@ -91,7 +94,8 @@ def test_json_has_a_stable_shape(chat_server, notes: Path) -> None:
         "files",
     }
     assert data["content"] == RISKS_ANSWER
-    assert data["model"] == "grok-4" and data["finish_reason"] == "stop" and data["citations"] == []
+    assert data["model"] == "grok-4" and data["finish_reason"] == "stop"
+    assert data["citations"] == [f"file://{data['files'][0]['id']}/notes.txt"]  # the quoted file
     assert data["id"].startswith("chatcmpl-")
     usage = data["usage"]
     assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0

@@ -1,8 +1,18 @@
 """The local server's answer engine: honest, deterministic retrieval over attached files.
 
-It is not a language model and says so. For a question it splits each attached file into passages,
-ranks them with BM25 against the question's words (stop-words removed, light stemming) and answers
-by quoting the best passages, file by file. The same input always gives the same answer.
+It is not a language model and says so. For a question it splits each attached file into passages
+(never across a PDF page break), ranks them with BM25 against the question's words (stop-words
+removed, light stemming) and answers by quoting the best passages, file by file. The same input
+always gives the same answer.
+
+Every quoted passage is a citation: the answer names the cited files (`Answer.sources`, one
+`file://` URL each) and, when inline citations are asked for, ends each quote with a Markdown
+marker `[[N]](URL)` whose position, passage and page are in `Answer.citations`. Citation URLs are
+`file://FILE_ID/NAME` (`file://inline/NAME` for bytes sent inline), with `#page=P` for a PDF page;
+chunk ids are `page-P/passage-N` for PDFs and `passage-N` otherwise (N counts passages from 1).
+
+With a JSON response format the answer is one JSON value instead, filled by extraction
+(`structured.py`), and the reasoning content says so.
 
 Speed matters (a 2 MB file answers in tens of milliseconds): a file is indexed once (`index_document`,
 cached by the servicer), and scoring finds each query stem with `str.find` over the lower-cased
@@ -11,11 +21,13 @@ text, so the cost is linear in the file size and only candidate words are looked
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from urllib.parse import quote
 
 ENGINE_NAME = "xai-local-retrieval-v1"
 
@@ -112,27 +124,59 @@ class Passage:
 
 @dataclass
 class DocumentIndex:
-    """A document split into passages; `lowered` has the same length as `text` (offsets agree)."""
+    """A document split into passages; `lowered` has the same length as `text` (offsets agree).
+
+    `page_starts` holds the offset in `text` where each page begins (PDFs only; empty otherwise).
+    """
 
     name: str
     text: str
     lowered: str
     passages: list[Passage]
+    page_starts: tuple[int, ...] = ()
 
     def passage_text(self, passage: Passage) -> str:
         body = self.text[passage.start : passage.end].strip()
         return f"{passage.header}\n{body}" if passage.header else body
 
+    def page_of(self, passage: int) -> int | None:
+        """The 1-based page the passage numbered `passage` (from 0) is on, or None without pages."""
+        if not self.page_starts:
+            return None
+        return max(bisect.bisect_right(self.page_starts, self.passages[passage].start), 1)
 
-def index_document(name: str, text: str) -> DocumentIndex:
-    """Split a document into passages once; the result is reused for every question about it."""
+    def chunk_id(self, passage: int) -> str:
+        """The passage's id in citations: `page-P/passage-N` for PDFs, else `passage-N`."""
+        page = self.page_of(passage)
+        return f"passage-{passage + 1}" if page is None else f"page-{page}/passage-{passage + 1}"
+
+    def where(self, passage: int) -> str:
+        """How answers and tool output name a passage: "passage N", with "(page P)" for PDFs."""
+        page = self.page_of(passage)
+        return f"passage {passage + 1}" + (f" (page {page})" if page is not None else "")
+
+
+def index_document(name: str, text: str, page_starts: tuple[int, ...] = ()) -> DocumentIndex:
+    """Split a document into passages once; the result is reused for every question about it.
+
+    With `page_starts` (a PDF's page offsets), each page is split on its own, so that no passage
+    runs across a page break and every passage has one page.
+    """
     tabular = name.lower().endswith((".csv", ".tsv"))
-    passages = list(_split_table(text) if tabular else _split_prose(text))
+    if tabular:
+        passages = list(_split_table(text))
+    elif page_starts:
+        ends = [*(start - 1 for start in page_starts[1:]), len(text)]
+        pages = zip(page_starts, ends, strict=True)
+        passages = [passage for start, end in pages for passage in _split_prose(text, start, end)]
+    else:
+        passages = list(_split_prose(text))
     return DocumentIndex(
         name=name,
         text=text,
         lowered=_lower_same_length(text),
         passages=passages,
+        page_starts=tuple(page_starts),
     )
 
 
@@ -144,20 +188,21 @@ def _lower_same_length(text: str) -> str:
     return "".join(low if len(low := ch.lower()) == 1 else ch for ch in text)
 
 
-def _lines(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of every line, end excluding the newline."""
-    start = 0
-    for line in text.split("\n"):
+def _lines(text: str, first: int = 0, last: int | None = None) -> Iterator[tuple[int, int]]:
+    """(start, end) of every line of `text[first:last]`, end excluding the newline."""
+    start = first
+    for line in (text if first == 0 and last is None else text[first:last]).split("\n"):
         end = start + len(line)
         yield start, end
         start = end + 1
 
 
-def _split_prose(text: str) -> Iterator[Passage]:
-    """Paragraphs (blank-line separated), cut into windows of about TARGET_PASSAGE_CHARS."""
+def _split_prose(text: str, first: int = 0, last: int | None = None) -> Iterator[Passage]:
+    """Paragraphs (blank-line separated) of `text[first:last]`, cut into windows of about
+    TARGET_PASSAGE_CHARS."""
     window_start: int | None = None
     window_end = 0
-    for start, end in _lines(text):
+    for start, end in _lines(text, first, last):
         if start == end or text[start:end].isspace():
             if window_start is not None:
                 yield _passage(text, window_start, window_end)
@@ -337,10 +382,34 @@ class Turn:
 
 @dataclass(frozen=True)
 class Attachment:
-    """An attached file, indexed; `cached` when the server had already read it for an earlier request."""
+    """An attached file, indexed; `cached` when the server had already read it for an earlier request.
+
+    `file_id` is the Files API id it was attached by ("" for bytes sent inline).
+    """
 
     index: DocumentIndex
     cached: bool = False
+    file_id: str = ""
+
+    def url(self, page: int | None = None) -> str:
+        """The file's citation URL, `file://FILE_ID/NAME`, with `#page=P` for a page of a PDF."""
+        url = f"file://{self.file_id or 'inline'}/{quote(self.index.name, safe='')}"
+        return url if page is None else f"{url}#page={page}"
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One cited passage: where its marker (or cited value) is in the content, and what it cites."""
+
+    number: int  # the N of the marker [[N]], from 1
+    start: int  # content offset of the marker's "[" (or of the cited JSON value)
+    end: int  # content offset just past it
+    document: int
+    hit: Hit
+    file_id: str  # "" for bytes sent inline
+    chunk_id: str
+    page: int | None
+    url: str
 
 
 @dataclass
@@ -360,6 +429,8 @@ class Answer:
     reasoning_tokens: int
     search_summary: str = ""
     content_pieces: list[str] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)  # inline, when asked for
+    sources: list[str] = field(default_factory=list)  # URLs of the cited files, in request order
 
 
 def answer(
@@ -370,6 +441,7 @@ def answer(
     reasoning: bool = False,
     stop: list[str] | None = None,
     should_stop: Callable[[], bool] = _never,
+    inline_citations: bool = False,
 ) -> Answer:
     """Answer the last user turn from the attachments; deterministic for the same input.
 
@@ -380,24 +452,64 @@ def answer(
         reasoning: also describe how the answer was found, as reasoning content.
         stop: end the answer before the first of these strings.
         should_stop: polled while ranking; raises Stopped when it turns true (the client left).
+        inline_citations: end every quote with a `[[N]](URL)` marker, listed in `citations`.
     """
-    question = next((t.text for t in reversed(turns) if t.role == "user"), "")
-    terms = query_terms(question)
-    exclude: set[str] = set()
-    if not terms:
-        # "Tell me more": search again for the earlier questions' words, skipping what was quoted.
-        earlier = " ".join(t.text for t in turns[:-1] if t.role == "user")
-        terms = query_terms(earlier)
-        if terms:
-            exclude = _quoted_before(turns)
+    terms, exclude = search_terms(turns)
     documents = [a.index for a in attachments]
     ranked = rank(documents, list(terms), should_stop) if documents else []
     hits = select(ranked, exclude=exclude)
     words = list(terms.values())
+    citations: list[Citation] = []
     if exclude and not hits and ranked:
         content = f"That is all: nothing else in {_names(documents)} matches {_quoted(words)}.\n"
     else:
-        content = _compose(documents, words, hits)
+        content, citations = _compose(attachments, words, hits, inline_citations)
+    return finish(
+        turns,
+        attachments,
+        content,
+        hits=hits,
+        terms=words,
+        citations=citations,
+        reasoning=_reasoning(documents, words, hits) if reasoning else "",
+        search_summary=_search_summary(documents, words, hits) if documents else "",
+        max_tokens=max_tokens,
+        stop=stop,
+    )
+
+
+def search_terms(turns: list[Turn]) -> tuple[dict[str, str], set[str]]:
+    """The words to search for ({stem: word}) and the passages not to quote again.
+
+    Normally the last user turn's words; for a question without any ("Tell me more"), the earlier
+    questions' words, skipping what the assistant already quoted.
+    """
+    question = next((t.text for t in reversed(turns) if t.role == "user"), "")
+    terms = query_terms(question)
+    if terms:
+        return terms, set()
+    earlier = " ".join(t.text for t in turns[:-1] if t.role == "user")
+    terms = query_terms(earlier)
+    return terms, (_quoted_before(turns) if terms else set())
+
+
+def finish(
+    turns: list[Turn],
+    attachments: list[Attachment],
+    content: str,
+    *,
+    hits: list[Hit],
+    terms: list[str],
+    citations: list[Citation],
+    reasoning: str,
+    search_summary: str,
+    max_tokens: int | None,
+    stop: list[str] | None,
+) -> Answer:
+    """The Answer for `content`: cut at a stop string or `max_tokens`, with its token counts.
+
+    Citations whose marker was cut off are dropped; `sources` names every file a hit came from.
+    """
     cuts = [at for at in (content.find(s) for s in stop or () if s) if at >= 0]
     if cuts:
         content = content[: min(cuts)]
@@ -408,23 +520,44 @@ def answer(
     images = sum(t.images for t in turns)
     file_tokens = [count_tokens(a.index.text) for a in attachments]
     cached = sum(n for n, a in zip(file_tokens, attachments, strict=True) if a.cached)
-    prompt = conversation_tokens(turns) + sum(file_tokens)
-    trace = _reasoning(documents, words, hits) if reasoning else ""
+    cited = sorted({hit.document for hit in hits})
     return Answer(
         content=content,
-        reasoning=trace,
+        reasoning=reasoning,
         truncated=truncated,
         hits=hits,
-        terms=words,
-        searched=bool(documents),
-        prompt_tokens=prompt,
+        terms=terms,
+        searched=bool(attachments),
+        prompt_tokens=conversation_tokens(turns) + sum(file_tokens),
         cached_prompt_tokens=cached,
         image_tokens=images * IMAGE_TOKENS,
         completion_tokens=count_tokens(content),
-        reasoning_tokens=count_tokens(trace),
-        search_summary=_search_summary(documents, words, hits) if documents else "",
+        reasoning_tokens=count_tokens(reasoning),
+        search_summary=search_summary,
         content_pieces=split_for_streaming(content),
+        citations=[c for c in citations if c.end <= len(content)],
+        sources=[attachments[d].url() for d in cited],
     )
+
+
+def cite(attachments: list[Attachment], hit: Hit, number: int, start: int, end: int) -> Citation:
+    """The citation numbered `number` of `hit`, found at content[start:end]."""
+    document = attachments[hit.document]
+    page = document.index.page_of(hit.passage)
+    return Citation(
+        number=number,
+        start=start,
+        end=end,
+        document=hit.document,
+        hit=hit,
+        file_id=document.file_id,
+        chunk_id=document.index.chunk_id(hit.passage),
+        page=page,
+        url=document.url(page),
+    )
+
+
+_MARKER_AT_END = re.compile(r" \[\[\d+\]\]\([^)\s]*\)$")
 
 
 def _quoted_before(turns: list[Turn]) -> set[str]:
@@ -436,38 +569,66 @@ def _quoted_before(turns: list[Turn]) -> set[str]:
         for block in turn.text.split("\n\n"):
             lines = [line[2:] for line in block.split("\n") if line.startswith("> ")]
             if lines:
-                quoted.add("\n".join(lines))
+                quoted.add(_MARKER_AT_END.sub("", "\n".join(lines)))
     return quoted
 
 
-def _compose(documents: list[DocumentIndex], terms: list[str], hits: list[Hit]) -> str:
+class _Writer:
+    """Text built piece by piece, knowing its length (for citation offsets)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.length = 0
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+        self.length += len(text)
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def _compose(
+    attachments: list[Attachment], terms: list[str], hits: list[Hit], inline_citations: bool
+) -> tuple[str, list[Citation]]:
+    documents = [a.index for a in attachments]
     if not documents:
         return (
             f"I am the local retrieval engine ({ENGINE_NAME}), not a language model: I answer only by "
             "quoting files attached to the question, and this question came without any. Attach one "
             "(`xai chat --file PATH`, or `file(id)` in the SDK) and ask again."
-        )
+        ), []
     names = _names(documents)
     if all(not doc.text.strip() for doc in documents):
-        return f"{names} contain{'s' if len(documents) == 1 else ''} no text to quote ({ENGINE_NAME})."
+        return f"{names} contain{'s' if len(documents) == 1 else ''} no text to quote ({ENGINE_NAME}).", []
     if not terms:
-        return _openings(documents)
+        return _openings(documents), []
     if not hits:
         return (
             f"Nothing in {names} matches {_quoted(terms)}. I only quote the attached files "
             f"({ENGINE_NAME}, a local retrieval engine, not a language model), so I have no answer."
-        )
-    parts = []
+        ), []
+    out = _Writer()
+    citations: list[Citation] = []
     for d, doc in enumerate(documents):
         quoted = [h for h in hits if h.document == d]
-        if quoted:
-            parts.append(f"From {doc.name}:\n" + "\n\n".join(_quote(h.text) for h in quoted))
+        if not quoted:
+            continue
+        out.write(f"From {doc.name}:\n")
+        for number, hit in enumerate(quoted):
+            out.write(("\n\n" if number else "") + _quote(hit.text))
+            if inline_citations:
+                citation = cite(attachments, hit, len(citations) + 1, out.length + 1, 0)
+                marker = f" [[{citation.number}]]({citation.url})"
+                citations.append(replace(citation, end=out.length + len(marker)))
+                out.write(marker)
+        out.write("\n\n")
     total = sum(len(doc.passages) for doc in documents)
-    parts.append(
+    out.write(
         f"(Quoted {len(hits)} of {total} passages, ranked for {_quoted(terms)} by {ENGINE_NAME}, "
-        "a local retrieval engine, not a language model.)"
+        "a local retrieval engine, not a language model.)\n"
     )
-    return "\n\n".join(parts) + "\n"
+    return out.text(), citations
 
 
 def _openings(documents: list[DocumentIndex]) -> str:
@@ -499,7 +660,8 @@ def _search_summary(documents: list[DocumentIndex], terms: list[str], hits: list
     """What the attachment_search tool found, as its output text."""
     lines = [f"searched {len(documents)} file(s) for: {', '.join(terms) or '(no search words)'}"]
     for hit in hits:
-        lines.append(f"{documents[hit.document].name} passage {hit.passage + 1}: score {hit.score:.2f}")
+        document = documents[hit.document]
+        lines.append(f"{document.name} {document.where(hit.passage)}: score {hit.score:.2f}")
     return "\n".join(lines)
 
 
@@ -511,7 +673,8 @@ def _reasoning(documents: list[DocumentIndex], terms: list[str], hits: list[Hit]
     trace += f" for: {', '.join(terms)}." if terms else "; the question has no words to search for."
     if hits:
         best = hits[0]
-        trace += f" Best match: {documents[best.document].name} passage {best.passage + 1}"
+        document = documents[best.document]
+        trace += f" Best match: {document.name} {document.where(best.passage)}"
         trace += f" (score {best.score:.2f})."
     return trace
 

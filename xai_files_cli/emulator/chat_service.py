@@ -1,4 +1,4 @@
-"""The local server's Chat service: GetCompletion and GetCompletionChunk over the retrieval engine.
+"""The local server's Chat service: completions over the retrieval engine, and stored completions.
 
 A request is checked, its attachments are read and indexed (`text_extract`, `chat_engine`), the
 engine answers, and the answer is shaped like the real API's file chat (wire-contract §3.10):
@@ -11,8 +11,22 @@ Without attachments there is only the answer, as output 0. Streaming sends the s
 deltas (every delta carries its role; the answer comes line by line) with cumulative usage in every
 chunk, so that accumulating the chunks by §3.8 gives exactly the unary response.
 
-Errors: empty messages, bad parameters, unreadable files, URLs -> INVALID_ARGUMENT; an unknown
-attached file id -> NOT_FOUND; storage failures as in files_service (UNAVAILABLE, INTERNAL ...).
+Citations: the answer's `citations` name every file a quoted passage came from (always, as the
+real API lists its sources); with INCLUDE_OPTION_INLINE_CITATIONS each quote also ends with a
+`[[N]](URL)` marker and the answer carries an InlineCitation per marker (streamed in the delta that
+completes it) with a `collections_citation`: file id, chunk id (`page-P/passage-N` for PDFs), the
+passage's text and its score (chat_engine describes the URLs).
+
+A `response_format` of JSON_SCHEMA or JSON_OBJECT makes the answer one JSON value, filled by
+extraction from the files (structured.py); its reasoning content says it is extractive.
+
+Stored completions (stored_chats.py): with `store_messages` the conversation and the response are
+kept under the response id for the calling key; `previous_response_id` continues from one (its
+files stay attached); GetStoredCompletion and DeleteStoredCompletion read and remove them.
+
+Errors: empty messages, bad parameters, an unusable schema, unreadable files, URLs ->
+INVALID_ARGUMENT; an unknown attached file id, or a stored response this key does not have ->
+NOT_FOUND; storage failures as in files_service (UNAVAILABLE, INTERNAL ...).
 """
 
 from __future__ import annotations
@@ -25,7 +39,7 @@ import sqlite3
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -33,18 +47,20 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from xai_files_cli._pb import chat_pb2, chat_pb2_grpc, models_pb2_grpc, sample_pb2, usage_pb2
-from xai_files_cli.emulator import chat_engine
+from xai_files_cli.emulator import auth_service, chat_engine, structured
+from xai_files_cli.emulator.auth_service import key_owner, presented_key
 from xai_files_cli.emulator.content import SNIFF_BYTES
 from xai_files_cli.emulator.files_service import abort_for_storage_error
 from xai_files_cli.emulator.models_service import MAX_PROMPT_TOKENS, ModelsServicer, cost_in_ticks
 from xai_files_cli.emulator.pdf_text import PdfLimits
 from xai_files_cli.emulator.storage import BlobLostError, Storage
+from xai_files_cli.emulator.stored_chats import StoredCompletions, answer_message
 from xai_files_cli.emulator.text_extract import (
     ExtractionCancelled,
     TextTooLong,
     UnreadableFileError,
     effective_type,
-    extract_text,
+    extract_document,
     min_chars,
 )
 from xai_files_cli.emulator.validation import describe_id
@@ -67,9 +83,10 @@ _ROLES = {
 
 
 def register(server: grpc.Server, storage: Storage, pdf_limits: PdfLimits | None = None) -> None:
-    """Add the Chat and Models services to `server`; attachments are read from `storage`."""
+    """Add the Chat, Models and Auth services to `server`; attachments are read from `storage`."""
     chat_pb2_grpc.add_ChatServicer_to_server(ChatServicer(storage, pdf_limits), server)
     models_pb2_grpc.add_ModelsServicer_to_server(ModelsServicer(), server)
+    auth_service.register(server)
 
 
 class _Reject(Exception):
@@ -185,6 +202,7 @@ class _Reply:
                     role=chat_pb2.ROLE_ASSISTANT,
                     content=self.answer.content,
                     reasoning_content=self.answer.reasoning,
+                    citations=[_inline_citation(c) for c in self.answer.citations],
                 ),
             )
         )
@@ -195,6 +213,7 @@ class _Reply:
             model=self.request.model,
             system_fingerprint=chat_engine.ENGINE_NAME,
             usage=self.usage(),
+            citations=self.answer.sources,
             settings=_settings(self.request),
         )
 
@@ -232,21 +251,32 @@ class _Reply:
                 self.usage(""),
             )
         pieces = self.answer.content_pieces or [""]
+        pending = list(self.answer.citations)
         sent = ""
         for number, piece in enumerate(pieces, start=1):
             sent += piece
             last = number == len(pieces)
+            complete = [c for c in pending if c.end <= len(sent)]  # its marker has been sent whole
+            pending = pending[len(complete) :]
             yield self._chunk(
                 chat_pb2.CompletionOutputChunk(
                     index=answer_index,
                     finish_reason=self.finish if last else sample_pb2.REASON_INVALID,
-                    delta=chat_pb2.Delta(role=chat_pb2.ROLE_ASSISTANT, content=piece),
+                    delta=chat_pb2.Delta(
+                        role=chat_pb2.ROLE_ASSISTANT,
+                        content=piece,
+                        citations=[_inline_citation(c) for c in complete],
+                    ),
                 ),
                 self.usage(None if last else sent),
+                citations=self.answer.sources if last else (),
             )
 
     def _chunk(
-        self, output: chat_pb2.CompletionOutputChunk, usage: usage_pb2.SamplingUsage
+        self,
+        output: chat_pb2.CompletionOutputChunk,
+        usage: usage_pb2.SamplingUsage,
+        citations: Sequence[str] = (),
     ) -> chat_pb2.GetChatCompletionChunk:
         return chat_pb2.GetChatCompletionChunk(
             id=self.id,
@@ -255,7 +285,23 @@ class _Reply:
             model=self.request.model,
             system_fingerprint=chat_engine.ENGINE_NAME,
             usage=usage,
+            citations=citations,
         )
+
+
+def _inline_citation(citation: chat_engine.Citation) -> chat_pb2.InlineCitation:
+    """The wire form of one cited passage: a collections citation of the file's chunk."""
+    return chat_pb2.InlineCitation(
+        id=str(citation.number),
+        start_index=citation.start,
+        end_index=citation.end,
+        collections_citation=chat_pb2.CollectionsCitation(
+            file_id=citation.file_id,
+            chunk_id=citation.chunk_id,
+            chunk_content=citation.hit.text,
+            score=citation.hit.score,
+        ),
+    )
 
 
 @dataclass
@@ -278,7 +324,8 @@ class _Source:
 
 
 class ChatServicer(chat_pb2_grpc.ChatServicer):
-    """`xai_api.Chat` (GetCompletion, GetCompletionChunk); the other methods stay UNIMPLEMENTED.
+    """`xai_api.Chat`: completions (unary and streamed) and stored completions; deferred completions
+    and context compaction stay UNIMPLEMENTED.
 
     Work per request is bounded before it starts: attachment sizes are checked against the prompt
     limit without reading them, text is then read under a character budget (the prompt tokens
@@ -288,6 +335,7 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
 
     def __init__(self, storage: Storage, pdf_limits: PdfLimits | None = None) -> None:
         self._storage = storage
+        self._stored = StoredCompletions(storage)
         self._cache = _IndexCache()
         self._pdf_limits = pdf_limits or PdfLimits()
 
@@ -301,16 +349,39 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
                 return
             yield chunk
 
+    def GetStoredCompletion(self, request, context):
+        response_id = _response_id(request, context)
+        try:
+            stored = self._stored.response(_owner(context), response_id)
+        except (sqlite3.Error, OSError) as error:
+            abort_for_storage_error(context, error)
+        if stored is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, _no_stored_response(response_id))
+        return stored
+
+    def DeleteStoredCompletion(self, request, context):
+        response_id = _response_id(request, context)
+        try:
+            deleted = self._stored.delete(_owner(context), response_id)
+        except (sqlite3.Error, OSError) as error:
+            abort_for_storage_error(context, error)
+        if not deleted:
+            context.abort(grpc.StatusCode.NOT_FOUND, _no_stored_response(response_id))
+        return chat_pb2.DeleteStoredCompletionResponse(response_id=response_id)
+
     # -- answering ------------------------------------------------------------------------------
 
     def _answer(self, request: chat_pb2.GetCompletionsRequest, context: grpc.ServicerContext) -> _Reply:
+        owner = _owner(context)
         try:
             _check_parameters(request)
-            turns, sources = self._read_messages(request)
+            response_format = _response_format(request)
+            messages = [*self._history(owner, request), *request.messages]
+            turns, sources = self._read_messages(messages)
             budget = MAX_PROMPT_TOKENS - chat_engine.conversation_tokens(turns)
             _check_budget(sum(source.min_tokens() for source in sources), budget)
             attachments = self._load(sources, budget, context)
-            answer = self._run_engine(request, turns, attachments, context)
+            answer = self._run_engine(request, turns, attachments, response_format, context)
         except _Reject as reject:
             context.abort(reject.code, reject.message)
         except (ExtractionCancelled, chat_engine.Stopped):
@@ -335,32 +406,67 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
                     arguments=json.dumps({"query": question, "files": [a.index.name for a in attachments]}),
                 ),
             )
-        return _Reply(request, answer, f"chatcmpl-{uuid.uuid4()}", created, tool_call)
+        reply = _Reply(request, answer, f"chatcmpl-{uuid.uuid4()}", created, tool_call)
+        if request.store_messages:
+            response = reply.response()
+            try:
+                self._stored.save(owner, [*messages, answer_message(response)], response)
+            except (sqlite3.Error, OSError) as error:
+                abort_for_storage_error(context, error)
+        return reply
+
+    def _history(self, owner: str, request: chat_pb2.GetCompletionsRequest) -> list[chat_pb2.Message]:
+        """The stored conversation `previous_response_id` continues (none without one)."""
+        if not request.HasField("previous_response_id"):
+            return []
+        response_id = request.previous_response_id
+        if not response_id.strip():
+            raise _Reject(grpc.StatusCode.INVALID_ARGUMENT, "previous_response_id is empty")
+        history = self._stored.context(owner, response_id)
+        if history is None:
+            raise _Reject(grpc.StatusCode.NOT_FOUND, _no_stored_response(response_id))
+        return history
 
     def _run_engine(
         self,
         request: chat_pb2.GetCompletionsRequest,
         turns: list[chat_engine.Turn],
         attachments: list[chat_engine.Attachment],
+        response_format: structured.JsonFormat | None,
         context: grpc.ServicerContext,
     ) -> chat_engine.Answer:
         effort = request.reasoning_effort if request.HasField("reasoning_effort") else None
+        max_tokens = request.max_tokens if request.HasField("max_tokens") else None
+        reasoning = effort not in (None, chat_pb2.INVALID_EFFORT, chat_pb2.EFFORT_NONE)
+        inline_citations = chat_pb2.INCLUDE_OPTION_INLINE_CITATIONS in request.include
+        if response_format is not None:
+            return structured.answer_json(
+                turns,
+                attachments,
+                response_format,
+                max_tokens=max_tokens,
+                reasoning=reasoning,
+                stop=list(request.stop),
+                should_stop=lambda: not context.is_active(),
+                inline_citations=inline_citations,
+            )
         return chat_engine.answer(
             turns,
             attachments,
-            max_tokens=request.max_tokens if request.HasField("max_tokens") else None,
-            reasoning=effort not in (None, chat_pb2.INVALID_EFFORT, chat_pb2.EFFORT_NONE),
+            max_tokens=max_tokens,
+            reasoning=reasoning,
             stop=list(request.stop),
             should_stop=lambda: not context.is_active(),
+            inline_citations=inline_citations,
         )
 
     def _read_messages(
-        self, request: chat_pb2.GetCompletionsRequest
+        self, messages: Sequence[chat_pb2.Message]
     ) -> tuple[list[chat_engine.Turn], list[_Source]]:
         """The conversation and its attachments (looked up and sized, not read yet)."""
         turns: list[chat_engine.Turn] = []
         sources: dict[str, _Source] = {}
-        for number, message in enumerate(request.messages, start=1):
+        for number, message in enumerate(messages, start=1):
             role = _ROLES.get(message.role)
             if role is None:
                 raise _Reject(grpc.StatusCode.INVALID_ARGUMENT, f"message {number} has no valid role")
@@ -420,10 +526,12 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
         for source in sources:
             if not context.is_active():
                 raise ExtractionCancelled
+            file_id = source.file_id or ""
             if source.cached is not None:
-                attachment = chat_engine.Attachment(source.cached, cached=True)
+                attachment = chat_engine.Attachment(source.cached, cached=True, file_id=file_id)
             else:
-                attachment = chat_engine.Attachment(self._index(source, (budget - used) * 4, context))
+                index = self._index(source, (budget - used) * 4, context)
+                attachment = chat_engine.Attachment(index, file_id=file_id)
             used += chat_engine.count_tokens(attachment.index.text)
             _check_budget(used, budget)
             attachments.append(attachment)
@@ -436,7 +544,7 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
         stream = self._open(source)
         try:
             with stream:
-                text = extract_text(
+                extracted = extract_document(
                     stream,
                     source.name,
                     source.content_type,
@@ -450,7 +558,7 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
             raise _Reject(grpc.StatusCode.INVALID_ARGUMENT, _too_long_message()) from None
         if not context.is_active():
             raise ExtractionCancelled
-        index = chat_engine.index_document(source.name, text)
+        index = chat_engine.index_document(source.name, extracted.text, extracted.page_starts)
         self._cache.put(source.key, index)
         return index
 
@@ -506,11 +614,43 @@ def _check_parameters(request: chat_pb2.GetCompletionsRequest) -> None:
         problem = f"at most {MAX_STOP_STRINGS} stop strings (got {len(request.stop)})"
     if problem:
         raise _Reject(grpc.StatusCode.INVALID_ARGUMENT, problem)
-    if request.HasField("previous_response_id"):
-        raise _Reject(
-            grpc.StatusCode.NOT_FOUND,
-            f"no stored response {describe_id(request.previous_response_id)} (this server stores none)",
-        )
+
+
+def _response_format(request: chat_pb2.GetCompletionsRequest) -> structured.JsonFormat | None:
+    """The JSON format asked for (a checked schema, or any object), or None for text."""
+    if not request.HasField("response_format"):
+        return None
+    kind = request.response_format.format_type
+    if kind in (chat_pb2.FORMAT_TYPE_INVALID, chat_pb2.FORMAT_TYPE_TEXT):
+        return None
+    if kind == chat_pb2.FORMAT_TYPE_JSON_OBJECT:
+        return structured.JsonFormat()
+    if kind != chat_pb2.FORMAT_TYPE_JSON_SCHEMA:
+        raise _Reject(grpc.StatusCode.INVALID_ARGUMENT, f"unknown response format type {kind}")
+    if not request.response_format.schema.strip():
+        raise _Reject(grpc.StatusCode.INVALID_ARGUMENT, "a JSON_SCHEMA response format needs a schema")
+    try:
+        return structured.JsonFormat(structured.parse_schema(request.response_format.schema))
+    except structured.SchemaError as error:
+        raise _Reject(grpc.StatusCode.INVALID_ARGUMENT, str(error)) from None
+
+
+def _owner(context: grpc.ServicerContext) -> str:
+    """Whose stored completions a call sees: those of the API key it was made with."""
+    return key_owner(presented_key(context.invocation_metadata()))
+
+
+def _response_id(
+    request: chat_pb2.GetStoredCompletionRequest | chat_pb2.DeleteStoredCompletionRequest,
+    context: grpc.ServicerContext,
+) -> str:
+    if not request.response_id.strip():
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, "response_id is required")
+    return request.response_id
+
+
+def _no_stored_response(response_id: str) -> str:
+    return f"no stored response {describe_id(response_id)} for this API key"
 
 
 def _settings(request: chat_pb2.GetCompletionsRequest) -> chat_pb2.RequestSettings:
@@ -518,7 +658,9 @@ def _settings(request: chat_pb2.GetCompletionsRequest) -> chat_pb2.RequestSettin
     settings = chat_pb2.RequestSettings(
         parallel_tool_calls=True, store_messages=request.store_messages, include=list(request.include)
     )
-    for name in ("max_tokens", "temperature", "top_p", "reasoning_effort"):
+    for name in ("max_tokens", "temperature", "top_p", "reasoning_effort", "previous_response_id"):
         if request.HasField(name):
             setattr(settings, name, getattr(request, name))
+    if request.HasField("response_format"):
+        settings.response_format.CopyFrom(request.response_format)
     return settings

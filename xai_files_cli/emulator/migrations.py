@@ -47,6 +47,22 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        # Chat completions kept with `store_messages`: the conversation up to and including the
+        # answer (`context`, a serialized GetCompletionsRequest) and the response as sent, per API
+        # key (`owner` is a SHA-256 of the key, never the key).
+        "m004_stored_completions",
+        """
+        CREATE TABLE stored_completions (
+            id            TEXT PRIMARY KEY,
+            owner         TEXT NOT NULL,
+            context       BLOB NOT NULL,
+            response      BLOB NOT NULL,
+            created_at_ns INTEGER NOT NULL
+        );
+        CREATE INDEX stored_completions_owner ON stored_completions (owner, created_at_ns);
+        """,
+    ),
 ]
 
 

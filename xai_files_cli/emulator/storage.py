@@ -234,6 +234,14 @@ class Storage:
         """`PRAGMA integrity_check` result ("ok" when healthy)."""
         return str(self._conn().execute("PRAGMA integrity_check").fetchone()[0])
 
+    def read_connection(self) -> sqlite3.Connection:
+        """This thread's connection, for reads of tables other modules own (stored completions)."""
+        return self._conn()
+
+    def write_transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One serialized write transaction, for tables other modules own (stored completions)."""
+        return self._write()
+
     def close(self) -> None:
         """Close every connection; later calls fail."""
         self._closed = True

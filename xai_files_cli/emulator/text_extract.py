@@ -11,12 +11,21 @@ stops after at most `max_chars` characters instead of reading every attachment w
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from xai_files_cli.emulator import content
 from xai_files_cli.emulator.pdf_text import ExtractionCancelled, PdfLimits, PdfTextTooLong
 
-__all__ = ["ExtractionCancelled", "TextTooLong", "UnreadableFileError", "extract_text", "min_chars"]
+__all__ = [
+    "ExtractedText",
+    "ExtractionCancelled",
+    "TextTooLong",
+    "UnreadableFileError",
+    "extract_document",
+    "extract_text",
+    "min_chars",
+]
 
 _READ_BYTES = 1 << 20  # bytes of a text file decoded at a time
 _BOM_BYTES = 3
@@ -56,6 +65,14 @@ def min_chars(size: int, content_type: str) -> int:
     return max(0, size - _BOM_BYTES) // 4
 
 
+@dataclass(frozen=True)
+class ExtractedText:
+    """A file's text and, for a PDF, the offset in it where each page begins (pages joined by `\\n`)."""
+
+    text: str
+    page_starts: tuple[int, ...] = ()
+
+
 def extract_text(
     source: BinaryIO,
     filename: str,
@@ -65,7 +82,22 @@ def extract_text(
     pdf_limits: PdfLimits | None = None,
     cancelled: Callable[[], bool] = _never,
 ) -> str:
-    """Return the text of a seekable binary file, newlines normalised to `\\n`.
+    """Return the text of a seekable binary file, newlines normalised to `\\n` (see extract_document)."""
+    return extract_document(
+        source, filename, content_type, max_chars=max_chars, pdf_limits=pdf_limits, cancelled=cancelled
+    ).text
+
+
+def extract_document(
+    source: BinaryIO,
+    filename: str,
+    content_type: str = "",
+    *,
+    max_chars: int | None = None,
+    pdf_limits: PdfLimits | None = None,
+    cancelled: Callable[[], bool] = _never,
+) -> ExtractedText:
+    """Return the text of a seekable binary file, newlines normalised to `\\n`, with its page starts.
 
     Args:
         source: the file content, read from its current position (0) in pieces.
@@ -88,22 +120,36 @@ def extract_text(
     pieces = content.iter_text_pieces(
         source, content_type, _READ_BYTES, pdf_limits=pdf_limits, max_chars=max_chars, cancelled=cancelled
     )
+    page_starts: list[int] | None = [] if content_type == "application/pdf" else None
     try:
-        return _collect(pieces, max_chars, cancelled)
+        text = _collect(pieces, max_chars, cancelled, page_starts)
     except PdfTextTooLong as error:
         raise TextTooLong(error.chars) from None
     except ValueError as error:
         raise UnreadableFileError(f"{filename}: {error}") from None
+    return ExtractedText(text, tuple(page_starts or ()))
 
 
-def _collect(pieces: Iterator[str], max_chars: int | None, cancelled: Callable[[], bool]) -> str:
-    """Join normalised pieces, counting characters; a CR at a piece's end waits for the next one."""
+def _collect(
+    pieces: Iterator[str],
+    max_chars: int | None,
+    cancelled: Callable[[], bool],
+    page_starts: list[int] | None = None,
+) -> str:
+    """Join normalised pieces, counting characters; a CR at a piece's end waits for the next one.
+
+    With `page_starts`, every piece is a PDF page (after the first, led by the `\\n` that joins
+    pages) and the offset where each page's own text begins is appended to it.
+    """
     kept: list[str] = []
     count = 0
     pending_cr = False
     for number, piece in enumerate(pieces):
         if cancelled():
             raise ExtractionCancelled
+        if page_starts is not None:
+            # the joining newline follows, unless a CR carried over from the last page absorbs it
+            page_starts.append(count + (1 if number and not pending_cr else 0))
         if number == 0 and piece.startswith("\ufeff"):
             piece = piece[1:]
         if pending_cr:
