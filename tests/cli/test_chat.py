@@ -7,9 +7,9 @@ import json
 import re
 from pathlib import Path
 
-from tests import chat_helpers
-from tests.chat_helpers import ChatServer, make_pdf
-from tests.conftest import run_xai
+from tests.support.cli import run_xai
+from tests.support.emulator import ChatServer
+from tests.support.samples import make_pdf
 
 RISKS_ANSWER = (
     "From notes.txt:\n"
@@ -20,9 +20,6 @@ RISKS_ANSWER = (
     '(Quoted 2 of 5 passages, ranked for "risks" by xai-local-retrieval-v1, '
     "a local retrieval engine, not a language model.)\n"
 )
-
-chat_server = chat_helpers.chat_server  # a shared fixture
-notes = chat_helpers.notes  # a shared fixture
 
 
 def test_piped_output_is_the_plain_answer_and_the_upload_is_cleaned_up(chat_server, notes: Path) -> None:
