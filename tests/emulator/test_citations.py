@@ -95,3 +95,12 @@ def test_inline_bytes_are_cited_by_file_name(chat: ChatClient) -> None:
     assert answer_of(response).content[citation.start_index : citation.end_index] == (
         "[[1]](file://inline/status%20notes.txt)"
     )
+
+
+def test_tell_me_more_after_cited_quotes_skips_what_was_quoted(chat: ChatClient, files: Files) -> None:
+    notes = files.upload("notes.txt", NOTES.encode()).id
+    first = chat.ask("What is the budget?", notes, include=[INLINE_CITATIONS], store_messages=True)
+    assert "> Budget: spending is on plan" in answer_of(first).content
+    more = answer_of(chat.ask("Tell me more", previous_response_id=first.id)).content
+    # the earlier quote ends with a citation marker; it is still recognised as already quoted
+    assert more.startswith('That is all: nothing else in notes.txt matches "budget".')
