@@ -4,6 +4,7 @@ with secrets masked in each; `--json` makes a command's errors JSON."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from tests.support.cli import run_xai
@@ -31,3 +32,23 @@ def test_a_cut_off_chat_answer_has_the_error_object_of_stderr(chat_server, notes
     assert result.code == 1, result
     assert json.loads(result.stdout)["error"] == json.loads(result.stderr)["error"]
     assert srv.stored() == []
+
+
+def test_auth_status_json_reports_its_error_as_json() -> None:
+    result = run_xai("auth", "status", "--offline", "--json")
+    assert result.code == 3, result
+    assert json.loads(result.stdout)["profiles"][0]["status"] == "no key"
+    error = json.loads(result.stderr)["error"]
+    assert (error["code"], error["exit_code"]) == ("AUTH", 3)
+    assert error["message"] == "profile 'default' has no API key" and "xai auth login" in error["hint"]
+
+
+def test_config_list_json_reports_its_error_as_json() -> None:
+    config_dir = Path(os.environ["XAI_CONFIG_DIR"])
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "config.toml").write_text("not = [toml")
+    result = run_xai("config", "list", "--json")
+    assert (result.code, result.stdout) == (2, ""), result
+    error = json.loads(result.stderr.splitlines()[-1])["error"]  # after a text warning about the mode
+    assert (error["code"], error["exit_code"]) == ("USAGE", 2)
+    assert error["message"].startswith("cannot parse ") and error["path"].endswith("config.toml")

@@ -20,6 +20,7 @@ import typer
 from xai_files_cli import __version__
 from xai_files_cli.cli import auth, chat, completion, config_cmd, files, models, serve
 from xai_files_cli.cli.context import AppContext, GlobalOptions
+from xai_files_cli.cli.messages import Messages
 from xai_files_cli.cli.options import MAX_TIMEOUT, GlobalProfileOption, Seconds
 from xai_files_cli.cli.reporting import exit_code_for, report_error, silence_stdout
 from xai_files_cli.cli.typer_compat import ParameterSource
@@ -153,7 +154,7 @@ def _setup_logging(verbose: int, io: IOStreams) -> None:
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
     if os.environ.get("GRPC_TRACE"):
-        io.write_err("xai: warning: GRPC_TRACE is set; gRPC may log request headers, API key included\n")
+        Messages(io).warn("GRPC_TRACE is set; gRPC may log request headers, API key included")
 
 
 def run(argv: Sequence[str], io: IOStreams, ctx: AppContext | None = None) -> int:

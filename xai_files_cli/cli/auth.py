@@ -8,16 +8,15 @@ stdin when piped (`echo "$KEY" | xai auth login`). It is shown only masked (`***
 from __future__ import annotations
 
 import json
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from typing import Annotated
 
 import typer
 
-from xai_files_cli.cli.complete_ids import complete_profile
 from xai_files_cli.cli.context import NO_KEY_HINT, AppContext, ca_cert_of
+from xai_files_cli.cli.options import ProfileOption, check_api_host, json_flag
 from xai_files_cli.errors import AuthError, UnavailableError, UsageError, XaiError
-from xai_files_cli.output.io import IOStreams
 from xai_files_cli.output.sanitize import escape_terminal
 from xai_files_cli.redact import mask, register_secret
 from xai_files_cli.settings import resolution
@@ -32,8 +31,6 @@ auth_app = typer.Typer(
     no_args_is_help=True,
 )
 
-PROFILE_OPTION_HELP = "Profile to act on [default: the selected profile: -p, XAI_PROFILE, default_profile]."
-
 
 def register(app: typer.Typer) -> None:
     """Attach `xai auth …` to the root app."""
@@ -41,35 +38,20 @@ def register(app: typer.Typer) -> None:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def settings_for(app_ctx: AppContext, profile: str | None) -> resolution.Settings:
-    """The effective settings of `profile` when given, else of the invocation's selected profile."""
-    if profile is None:
-        return app_ctx.settings()
-    return resolution.resolve(
-        api_host_flag=app_ctx.options.api_host,
-        profile_flag=profile,
-        ca_cert_flag=app_ctx.options.ca_cert,
-        store=app_ctx.store(),
-    )
-
-
-def check_key(target: str, api_key: str, timeout: float, ca_cert: bytes | None = None) -> None:
+def check_key(
+    app_ctx: AppContext, target: str, api_key: str, timeout: float, ca_cert: bytes | None = None
+) -> None:
     """Make one cheap authenticated call (list one file); raise the mapped XaiError on failure.
 
     `ca_cert` is the PEM roots to trust instead of the system ones (`--ca-cert`).
     """
-    from xai_files_cli.core.channel import connect
-    from xai_files_cli.core.files import FilesClient
-
-    channel = connect(target, api_key, ca_cert=ca_cert, call_timeout=timeout)
-    try:
-        FilesClient(channel, timeout=timeout).list_page(page_size=1)
-    finally:
-        channel.close()
+    with app_ctx.files_at(target, api_key, timeout=timeout, ca_cert=ca_cert) as files:
+        files.list_page(page_size=1)
 
 
-def read_key(io: IOStreams, *, from_stdin: bool) -> str:
+def read_key(app_ctx: AppContext, *, from_stdin: bool) -> str:
     """The key from piped stdin, or from a hidden prompt when stdin is a terminal."""
+    io = app_ctx.io
     if from_stdin or not io.stdin_is_tty:
         raw = io.stdin.read(MAX_KEY_BYTES + 1)
         if len(raw) > MAX_KEY_BYTES:
@@ -83,45 +65,10 @@ def read_key(io: IOStreams, *, from_stdin: bool) -> str:
         return text
     if io.no_input:
         raise UsageError("cannot prompt for the key: XAI_NO_PROMPT is set", hint="pipe the key on stdin")
-    key = _prompt_hidden(io, "Paste your xAI API key (input is hidden): ").strip()
+    key = app_ctx.prompter.read_secret("Paste your xAI API key (input is hidden): ").strip()
     if not key:  # Enter or Ctrl-D at the prompt: nothing to check, nothing to store
         raise UsageError("no API key entered; nothing was saved")
     return key
-
-
-def _prompt_hidden(io: IOStreams, prompt: str) -> str:
-    """Read one line from stdin without echo (termios); injected test streams are read as is."""
-    fd = _tty_fileno(io)
-    if fd is None:
-        io.write_err(prompt)
-        io.stderr.flush()
-        line = io.stdin.readline()
-    else:
-        import termios
-
-        saved = termios.tcgetattr(fd)
-        quiet = termios.tcgetattr(fd)
-        quiet[3] &= ~(termios.ECHO | termios.ECHONL)
-        # Echo goes off before the prompt appears, and without discarding anything typed ahead.
-        termios.tcsetattr(fd, termios.TCSADRAIN, quiet)
-        try:
-            io.write_err(prompt)
-            io.stderr.flush()
-            line = io.stdin.readline()
-        finally:
-            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-            io.write_err("\n")
-    return line.decode("utf-8", errors="replace") if isinstance(line, bytes) else str(line)
-
-
-def _tty_fileno(io: IOStreams) -> int | None:
-    try:
-        import termios  # noqa: F401  (absent on Windows: fall back to a plain read)
-
-        fd = io.stdin.fileno()
-    except (ImportError, AttributeError, OSError, ValueError):
-        return None
-    return fd if os.isatty(fd) else None
 
 
 def validate_key(key: str) -> None:
@@ -137,19 +84,21 @@ def validate_key(key: str) -> None:
 @auth_app.command("login")
 def login(
     ctx: typer.Context,
-    profile: str = typer.Option(
-        None, "--profile", "-p", metavar="NAME", help=PROFILE_OPTION_HELP, autocompletion=complete_profile
-    ),
-    api_host: str = typer.Option(
-        None,
-        "--api-host",
-        metavar="HOST:PORT",
-        help="Also store this endpoint (HOST:PORT) in the profile, and check the key there.",
-    ),
-    with_key: bool = typer.Option(False, "--with-key", help="Read the key from stdin even on a terminal."),
-    no_verify: bool = typer.Option(
-        False, "--no-verify", help="Store the key without checking it against the server."
-    ),
+    profile: ProfileOption = None,
+    api_host: Annotated[
+        str | None,
+        typer.Option(
+            "--api-host",
+            metavar="HOST:PORT",
+            help="Also store this endpoint (HOST:PORT) in the profile, and check the key there.",
+        ),
+    ] = None,
+    with_key: Annotated[
+        bool, typer.Option("--with-key", help="Read the key from stdin even on a terminal.")
+    ] = False,
+    no_verify: Annotated[
+        bool, typer.Option("--no-verify", help="Store the key without checking it against the server.")
+    ] = False,
 ) -> None:
     """Store an API key for a profile, after checking it with one cheap call.
 
@@ -161,19 +110,19 @@ def login(
     """
     app_ctx: AppContext = ctx.obj
     store = app_ctx.store()
-    name = profile or app_ctx.settings().profile
-    resolution.check_profile_name(name)
+    name = app_ctx.target_profile(profile)
     if name == resolution.LOCAL_PROFILE:
         raise UsageError("the 'local' profile is the embedded server and needs no key")
     if api_host is not None:
-        _check_host(api_host)
-    key = read_key(app_ctx.io, from_stdin=with_key)
+        check_api_host(api_host)
+    key = read_key(app_ctx, from_stdin=with_key)
     validate_key(key)
     register_secret(key)
-    resolved = settings_for(app_ctx, name)
+    resolved = app_ctx.settings_for(name)
     target = api_host or resolved.api_host
     if not no_verify:
-        _verify_for_login(target, key, app_ctx.options.timeout or LOGIN_TIMEOUT, ca_cert_of(resolved))
+        timeout = app_ctx.options.timeout or LOGIN_TIMEOUT
+        _verify_for_login(app_ctx, target, key, timeout, ca_cert_of(resolved))
 
     made_default = False
     with store.transaction() as (cfg, credentials):
@@ -189,26 +138,19 @@ def login(
             cfg.default_profile, made_default = name, True
 
     how = "saved without checking" if no_verify else f"checked against {target}"
-    app_ctx.io.write_err(
-        f"xai: logged in: profile '{name}', key {mask(key)} ({how}); stored in {store.credentials_path}\n"
-    )
+    say = app_ctx.say
+    say.say(f"logged in: profile '{name}', key {mask(key)} ({how}); stored in {store.credentials_path}")
     if made_default:
-        app_ctx.io.write_err(f"xai: '{name}' is now the default profile (change it with `xai config use`)\n")
+        say.say(f"'{name}' is now the default profile (change it with `xai config use`)")
     if resolution.env_api_key() is not None:
-        app_ctx.io.write_err("xai: note: XAI_API_KEY is set and takes precedence over stored keys\n")
+        say.note("XAI_API_KEY is set and takes precedence over stored keys")
 
 
-def _check_host(api_host: str) -> None:
-    from xai_files_cli.core.channel import parse_target
-    from xai_files_cli.security import check_key_transport
-
-    endpoint = parse_target(api_host)
-    check_key_transport(endpoint.host, plaintext=endpoint.scheme == "http")
-
-
-def _verify_for_login(target: str, key: str, timeout: float, ca_cert: bytes | None) -> None:
+def _verify_for_login(
+    app_ctx: AppContext, target: str, key: str, timeout: float, ca_cert: bytes | None
+) -> None:
     try:
-        check_key(target, key, timeout, ca_cert)
+        check_key(app_ctx, target, key, timeout, ca_cert)
     except AuthError as error:
         raise AuthError(
             f"the key was rejected by {target}; nothing was saved",
@@ -241,8 +183,10 @@ class ProfileStatus:
 @auth_app.command("status")
 def status(
     ctx: typer.Context,
-    offline: bool = typer.Option(False, "--offline", help="Do not check the keys against the server."),
-    as_json: bool = typer.Option(False, "--json", help="JSON on stdout (the default when piped)."),
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Do not check the keys against the server.")
+    ] = False,
+    as_json: Annotated[bool, json_flag("JSON on stdout (the default when piped).")] = False,
 ) -> None:
     """Show each profile: its host, where the effective key comes from (masked), and whether it works.
 
@@ -258,12 +202,12 @@ def status(
         names = sorted([*names, active.profile])
     entries: list[tuple[resolution.Settings, ProfileStatus]] = []
     for name in names:
-        settings = active if name == active.profile else settings_for(app_ctx, name)
+        settings = active if name == active.profile else app_ctx.settings_for(name)
         entries.append(
             (settings, _status_entry(settings, credentials.keys.get(name), name == active.profile))
         )
     if not offline:
-        _check_all(entries, app_ctx.options.timeout or STATUS_TIMEOUT)
+        _check_all(app_ctx, entries, app_ctx.options.timeout or STATUS_TIMEOUT)
     rows = [entry for _, entry in entries]
     if as_json or not app_ctx.io.stdout_is_tty:
         doc = {"active_profile": active.profile, "profiles": [asdict(row) for row in rows]}
@@ -292,7 +236,9 @@ def _status_entry(settings: resolution.Settings, stored: str | None, active: boo
     )
 
 
-def _check_all(entries: list[tuple[resolution.Settings, ProfileStatus]], timeout: float) -> None:
+def _check_all(
+    app_ctx: AppContext, entries: list[tuple[resolution.Settings, ProfileStatus]], timeout: float
+) -> None:
     """Check every distinct (host, key, CA) once, in parallel, each within `timeout` seconds."""
     pending = {_probe_key(s): s for s, row in entries if row.status == "not checked" and s.api_key}
     if not pending:
@@ -300,7 +246,7 @@ def _check_all(entries: list[tuple[resolution.Settings, ProfileStatus]], timeout
 
     def probe(settings: resolution.Settings) -> str:
         try:
-            check_key(settings.api_host, settings.api_key or "", timeout, ca_cert_of(settings))
+            check_key(app_ctx, settings.api_host, settings.api_key or "", timeout, ca_cert_of(settings))
         except AuthError as error:
             return error.status or "UNAUTHENTICATED"
         except UnavailableError:
@@ -356,10 +302,8 @@ def _raise_for_active(row: ProfileStatus) -> None:
 @auth_app.command("logout")
 def logout(
     ctx: typer.Context,
-    profile: str = typer.Option(
-        None, "--profile", "-p", metavar="NAME", help=PROFILE_OPTION_HELP, autocompletion=complete_profile
-    ),
-    all_profiles: bool = typer.Option(False, "--all", help="Forget the keys of every profile."),
+    profile: ProfileOption = None,
+    all_profiles: Annotated[bool, typer.Option("--all", help="Forget the keys of every profile.")] = False,
 ) -> None:
     """Forget the stored key of a profile (its other settings stay). Doing it twice is not an error."""
     app_ctx: AppContext = ctx.obj
@@ -372,23 +316,18 @@ def logout(
         for gone in removed:
             del credentials.keys[gone]
     if removed:
-        app_ctx.io.write_err(f"xai: removed the stored key of {', '.join(repr(n) for n in removed)}\n")
+        app_ctx.say.say(f"removed the stored key of {', '.join(repr(n) for n in removed)}")
     else:
-        app_ctx.io.write_err(f"xai: no stored key for {'any profile' if name is None else repr(name)}\n")
+        app_ctx.say.say(f"no stored key for {'any profile' if name is None else repr(name)}")
     if resolution.env_api_key() is not None:
-        app_ctx.io.write_err("xai: note: XAI_API_KEY is still set in your environment; unset it too\n")
+        app_ctx.say.note("XAI_API_KEY is still set in your environment; unset it too")
 
 
 @auth_app.command("token")
-def token(
-    ctx: typer.Context,
-    profile: str = typer.Option(
-        None, "--profile", "-p", metavar="NAME", help=PROFILE_OPTION_HELP, autocompletion=complete_profile
-    ),
-) -> None:
+def token(ctx: typer.Context, profile: ProfileOption = None) -> None:
     """Print the effective API key on stdout, for `export XAI_API_KEY=$(xai auth token)`."""
     app_ctx: AppContext = ctx.obj
-    settings = settings_for(app_ctx, profile)
+    settings = app_ctx.settings_for(profile)
     resolution.require_defined_profile(settings, app_ctx.store())
     if settings.local:
         raise UsageError("the 'local' profile is the embedded server and has no key")

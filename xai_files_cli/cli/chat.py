@@ -17,18 +17,19 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from xai_files_cli.cli.options import json_flag
 from xai_files_cli.errors import Interrupted, Terminated, UsageError, XaiError
 
 if TYPE_CHECKING:
     from xai_files_cli.cli.context import AppContext
+    from xai_files_cli.cli.messages import Messages
     from xai_files_cli.core.chat import ChatClient, ChatOptions, ChatReply, Message
     from xai_files_cli.core.files import FilesClient
     from xai_files_cli.core.transfer import UploadSource
-    from xai_files_cli.output.io import IOStreams
 
 AUTO_UPLOAD_TTL = 3600  # seconds: an auto-uploaded file expires even if the cleanup never runs
 EFFORT_CHOICES = ("low", "medium", "high")
@@ -51,7 +52,7 @@ def register(app: typer.Typer) -> None:
 def chat(
     ctx: typer.Context,
     prompt: Annotated[
-        Optional[list[str]],  # noqa: UP045 - Typer needs Optional on Python 3.10
+        list[str] | None,
         typer.Argument(
             metavar="PROMPT|-",
             help="The question (words are joined). '-' adds stdin; no PROMPT: piped stdin is the prompt.",
@@ -59,7 +60,7 @@ def chat(
         ),
     ] = None,
     files: Annotated[
-        Optional[list[str]],  # noqa: UP045
+        list[str] | None,
         typer.Option(
             "--file",
             "-f",
@@ -68,35 +69,45 @@ def chat(
         ),
     ] = None,
     images: Annotated[
-        Optional[list[str]],  # noqa: UP045
+        list[str] | None,
         typer.Option("--image", metavar="PATH|URL", help="Attach an image (PNG, JPEG, WebP)."),
     ] = None,
-    model: str = typer.Option(
-        None, "--model", "-m", metavar="MODEL", help="Model name [default: the profile's model, grok-4]."
-    ),
-    system: str = typer.Option(None, "--system", "-s", metavar="TEXT", help="System prompt."),
-    temperature: float = typer.Option(
-        None, "--temperature", metavar="T", min=0.0, max=2.0, help="Sampling temperature 0-2."
-    ),
-    max_tokens: int = typer.Option(
-        None, "--max-tokens", metavar="N", min=1, max=2**31 - 1, help="Cap on answer tokens."
-    ),
-    reasoning_effort: str = typer.Option(
-        None, "--reasoning-effort", metavar="low|medium|high", help="Reasoning budget of reasoning models."
-    ),
-    no_stream: bool = typer.Option(False, "--no-stream", help="Wait for the whole answer (unary call)."),
-    json_output: bool = typer.Option(False, "--json", help="Print one JSON object (one per turn with -i)."),
-    keep: bool = typer.Option(
-        False, "--keep", help="Keep auto-uploaded files on the server (ids on stderr)."
-    ),
-    interactive: bool = typer.Option(
-        False, "--interactive", "-i", help="Hold a conversation; Ctrl-D leaves."
-    ),
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", "-m", metavar="MODEL", help="Model name [default: the profile's model, grok-4]."
+        ),
+    ] = None,
+    system: Annotated[
+        str | None, typer.Option("--system", "-s", metavar="TEXT", help="System prompt.")
+    ] = None,
+    temperature: Annotated[
+        float | None,
+        typer.Option("--temperature", metavar="T", min=0.0, max=2.0, help="Sampling temperature 0-2."),
+    ] = None,
+    max_tokens: Annotated[
+        int | None,
+        typer.Option("--max-tokens", metavar="N", min=1, max=2**31 - 1, help="Cap on answer tokens."),
+    ] = None,
+    reasoning_effort: Annotated[
+        str | None,
+        typer.Option(
+            "--reasoning-effort", metavar="low|medium|high", help="Reasoning budget of reasoning models."
+        ),
+    ] = None,
+    no_stream: Annotated[
+        bool, typer.Option("--no-stream", help="Wait for the whole answer (unary call).")
+    ] = False,
+    json_output: Annotated[bool, json_flag("Print one JSON object (one per turn with -i).")] = False,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep auto-uploaded files on the server (ids on stderr).")
+    ] = False,
+    interactive: Annotated[
+        bool, typer.Option("--interactive", "-i", help="Hold a conversation; Ctrl-D leaves.")
+    ] = False,
 ) -> None:
     """Ask a model about your files: PROMPT and answer, or a conversation with -i."""
     app_ctx: AppContext = ctx.obj
-    if json_output:
-        app_ctx.json_errors = True
     if temperature is not None and math.isnan(temperature):  # passes Typer's 0..2 range check
         raise UsageError("--temperature must be a number from 0 to 2, got nan")
     if reasoning_effort is not None and reasoning_effort not in EFFORT_CHOICES:
@@ -256,41 +267,30 @@ class _Attachments:
     def cleanup(self, app_ctx: AppContext) -> None:
         """Delete what this run uploaded (unless --keep); a failure is a warning, never a new error."""
         self.close()
-        io = app_ctx.io
-        from xai_files_cli.output.sanitize import escape_terminal
-
+        say = app_ctx.say
         for item in self.items:
             if not item.uploaded or item.file_id is None:
                 continue
             if self.keep:
-                if not app_ctx.options.quiet:
-                    io.write_err(
-                        f"xai: kept {escape_terminal(item.value)} as {escape_terminal(item.file_id)}\n"
-                    )
+                say.info(f"kept {item.value} as {item.file_id}")
                 continue
             assert self._files is not None
             try:
                 self._files.delete(item.file_id)
                 item.deleted = True
             except XaiError as error:
-                io.write_err(
-                    f"xai: warning: could not delete {escape_terminal(item.file_id)} "
-                    f"({escape_terminal(error.message)}); it expires within an hour\n"
-                )
+                say.warn(f"could not delete {item.file_id} ({error.message}); it expires within an hour")
             except (KeyboardInterrupt, Terminated):
-                self._name_leftovers(io)  # interrupted while cleaning up: say what stays behind
+                self._name_leftovers(say)  # interrupted while cleaning up: say what stays behind
                 raise
 
-    def _name_leftovers(self, io: IOStreams) -> None:
+    def _name_leftovers(self, say: Messages) -> None:
         """One warning per auto-uploaded file not known to be deleted, with the command that removes it."""
-        from xai_files_cli.output.sanitize import escape_terminal
-
         for item in self.items:
             if item.uploaded and not item.deleted and item.file_id is not None:
-                file_id = escape_terminal(item.file_id)
-                io.write_err(
-                    f"xai: warning: {escape_terminal(item.value)} may remain uploaded as {file_id}; it "
-                    f"expires within an hour, or remove it with `xai files rm {file_id}`\n"
+                say.warn(
+                    f"{item.value} may remain uploaded as {item.file_id}; it expires within an hour, "
+                    f"or remove it with `xai files rm {item.file_id}`"
                 )
 
     def close(self) -> None:
@@ -335,18 +335,16 @@ class _Session:
     ) -> None:
         """Turn after turn until EOF; the history is kept here and sent in full every turn."""
         from xai_files_cli.core.chat import Message
-        from xai_files_cli.output.sanitize import escape_terminal
 
         io = self.app_ctx.io
         history = [Message("system", system)] if system else []
-        if io.stdin_is_tty and io.stderr_is_tty and not self.app_ctx.options.quiet:
+        if io.stdin_is_tty and io.stderr_is_tty:
             about = f" about {', '.join(attachments.names())}" if attachments.items else ""
-            banner = f"Chatting with {self.options.model}{about}. Ctrl-D leaves."
-            io.write_err(escape_terminal(banner) + "\n")
+            self.app_ctx.say.plain(f"Chatting with {self.options.model}{about}. Ctrl-D leaves.")
         first = True
         while True:
             if question is None:
-                question = self._next_turn()
+                question = self.app_ctx.prompter.read_line(_TURN_PROMPT)
                 if question is None:
                     return
                 if not question.strip():
@@ -358,24 +356,6 @@ class _Session:
                 self.write_json(reply, attachments, lines=True)
             history += [message, Message("assistant", reply.content)]
             first, question = False, None
-
-    def _next_turn(self) -> str | None:
-        io = self.app_ctx.io
-        prompting = io.stdin_is_tty and io.stderr_is_tty
-        if prompting:
-            io.write_err(_TURN_PROMPT)
-            io.stderr.flush()
-        try:
-            line = io.stdin.readline()
-        except KeyboardInterrupt:
-            if prompting:
-                io.write_err("\n")  # "xai: interrupted" on a line of its own, not after "> "
-            raise
-        if not line:
-            if prompting:
-                io.write_err("\n")
-            return None
-        return line.decode("utf-8", errors="replace").rstrip("\r\n")
 
     def _answer(self, messages: list[Message]) -> ChatReply:
         from xai_files_cli.output.chat import AnswerPrinter, usage_line
@@ -390,8 +370,8 @@ class _Session:
             reply = self._call(messages, printer)
         finally:
             printer.finish()  # the partial text stays; the error (or "interrupted") follows on its own line
-        if io.stderr_is_tty and not self.app_ctx.options.quiet:
-            io.write_err(usage_line(reply) + "\n")
+        if io.stderr_is_tty:
+            self.app_ctx.say.plain(usage_line(reply))
         return reply
 
     def _call(self, messages: list[Message], on_text: Any) -> ChatReply:

@@ -2,7 +2,7 @@
 
 Attach to any argument that takes a file id:
 
-    file_id: str = typer.Argument(..., autocompletion=complete_file_id)
+    file_id: Annotated[str, typer.Argument(autocompletion=complete_file_id)]
 
 It lists the newest files with the invocation's effective settings (global `--api-host`,
 `--profile`, env, profiles) under a deadline of about one second, and returns [] on any problem
@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import re
 from typing import Any
+
+from xai_files_cli.cli.context import AppContext, ca_cert_of
 
 COMPLETION_TIMEOUT = 1.0
 MAX_CANDIDATES = 100
@@ -35,9 +37,8 @@ def complete_profile(incomplete: str) -> list[str]:
     """Profile names from the config files (and the built-in `local`) starting with `incomplete`."""
     try:
         from xai_files_cli.settings import resolution
-        from xai_files_cli.settings.config_store import ConfigStore
 
-        store = ConfigStore(warn=None)
+        store = AppContext.for_completion({}).store()
         names = resolution.profile_names(store.load_config(), store.load_credentials())
     except Exception:
         return []
@@ -45,32 +46,19 @@ def complete_profile(incomplete: str) -> list[str]:
 
 
 def _candidates(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
-    from xai_files_cli.settings import resolution
-    from xai_files_cli.settings.config_store import ConfigStore
-
-    params = _root_params(ctx)
-    settings = resolution.resolve(
-        api_host_flag=params.get("api_host"),
-        profile_flag=params.get("profile"),
-        local_flag=bool(params.get("local")),
-        ca_cert_flag=params.get("ca_cert"),
-        store=ConfigStore(warn=None),  # no warnings on the terminal while completing
-    )
+    app_ctx = AppContext.for_completion(_root_params(ctx))
+    settings = app_ctx.settings()
     if settings.local or not settings.api_key:
         return []
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # gRPC must not write to the user's terminal
-
-    from xai_files_cli.cli.context import ca_cert_of
-    from xai_files_cli.core.channel import connect
-    from xai_files_cli.core.files import FilesClient
-
-    channel = connect(settings.api_host, settings.api_key, ca_cert=ca_cert_of(settings))
-    try:
-        page = FilesClient(channel, timeout=COMPLETION_TIMEOUT).list_page(
-            sort="created_at", descending=True, page_size=MAX_CANDIDATES
-        )
-    finally:
-        channel.close()
+    with app_ctx.files_at(
+        settings.api_host,
+        settings.api_key,
+        timeout=COMPLETION_TIMEOUT,
+        ca_cert=ca_cert_of(settings),
+        connect_within_deadline=False,
+    ) as files:
+        page = files.list_page(sort="created_at", descending=True, page_size=MAX_CANDIDATES)
     results: list[tuple[str, str]] = []
     for info in page.files:
         if _SAFE_ID.fullmatch(info.id) and info.id.startswith(incomplete):

@@ -97,7 +97,11 @@ class XaiFishComplete(FishComplete):
     source_template = FISH_TEMPLATE.replace("{generated}", _GENERATED.format(shell="fish"))
 
 
-_CLASSES = {"bash": XaiBashComplete, "zsh": XaiZshComplete, "fish": XaiFishComplete}
+_CLASSES: dict[str, type[XaiBashComplete | XaiZshComplete | XaiFishComplete]] = {
+    "bash": XaiBashComplete,
+    "zsh": XaiZshComplete,
+    "fish": XaiFishComplete,
+}
 
 
 def install_completion_classes() -> None:
@@ -202,5 +206,5 @@ def install(ctx: typer.Context, shell: ShellArgument = None) -> None:
     script = completion_script(shell)
     target = install_path(shell)
     _write_atomically(target, script)
-    app_ctx.io.write_err(f"xai: wrote {shell} completion to {target}\n")
+    app_ctx.say.say(f"wrote {shell} completion to {target}")
     app_ctx.io.write_err(AFTER_INSTALL[shell].format(path=target))

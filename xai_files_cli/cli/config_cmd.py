@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Annotated
 
 import typer
 
 from xai_files_cli.cli.complete_ids import complete_profile
 from xai_files_cli.cli.context import AppContext
+from xai_files_cli.cli.options import ProfileOption, check_api_host, json_flag
 from xai_files_cli.errors import UsageError
 from xai_files_cli.output.sanitize import escape_terminal
 from xai_files_cli.redact import mask
@@ -26,7 +28,6 @@ config_app = typer.Typer(
     no_args_is_help=True,
 )
 
-PROFILE_HELP = "Profile to act on [default: the selected profile: -p, XAI_PROFILE, default_profile]."
 KEY_REFUSED_HINT = (
     "store keys with `xai auth login` (hidden prompt or stdin); print one with `xai auth token`"
 )
@@ -47,19 +48,10 @@ def _check_key_name(key: str, *, allow_profile: bool = False) -> str:
     return key
 
 
-def _target_profile(app_ctx: AppContext, profile: str | None) -> str:
-    name = profile or app_ctx.settings().profile
-    return resolution.check_profile_name(name)
-
-
 def _validate_value(key: str, value: str) -> str:
     value = value.strip()
     if key == "api_host":
-        from xai_files_cli.core.channel import parse_target
-        from xai_files_cli.security import check_key_transport
-
-        endpoint = parse_target(value)
-        check_key_transport(endpoint.host, plaintext=endpoint.scheme == "http")
+        check_api_host(value)
     elif key == "ca_cert":
         from pathlib import Path
 
@@ -77,9 +69,7 @@ def _validate_value(key: str, value: str) -> str:
 # -- list / get -------------------------------------------------------------------------------
 def _rows(app_ctx: AppContext, profile: str | None) -> list[dict[str, str | None]]:
     """One row per effective setting: name, value (key masked), source, and the file it is in."""
-    from xai_files_cli.cli.auth import settings_for
-
-    s = settings_for(app_ctx, profile)
+    s = app_ctx.settings_for(profile)
     store = app_ctx.store()
 
     def row(name: str, value: str | None, source: str, path: object) -> dict[str, str | None]:
@@ -101,10 +91,8 @@ def _rows(app_ctx: AppContext, profile: str | None) -> list[dict[str, str | None
 @config_app.command("list")
 def list_(
     ctx: typer.Context,
-    profile: str = typer.Option(
-        None, "--profile", "-p", metavar="NAME", help=PROFILE_HELP, autocompletion=complete_profile
-    ),
-    as_json: bool = typer.Option(False, "--json", help="A JSON array of {name, value, source, location}."),
+    profile: ProfileOption = None,
+    as_json: Annotated[bool, json_flag("A JSON array of {name, value, source, location}.")] = False,
 ) -> None:
     """Show each effective setting, its source (flag, env, profile, default) and file; the key masked."""
     app_ctx: AppContext = ctx.obj
@@ -130,17 +118,13 @@ def list_(
 @config_app.command("get")
 def get(
     ctx: typer.Context,
-    key: str = typer.Argument(..., help="api_host, model, ca_cert or profile."),
-    profile: str = typer.Option(
-        None, "--profile", "-p", metavar="NAME", help=PROFILE_HELP, autocompletion=complete_profile
-    ),
+    key: Annotated[str, typer.Argument(help="api_host, model, ca_cert or profile.")],
+    profile: ProfileOption = None,
 ) -> None:
     """Print the effective value of one setting (what a command would use now)."""
-    from xai_files_cli.cli.auth import settings_for
-
     _check_key_name(key, allow_profile=True)
     app_ctx: AppContext = ctx.obj
-    s = settings_for(app_ctx, profile)
+    s = app_ctx.settings_for(profile)
     value = {"api_host": s.api_host, "model": s.model, "ca_cert": s.ca_cert, "profile": s.profile}[key]
     app_ctx.io.write_out((value or "") + "\n")
 
@@ -149,58 +133,54 @@ def get(
 @config_app.command("set")
 def set_(
     ctx: typer.Context,
-    key: str = typer.Argument(..., help="api_host (HOST:PORT), model or ca_cert (PEM file)."),
-    value: str = typer.Argument(..., help="The new value."),
-    profile: str = typer.Option(
-        None, "--profile", "-p", metavar="NAME", help=PROFILE_HELP, autocompletion=complete_profile
-    ),
+    key: Annotated[str, typer.Argument(help="api_host (HOST:PORT), model or ca_cert (PEM file).")],
+    value: Annotated[str, typer.Argument(help="The new value.")],
+    profile: ProfileOption = None,
 ) -> None:
     """Set a profile's api_host, model or ca_cert (creating the profile if needed)."""
     _check_key_name(key)
     app_ctx: AppContext = ctx.obj
-    name = _target_profile(app_ctx, profile)
+    name = app_ctx.target_profile(profile)
     if name == resolution.LOCAL_PROFILE and key in ("api_host", "ca_cert"):
         raise UsageError(f"the 'local' profile always uses the embedded server; it has no {key}")
     value = _validate_value(key, value)
     store = app_ctx.store()
     with store.transaction() as (cfg, _):
         cfg.profiles.setdefault(name, {})[key] = value
-    app_ctx.io.write_err(f"xai: {key} = {escape_terminal(value)} in profile '{name}' ({store.config_path})\n")
+    app_ctx.say.say(f"{key} = {value} in profile '{name}' ({store.config_path})")
     _note_env_override(app_ctx, key)
 
 
 @config_app.command("unset")
 def unset(
     ctx: typer.Context,
-    key: str = typer.Argument(..., help="api_host, model or ca_cert."),
-    profile: str = typer.Option(
-        None, "--profile", "-p", metavar="NAME", help=PROFILE_HELP, autocompletion=complete_profile
-    ),
+    key: Annotated[str, typer.Argument(help="api_host, model or ca_cert.")],
+    profile: ProfileOption = None,
 ) -> None:
     """Remove a profile's api_host, model or ca_cert, so the built-in default applies again."""
     _check_key_name(key)
     app_ctx: AppContext = ctx.obj
-    name = _target_profile(app_ctx, profile)
+    name = app_ctx.target_profile(profile)
     store = app_ctx.store()
     with store.transaction() as (cfg, _):
         removed = cfg.profiles.get(name, {}).pop(key, None) is not None
     state = "removed" if removed else "was not set"
-    app_ctx.io.write_err(f"xai: {key} {state} in profile '{name}'\n")
+    app_ctx.say.say(f"{key} {state} in profile '{name}'")
 
 
 def _note_env_override(app_ctx: AppContext, key: str) -> None:
     variable = ENV_OVERRIDES.get(key)
     if variable and os.environ.get(variable, "").strip():
-        app_ctx.io.write_err(f"xai: note: {variable} is set and takes precedence over the profile\n")
+        app_ctx.say.note(f"{variable} is set and takes precedence over the profile")
 
 
 # -- profiles ---------------------------------------------------------------------------------
 @config_app.command("use")
 def use(
     ctx: typer.Context,
-    profile: str = typer.Argument(
-        ..., help="An existing profile, or 'local'.", autocompletion=complete_profile
-    ),
+    profile: Annotated[
+        str, typer.Argument(help="An existing profile, or 'local'.", autocompletion=complete_profile)
+    ],
 ) -> None:
     """Make PROFILE the default profile (XAI_PROFILE and --profile still win)."""
     app_ctx: AppContext = ctx.obj
@@ -214,15 +194,15 @@ def use(
                 hint=f"create it with `xai auth login --profile {profile}`",
             )
         cfg.default_profile = profile
-    app_ctx.io.write_err(f"xai: default profile is now '{profile}'\n")
+    app_ctx.say.say(f"default profile is now '{profile}'")
     if os.environ.get("XAI_PROFILE"):
-        app_ctx.io.write_err("xai: note: XAI_PROFILE is set and takes precedence over the default profile\n")
+        app_ctx.say.note("XAI_PROFILE is set and takes precedence over the default profile")
 
 
 @config_app.command("delete")
 def delete(
     ctx: typer.Context,
-    profile: str = typer.Argument(..., help="The profile to delete.", autocompletion=complete_profile),
+    profile: Annotated[str, typer.Argument(help="The profile to delete.", autocompletion=complete_profile)],
 ) -> None:
     """Delete a profile: its settings and its stored key. The built-in 'local' cannot be deleted."""
     app_ctx: AppContext = ctx.obj
@@ -237,13 +217,15 @@ def delete(
         credentials.keys.pop(profile, None)
         if cfg.default_profile == profile:
             cfg.default_profile = None
-    app_ctx.io.write_err(f"xai: deleted profile '{profile}'\n")
+    app_ctx.say.say(f"deleted profile '{profile}'")
 
 
 @config_app.command("path")
 def path(
     ctx: typer.Context,
-    which: str = typer.Argument(None, help="dir, config or credentials [default: all three]."),
+    which: Annotated[
+        str | None, typer.Argument(help="dir, config or credentials [default: all three].")
+    ] = None,
 ) -> None:
     """Print where configuration lives (XAI_CONFIG_DIR, else the platform's user config dir)."""
     app_ctx: AppContext = ctx.obj

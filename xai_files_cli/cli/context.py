@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from xai_files_cli.cli.messages import Messages
+from xai_files_cli.cli.prompter import Prompter
 from xai_files_cli.errors import AuthError
 from xai_files_cli.output.io import IOStreams
 from xai_files_cli.settings import resolution
@@ -58,12 +62,33 @@ class AppContext:
     _store: ConfigStore | None = None
     _channel: grpc.Channel | None = None
     _embedded: Any = None
-    _closers: list[Any] = field(default_factory=list)
+
+    @classmethod
+    def for_completion(cls, root_params: Mapping[str, Any]) -> AppContext:
+        """A context for shell completion: the global options parsed so far, nothing ever written to
+        the terminal (no warnings about config files either)."""
+        options = GlobalOptions(
+            api_host=root_params.get("api_host"),
+            profile=root_params.get("profile"),
+            local=bool(root_params.get("local")),
+            ca_cert=root_params.get("ca_cert"),
+        )
+        return cls(io=IOStreams.detached(), options=options, _store=ConfigStore(warn=None))
+
+    @property
+    def say(self) -> Messages:
+        """Human messages on stderr (`xai: ...`), escaped, `info` lines silenced by --quiet."""
+        return Messages(self.io, quiet=self.options.quiet)
+
+    @property
+    def prompter(self) -> Prompter:
+        """Questions on stderr, answers from stdin: confirm, read a line, read a secret."""
+        return Prompter(self.io)
 
     def store(self) -> ConfigStore:
         """The config directory's files; warnings (e.g. a group-readable file) go to stderr once."""
         if self._store is None:
-            self._store = ConfigStore(warn=lambda text: self.io.write_err(f"xai: warning: {text}\n"))
+            self._store = ConfigStore(warn=self.say.warn)
         return self._store
 
     def settings(self) -> resolution.Settings:
@@ -76,6 +101,21 @@ class AppContext:
                 store=self.store(),
             )
         return self._settings
+
+    def settings_for(self, profile: str | None) -> resolution.Settings:
+        """The effective settings of `profile` when given, else of the invocation's selected profile."""
+        if profile is None:
+            return self.settings()
+        return resolution.resolve(
+            api_host_flag=self.options.api_host,
+            profile_flag=profile,
+            ca_cert_flag=self.options.ca_cert,
+            store=self.store(),
+        )
+
+    def target_profile(self, profile: str | None) -> str:
+        """The profile a command changes: its own `--profile`, else the invocation's; name checked."""
+        return resolution.check_profile_name(profile or self.settings().profile)
 
     def channel(self) -> grpc.Channel:
         """The one channel of this invocation; starts the embedded server for `--local`."""
@@ -115,6 +155,32 @@ class AppContext:
 
         return ModelsClient(self.channel(), timeout=self.options.timeout)
 
+    @contextmanager
+    def files_at(
+        self,
+        target: str,
+        api_key: str,
+        *,
+        timeout: float,
+        ca_cert: bytes | None = None,
+        connect_within_deadline: bool = True,
+    ) -> Iterator[FilesClient]:
+        """A FilesClient on a channel of its own to `target`, closed on leaving: for a key that is
+        not (yet) this invocation's, e.g. `auth login`/`auth status` checks, and for completion.
+
+        Connecting gets at most half of `timeout`, as with `--timeout`, unless
+        `connect_within_deadline` is False (completion: a slow handshake may use the whole second).
+        """
+        from xai_files_cli.core.channel import connect
+        from xai_files_cli.core.files import FilesClient
+
+        call_timeout = timeout if connect_within_deadline else None
+        channel = connect(target, api_key, ca_cert=ca_cert, call_timeout=call_timeout)
+        try:
+            yield FilesClient(channel, timeout=timeout)
+        finally:
+            channel.close()
+
     def close(self) -> None:
         """Close the channel and stop the embedded server, if any."""
         if self._channel is not None:
@@ -123,6 +189,3 @@ class AppContext:
         if self._embedded is not None:
             self._embedded.stop()
             self._embedded = None
-        for closer in reversed(self._closers):
-            closer()
-        self._closers.clear()

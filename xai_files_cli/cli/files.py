@@ -8,13 +8,19 @@ functions so `xai --help` stays fast. Data goes to stdout, everything else to st
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from xai_files_cli.cli.complete_ids import complete_file_id
+from xai_files_cli.cli.options import (
+    FileTtlOption,
+    expires_after_option,
+    file_id_argument,
+    file_ids_argument,
+    json_flag,
+)
+from xai_files_cli.cli.reporting import report_error
 from xai_files_cli.errors import AlreadyReported, Interrupted, PartialFailure, UsageError, XaiError
 
 if TYPE_CHECKING:
@@ -30,22 +36,7 @@ files_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_DURATION = re.compile(r"(\d+)\s*([smhd]?)", re.IGNORECASE)
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _GLOB_CHARS = re.compile(r"[*?\[]")
-MAX_DURATION = 100 * 365 * 86400
-
-
-# The file TTL flag of `upload` and `batch-upload` (parsed by `_ttl`).
-FileTtlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--expires-after",
-        "-e",
-        metavar="DURATION",
-        help="Delete automatically after 1h..30d (e.g. 2d, 12h, 3600).",
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:
@@ -54,53 +45,13 @@ def register(app: typer.Typer) -> None:
 
 
 # -- shared helpers -------------------------------------------------------------------------------
-def parse_duration(text: str, flag: str = "--expires-after") -> int:
-    """`3600`, `90m`, `1h`, `2d`, `1d12h` -> seconds; UsageError for anything else."""
-    compact = text.strip().replace(" ", "")
-    matches = list(_DURATION.finditer(compact))
-    if not compact or not matches or "".join(m.group(0) for m in matches) != compact:
-        raise UsageError(f"invalid {flag} {text!r}: use SECONDS or a duration such as 1h, 12h, 2d")
-    if len(matches) > 1 and any(not m.group(2) for m in matches):
-        raise UsageError(f"invalid {flag} {text!r}: every part of a compound duration needs a unit")
-    seconds = sum(int(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()] for m in matches)
-    if seconds > MAX_DURATION:  # the wire field is an int64; nothing sensible is this long anyway
-        raise UsageError(f"invalid {flag} {text!r}: longer than 100 years")
+def _ttl(seconds: int | None) -> int | None:
+    """The file TTL, checked against the service's range (exit 2 outside 1h..30d)."""
+    if seconds is not None:
+        from xai_files_cli.core.files import check_ttl
+
+        check_ttl(seconds)
     return seconds
-
-
-def _ttl(text: str | None) -> int | None:
-    if text is None:
-        return None
-    from xai_files_cli.core.files import check_ttl
-
-    seconds = parse_duration(text)
-    check_ttl(seconds)
-    return seconds
-
-
-def _app(ctx: typer.Context, *, json_output: bool = False) -> AppContext:
-    app_ctx: AppContext = ctx.obj
-    if json_output:
-        app_ctx.json_errors = True
-    return app_ctx
-
-
-def _report(app_ctx: AppContext, error: XaiError) -> None:
-    """One error line for one item of a multi-item command (same format as the final error)."""
-    from xai_files_cli.cli.reporting import report_error
-
-    report_error(app_ctx, error)
-
-
-def _notice(app_ctx: AppContext) -> Callable[[str], None]:
-    """A callback writing core's one-line notices (upload restarts) to stderr unless --quiet."""
-    from xai_files_cli.output.sanitize import escape_terminal
-
-    def notice(message: str) -> None:
-        if not app_ctx.options.quiet:
-            app_ctx.io.write_err(f"xai: {escape_terminal(message)}\n")
-
-    return notice
 
 
 def _finish_items(total: int, failures: list[XaiError], verb: str, noun: str = "files") -> None:
@@ -123,15 +74,16 @@ def _one_output_flag(**flags: bool) -> None:
 @files_app.command("upload")
 def upload(
     ctx: typer.Context,
-    path: str = typer.Argument(..., metavar="PATH|-", help="File to upload, or - to read stdin."),
-    name: str = typer.Option(
-        None, "--name", "-n", metavar="NAME", help="Filename to store (default: the path's name)."
-    ),
+    path: Annotated[str, typer.Argument(metavar="PATH|-", help="File to upload, or - to read stdin.")],
+    name: Annotated[
+        str | None,
+        typer.Option("--name", "-n", metavar="NAME", help="Filename to store (default: the path's name)."),
+    ] = None,
     expires_after: FileTtlOption = None,
-    json_output: bool = typer.Option(False, "--json", help="Print the stored file as JSON."),
+    json_output: Annotated[bool, json_flag("Print the stored file as JSON.")] = False,
 ) -> None:
     """Upload one file; prints its id (piped) or a summary line (terminal)."""
-    app_ctx = _app(ctx, json_output=json_output)
+    app_ctx: AppContext = ctx.obj
     io = app_ctx.io
     from xai_files_cli.core.transfer import UploadSource
 
@@ -155,7 +107,7 @@ def upload(
         progress = make_progress(io, quiet=app_ctx.options.quiet, verb="upload")
         try:
             info = client.upload(
-                source, name=name, expires_after=ttl, progress=progress, on_notice=_notice(app_ctx)
+                source, name=name, expires_after=ttl, progress=progress, on_notice=app_ctx.say.info
             )
         except KeyboardInterrupt:
             client.cancel.set()
@@ -234,20 +186,19 @@ def collect_upload_items(args: list[str]) -> list[UploadItem]:
 def batch_upload(
     ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Files, directories or globs.")],
-    concurrency: int = typer.Option(
-        50, "--concurrency", "-c", metavar="N", min=1, max=256, help="Uploads in flight."
-    ),
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", metavar="N", min=1, max=256, help="Uploads in flight.")
+    ] = 50,
     expires_after: FileTtlOption = None,
-    json_output: bool = typer.Option(False, "--json", help="One JSON object per file (JSONL)."),
+    json_output: Annotated[bool, json_flag("One JSON object per file (JSONL).")] = False,
 ) -> None:
     """Upload many files concurrently; one result line per file as it finishes."""
-    app_ctx = _app(ctx, json_output=json_output)
+    app_ctx: AppContext = ctx.obj
     io = app_ctx.io
     ttl = _ttl(expires_after)
     items = collect_upload_items(paths)
     if not items:
-        if not app_ctx.options.quiet:
-            io.write_err("xai: no files to upload\n")
+        app_ctx.say.info("no files to upload")
         return
 
     from xai_files_cli.core.records import UploadResult
@@ -279,7 +230,7 @@ def batch_upload(
             file_id, path = escape_terminal(result.file.id), escape_terminal(str(result.item.path))
             io.write_out(f"{file_id}\t{path}\n")
         else:
-            _report(app_ctx, result.error)  # type: ignore[arg-type]
+            report_error(app_ctx, result.error)  # type: ignore[arg-type]
 
     try:
         client.batch_upload(
@@ -288,17 +239,17 @@ def batch_upload(
             expires_after=ttl,
             on_result=on_result,
             progress=progress,
-            on_notice=_notice(app_ctx),
+            on_notice=app_ctx.say.info,
         )
     except KeyboardInterrupt:
         client.cancel.set()
         raise
     done = len(items) - len(failures)
-    if not app_ctx.options.quiet and not failures:
+    if not failures:
         from xai_files_cli.output.files import human_size
 
         noun = "file" if done == 1 else "files"
-        io.write_err(f"xai: uploaded {done} {noun} ({human_size(uploaded_bytes)})\n")
+        app_ctx.say.info(f"uploaded {done} {noun} ({human_size(uploaded_bytes)})")
     _finish_items(len(items), failures, "uploaded")
 
 
@@ -306,20 +257,23 @@ def batch_upload(
 @files_app.command("ls")
 def list_files(
     ctx: typer.Context,
-    sort: str = typer.Option(
-        "created_at", "--sort", "-s", metavar="KEY", help="Sort key: created_at, filename or size."
-    ),
-    descending: bool = typer.Option(False, "--desc/--asc", help="Sort order (default ascending)."),
-    limit: int = typer.Option(
-        None, "--limit", "-l", metavar="N", min=1, help="Show at most N files [default: 100]."
-    ),
-    all_files: bool = typer.Option(False, "--all", "-a", help="Follow every page: list all files."),
-    json_output: bool = typer.Option(False, "--json", help="A JSON array (the default when piped)."),
-    jsonl: bool = typer.Option(False, "--jsonl", help="One JSON object per line."),
-    ids: bool = typer.Option(False, "--ids", help="One file id per line."),
+    sort: Annotated[
+        str, typer.Option("--sort", "-s", metavar="KEY", help="Sort key: created_at, filename or size.")
+    ] = "created_at",
+    descending: Annotated[bool, typer.Option("--desc/--asc", help="Sort order (default ascending).")] = False,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", "-l", metavar="N", min=1, help="Show at most N files [default: 100]."),
+    ] = None,
+    all_files: Annotated[
+        bool, typer.Option("--all", "-a", help="Follow every page: list all files.")
+    ] = False,
+    json_output: Annotated[bool, json_flag("A JSON array (the default when piped).")] = False,
+    jsonl: Annotated[bool, json_flag("One JSON object per line.", "--jsonl")] = False,
+    ids: Annotated[bool, typer.Option("--ids", help="One file id per line.")] = False,
 ) -> None:
     """List files: a table on a terminal, JSON when piped."""
-    app_ctx = _app(ctx, json_output=json_output or jsonl)
+    app_ctx: AppContext = ctx.obj
     io = app_ctx.io
     from xai_files_cli.core.records import SORT_KEYS
 
@@ -347,14 +301,11 @@ def list_files(
 @files_app.command("get")
 def get(
     ctx: typer.Context,
-    file_ids: Annotated[
-        list[str],
-        typer.Argument(metavar="ID...", help="One or more file ids.", autocompletion=complete_file_id),
-    ],
-    json_output: bool = typer.Option(False, "--json", help="JSON (the default when piped)."),
+    file_ids: Annotated[list[str], file_ids_argument("One or more file ids.")],
+    json_output: Annotated[bool, json_flag("JSON (the default when piped).")] = False,
 ) -> None:
     """Show the metadata of files (a JSON object, or an array for several ids, when piped)."""
-    app_ctx = _app(ctx, json_output=json_output)
+    app_ctx: AppContext = ctx.obj
     io = app_ctx.io
     from xai_files_cli.output import files as file_views
     from xai_files_cli.output import machine
@@ -368,7 +319,7 @@ def get(
         except XaiError as error:
             if len(file_ids) == 1:
                 raise
-            _report(app_ctx, error)
+            report_error(app_ctx, error)
             failures.append(error)
     if json_output or not io.stdout_is_tty:
         if len(file_ids) == 1:
@@ -384,16 +335,19 @@ def get(
 @files_app.command("cat")
 def cat(
     ctx: typer.Context,
-    file_id: str = typer.Argument(
-        ..., metavar="ID", help="The file to download.", autocompletion=complete_file_id
-    ),
-    output: str = typer.Option(
-        None, "--output", "-o", metavar="PATH", help="Write to PATH (replaced atomically); - for stdout."
-    ),
-    text: bool = typer.Option(False, "--text", help="The server's extracted text (e.g. of a PDF)."),
+    file_id: Annotated[str, file_id_argument("The file to download.")],
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output", "-o", metavar="PATH", help="Write to PATH (replaced atomically); - for stdout."
+        ),
+    ] = None,
+    text: Annotated[
+        bool, typer.Option("--text", help="The server's extracted text (e.g. of a PDF).")
+    ] = False,
 ) -> None:
     """Download a file's content to stdout or, with -o, atomically to a path."""
-    app_ctx = _app(ctx)
+    app_ctx: AppContext = ctx.obj
     io = app_ctx.io
     from xai_files_cli.core.transfer import AtomicFileSink, StreamSink, download_sink
     from xai_files_cli.output.progress import make_progress
@@ -416,12 +370,12 @@ def cat(
     progress = make_progress(io, quiet=app_ctx.options.quiet or to_terminal, verb="download")
     with sink:
         info = app_ctx.files().download(file_id, sink, progress, text=text)
-    if isinstance(sink, AtomicFileSink) and io.stderr_is_tty and not app_ctx.options.quiet:
+    if isinstance(sink, AtomicFileSink) and io.stderr_is_tty:
         from xai_files_cli.output.files import human_size
-        from xai_files_cli.output.sanitize import escape_terminal
 
+        assert output is not None  # an AtomicFileSink is made only for -o PATH
         size = info.size if not text else Path(output).stat().st_size
-        io.write_err(f"Wrote {human_size(size)} to {escape_terminal(output)}\n")
+        app_ctx.say.plain(f"Wrote {human_size(size)} to {output}")
 
 
 class _TerminalTextSink:
@@ -473,31 +427,14 @@ def _label(client: FilesClient, file_id: str) -> str:
     return f"{escape_terminal(name)} ({escape_terminal(file_id)})"
 
 
-def _confirm(app_ctx: AppContext, question: str) -> bool:
-    """Ask a yes/no question on the terminal; anything but y/yes is no."""
-    io = app_ctx.io
-    io.write_err(f"{question} [y/N] ")
-    io.stderr.flush()
-    try:
-        line = io.stdin.readline()
-    except KeyboardInterrupt:
-        io.write_err("\n")  # "xai: interrupted" goes on a line of its own, not after the prompt
-        raise
-    if not line.endswith(b"\n"):
-        io.write_err("\n")  # Ctrl-D: the terminal did not move to the next line either
-    return line.decode("utf-8", errors="replace").strip().lower() in ("y", "yes")
-
-
 @files_app.command("rm")
 def remove(
     ctx: typer.Context,
-    file_ids: Annotated[
-        list[str], typer.Argument(metavar="ID...", help="Files to delete.", autocompletion=complete_file_id)
-    ],
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    file_ids: Annotated[list[str], file_ids_argument("Files to delete.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete files by id (asks first on a terminal unless --yes)."""
-    app_ctx = _app(ctx)
+    app_ctx: AppContext = ctx.obj
     io = app_ctx.io
     from xai_files_cli.output import machine
     from xai_files_cli.output.sanitize import escape_terminal
@@ -506,7 +443,7 @@ def remove(
     if io.can_prompt and not yes:
         shown = ", ".join(_label(client, i) for i in file_ids[:3]) + (", ..." if len(file_ids) > 3 else "")
         question = f"Delete {shown}?" if len(file_ids) == 1 else f"Delete {len(file_ids)} files: {shown}?"
-        if not _confirm(app_ctx, question):
+        if not app_ctx.prompter.confirm(question):
             raise Interrupted("cancelled; nothing deleted")
     failures: list[XaiError] = []
     for file_id in file_ids:
@@ -515,7 +452,7 @@ def remove(
         except XaiError as error:
             if len(file_ids) == 1:
                 raise
-            _report(app_ctx, error)
+            report_error(app_ctx, error)
             failures.append(error)
             continue
         if io.stdout_is_tty:
@@ -530,45 +467,38 @@ def remove(
 @files_app.command("share")
 def share(
     ctx: typer.Context,
-    file_id: str = typer.Argument(
-        ..., metavar="ID", help="The file to share.", autocompletion=complete_file_id
-    ),
-    expires_after: str = typer.Option(
-        None,
-        "--expires-after",
-        "-e",
-        metavar="DURATION",
-        help="URL lifetime (e.g. 1h, 2d, SECONDS); default: no expiry.",
-    ),
-    json_output: bool = typer.Option(False, "--json", help="Print the URL and its expiry as JSON."),
+    file_id: Annotated[str, file_id_argument("The file to share.")],
+    expires_after: Annotated[
+        int | None, expires_after_option("URL lifetime (e.g. 1h, 2d, SECONDS); default: no expiry.")
+    ] = None,
+    json_output: Annotated[bool, json_flag("Print the URL and its expiry as JSON.")] = False,
 ) -> None:
     """Create a public (unauthenticated) URL for a file and print it."""
-    app_ctx = _app(ctx, json_output=json_output)
-    seconds = None
-    if expires_after is not None:
-        seconds = parse_duration(expires_after)
-        if seconds <= 0:
-            raise UsageError("--expires-after must be positive")
+    app_ctx: AppContext = ctx.obj
+    if expires_after is not None and expires_after <= 0:
+        raise UsageError("--expires-after must be positive")
     from xai_files_cli.output import files as file_views
     from xai_files_cli.output import machine
 
-    url = app_ctx.files().create_public_url(file_id, seconds)
+    url = app_ctx.files().create_public_url(file_id, expires_after)
     if json_output:
         machine.write_json(app_ctx.io, url.to_json())
     else:
         app_ctx.io.write_out(file_views.share_line(url) + "\n")
+    if app_ctx.settings().local:  # the embedded server ends with this command; `xai serve` serves links
+        from xai_files_cli.emulator.embedded import default_data_dir
+
+        app_ctx.say.note(f"the link opens while `xai serve` runs on the same data dir ({default_data_dir()})")
 
 
 @files_app.command("unshare")
 def unshare(
     ctx: typer.Context,
-    file_id: str = typer.Argument(
-        ..., metavar="ID", help="The file whose public URL to revoke.", autocompletion=complete_file_id
-    ),
-    json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    file_id: Annotated[str, file_id_argument("The file whose public URL to revoke.")],
+    json_output: Annotated[bool, json_flag("Print the result as JSON.")] = False,
 ) -> None:
     """Revoke a file's public URL (a no-op when it has none)."""
-    app_ctx = _app(ctx, json_output=json_output)
+    app_ctx: AppContext = ctx.obj
     io = app_ctx.io
     from xai_files_cli.output import machine
     from xai_files_cli.output.sanitize import escape_terminal

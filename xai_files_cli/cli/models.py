@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from xai_files_cli.cli.options import json_flag
 
 if TYPE_CHECKING:
     from xai_files_cli.cli.context import AppContext
@@ -17,13 +19,11 @@ def register(app: typer.Typer) -> None:
 
 def models(
     ctx: typer.Context,
-    json_output: bool = typer.Option(False, "--json", help="Print a JSON array (the default when piped)."),
+    json_output: Annotated[bool, json_flag("Print a JSON array (the default when piped).")] = False,
 ) -> None:
     """List language models: name, aliases, context length and price per million tokens."""
     app_ctx: AppContext = ctx.obj
     io = app_ctx.io
-    if json_output:
-        app_ctx.json_errors = True
     found = app_ctx.models().list()
     from xai_files_cli.output import machine
 

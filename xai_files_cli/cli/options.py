@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from xai_files_cli.cli.complete_ids import complete_profile
+from xai_files_cli.cli.complete_ids import complete_file_id, complete_profile
 from xai_files_cli.cli.context import AppContext
 from xai_files_cli.cli.typer_compat import FloatRange, ParamType
 from xai_files_cli.errors import UsageError
@@ -42,6 +42,17 @@ def json_flag(help: str, name: str = "--json") -> Any:
     return typer.Option(name, help=help, callback=_errors_as_json, is_eager=True)
 
 
+# -- file ids -------------------------------------------------------------------------------------
+def file_id_argument(help: str) -> Any:
+    """The `ID` argument of a command on one file, completed from the server."""
+    return typer.Argument(metavar="ID", help=help, autocompletion=complete_file_id)
+
+
+def file_ids_argument(help: str) -> Any:
+    """The `ID...` argument of a command on one or more files, completed from the server."""
+    return typer.Argument(metavar="ID...", help=help, autocompletion=complete_file_id)
+
+
 # -- --profile --------------------------------------------------------------------------------------
 PROFILE_HELP = "Profile to act on [default: the selected profile: -p, XAI_PROFILE, default_profile]."
 
@@ -63,6 +74,17 @@ ProfileOption = Annotated[
     str | None,
     typer.Option("--profile", "-p", metavar="NAME", help=PROFILE_HELP, autocompletion=complete_profile),
 ]
+
+
+# -- values ---------------------------------------------------------------------------------------
+def check_api_host(value: str) -> None:
+    """An endpoint a key may be stored for (`auth login --api-host`, `config set api_host`): a valid
+    HOST:PORT, and never plaintext to a non-loopback host (UsageError, exit 2)."""
+    from xai_files_cli.core.channel import parse_target
+    from xai_files_cli.security import check_key_transport
+
+    endpoint = parse_target(value)
+    check_key_transport(endpoint.host, plaintext=endpoint.scheme == "http")
 
 
 # -- durations --------------------------------------------------------------------------------------
@@ -104,14 +126,12 @@ class Seconds(FloatRange):
         return seconds
 
 
+def expires_after_option(help: str) -> Any:
+    """`--expires-after DURATION` / `-e`, read as whole seconds (`int | None`)."""
+    return typer.Option("--expires-after", "-e", metavar="DURATION", click_type=Duration(), help=help)
+
+
 # The file TTL of `upload` and `batch-upload` (checked against the service's range by the command).
 FileTtlOption = Annotated[
-    int | None,
-    typer.Option(
-        "--expires-after",
-        "-e",
-        metavar="DURATION",
-        click_type=Duration(),
-        help="Delete automatically after 1h..30d (e.g. 2d, 12h, 3600).",
-    ),
+    int | None, expires_after_option("Delete automatically after 1h..30d (e.g. 2d, 12h, 3600).")
 ]

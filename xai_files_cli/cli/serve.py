@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from xai_files_cli.cli.context import AppContext
+from xai_files_cli.cli.messages import Messages
+from xai_files_cli.cli.options import Seconds
 from xai_files_cli.errors import AlreadyReported, ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from xai_files_cli.emulator.public_http import PublicLinks
 
 NO_KEY_MESSAGE = (
     "serve: no API key for clients to present; pass --api-key KEY or set XAI_API_KEY "
@@ -32,8 +37,21 @@ def serve(
         int,
         typer.Option("--port", metavar="PORT", min=0, max=65535, help="Port to bind; 0 picks a free one."),
     ] = 50051,
+    public_port: Annotated[
+        int | None,
+        typer.Option(
+            "--public-port",
+            metavar="PORT",
+            min=0,
+            max=65535,
+            help=(
+                "Loopback HTTP port serving public links (`xai files share`); 0 picks a free one "
+                "[default: the data dir's own, kept from its first run]."
+            ),
+        ),
+    ] = None,
     data_dir: Annotated[
-        Optional[Path],  # noqa: UP045 - typer needs Optional at runtime on Python 3.10
+        Path | None,
         typer.Option(
             "--data-dir",
             metavar="DIR",
@@ -41,7 +59,7 @@ def serve(
         ),
     ] = None,
     api_key: Annotated[
-        Optional[str],  # noqa: UP045
+        str | None,
         typer.Option(
             "--api-key", metavar="KEY", help="Key clients must send [default: $XAI_API_KEY]; visible in `ps`."
         ),
@@ -68,21 +86,24 @@ def serve(
     grace: Annotated[
         float,
         typer.Option(
-            "--grace", metavar="SECONDS", min=0.0, help="Seconds in-flight calls get on SIGTERM/SIGINT."
+            "--grace",
+            metavar="SECONDS",
+            click_type=Seconds(min=0.0),
+            help="Seconds in-flight calls get on SIGTERM/SIGINT.",
         ),
     ] = 5.0,
     tls_cert: Annotated[
-        Optional[Path],  # noqa: UP045
+        Path | None,
         typer.Option(
             "--tls-cert", metavar="PEM", help="PEM certificate (chain): serve TLS instead of plaintext."
         ),
     ] = None,
     tls_key: Annotated[
-        Optional[Path],  # noqa: UP045
+        Path | None,
         typer.Option("--tls-key", metavar="PEM", help="PEM private key of --tls-cert."),
     ] = None,
     fault: Annotated[
-        Optional[list[str]],  # noqa: UP045
+        list[str] | None,
         typer.Option("--fault", hidden=True, help="Test-only fault spec (repeatable)."),
     ] = None,
 ) -> None:
@@ -121,12 +142,17 @@ def serve(
         allow_non_loopback=allow_remote,
         tls_cert=cert_pem,
         tls_key=key_pem,
+        serve_public_links=True,
+        public_port=public_port,
     )
     running = start_server(config, host=host, port=port)
     auth_note = ("" if key else ", no auth") + (", TLS" if running.tls else "")
 
+    say = Messages(app_ctx.io, prefix="xai serve")
+
     def announce() -> None:
-        app_ctx.io.write_err(f"xai serve: listening on {running.target} (data: {directory}{auth_note})\n")
+        say.say(f"listening on {running.target} (data: {directory}{auth_note})")
+        say.say(public_links_line(running.public_links))
         app_ctx.io.flush()
 
     try:
@@ -134,9 +160,17 @@ def serve(
     except BaseException:
         running.stop(grace=0)
         raise
-    app_ctx.io.write_err("xai serve: stopped\n")
+    say.say("stopped")
     if code:
         raise AlreadyReported(ExitCode(code))
+
+
+def public_links_line(links: PublicLinks | None) -> str:
+    """Where `xai serve` serves public links, and whether they moved from a taken port."""
+    if links is None:
+        return "public links are not served"
+    moved = f" (moved from port {links.moved_from}, which is in use)" if links.moved_from else ""
+    return f"public links on {links.base_url}{moved}"
 
 
 def server_key(flag: str | None, env: str | None) -> str | None:

@@ -4,8 +4,7 @@ Typer vendors click as `typer._click` and has no public names for these: the cli
 `run` turns into exit codes (ClickException, NoArgsIsHelpError), ParameterSource (to tell a flag
 given on the command line from a value Typer read from the environment), ParamType and FloatRange
 (the base of the duration and seconds parameter types), and the shell-completion classes whose
-scripts we replace.
-A Typer release that moves any of them breaks this module and nothing else.
+scripts we replace. A Typer release that moves any of them breaks this module and nothing else.
 """
 
 from __future__ import annotations

@@ -122,8 +122,13 @@ def files_table(files: Sequence[FileInfo], *, width: int | None = None, now: dat
         widths[name] = max(min(widths[name], room), min(widths[name], _NAME_MIN))
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     for header, column_width in zip(_HEADERS, widths, strict=True):
-        justify = "right" if header == "SIZE" else "left"
-        table.add_column(header, no_wrap=True, overflow="ellipsis", width=column_width, justify=justify)
+        table.add_column(
+            header,
+            no_wrap=True,
+            overflow="ellipsis",
+            width=column_width,
+            justify="right" if header == "SIZE" else "left",
+        )
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))
     return table
@@ -188,7 +193,7 @@ def uploaded_line(info: FileInfo, source: str | None = None) -> str:
     what = escape_terminal(info.filename)
     # Name the source only when the stored name differs from it (`--name`, or stdin).
     shown_source = source and Path(source).name != info.filename
-    origin = f" from {escape_terminal(source)}" if shown_source else ""
+    origin = f" from {escape_terminal(source)}" if source and shown_source else ""
     expiry = f", expires {relative_time(info.expires_at)}" if info.expires_at else ""
     return f"Uploaded {what}{origin} ({human_size(info.size)}) as {escape_terminal(info.id)}{expiry}"
 

@@ -81,6 +81,11 @@ class IOStreams:
         )
 
     @classmethod
+    def detached(cls) -> IOStreams:
+        """In-memory streams nobody reads, for work that must never reach the terminal (completion)."""
+        return cls.for_test()
+
+    @classmethod
     def for_test(
         cls,
         stdin: bytes = b"",
