@@ -261,6 +261,8 @@ LEAVES = st.one_of(
         lambda options: {"enum": options}
     ),
     st.just({"type": ["string", "null"]}),
+    st.just({"const": "fixed"}),
+    st.just({"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "format": "date"}]}),
 )
 
 

@@ -99,7 +99,9 @@ def parse_schema(text: str) -> dict[str, Any]:
     return schema
 
 
-def _check_refs(root: dict[str, Any], node: Any, stack: tuple[str, ...], checked: set[str], depth: int) -> None:
+def _check_refs(
+    root: dict[str, Any], node: Any, stack: tuple[str, ...], checked: set[str], depth: int
+) -> None:
     """Follow every $ref below `node`: each must resolve inside the schema and none may lead back;
     nothing may nest deeper than MAX_SCHEMA_DEPTH."""
     if not isinstance(node, (dict, list)):
@@ -435,28 +437,47 @@ class _Filler:
         items, item_refs = self.resolve(schema.get("items", {}), refs)
         most = min(_int(schema.get("maxItems"), DEFAULT_MAX_ITEMS), MAX_ITEMS)
         values: list[Any] = []
-        if "object" in _types(items) and not _branches(items):
-            for hit in self.hits(terms, scope):
-                if len(values) >= most:
-                    break
-                found = self.value(items, (*path, len(values)), terms, hit, item_refs)
-                if found is not MISSING:
-                    values.append(found)
-        else:
-            kinds = [k for k in _types(items) if k not in ("null", "object", "array")] or ["string"]
-            for kind in kinds:
-                for found, hit, _ in self.scalars(items, kind, terms, scope, many=True):
+        alternatives = self.scalar_alternatives(items, item_refs)
+        if alternatives is not None:  # scalars: one from each of the best passages
+            for alternative, kind in alternatives:
+                for found, hit, _ in self.scalars(alternative, kind, terms, scope, many=True):
                     if len(values) >= most:
                         break
                     if found not in values:
                         self.sources.append(((*path, len(values)), hit))
                         values.append(found)
+        else:  # objects, arrays, enums: each filled from one of the best passages alone
+            for hit in self.hits(terms, scope):
+                if len(values) >= most:
+                    break
+                recorded = len(self.sources)
+                found = self.value(items, (*path, len(values)), terms, hit, item_refs)
+                if found is MISSING or found is None or found in values:
+                    del self.sources[recorded:]  # not kept: neither are the passages it cites
+                else:
+                    values.append(found)
         if not values:
             return MISSING
         least = _int(schema.get("minItems"), 0)
         while len(values) < min(least, MAX_ITEMS):
             values.append(self.plain(items, item_refs))
         return values
+
+    def scalar_alternatives(
+        self, items: dict[str, Any], refs: tuple[str, ...]
+    ) -> list[tuple[dict[str, Any], str]] | None:
+        """(schema, type) of each kind of scalar an array item may be (anyOf branches too), or None
+        when an item is an object, an array, an enum or a constant."""
+        branches = _branches(items)
+        alternatives: list[tuple[dict[str, Any], str]] = []
+        for branch in [self.resolve(b, refs)[0] for b in branches] if branches else [items]:
+            if "const" in branch or "enum" in branch or _branches(branch):
+                return None
+            kinds = [kind for kind in _types(branch) if kind != "null"]
+            if any(kind in ("object", "array") for kind in kinds):
+                return None
+            alternatives += [(branch, kind) for kind in kinds]
+        return alternatives
 
     def enum(self, allowed: list[Any], path: JsonPath, terms: _Terms, scope: Hit | None) -> Any:
         """The first allowed value mentioned near the field's words, else in the passages that best
