@@ -28,7 +28,7 @@ from tests.support.samples import NOTES
 from xai_files_cli._pb import chat_pb2
 from xai_files_cli.emulator.chat_engine import Attachment, Turn, index_document
 from xai_files_cli.emulator.server import RunningServer
-from xai_files_cli.emulator.structured import JsonFormat, answer_json, dump, parse_schema
+from xai_files_cli.emulator.structured import MAX_RANKINGS, JsonFormat, answer_json, dump, parse_schema
 
 INVOICE = """INVOICE
 
@@ -310,3 +310,15 @@ def test_a_schema_that_would_multiply_values_stays_bounded(chat: ChatClient, fil
     response = chat.ask("anything", notes, response_format=schema_format(level))
     assert len(answer_of(response).content) < 200_000
     json.loads(answer_of(response).content)  # still one JSON value (best effort past the budget)
+
+
+def test_fields_past_the_search_budget_find_nothing(chat: ChatClient, files: Files) -> None:
+    names = [f"field{n}" for n in range(MAX_RANKINGS + 12)]
+    listing = "\n\n".join(f"{name}: value {n}" for n, name in enumerate(names))
+    listing_id = files.upload("listing.txt", listing.encode()).id
+    schema = {"type": "object", "properties": {name: {"type": ["string", "null"]} for name in names}}
+    value = validated(
+        answer_of(chat.ask("all", listing_id, response_format=schema_format(schema))).content, schema
+    )
+    assert [value[name] for name in names[:MAX_RANKINGS]] == [f"value {n}" for n in range(MAX_RANKINGS)]
+    assert [value[name] for name in names[MAX_RANKINGS:]] == [None] * 12  # each search scans every file

@@ -23,7 +23,9 @@ best passages, next to one of the property's own words:
 
 When nothing fits: null where the schema allows it; an optional property is left out; a required
 one gets its type's plain value ("" / 0 / false / [] / {}, moved into its bounds; a placeholder such
-as 1970-01-01 for a format). The same files and schema always give the same JSON.
+as 1970-01-01 for a format). The same files and schema always give the same JSON. Work is bounded:
+at most 48 different searches (each scans the files once; fields with the same words share one)
+and 2,000 values per answer; fields past that find nothing.
 
 The schema subset is the real API's: type (or a list of types), properties, required, items, enum,
 const, anyOf/oneOf, allOf, $ref into the schema (not circular), format, minimum/maximum (also
@@ -50,6 +52,7 @@ MAX_VALUES = 2_000  # values filled per answer; past that, fields get their plai
 DEFAULT_MAX_ITEMS = 4
 MAX_ITEMS = 20
 CANDIDATE_HITS = 8  # best passages looked at for one value
+MAX_RANKINGS = 48  # different searches (field word sets) per answer: each scans every file once
 NOTE = (
     f"Extractive JSON from {chat_engine.ENGINE_NAME}, a local retrieval engine, not a language model: "
     "every value was copied from the attached files (the passage that best matches the field's name), "
@@ -521,6 +524,8 @@ class _Filler:
         if not stems or not self.documents:
             return []
         if stems not in self._ranked:
+            if len(self._ranked) >= MAX_RANKINGS:
+                return []  # the search budget is spent: the remaining fields find nothing
             self._ranked[stems] = chat_engine.rank(self.documents, list(stems), self.should_stop)
         hits = self._ranked[stems]
         if scope is not None:
