@@ -185,7 +185,7 @@ def test_open_download_survives_a_concurrent_delete(files, server):
 def test_public_url_for_images_videos_pdfs(files, server, name, payload):
     created = files.upload(name, payload)
     url = files.create_url(created.id)
-    assert url.public_url.startswith(f"http://127.0.0.1:{server.port}/public/")
+    assert url.public_url.startswith(f"http://127.0.0.1:{server.storage.public_port()}/public/")
     assert not url.HasField("expires_at")
     again = files.create_url(created.id)
     assert again.public_url == url.public_url  # one URL per file

@@ -46,7 +46,7 @@ def test_sdk_files_round_trip(server, tmp_path):
     assert out["get"] == [True, "b-bytes.txt", 13]
     assert out["content"] == {"path_sha_equal": True, "bytes": "bytes content", "empty": ""}
     public = out["public_url"]
-    assert public["url"].startswith(f"http://127.0.0.1:{server.port}/public/")
+    assert public["url"].startswith(f"http://127.0.0.1:{server.storage.public_port()}/public/")
     assert public == {
         "url": public["url"],
         "stable": True,

@@ -168,6 +168,8 @@ class ServeProcess:
             raise RuntimeError(f"xai serve did not start: {self.first_line}{rest}")
         self.target = self.first_line.split("listening on ", 1)[1].split(" ", 1)[0]
         self.port = int(self.target.rsplit(":", 1)[1])
+        self.public_line = self.proc.stderr.readline().decode()  # "xai serve: public links on URL"
+        self.public_base = self.public_line.split("public links on ", 1)[-1].split(" ", 1)[0].strip()
         self.lines: list[str] = []  # stderr lines read by expect_line, after the first
         self._lines: queue.Queue[str | None] | None = None  # filled by a reader thread once needed
 

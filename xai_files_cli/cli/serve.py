@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,6 +12,9 @@ from xai_files_cli.cli.context import AppContext
 from xai_files_cli.cli.messages import Messages
 from xai_files_cli.cli.options import Seconds
 from xai_files_cli.errors import AlreadyReported, ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from xai_files_cli.emulator.public_http import PublicLinks
 
 NO_KEY_MESSAGE = (
     "serve: no API key for clients to present; pass --api-key KEY or set XAI_API_KEY "
@@ -34,6 +37,19 @@ def serve(
         int,
         typer.Option("--port", metavar="PORT", min=0, max=65535, help="Port to bind; 0 picks a free one."),
     ] = 50051,
+    public_port: Annotated[
+        int | None,
+        typer.Option(
+            "--public-port",
+            metavar="PORT",
+            min=0,
+            max=65535,
+            help=(
+                "Loopback HTTP port serving public links (`xai files share`); 0 picks a free one "
+                "[default: the data dir's own, kept from its first run]."
+            ),
+        ),
+    ] = None,
     data_dir: Annotated[
         Path | None,
         typer.Option(
@@ -126,6 +142,8 @@ def serve(
         allow_non_loopback=allow_remote,
         tls_cert=cert_pem,
         tls_key=key_pem,
+        serve_public_links=True,
+        public_port=public_port,
     )
     running = start_server(config, host=host, port=port)
     auth_note = ("" if key else ", no auth") + (", TLS" if running.tls else "")
@@ -134,6 +152,7 @@ def serve(
 
     def announce() -> None:
         say.say(f"listening on {running.target} (data: {directory}{auth_note})")
+        say.say(public_links_line(running.public_links))
         app_ctx.io.flush()
 
     try:
@@ -144,6 +163,14 @@ def serve(
     say.say("stopped")
     if code:
         raise AlreadyReported(ExitCode(code))
+
+
+def public_links_line(links: PublicLinks | None) -> str:
+    """Where `xai serve` serves public links, and whether they moved from a taken port."""
+    if links is None:
+        return "public links are not served"
+    moved = f" (moved from port {links.moved_from}, which is in use)" if links.moved_from else ""
+    return f"public links on {links.base_url}{moved}"
 
 
 def server_key(flag: str | None, env: str | None) -> str | None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn, TypeVar
@@ -29,7 +28,14 @@ from xai_files_cli._pb import files_pb2, files_pb2_grpc
 from xai_files_cli.emulator import content, pagination
 from xai_files_cli.emulator.filters import FilterError, compile_filter
 from xai_files_cli.emulator.pdf_text import ExtractionCancelled, PdfLimits
-from xai_files_cli.emulator.storage import BlobLostError, FileRecord, FileTooLarge, Storage, StorageFull
+from xai_files_cli.emulator.storage import (
+    BlobLostError,
+    FileRecord,
+    FileTooLarge,
+    Storage,
+    StorageFull,
+    UploadCancelled,
+)
 from xai_files_cli.emulator.validation import describe_id, filename_problem, is_file_id, ttl_problem
 
 CHUNK_SIZE = 3 * 1024 * 1024
@@ -134,7 +140,8 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
     def __init__(
         self, storage: Storage, public_url_base: Callable[[], str], pdf_limits: PdfLimits | None = None
     ) -> None:
-        """`public_url_base()` gives e.g. `http://127.0.0.1:50051/public/` (known once bound);
+        """`public_url_base()` gives e.g. `http://127.0.0.1:50052/public/`, where the data dir's public
+        links are served over HTTP (public_http.py);
         `pdf_limits` bound the text extraction of PDFs for DOWNLOAD_FORMAT_TEXT."""
         self.storage = storage
         self.public_url_base = public_url_base
@@ -172,7 +179,9 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
                         _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"upload message {index} is {what}")
                     upload.write(message.data)
                 _confirm_end_of_stream(requests, context)
-                record = upload.commit()
+                record = upload.commit(still_wanted=context.is_active)
+        except UploadCancelled:
+            _abort(context, grpc.StatusCode.CANCELLED, "the call ended before the upload completed")
         except FileTooLarge as error:
             _abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
         except StorageFull as error:
@@ -313,9 +322,7 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"expires_after must be between 1 and {MAX_PUBLIC_URL_SECONDS} seconds, got {expires_after}",
             )
-        updated = self.storage.set_public_url(
-            record.id, lambda: self.public_url_base() + secrets.token_urlsafe(24), expires_after
-        )
+        updated = self.storage.set_public_url(record.id, self.public_url_base(), expires_after)
         if updated is None or updated.public_url is None:
             _abort(context, grpc.StatusCode.NOT_FOUND, f"file {describe_id(record.id)} not found")
         response = files_pb2.CreatePublicUrlResponse(public_url=updated.public_url)

@@ -8,6 +8,8 @@ Grammar (keywords case-insensitive):
 Strings are double-quoted with backslash escapes; timestamps are RFC 3339 strings. Logic is
 two-valued: a comparison against an unset field is false (never SQL NULL), so NOT is a plain
 negation. Only field names from a fixed table ever reach the SQL text; values are always bound.
+A comparison on a column that is never NULL stays a plain `column op ?`, so SQLite can test it
+inside an index (e.g. a created_at window while it walks the created_at or filename index).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class _Field:
     sql: str  # trusted SQL expression; may contain a `?` for the current time (see `now_params`)
     kind: str  # "str", "int" or "time"
     now_params: int = 0
+    nullable: bool = False  # whether the expression can be NULL (then comparisons get COALESCE)
 
 
 _PUBLIC_URL_LIVE = "(public_url_expires_at_ns IS NULL OR public_url_expires_at_ns > ?)"
@@ -41,12 +44,13 @@ _FIELDS: dict[str, _Field] = {
     "size_bytes": _Field("size", "int"),
     "content_type": _Field("content_type", "str"),
     "created_at": _Field("created_at_ns", "time"),
-    "expires_at": _Field("expires_at_ns", "time"),
-    "public_url": _Field(f"(CASE WHEN {_PUBLIC_URL_LIVE} THEN public_url END)", "str", 1),
+    "expires_at": _Field("expires_at_ns", "time", nullable=True),
+    "public_url": _Field(f"(CASE WHEN {_PUBLIC_URL_LIVE} THEN public_url END)", "str", 1, nullable=True),
     "public_url_expires_at": _Field(
         f"(CASE WHEN public_url IS NOT NULL AND {_PUBLIC_URL_LIVE} THEN public_url_expires_at_ns END)",
         "time",
         1,
+        nullable=True,
     ),
 }
 _UNSUPPORTED = {"upload_status", "user_defined_id"}
@@ -216,7 +220,9 @@ class _Parser:
                 return f"({field.sql} IS NOT NULL)"
             raise FilterError(f"null can only be compared with = or != (position {value_token.pos})")
         self.params.append(self._value(field, name, value_token))
-        return f"COALESCE(({field.sql} {op} ?), 0)"
+        if field.nullable:
+            return f"COALESCE(({field.sql} {op} ?), 0)"
+        return f"({field.sql} {op} ?)"
 
     def _value(self, field: _Field, name: str, token: _Token) -> object:
         if token.kind == "int":

@@ -63,6 +63,30 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX stored_completions_owner ON stored_completions (owner, created_at_ns);
         """,
     ),
+    (
+        # List pages seek one of the files_by_* indexes to the page token's (sort value, id) and read
+        # on in index order; the columns every page tests (expiry, and created_at windows of
+        # concurrent cursors) are in each index, so skipped rows cost no table lookup. Public links
+        # are found by their token (the last part of the URL), which the local HTTP server is given;
+        # server_settings keeps the data dir's public port, so a link is the same in every process.
+        "m005_keyset_indexes_public_links",
+        """
+        DROP INDEX files_created;
+        DROP INDEX files_filename;
+        DROP INDEX files_size;
+        CREATE INDEX files_by_created ON files (created_at_ns, id, expires_at_ns);
+        CREATE INDEX files_by_filename ON files (filename, id, created_at_ns, expires_at_ns);
+        CREATE INDEX files_by_size ON files (size, id, created_at_ns, expires_at_ns);
+        ALTER TABLE files ADD COLUMN public_token TEXT;
+        UPDATE files SET public_token = substr(public_url, instr(public_url, '/public/') + 8)
+            WHERE public_url IS NOT NULL AND instr(public_url, '/public/') > 0;
+        CREATE UNIQUE INDEX files_public_token ON files (public_token) WHERE public_token IS NOT NULL;
+        CREATE TABLE server_settings (
+            name  TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 

@@ -10,6 +10,7 @@ is an error, never a silently shared one), a bounded thread pool and `maximum_co
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sqlite3
@@ -28,6 +29,12 @@ from xai_files_cli.emulator.faults import ENV_VAR as FAULTS_ENV_VAR
 from xai_files_cli.emulator.faults import FaultPlan
 from xai_files_cli.emulator.files_service import FilesServicer
 from xai_files_cli.emulator.pdf_text import PdfLimits
+from xai_files_cli.emulator.public_http import (
+    PUBLIC_HOST,
+    PublicLinks,
+    data_dir_public_base,
+    start_public_links,
+)
 from xai_files_cli.emulator.storage import DEFAULT_MAX_FILE_SIZE, DataDirError, Storage, UnlistedBlobsError
 from xai_files_cli.errors import InternalError, UsageError, XaiError
 from xai_files_cli.security import is_loopback
@@ -64,6 +71,11 @@ class ServerConfig:
         tls_key: PEM private key of `tls_cert` (never shown in reprs).
         clock: nanosecond clock used for created_at/expiry (tests inject a fake one).
         pdf_limits: time, page and memory bounds of one PDF text extraction (chat, text download).
+        serve_public_links: also serve the data dir's public links over HTTP on 127.0.0.1
+            (`xai serve`); otherwise links point at the port recorded for the data dir
+            (public_http.py).
+        public_port: the port for them: None = the data dir's recorded one (a free one the first
+            time), 0 = a free one, N = N (recorded for later runs either way).
     """
 
     data_dir: Path
@@ -76,6 +88,8 @@ class ServerConfig:
     tls_cert: bytes | None = field(default=None, repr=False)
     tls_key: bytes | None = field(default=None, repr=False)
     pdf_limits: PdfLimits = field(default_factory=PdfLimits)
+    serve_public_links: bool = False
+    public_port: int | None = None
 
 
 @dataclass
@@ -92,6 +106,7 @@ class RunningServer:
     _executor: futures.ThreadPoolExecutor
     _stop_sweeper: threading.Event
     tls: bool = False
+    public_links: PublicLinks | None = None  # the HTTP server of public links, when serving them
     _stopped: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -111,6 +126,8 @@ class RunningServer:
                 return
             self._stopped = True
         self._stop_sweeper.set()
+        if self.public_links is not None:
+            self.public_links.stop()
         stopped = self.server.stop(grace)  # the port is closed now; calls in flight keep running
         log.info("stopping: new calls are refused; calls in flight get %g s", grace or 0)
         stopped.wait()
@@ -192,12 +209,15 @@ def start_server(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -
         options=server_options(),
         maximum_concurrent_rpcs=config.max_concurrent_rpcs,
     )
-    bound: dict[str, int] = {}
-    url_host = f"[{host}]" if ":" in host else host
-    scheme = "https" if credentials is not None else "http"
-    servicer = FilesServicer(
-        storage, lambda: f"{scheme}://{url_host}:{bound['port']}/public/", config.pdf_limits
-    )
+    try:
+        public_links = start_public_links(storage, config.public_port) if config.serve_public_links else None
+    except OSError as error:
+        storage.close()
+        executor.shutdown(wait=False)
+        raise BindError(
+            f"cannot serve public links on {PUBLIC_HOST}:{config.public_port}: {error.strerror or error}"
+        ) from None
+    servicer = FilesServicer(storage, _public_url_base(storage, public_links), config.pdf_limits)
     files_pb2_grpc.add_FilesServicer_to_server(servicer, server)
     _register_extra_services(server, storage, config.pdf_limits)
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -209,10 +229,11 @@ def start_server(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -
     except RuntimeError:
         actual = 0
     if not actual or (port and actual != port):
+        if public_links is not None:
+            public_links.stop()
         storage.close()
         executor.shutdown(wait=False)
         raise BindError(f"cannot listen on {address}: address in use or unavailable")
-    bound["port"] = actual
     server.start()
     stop_sweeper = threading.Event()
     running = RunningServer(
@@ -226,11 +247,20 @@ def start_server(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -
         _executor=executor,
         _stop_sweeper=stop_sweeper,
         tls=credentials is not None,
+        public_links=public_links,
     )
     threading.Thread(
         target=_sweep_periodically, args=(storage, stop_sweeper), name="xai-emulator-sweeper", daemon=True
     ).start()
     return running
+
+
+def _public_url_base(storage: Storage, public_links: PublicLinks | None) -> Callable[[], str]:
+    """Where this server's public links point: its own HTTP server, or the data dir's recorded port."""
+    if public_links is not None:
+        base = public_links.base_url
+        return lambda: base
+    return functools.partial(data_dir_public_base, storage)
 
 
 def open_storage(config: ServerConfig) -> Storage:

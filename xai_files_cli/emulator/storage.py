@@ -9,9 +9,12 @@ its mode):
 
 Write protocol (reliability.md, security/emulator 6): an upload streams into tmp/<id>.part, is
 fsynced, noted in `blob_intents`, renamed to blobs/<id>, the blobs dir is fsynced, and only THEN
-the row is inserted (dropping the note). A delete commits the row removal together with a note,
-and unlinks the blob afterwards. So after a crash at any point a file is either fully present
-(row + blob) or absent from every listing.
+the row is inserted (dropping the note). Uploads that reach that point together share the steps
+after their own fsync (group commit, group_commit.py): one transaction notes them all, each is
+renamed, one fsync of blobs/ covers every rename, and one transaction inserts every row; each
+file still goes through every step in this order, so the guarantees are the same as one by one.
+A delete commits the row removal together with a note, and unlinks the blob afterwards. So after
+a crash at any point a file is either fully present (row + blob) or absent from every listing.
 
 Start-up cleanup never destroys what the server cannot prove is its own garbage: it removes only
 temp files named like its own, blobs the database noted as garbage, and never follows a symlink
@@ -32,17 +35,20 @@ import errno
 import functools
 import logging
 import os
+import re
+import secrets
 import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
 from xai_files_cli.emulator import content
+from xai_files_cli.emulator.group_commit import GroupCommit, Ticket
 from xai_files_cli.emulator.migrations import apply_migrations
 from xai_files_cli.emulator.validation import is_file_id, is_temp_name, new_file_id
 
@@ -65,7 +71,15 @@ _DIR_FDS = (
     and os.listdir in os.supports_fd
     and os.rename in os.supports_dir_fd
 )
-_SORT_COLUMNS = {"created_at": "created_at_ns", "filename": "filename", "size": "size"}
+# Sort key -> (column, the index of migration m005 whose order is (column, id)).
+_SORT_INDEXES = {
+    "created_at": ("created_at_ns", "files_by_created"),
+    "filename": ("filename", "files_by_filename"),
+    "size": ("size", "files_by_size"),
+}
+PUBLIC_TOKEN_BYTES = 24  # 32 URL-safe characters
+_PUBLIC_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_PUBLIC_PORT_SETTING = "public_port"
 _COLUMNS = (
     "id, filename, size, content_type, created_at_ns, expires_at_ns, public_url, public_url_expires_at_ns"
 )
@@ -73,6 +87,10 @@ _COLUMNS = (
 
 class FileTooLarge(Exception):
     """An upload crossed the maximum file size; the partial data is already removed."""
+
+
+class UploadCancelled(Exception):
+    """The upload's caller went away before its row was inserted; nothing was stored."""
 
 
 class StorageFull(Exception):
@@ -166,6 +184,7 @@ class Storage:
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._publisher: GroupCommit[Upload] = GroupCommit(self._publish)
         self._closed = False
         _make_dirs(self.data_dir)
         for directory in (self.blob_dir, self.tmp_dir):
@@ -261,29 +280,68 @@ class Storage:
         """Start an upload; write data with `Upload.write`, then `commit()` or `abort()`."""
         return Upload(self, filename, ttl_seconds)
 
-    def _note_upload(self, file_id: str) -> None:
-        """Record that blobs/<file_id> is about to appear without a row (until `_insert`)."""
+    def _publish(self, tickets: Sequence[Ticket[Upload]]) -> None:
+        """Make a group of fsynced uploads durable and visible: note them all (one transaction),
+        rename each into blobs/, fsync blobs/ once, then insert every row still wanted (one
+        transaction).
+
+        A failure of one upload's rename fails that upload only; a failure of a shared step fails
+        every upload still in the group. Each failed upload is aborted by its own thread.
+        """
+        self._note_uploads([ticket.item.file_id for ticket in tickets])
+        for ticket in tickets:
+            ticket.item._noted = True
+            _record_failure(ticket, OSError, ticket.item._move_into_blobs)
+        if all(ticket.error is not None for ticket in tickets):
+            return
+        _fsync_dir(self.blob_dir)
+        for ticket in tickets:
+            if ticket.error is None and not ticket.item._still_wanted():
+                ticket.error = UploadCancelled()
+        wanted = [ticket.item for ticket in tickets if ticket.error is None]
+        if wanted:
+            records = [upload._make_record(self.now_ns()) for upload in wanted]
+            self._insert(records)
+            for upload, record in zip(wanted, records, strict=True):
+                upload.record = record
+
+    def _note_uploads(self, file_ids: list[str]) -> None:
+        """Record that blobs/<id> of each is about to appear without a row (until `_insert`)."""
+        now = self.now_ns()
+        values = ", ".join(["(?, 'upload', ?)"] * len(file_ids))
         with self._write() as conn:
-            _note_intent(conn, file_id, "upload", self.now_ns())
+            conn.execute(
+                f"INSERT OR REPLACE INTO blob_intents (id, kind, at_ns) VALUES {values}",
+                [value for file_id in file_ids for value in (file_id, now)],
+            )
 
     def _drop_intent(self, file_id: str) -> None:
         with self._write() as conn:
             conn.execute("DELETE FROM blob_intents WHERE id = ?", (file_id,))
 
-    def _insert(self, record: FileRecord) -> None:
-        """Insert the row of a committed upload, dropping its upload note in the same transaction."""
+    def _insert(self, records: list[FileRecord]) -> None:
+        """Insert the rows of committed uploads, dropping their upload notes in the same transaction
+        (one statement each for the whole group: at most MAX_GROUP rows, well within SQLite's limit
+        of bound parameters)."""
+        ids = [record.id for record in records]
+        rows = [
+            value
+            for record in records
+            for value in (
+                record.id,
+                record.filename,
+                record.size,
+                record.content_type,
+                record.created_at_ns,
+                record.expires_at_ns,
+            )
+        ]
         with self._write() as conn:
-            conn.execute("DELETE FROM blob_intents WHERE id = ?", (record.id,))
+            conn.execute(f"DELETE FROM blob_intents WHERE id IN ({', '.join('?' * len(ids))})", ids)
             conn.execute(
-                f"INSERT INTO files ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)",
-                (
-                    record.id,
-                    record.filename,
-                    record.size,
-                    record.content_type,
-                    record.created_at_ns,
-                    record.expires_at_ns,
-                ),
+                f"INSERT INTO files ({_COLUMNS}) VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?, ?, NULL, NULL)"] * len(records)),
+                rows,
             )
 
     # -- reads ---------------------------------------------------------------------------------
@@ -339,25 +397,25 @@ class Storage:
 
         `after` is the keyset position (sort value, id) of the last file of the previous page;
         `where` is an extra trusted SQL condition with its bound parameters (see filters.py).
+        Every page costs the same however deep it is: the query seeks the sort key's index to
+        `after` and reads on from there (see `list_plan`).
         """
-        column = _SORT_COLUMNS[sort]
-        direction, cmp = ("DESC", "<") if descending else ("ASC", ">")
         now = self.now_ns()
-        clauses = ["(expires_at_ns IS NULL OR expires_at_ns > ?)"]
-        params: list[object] = [now]
-        if after is not None:
-            clauses.append(f"({column} {cmp} ? OR ({column} = ? AND id {cmp} ?))")
-            params.extend([after[0], after[0], after[1]])
-        if where is not None:
-            clauses.append(f"({where[0]})")
-            params.extend(where[1])
-        sql = (
-            f"SELECT {_COLUMNS} FROM files WHERE {' AND '.join(clauses)} "
-            f"ORDER BY {column} {direction}, id {direction} LIMIT ?"
-        )
-        params.append(limit + 1)
+        sql, params = _page_query(sort, descending, limit + 1, after, where, now)
         rows = self._conn().execute(sql, params).fetchall()
         return [self._record(row, now) for row in rows[:limit]], len(rows) > limit
+
+    def list_plan(
+        self,
+        *,
+        sort: str = "created_at",
+        descending: bool = False,
+        after: tuple[int | str, str] | None = None,
+        where: tuple[str, tuple[object, ...]] | None = None,
+    ) -> list[str]:
+        """SQLite's `EXPLAIN QUERY PLAN` lines of the page query `list_files` would run."""
+        sql, params = _page_query(sort, descending, 101, after, where, self.now_ns())
+        return [str(row[-1]) for row in self._conn().execute(f"EXPLAIN QUERY PLAN {sql}", params)]
 
     def all_ids(self) -> set[str]:
         """Ids of every row, expired ones included (for cleanup and tests)."""
@@ -417,10 +475,9 @@ class Storage:
 
     # -- public URLs ---------------------------------------------------------------------------
 
-    def set_public_url(
-        self, file_id: str, make_url: Callable[[], str], expires_after: int | None
-    ) -> FileRecord | None:
-        """Create the file's public URL, or return the existing one (updating its expiry if given).
+    def set_public_url(self, file_id: str, base_url: str, expires_after: int | None) -> FileRecord | None:
+        """Create the file's public URL (`base_url` + a new random token), or return the existing one
+        (updating its expiry if given).
 
         With no `expires_after` a new URL inherits the file's own expiry (or never expires).
         Returns the updated record, or None if the file is not live.
@@ -430,7 +487,12 @@ class Storage:
             current = self._live_record(conn, file_id, now)
             if current is None:
                 return None
-            url = current.public_url or make_url()
+            if current.public_url is not None:
+                url = current.public_url
+                token = conn.execute("SELECT public_token FROM files WHERE id = ?", (file_id,)).fetchone()[0]
+            else:
+                token = secrets.token_urlsafe(PUBLIC_TOKEN_BYTES)
+                url = base_url + token
             if expires_after is not None:
                 url_expires: int | None = now + expires_after * 1_000_000_000
             elif current.public_url is not None:
@@ -438,8 +500,9 @@ class Storage:
             else:
                 url_expires = current.expires_at_ns
             conn.execute(
-                "UPDATE files SET public_url = ?, public_url_expires_at_ns = ? WHERE id = ?",
-                (url, url_expires, file_id),
+                "UPDATE files SET public_url = ?, public_token = ?, public_url_expires_at_ns = ? "
+                "WHERE id = ?",
+                (url, token, url_expires, file_id),
             )
         return FileRecord(
             current.id,
@@ -460,9 +523,67 @@ class Storage:
             if current is None:
                 return None
             conn.execute(
-                "UPDATE files SET public_url = NULL, public_url_expires_at_ns = NULL WHERE id = ?", (file_id,)
+                "UPDATE files SET public_url = NULL, public_token = NULL, public_url_expires_at_ns = NULL "
+                "WHERE id = ?",
+                (file_id,),
             )
         return PublicUrlChange(current.public_url is not None, current.public_url)
+
+    def open_public(self, token: str) -> tuple[FileRecord, BinaryIO] | None:
+        """The record and open content of the live file whose live public URL ends in `token`.
+
+        None when no such link exists (never made, revoked, expired, or the file is gone). Raises
+        BlobLostError when the file's bytes are lost; the caller closes the returned file.
+        """
+        if not is_public_token(token):
+            return None
+        now = self.now_ns()
+        sql = (
+            f"SELECT {_COLUMNS} FROM files WHERE public_token = ? "
+            "AND (expires_at_ns IS NULL OR expires_at_ns > ?) "
+            "AND (public_url_expires_at_ns IS NULL OR public_url_expires_at_ns > ?)"
+        )
+        row = self._conn().execute(sql, (token, now, now)).fetchone()
+        if row is None:
+            return None
+        record = self._record(row, now)
+        blob = self.open_blob(record.id)
+        return None if blob is None else (record, blob)
+
+    # -- settings of the data dir ----------------------------------------------------------------
+
+    def public_port(self) -> int | None:
+        """The loopback port that serves this data dir's public links, once one was chosen."""
+        sql = "SELECT value FROM server_settings WHERE name = ?"
+        row = self._conn().execute(sql, (_PUBLIC_PORT_SETTING,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def claim_public_port(self, port: int) -> int:
+        """Record `port` as the public port unless one is recorded already; returns the recorded one."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO server_settings (name, value) VALUES (?, ?)",
+                (_PUBLIC_PORT_SETTING, str(port)),
+            )
+        recorded = self.public_port()
+        assert recorded is not None, "just recorded"
+        return recorded
+
+    def move_public_links(self, port: int, base_url: str) -> None:
+        """Record `port` as the public port and point every stored public URL at `base_url`."""
+        with self._write() as conn:
+            before = conn.execute(
+                "SELECT value FROM server_settings WHERE name = ?", (_PUBLIC_PORT_SETTING,)
+            ).fetchone()
+            if before is not None and before[0] == str(port):
+                return
+            conn.execute(
+                "INSERT OR REPLACE INTO server_settings (name, value) VALUES (?, ?)",
+                (_PUBLIC_PORT_SETTING, str(port)),
+            )
+            conn.execute(
+                "UPDATE files SET public_url = ? || public_token WHERE public_token IS NOT NULL", (base_url,)
+            )
 
     # -- crash recovery ------------------------------------------------------------------------
 
@@ -590,6 +711,9 @@ class Upload:
         self._head = b""
         self._done = False
         self._noted = False  # whether blob_intents names this upload (dropped by commit or abort)
+        self._content_type = ""
+        self._still_wanted: Callable[[], bool] = _always  # see commit()
+        self.record: FileRecord | None = None  # set once the row is committed
         self.file_id, self._file, self.tmp_path = self._create_temp()
 
     def _create_temp(self) -> tuple[str, BinaryIO, Path]:
@@ -632,40 +756,45 @@ class Upload:
             self._fail_on_disk_error(error)
         self.size += len(data)
 
-    def commit(self) -> FileRecord:
-        """Make the file durable and visible: fsync, rename, fsync dir, then insert the row."""
-        storage = self.storage
-        blob_path = storage.blob_dir / self.file_id
+    def commit(self, still_wanted: Callable[[], bool] | None = None) -> FileRecord:
+        """Make the file durable and visible: fsync it, then (grouped with the uploads committing at
+        the same time) note it, rename it into blobs/, fsync blobs/ and insert its row.
+
+        `still_wanted()` is asked right before the row is inserted (from another thread, maybe):
+        False aborts the upload with UploadCancelled, e.g. when the call was cancelled because a
+        message was too large, which grpc may report only after the request stream has ended.
+        """
+        self._still_wanted = still_wanted or _always
         try:
             self._file.flush()
             os.fsync(self._file.fileno())
-            storage._note_upload(self.file_id)  # a crash after the rename leaves a blob the db can name
-            self._noted = True
-            os.rename(self.tmp_path, blob_path)
-            self.tmp_path = blob_path  # from here on, abort() must remove the blob
-            _fsync_dir(storage.blob_dir)
+            self._content_type = content.sniff_content_type(self._head, self.filename)
+            self.storage._publisher.submit(self)
         except OSError as error:
             self._fail_on_disk_error(error)
         except BaseException:
             self.abort()
             raise
-        created = storage.now_ns()
-        record = FileRecord(
+        assert self.record is not None, "a published upload has its row"
+        self._done = True
+        self._file.close()  # releases the flock only now that the row is committed
+        return self.record
+
+    def _move_into_blobs(self) -> None:
+        """Rename the fsynced temp file to blobs/<id> (its note is committed already)."""
+        blob_path = self.storage.blob_dir / self.file_id
+        os.rename(self.tmp_path, blob_path)
+        self.tmp_path = blob_path  # from here on, abort() must remove the blob
+
+    def _make_record(self, created: int) -> FileRecord:
+        return FileRecord(
             id=self.file_id,
             filename=self.filename,
             size=self.size,
-            content_type=content.sniff_content_type(self._head, self.filename),
+            content_type=self._content_type,
             created_at_ns=created,
             expires_at_ns=None if self.ttl_seconds is None else created + self.ttl_seconds * 1_000_000_000,
         )
-        try:
-            storage._insert(record)
-        except BaseException:
-            self.abort()
-            raise
-        self._done = True
-        self._file.close()  # releases the flock only now that the row is committed
-        return record
 
     def abort(self) -> None:
         """Discard the upload: close and remove the temp file (or the renamed blob). Idempotent."""
@@ -685,6 +814,51 @@ class Upload:
         if error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
             raise StorageFull("no space left on the server's disk") from None
         raise error
+
+
+def _record_failure(ticket: Ticket[Upload], kind: type[Exception], step: Callable[[], None]) -> None:
+    """Run one upload's own step of a group; an error of `kind` fails that upload only."""
+    try:
+        step()
+    except kind as error:
+        ticket.error = error
+
+
+def is_public_token(text: str) -> bool:
+    """Whether `text` looks like a public-link token (anything else is never looked up)."""
+    return _PUBLIC_TOKEN.fullmatch(text) is not None
+
+
+def _page_query(
+    sort: str,
+    descending: bool,
+    limit: int,
+    after: tuple[int | str, str] | None,
+    where: tuple[str, tuple[object, ...]] | None,
+    now: int,
+) -> tuple[str, list[object]]:
+    """The SQL of one list page: a keyset seek on the sort key's index, never a sort of the table.
+
+    The cursor is a row-value comparison `(column, id) > (?, ?)`, which SQLite turns into a seek
+    on the index (an OR of two comparisons would make it scan from the start). The index is named
+    so the planner never trades it for an index on a filtered column plus a sort of every match.
+    """
+    column, index = _SORT_INDEXES[sort]
+    direction, cmp = ("DESC", "<") if descending else ("ASC", ">")
+    clauses = ["(expires_at_ns IS NULL OR expires_at_ns > ?)"]
+    params: list[object] = [now]
+    if after is not None:
+        clauses.append(f"({column}, id) {cmp} (?, ?)")
+        params.extend(after)
+    if where is not None:
+        clauses.append(f"({where[0]})")
+        params.extend(where[1])
+    sql = (
+        f"SELECT {_COLUMNS} FROM files INDEXED BY {index} WHERE {' AND '.join(clauses)} "
+        f"ORDER BY {column} {direction}, id {direction} LIMIT ?"
+    )
+    params.append(limit)
+    return sql, params
 
 
 def _note_intent(conn: sqlite3.Connection, file_id: str, kind: str, now: int) -> None:
