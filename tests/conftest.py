@@ -16,6 +16,7 @@ import pytest
 from tests.support.cli import CliResult, run_xai
 from tests.support.emulator import ChatServer, Emulators
 from tests.support.samples import NOTES
+from tests.support.timing import install_fast_retries
 from tests.support.tls import TlsCerts, make_certs
 from xai_files_cli.emulator.server import RunningServer
 
@@ -39,6 +40,12 @@ def isolation(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "100")
     return home
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries after UNAVAILABLE wait milliseconds, for tests that meet a dead server on purpose."""
+    install_fast_retries(monkeypatch)
 
 
 @pytest.fixture

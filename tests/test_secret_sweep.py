@@ -84,6 +84,7 @@ def plausible_args(path: tuple[str, ...], command: object, sample: Path, file_id
 
 
 COMMANDS = leaf_commands()
+pytestmark = pytest.mark.usefixtures("fast_retries")  # a dead server is retried in milliseconds
 
 
 @pytest.fixture

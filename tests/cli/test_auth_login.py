@@ -53,6 +53,7 @@ def test_wrong_key_is_refused_and_nothing_is_stored(at_server: object) -> None:
     assert not Path(os.environ["XAI_CONFIG_DIR"]).exists()
 
 
+@pytest.mark.usefixtures("fast_retries")
 def test_unreachable_server_exits_6_unless_no_verify(monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))

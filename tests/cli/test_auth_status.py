@@ -31,6 +31,7 @@ def status_json(*args: str, offline: bool = False) -> tuple[int, dict[str, dict[
     return result.code, {p["profile"]: p for p in doc["profiles"]}, result.stderr
 
 
+@pytest.mark.usefixtures("fast_retries")
 def test_status_reports_each_profile_with_source_masked_key_and_live_check(server: object) -> None:
     target = server.target  # type: ignore[attr-defined]
     down = f"127.0.0.1:{closed_port()}"

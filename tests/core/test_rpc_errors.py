@@ -106,6 +106,7 @@ def test_server_down_fails_fast_with_target(tmp_path) -> None:
     channel.close()
 
 
+@pytest.mark.usefixtures("fast_retries")
 def test_transient_unavailable_is_retried_transparently(faulty_client) -> None:
     server, client = faulty_client("ListFiles:fail:times=3", "RetrieveFile:fail:times=2")
     assert list(client.iter_files()) == []
@@ -115,6 +116,7 @@ def test_transient_unavailable_is_retried_transparently(faulty_client) -> None:
     assert server.faults.calls("RetrieveFile") == 3
 
 
+@pytest.mark.usefixtures("fast_retries")
 def test_persistent_unavailable_gives_up_after_five_attempts(faulty_client) -> None:
     server, client = faulty_client("ListFiles:fail:times=0")
     with pytest.raises(UnavailableError, match="gave up after 5 attempts"):

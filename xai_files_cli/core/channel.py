@@ -58,20 +58,25 @@ _RETRYABLE_METHODS = [
     {"service": "xai_api.Chat"},
 ]
 
-SERVICE_CONFIG = {
-    "methodConfig": [
-        {
-            "name": _RETRYABLE_METHODS,
-            "retryPolicy": {
-                "maxAttempts": RETRY_ATTEMPTS,
-                "initialBackoff": "0.1s",
-                "maxBackoff": "1s",
-                "backoffMultiplier": 2,
-                "retryableStatusCodes": ["UNAVAILABLE"],
-            },
-        }
-    ]
-}
+
+def _seconds(value: float) -> str:
+    """A duration as gRPC's service config spells it (`0.1s`, `1s`), never in exponent form."""
+    return f"{value:.9f}".rstrip("0").rstrip(".") + "s"
+
+
+def service_config(backoff: rpc.UnavailableBackoff) -> dict[str, Any]:
+    """The channel's retry policy: the methods above are repeated on UNAVAILABLE after `backoff`'s waits."""
+    retry_policy = {
+        "maxAttempts": RETRY_ATTEMPTS,
+        "initialBackoff": _seconds(backoff.first),
+        "maxBackoff": _seconds(backoff.maximum),
+        "backoffMultiplier": 2,
+        "retryableStatusCodes": ["UNAVAILABLE"],
+    }
+    return {"methodConfig": [{"name": _RETRYABLE_METHODS, "retryPolicy": retry_policy}]}
+
+
+SERVICE_CONFIG = service_config(rpc.UnavailableBackoff())  # with the default waits
 
 
 @dataclass(frozen=True)
@@ -168,7 +173,7 @@ def channel_options(user_agent: str, connect_timeout: float | None = None) -> li
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
         ("grpc.enable_retries", 1),
-        ("grpc.service_config", json.dumps(SERVICE_CONFIG)),
+        ("grpc.service_config", json.dumps(service_config(rpc.UNAVAILABLE_BACKOFF))),
         ("grpc.keepalive_time_ms", 30_000),
         ("grpc.keepalive_timeout_ms", 10_000),
         ("grpc.keepalive_permit_without_calls", 1),

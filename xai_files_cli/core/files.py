@@ -43,7 +43,6 @@ from xai_files_cli.core.transfer import (
     NullProgress,
     Progress,
     UploadSource,
-    backoff_delay,
 )
 from xai_files_cli.core.upload import (
     Notice,
@@ -334,7 +333,7 @@ class FilesClient:
                 if _may_repeat_delete(error, attempt):
                     # If the call reached the server, it may have deleted the file before failing.
                     maybe_deleted = maybe_deleted or not rpc.never_reached_server(error)
-                    time.sleep(backoff_delay(attempt))
+                    time.sleep(rpc.UNAVAILABLE_BACKOFF.delay(attempt))
                     continue
                 raise rpc.error_from_rpc(
                     error,
@@ -392,7 +391,7 @@ class FilesClient:
                         log.info("%s: stream broken after %d bytes; restarting", operation, received)
                         sink.rewind()
                         progress.reset()
-                        self._sleep(backoff_delay(attempt, initial=0.2))
+                        self._sleep(rpc.UNAVAILABLE_BACKOFF.delay(attempt, restart=True))
                         continue
                     raise rpc.error_from_rpc(
                         error,

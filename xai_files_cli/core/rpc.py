@@ -6,7 +6,8 @@ operation (`delete file_abc: no such file`), so the one stderr line says what fa
 It also tells back-pressure apart from a rule: RESOURCE_EXHAUSTED is both "over 512 MB" (final) and
 "too many calls right now" (a concurrency or rate limit, worth repeating later). `is_backpressure`
 decides, `BACKPRESSURE` says how long to wait (the server's `grpc-retry-pushback-ms` when it sends
-one), and the channel and the uploads repeat such calls.
+one), and the channel and the uploads repeat such calls. `UNAVAILABLE_BACKOFF` paces the repeats of
+calls that found no server.
 """
 
 from __future__ import annotations
@@ -99,6 +100,26 @@ class BackoffPolicy:
 
 
 BACKPRESSURE = BackoffPolicy()
+
+
+@dataclass(frozen=True)
+class UnavailableBackoff:
+    """How long to wait before repeating a call that failed with UNAVAILABLE (a server that is down,
+    restarting or unreachable): gRFC A6 jittered back-off, uniform in [0, min(maximum, first * 2^(n-1))].
+    The channel's retry policy starts at `first`, FilesClient's restart of a transfer at `restart_first`.
+    Tests install shorter waits as `UNAVAILABLE_BACKOFF`."""
+
+    first: float = 0.1  # seconds
+    restart_first: float = 0.2
+    maximum: float = 1.0
+
+    def delay(self, attempt: int, *, restart: bool = False) -> float:
+        """Seconds to wait before retry number `attempt` (1-based); `restart` for a transfer's restart."""
+        first = self.restart_first if restart else self.first
+        return random.uniform(0, min(self.maximum, first * 2 ** (attempt - 1)))
+
+
+UNAVAILABLE_BACKOFF = UnavailableBackoff()
 
 
 def status_of(error: BaseException) -> grpc.StatusCode | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import random
 import secrets
 import stat
 import threading
@@ -433,9 +432,3 @@ class AtomicFileSink:
 
     def __exit__(self, *exc: object) -> None:
         self.abort()  # a no-op after commit
-
-
-# -- retries -----------------------------------------------------------------------------------
-def backoff_delay(attempt: int, *, initial: float = 0.1, maximum: float = 1.0) -> float:
-    """gRFC A6 jittered backoff before retry `attempt` (1-based): uniform in [0, min(max, init*2^(n-1))]."""
-    return random.uniform(0, min(maximum, initial * 2 ** (attempt - 1)))

@@ -22,7 +22,7 @@ import grpc
 from xai_files_cli._pb import files_pb2
 from xai_files_cli.core import rpc
 from xai_files_cli.core.records import FileInfo
-from xai_files_cli.core.transfer import MAX_UPLOAD_BYTES, Progress, UploadSource, backoff_delay, too_large
+from xai_files_cli.core.transfer import MAX_UPLOAD_BYTES, Progress, UploadSource, too_large
 from xai_files_cli.errors import (
     InternalError,
     Interrupted,
@@ -216,7 +216,7 @@ class UploadAttempts:
             self._on_notice(message)
         self._attempt += 1
         self._rewind(body)
-        return backoff_delay(attempt, initial=0.2)
+        return rpc.UNAVAILABLE_BACKOFF.delay(attempt, restart=True)
 
     def accept(self, reply: files_pb2.File, body: UploadBody) -> FileInfo:
         """The stored file's metadata once the server replied, checked against what we sent."""
