@@ -21,6 +21,7 @@ from tests.emulator.conversation_helpers import (
     user,
 )
 from tests.support.constants import TEST_KEY
+from tests.support.emulator import FakeClock
 from tests.support.raw_grpc import Files, error_of
 from tests.support.samples import NOTES
 from xai_files_cli._pb import chat_pb2
@@ -220,3 +221,23 @@ def test_a_continuation_whose_file_was_deleted_names_the_missing_file(
     error = error_of(lambda: chat.ask("What is the budget reserve?", previous_response_id=first.id))
     assert error.code() == grpc.StatusCode.NOT_FOUND
     assert report_id in error.details()
+
+
+def test_stored_completions_are_kept_for_thirty_days(tmp_path: Path) -> None:
+    clock = FakeClock()
+    running = start_server(ServerConfig(data_dir=tmp_path / "d", api_key=TEST_KEY, clock=clock))
+    chat = ChatClient(running.target, TEST_KEY)
+    try:
+        message = user("What are the risks?", data=NOTES.encode(), filename="notes.txt")
+        old = chat.complete(request(message, store_messages=True))
+        clock.advance(29 * 86400)
+        assert chat.get(old.id).id == old.id
+        clock.advance(2 * 86400)
+        for call in (lambda: chat.get(old.id), lambda: chat.delete(old.id)):
+            assert error_of(call).code() == grpc.StatusCode.NOT_FOUND
+        chat.complete(request(message, store_messages=True))  # a save also removes the expired row
+        rows = running.storage.read_connection().execute("SELECT id FROM stored_completions").fetchall()
+        assert len(rows) == 1 and rows[0][0] != old.id
+    finally:
+        chat.close()
+        running.stop(grace=0)

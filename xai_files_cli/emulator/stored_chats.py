@@ -17,6 +17,9 @@ request's messages, so files attached earlier stay in the conversation; any numb
 continue from (branch off) the same stored response, and deleting one leaves the conversations
 stored after it whole. Each row belongs to the API key that stored it (`owner`, a SHA-256 of the
 key): for another key it does not exist (NOT_FOUND), like an id that never did.
+
+Like the API's, stored completions are kept for 30 days: an older one is not found, and every save
+deletes those past the retention.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from collections.abc import Sequence
 
 from xai_files_cli._pb import chat_pb2
 from xai_files_cli.emulator.storage import Storage
+
+RETENTION_SECONDS = 30 * 24 * 3600
 
 
 class StoredCompletions:
@@ -43,6 +48,7 @@ class StoredCompletions:
         history = chat_pb2.GetCompletionsRequest(messages=list(context))
         response = as_stored(response)
         with self._storage.write_transaction() as conn:
+            conn.execute("DELETE FROM stored_completions WHERE created_at_ns <= ?", (self._oldest_kept(),))
             conn.execute(
                 "INSERT INTO stored_completions (id, owner, context, response, created_at_ns) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -71,7 +77,8 @@ class StoredCompletions:
         """Forget stored response `response_id`; False when `owner` has none by that id."""
         with self._storage.write_transaction() as conn:
             cursor = conn.execute(
-                "DELETE FROM stored_completions WHERE id = ? AND owner = ?", (response_id, owner)
+                "DELETE FROM stored_completions WHERE id = ? AND owner = ? AND created_at_ns > ?",
+                (response_id, owner, self._oldest_kept()),
             )
             return cursor.rowcount > 0
 
@@ -79,11 +86,16 @@ class StoredCompletions:
         row = (
             self._storage.read_connection()
             .execute(
-                f"SELECT {column} FROM stored_completions WHERE id = ? AND owner = ?", (response_id, owner)
+                f"SELECT {column} FROM stored_completions WHERE id = ? AND owner = ? AND created_at_ns > ?",
+                (response_id, owner, self._oldest_kept()),
             )
             .fetchone()
         )
         return None if row is None else bytes(row[0])
+
+    def _oldest_kept(self) -> int:
+        """Rows created at or before this time (ns) are past the retention."""
+        return self._storage.now_ns() - RETENTION_SECONDS * 1_000_000_000
 
 
 def as_stored(response: chat_pb2.GetChatCompletionResponse) -> chat_pb2.GetChatCompletionResponse:
