@@ -49,7 +49,8 @@ def test_server_down_exits_6_within_seconds(monkeypatch: pytest.MonkeyPatch, tmp
         assert time.monotonic() - started < 10, argv
         assert (result.code, result.stdout) == (6, ""), argv
         assert f"cannot connect to 127.0.0.1:{port}: connection refused" in result.stderr
-        assert result.stderr.endswith("(UNAVAILABLE)\n")
+        origin = f"the API host 127.0.0.1:{port} comes from env XAI_API_HOST"
+        assert result.stderr.endswith(f"(UNAVAILABLE); {origin}\n")
         assert "Traceback" not in result.stderr
 
 

@@ -128,7 +128,10 @@ def test_https_without_the_ca_exits_6_naming_the_certificate_problem(tls_server:
         f"xai: list files: TLS handshake with localhost:{tls_server.port} failed: "
     )
     assert "CERTIFICATE_VERIFY_FAILED" in result.stderr
-    assert result.stderr.endswith("(UNAVAILABLE)\n") and result.stderr.count("\n") == 1
+    assert result.stderr.endswith(
+        f"(UNAVAILABLE); the API host https://localhost:{tls_server.port} comes from flag --api-host\n"
+    )
+    assert result.stderr.count("\n") == 1
     assert total_calls(tls_server) == 0  # nothing got through, by TLS or otherwise
 
 

@@ -22,7 +22,7 @@ from xai_files_cli.cli import auth, chat, completion, config_cmd, files, models,
 from xai_files_cli.cli.context import AppContext, GlobalOptions
 from xai_files_cli.cli.messages import Messages
 from xai_files_cli.cli.options import MAX_TIMEOUT, GlobalProfileOption, Seconds
-from xai_files_cli.cli.reporting import exit_code_for, report_error, silence_stdout
+from xai_files_cli.cli.reporting import error_format_in, exit_code_for, report_error, silence_stdout
 from xai_files_cli.cli.typer_compat import ParameterSource
 from xai_files_cli.errors import ExitCode, Interrupted, Terminated
 from xai_files_cli.output.io import IOStreams
@@ -160,6 +160,8 @@ def _setup_logging(verbose: int, io: IOStreams) -> None:
 def run(argv: Sequence[str], io: IOStreams, ctx: AppContext | None = None) -> int:
     """Run one `xai` invocation with the given streams and return its exit code."""
     ctx = ctx or AppContext(io=io)
+    if error_format_in(argv) == "json":  # parse errors before the root options apply are JSON too
+        ctx.options.error_format = "json"
     command = typer.main.get_command(app)
     saved_streams = sys.stdout, sys.stderr  # typer wraps both when it meets EPIPE
     try:
@@ -194,6 +196,9 @@ def main() -> None:
     # stderr, breaking the one-line error contract; the status it ends with is reported instead.
     # Set before grpc is first imported; a user's own GRPC_VERBOSITY wins.
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+    # Typer would draw its help and error panels as for a terminal whenever GITHUB_ACTIONS,
+    # FORCE_COLOR or PY_COLORS is set, putting box drawing into CI logs; the streams decide instead.
+    os.environ.setdefault("_TYPER_FORCE_DISABLE_TERMINAL", "1")
     signal.signal(signal.SIGTERM, _on_sigterm)
     color = "auto"
     io = IOStreams.system(color)

@@ -102,6 +102,10 @@ class AppContext:
             )
         return self._settings
 
+    def resolved_settings(self) -> resolution.Settings | None:
+        """The settings if this invocation has resolved them already (never resolves: for error reports)."""
+        return self._settings
+
     def settings_for(self, profile: str | None) -> resolution.Settings:
         """The effective settings of `profile` when given, else of the invocation's selected profile."""
         if profile is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import typer
@@ -21,11 +22,13 @@ from xai_files_cli.errors import (
     InternalError,
     Interrupted,
     Terminated,
+    UnavailableError,
     UsageError,
     XaiError,
 )
 from xai_files_cli.output.sanitize import escape_terminal
 from xai_files_cli.redact import redact
+from xai_files_cli.settings.resolution import SOURCE_DEFAULT
 
 if TYPE_CHECKING:
     from xai_files_cli.cli.context import AppContext
@@ -40,10 +43,9 @@ def report_error(ctx: AppContext, error: XaiError) -> None:
     """Write one error line (or one JSON object) to stderr; never a traceback, never a key."""
     if isinstance(error, AlreadyReported):
         return
+    _name_host_source(ctx, error)
     if wants_json(ctx):
-        from xai_files_cli.output.machine import to_json_text
-
-        ctx.io.write_err(to_json_text({"error": error.to_json()}, indent=None) + "\n")
+        _write_json_error(ctx, error)
         return
     line = escape_terminal(redact(error.message))
     if error.status:
@@ -53,15 +55,71 @@ def report_error(ctx: AppContext, error: XaiError) -> None:
     ctx.io.write_err(f"xai: {line}\n")
 
 
+def _write_json_error(ctx: AppContext, error: XaiError) -> None:
+    from xai_files_cli.output.machine import to_json_text
+
+    ctx.io.write_err(to_json_text({"error": error.to_json()}, indent=None) + "\n")
+
+
+def _name_host_source(ctx: AppContext, error: XaiError) -> None:
+    """A server that cannot be reached: say where its address came from (flag, env, profile, default),
+    since a stale XAI_API_HOST or profile is the usual cause. Added once, as the error's hint."""
+    if not isinstance(error, UnavailableError) or getattr(error, "_host_named", False):
+        return
+    settings = ctx.resolved_settings()
+    if settings is None or settings.local:
+        return
+    from xai_files_cli.core.channel import parse_target
+
+    try:
+        target = parse_target(settings.api_host).target
+    except XaiError:
+        return
+    if target not in error.message:
+        return  # about another endpoint (e.g. `auth login --api-host`), or not about connecting
+    error._host_named = True  # type: ignore[attr-defined]
+    origin = host_origin(settings.host_source, settings.api_host)
+    error.hint = f"{origin}; {error.hint}" if error.hint else origin
+
+
+def host_origin(source: str, host: str) -> str:
+    """`the API host comes from env XAI_API_HOST` and the like, for a message about that host."""
+    if source == SOURCE_DEFAULT:
+        return f"{host} is the default API host; set another with --api-host, XAI_API_HOST or a profile"
+    return f"the API host {host} comes from {source}"
+
+
+def _wants_json_while_parsing(ctx: AppContext, error: ClickException) -> bool:
+    """JSON for a parse error when asked, even before the root callback applied the options: the
+    root context has already parsed `--error-format json` when the command name is unknown."""
+    if wants_json(ctx):
+        return True
+    err_ctx = getattr(error, "ctx", None)
+    root_params = err_ctx.find_root().params if err_ctx is not None else {}
+    return root_params.get("error_format") == "json"
+
+
+def error_format_in(argv: Sequence[str]) -> str | None:
+    """The value of a root `--error-format` among the arguments (before any `--`), if one is written."""
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg.startswith("--error-format="):
+            return arg.partition("=")[2]
+        if arg == "--error-format" and index + 1 < len(argv):
+            return argv[index + 1]
+    return None
+
+
 def report_usage(ctx: AppContext, error: ClickException) -> int:
     """A usage error found while parsing: one line, or one JSON object with --error-format json."""
     message = redact(error.format_message())
     err_ctx = getattr(error, "ctx", None)
     help_hint = f"see '{err_ctx.command_path} --help'" if err_ctx is not None else None
-    if ctx.options.error_format == "json":
+    if _wants_json_while_parsing(ctx, error):
         usage = UsageError(message, hint=help_hint)
         usage.exit_code = ExitCode(error.exit_code)
-        report_error(ctx, usage)
+        _write_json_error(ctx, usage)
     else:
         ctx.io.write_err(f"xai: {message}" + (f" ({help_hint})" if help_hint else "") + "\n")
     return error.exit_code

@@ -127,6 +127,11 @@ def serve(
         key = None
     elif key is None:
         raise UsageError(NO_KEY_MESSAGE)
+    if not allow_remote and not is_loopback(host):
+        raise UsageError(
+            f"refusing to bind non-loopback address {host!r} without --allow-remote",
+            hint="--allow-remote lets other machines call it (they must send the key)",
+        )
     register_secret(key)
     try:
         faults = FaultPlan.parse(fault) if fault else faults_from_env()

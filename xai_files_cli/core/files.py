@@ -305,9 +305,10 @@ class FilesClient:
             seen_tokens.add(page.next_token)
             token = page.next_token
 
-    def get(self, file_id: str) -> FileInfo:
-        """Metadata of one file; NotFoundError (exit 4) for an unknown id."""
-        with self._translate(f"get {file_id}", file_id=file_id):
+    def get(self, file_id: str, *, operation: str | None = None) -> FileInfo:
+        """Metadata of one file; NotFoundError (exit 4) for an unknown id. `operation` names the
+        call in errors (default `get ID`)."""
+        with self._translate(operation or f"get {file_id}", file_id=file_id):
             reply = self._stub.RetrieveFile(
                 files_pb2.RetrieveFileRequest(file_id=file_id), timeout=self._call_timeout()
             )
@@ -360,10 +361,10 @@ class FilesClient:
         fewer bytes is "incomplete download", more stops reading at once ("size mismatch"). A stream
         broken by UNAVAILABLE restarts from byte 0 when the sink can rewind.
         """
-        info = self.get(file_id)
+        operation = f"download {file_id}"
+        info = self.get(file_id, operation=operation)
         expected = None if text else info.size
         progress = progress or NullProgress()
-        operation = f"download {file_id}"
         request = files_pb2.RetrieveFileContentRequest(file_id=file_id)
         if text:
             request.format = files_pb2.DOWNLOAD_FORMAT_TEXT

@@ -25,18 +25,27 @@ def _env_flag(name: str) -> str | None:
     return value if value not in (None, "") else None
 
 
+_OFF_WORDS = ("0", "false", "no", "off")
+
+
 def decide_color(mode: str, stdout_is_tty: bool) -> bool:
-    """Colour decision per no-color.org / CLICOLOR conventions; `mode` is auto|always|never."""
+    """Colour decision per no-color.org / CLICOLOR conventions; `mode` is auto|always|never.
+
+    `--color` wins; then NO_COLOR, CLICOLOR=0, TERM=dumb and FORCE_COLOR=0 (or false) turn colour
+    off (rich alone would take any FORCE_COLOR, "0" included, as "force"); then a non-zero
+    CLICOLOR_FORCE or FORCE_COLOR forces it; otherwise colour follows whether stdout is a terminal.
+    """
     if mode == "never":
         return False
     if mode == "always":
         return True
-    if _env_flag("NO_COLOR") or os.environ.get("CLICOLOR") == "0":
+    force_color = (_env_flag("FORCE_COLOR") or "").strip().lower()
+    if _env_flag("NO_COLOR") or os.environ.get("CLICOLOR") == "0" or force_color in _OFF_WORDS:
         return False
     if os.environ.get("TERM") == "dumb":
         return False
-    force = _env_flag("CLICOLOR_FORCE") or _env_flag("FORCE_COLOR")
-    if force and force != "0":
+    clicolor_force = _env_flag("CLICOLOR_FORCE")
+    if (clicolor_force and clicolor_force != "0") or force_color:
         return True
     return stdout_is_tty
 
