@@ -52,7 +52,19 @@ def test_status_reports_each_profile_with_source_masked_key_and_live_check(serve
         "key_source": "profile good",
         "stored_key": None,
         "status": "works",
+        "key_info": {  # from the Auth service's get_api_key_info
+            "name": "local server key",
+            "redacted_key": "****stuv",
+            "key_id": rows["good"]["key_info"]["key_id"],  # type: ignore[index]
+            "team_id": "00000000-0000-4000-8000-00000000c0de",
+            "user_id": "00000000-0000-4000-8000-0000000000e5",
+            "created_at": rows["good"]["key_info"]["created_at"],  # type: ignore[index]
+            "acls": ["api-key:model:*", "api-key:endpoint:*"],
+            "disabled": False,
+            "blocked": False,
+        },
     }
+    assert rows["bad"]["key_info"] is None and rows["empty"]["key_info"] is None
     assert (rows["bad"]["status"], rows["bad"]["key"]) == ("UNAUTHENTICATED", "****GGGG")
     assert rows["gone"]["status"] == "unreachable"
     assert (rows["empty"]["status"], rows["empty"]["key"], rows["empty"]["key_source"]) == (
@@ -90,6 +102,28 @@ def test_status_human_form_on_a_terminal_masks_the_key(
     )
     assert TEST_KEY not in result.stdout + result.stderr and ENV_KEY not in result.stdout + result.stderr
     assert json.loads(run_xai("auth", "status", "--offline", "--json", stdout_tty=True).stdout)
+
+
+def test_status_on_a_terminal_describes_the_key_as_the_server_knows_it(server: object) -> None:
+    login("work", TEST_KEY, "--api-host", server.target)  # type: ignore[attr-defined]
+    result = run_xai("auth", "status", stdout_tty=True)
+    assert result.code == 0, result
+    work = result.stdout.split("work  (active)\n", 1)[1]
+    about = work.splitlines()[2]
+    assert about.startswith(
+        "  about:   local server key · team 00000000-0000-4000-8000-00000000c0de · created "
+    )
+    assert work.splitlines()[3] == "  status:  works"
+    assert TEST_KEY not in result.stdout
+
+
+def test_a_server_without_the_auth_service_is_checked_with_a_files_call(emulators) -> None:
+    no_auth = emulators.start("get_api_key_info:fail:code=UNIMPLEMENTED,times=0", point_cli=False)
+    login("work", TEST_KEY, "--api-host", no_auth.target)
+    code, rows, stderr = status_json()
+    assert (code, stderr) == (0, "")
+    assert rows["work"]["status"] == "works" and rows["work"]["key_info"] is None
+    assert no_auth.faults.calls("get_api_key_info") == 1 and no_auth.faults.calls("ListFiles") == 1
 
 
 def test_status_without_any_key_exits_3_without_network() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,6 +20,9 @@ from xai_files_cli.errors import AuthError, UnavailableError, UsageError, XaiErr
 from xai_files_cli.output.sanitize import escape_terminal
 from xai_files_cli.redact import mask, register_secret
 from xai_files_cli.settings import resolution
+
+if TYPE_CHECKING:
+    from xai_files_cli.core.key_info import KeyInfo
 
 LOGIN_TIMEOUT = 10.0
 STATUS_TIMEOUT = 3.0
@@ -178,6 +181,7 @@ class ProfileStatus:
     key_source: str
     stored_key: str | None
     status: str
+    key_info: dict[str, object] | None = None  # what the server says about the key, where it can
 
 
 @auth_app.command("status")
@@ -190,8 +194,9 @@ def status(
 ) -> None:
     """Show each profile: its host, where the effective key comes from (masked), and whether it works.
 
-    Exit status follows the selected profile: 0 when usable, 3 without a key or when the key is
-    refused, 6 when the server cannot be reached.
+    Where the server has the Auth service, its description of the key (name, team, creation time)
+    is shown too. Exit status follows the selected profile: 0 when usable, 3 without a key or when
+    the key is refused (or disabled), 6 when the server cannot be reached.
     """
     app_ctx: AppContext = ctx.obj
     store = app_ctx.store()
@@ -244,22 +249,46 @@ def _check_all(
     if not pending:
         return
 
-    def probe(settings: resolution.Settings) -> str:
+    def probe(settings: resolution.Settings) -> tuple[str, KeyInfo | None]:
         try:
-            check_key(app_ctx, settings.api_host, settings.api_key or "", timeout, ca_cert_of(settings))
+            info = probe_key(
+                app_ctx, settings.api_host, settings.api_key or "", timeout, ca_cert_of(settings)
+            )
         except AuthError as error:
-            return error.status or "UNAUTHENTICATED"
+            return error.status or "UNAUTHENTICATED", None
         except UnavailableError:
-            return "unreachable"
+            return "unreachable", None
         except XaiError as error:
-            return f"error: {error.message}"
-        return "works"
+            return f"error: {error.message}", None
+        if info is not None and (info.disabled or info.blocked):
+            return ("disabled" if info.disabled else "blocked"), info
+        return "works", info
 
     with ThreadPoolExecutor(max_workers=min(8, len(pending))) as pool:
         results = dict(zip(pending, pool.map(probe, pending.values()), strict=True))
     for settings, row in entries:
         if _probe_key(settings) in results:
-            row.status = results[_probe_key(settings)]
+            row.status, info = results[_probe_key(settings)]
+            row.key_info = info.to_json() if info is not None else None
+
+
+def probe_key(
+    app_ctx: AppContext, target: str, api_key: str, timeout: float, ca_cert: bytes | None = None
+) -> KeyInfo | None:
+    """Check a key with the Auth service's get_api_key_info, returning its description; a server
+    without that service gets the cheap Files call of `check_key` instead (and None)."""
+    from xai_files_cli.core.channel import connect
+    from xai_files_cli.core.files import FilesClient
+    from xai_files_cli.core.key_info import fetch_key_info
+
+    channel = connect(target, api_key, ca_cert=ca_cert, call_timeout=timeout)
+    try:
+        info = fetch_key_info(channel, timeout)
+        if info is None:
+            FilesClient(channel, timeout=timeout).list_page(page_size=1)
+        return info
+    finally:
+        channel.close()
 
 
 def _probe_key(settings: resolution.Settings) -> tuple[str, str | None, str | None]:
@@ -282,8 +311,20 @@ def _human_status(rows: list[ProfileStatus]) -> str:
             if row.stored_key:
                 key += f"; stored {row.stored_key} is overridden"
         lines.append(f"  key:     {key}")
+        if row.key_info:
+            lines.append(f"  about:   {_about_key(row.key_info)}")
         lines.append(f"  status:  {escape_terminal(row.status)}")
     return "\n".join(lines) + "\n"
+
+
+def _about_key(info: dict[str, object]) -> str:
+    """`local server key · team 0000… · created 2025-01-01T00:00:00Z` (server strings escaped)."""
+    parts = [str(info.get("name") or "unnamed key")]
+    if info.get("team_id"):
+        parts.append(f"team {info['team_id']}")
+    if info.get("created_at"):
+        parts.append(f"created {info['created_at']}")
+    return escape_terminal(" · ".join(parts))
 
 
 def _raise_for_active(row: ProfileStatus) -> None:
@@ -292,6 +333,8 @@ def _raise_for_active(row: ProfileStatus) -> None:
         raise AuthError(f"{where} has no API key", hint=NO_KEY_HINT)
     if row.status in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
         raise AuthError(f"{where}: the key was refused by {row.host}", status=row.status, hint=NO_KEY_HINT)
+    if row.status in ("disabled", "blocked"):
+        raise AuthError(f"{where}: the key is {row.status} ({row.host} says so)", hint=NO_KEY_HINT)
     if row.status == "unreachable":
         raise UnavailableError(f"{where}: cannot reach {row.host}")
     if row.status.startswith("error: "):
