@@ -87,12 +87,12 @@ def test_table_gives_way_on_the_name_not_the_id() -> None:
     assert len(row) <= 80
 
 
-def test_table_on_a_very_narrow_terminal_still_shows_everything() -> None:
+def test_table_on_a_very_narrow_terminal_keeps_the_id_whole() -> None:
+    """Narrower than an id: the less important columns are left out, the id is printed whole."""
     streams = IOStreams.for_test(stdout_tty=True, width=30)
     info = FileInfo(id=FILE_ID, filename="a.pdf", size=2048, created_at=NOW)
     render.print_files_table(streams, [info])
-    out = streams.stdout_text()
-    assert FILE_ID in out and "2.0 kB" in out and "never" in out
+    assert streams.stdout_text().splitlines()[1].split() == [FILE_ID, "a.pdf"]
 
 
 def test_table_escapes_markup_and_controls() -> None:

@@ -33,6 +33,7 @@ def models(
     if not found:
         io.write_out("No models.\n")
         return
+    from xai_files_cli.output.files import print_table
     from xai_files_cli.output.models import models_table
 
-    io.out_console().print(models_table(found))
+    print_table(io, models_table(found, width=io.out_console().width))

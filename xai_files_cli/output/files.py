@@ -8,6 +8,7 @@ IOStreams and let BrokenPipeError propagate (the root command exits 0 on it).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,9 +81,118 @@ def _when(moment: Moment) -> str:
     return f"{local_time(moment)} ({relative_time(moment)})"
 
 
+# -- fitting a table to the terminal --------------------------------------------------------------
+GAP = 2  # cells between two columns
+SHRINK_FLOOR = 3  # cells the shrinking column keeps on a terminal too narrow for its minimum
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a terminal table and how it gives way on a narrow terminal.
+
+    At most one column `shrinks`: it is cut with an ellipsis, down to `min_width` cells. Columns with
+    a `drop_rank` are left out, lowest rank first, while the table is still too wide; the others
+    (ids, names of models) always keep their full width, so they are never broken.
+    """
+
+    header: str
+    justify: str = "left"
+    shrinks: bool = False
+    min_width: int = 0
+    drop_rank: int | None = None
+
+
+def natural_widths(columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> list[int]:
+    """Each column's width in terminal cells without cutting anything (a CJK character takes two)."""
+    from rich.cells import cell_len
+
+    return [max([cell_len(col.header)] + [cell_len(row[i]) for row in rows]) for i, col in enumerate(columns)]
+
+
+def fit_columns(columns: Sequence[Column], natural: Sequence[int], width: int | None) -> list[int | None]:
+    """The width each column gets in `width` cells, None for a column left out.
+
+    Less important columns are dropped while the table does not fit with the shrinking column at its
+    minimum; then the shrinking column takes what is left (below its minimum only when nothing else
+    can give way, down to a few cells). When even that is too wide (a terminal narrower than an id),
+    the table is wider than the terminal: the terminal wraps the row, but no id is cut.
+    """
+    if width is None:
+        return list(natural)
+    kept = list(range(len(columns)))
+
+    def floor(i: int) -> int:
+        return min(natural[i], columns[i].min_width) if columns[i].shrinks else natural[i]
+
+    def needed(indexes: list[int]) -> int:
+        return sum(floor(i) for i in indexes) + GAP * (len(indexes) - 1)
+
+    ranked = [i for i in kept if columns[i].drop_rank is not None]
+    droppable = sorted(ranked, key=lambda i: columns[i].drop_rank or 0)
+    for index in droppable:
+        if needed(kept) <= width:
+            break
+        kept.remove(index)
+    widths: list[int | None] = [natural[i] if i in kept else None for i in range(len(columns))]
+    for i in kept:
+        if columns[i].shrinks:  # its minimum gives way too once nothing else can: `ab…` still tells
+            room = width - (needed(kept) - floor(i))
+            widths[i] = min(natural[i], room) if room >= SHRINK_FLOOR else floor(i)
+    return widths
+
+
+def fitted_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int | None) -> Any:
+    """A rich Table of `rows` (plain strings, already escaped) fitted to `width` cells by `fit_columns`."""
+    from rich.table import Table
+    from rich.text import Text
+
+    widths = fit_columns(columns, natural_widths(columns, rows), width)
+    shown = [i for i, w in enumerate(widths) if w is not None]
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    for i in shown:
+        table.add_column(
+            columns[i].header,
+            no_wrap=True,
+            overflow="ellipsis",
+            width=widths[i],
+            justify=columns[i].justify,  # type: ignore[arg-type]
+        )
+    for row in rows:
+        table.add_row(*(Text(row[i]) for i in shown))
+    return table
+
+
+def table_width(table: Any) -> int:
+    """The cells a table made by `fitted_table` takes: its columns and the gaps between them."""
+    widths = [column.width or 0 for column in table.columns]
+    return sum(widths) + GAP * (len(widths) - 1)
+
+
+def print_table(io: IOStreams, table: Any) -> None:
+    """Print a fitted table on stdout; one still wider than the terminal is printed whole (not cropped)."""
+    console = io.out_console()
+    needed = table_width(table)
+    if needed <= console.width:
+        console.print(table)
+        return
+    saved = console.width
+    console.width = needed
+    try:
+        console.print(table, crop=False)
+    finally:
+        console.width = saved
+
+
 # -- terminal output ------------------------------------------------------------------------------
-_HEADERS = ("ID", "NAME", "SIZE", "CREATED", "EXPIRES")
-_NAME_MIN = 8  # NAME is the only column that shrinks, down to this many cells
+_NAME_MIN = 8  # NAME shrinks, down to this many cells, before any column is dropped
+FILE_COLUMNS = (
+    Column("ID"),
+    Column("NAME", shrinks=True, min_width=_NAME_MIN),
+    Column("SIZE", justify="right", drop_rank=2),
+    Column("CREATED", drop_rank=1),
+    Column("EXPIRES", drop_rank=0),
+)
+_HEADERS = tuple(column.header for column in FILE_COLUMNS)
 
 
 def _file_rows(files: Sequence[FileInfo], now: datetime | None) -> list[tuple[str, ...]]:
@@ -98,67 +208,32 @@ def _file_rows(files: Sequence[FileInfo], now: datetime | None) -> list[tuple[st
     ]
 
 
-def _column_widths(rows: list[tuple[str, ...]]) -> list[int]:
-    """Each column's width in terminal cells (a CJK character takes two)."""
-    from rich.cells import cell_len
-
-    return [max([len(header)] + [cell_len(row[i]) for row in rows]) for i, header in enumerate(_HEADERS)]
-
-
 def files_table(files: Sequence[FileInfo], *, width: int | None = None, now: datetime | None = None) -> Any:
     """A rich Table of files: full ids, escaped names, human sizes, relative times.
 
-    Every column but NAME keeps its full width (ids must stay whole to be copied); NAME takes
-    what is left and is cut with an ellipsis on a narrow terminal.
+    Fitted to `width` cells when given: ids stay whole (to be copied), NAME is cut with an ellipsis
+    down to a few cells, then EXPIRES, CREATED and SIZE are left out, in that order.
     """
-    from rich.table import Table
-    from rich.text import Text
-
-    rows = _file_rows(files, now)
-    widths = _column_widths(rows)
-    name = _HEADERS.index("NAME")
-    if width is not None:  # rich would shrink every column; only NAME may give way
-        room = width - sum(w for i, w in enumerate(widths) if i != name) - 2 * (len(_HEADERS) - 1)
-        widths[name] = max(min(widths[name], room), min(widths[name], _NAME_MIN))
-    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    for header, column_width in zip(_HEADERS, widths, strict=True):
-        table.add_column(
-            header,
-            no_wrap=True,
-            overflow="ellipsis",
-            width=column_width,
-            justify="right" if header == "SIZE" else "left",
-        )
-    for row in rows:
-        table.add_row(*(Text(cell) for cell in row))
-    return table
+    return fitted_table(FILE_COLUMNS, _file_rows(files, now), width)
 
 
 def files_table_min_width(files: Sequence[FileInfo], *, now: datetime | None = None) -> int:
     """The narrowest width at which `files_table` shows every column (ids and times whole)."""
-    widths = _column_widths(_file_rows(files, now))
+    widths = natural_widths(FILE_COLUMNS, _file_rows(files, now))
     name = _HEADERS.index("NAME")
     fixed = sum(w for i, w in enumerate(widths) if i != name)
-    return fixed + min(widths[name], _NAME_MIN) + 2 * (len(_HEADERS) - 1)
+    return fixed + min(widths[name], _NAME_MIN) + GAP * (len(_HEADERS) - 1)
 
 
 def print_files_table(io: IOStreams, files: Sequence[FileInfo]) -> None:
-    """The `ls` table on a terminal stdout, or a friendly line when there is nothing."""
+    """The `ls` table on a terminal stdout, fitted to its width, or a friendly line when there is nothing."""
     if not files:
         io.write_out("No files.\n")
         return
-    console = io.out_console()
-    needed = files_table_min_width(files)
-    if needed <= console.width:
-        console.print(files_table(files, width=console.width))
-        return
-    # Too narrow even for the ids: render wider and let the terminal wrap rather than lose data.
-    saved = console.width
-    console.width = needed
-    try:
-        console.print(files_table(files, width=needed), crop=False)
-    finally:
-        console.width = saved
+    print_table(io, files_table(files, width=io.out_console().width))
+
+
+_UNBROKEN_DETAILS = frozenset({"id", "public url"})  # tokens to copy: the terminal may wrap them, we never do
 
 
 def file_details(info: FileInfo) -> list[tuple[str, str]]:
@@ -178,14 +253,40 @@ def file_details(info: FileInfo) -> list[tuple[str, str]]:
     return rows
 
 
+def details_block(rows: Sequence[tuple[str, str]], width: int | None = None) -> str:
+    """`key  value` lines; with a `width`, a long value wraps at spaces under its own column.
+
+    Ids and URLs are never broken (a terminal that wraps them still lets them be copied whole).
+    """
+    key_width = max(len(key) for key, _ in rows)
+    indent = key_width + GAP
+    lines = []
+    for key, value in rows:
+        pieces = [value]
+        if width is not None and key not in _UNBROKEN_DETAILS:
+            pieces = wrap_cells(value, max(width - indent, 10))
+        lines.append(f"{key:<{key_width}}  {pieces[0]}")
+        lines.extend(" " * indent + piece for piece in pieces[1:])
+    return "".join(line + "\n" for line in lines)
+
+
+def wrap_cells(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` terminal cells, broken at spaces (a longer word is folded)."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width:
+        return [text]
+    from rich.console import Console
+    from rich.text import Text
+
+    lines = Text(text).wrap(Console(width=width), width, overflow="fold")
+    return [line.plain.rstrip() for line in lines] or [""]
+
+
 def print_file_details(io: IOStreams, files: Sequence[FileInfo]) -> None:
-    """`get` on a terminal: a key/value block per file, blank line between files."""
-    blocks = []
-    for info in files:
-        rows = file_details(info)
-        width = max(len(key) for key, _ in rows)
-        blocks.append("".join(f"{key:<{width}}  {value}\n" for key, value in rows))
-    io.write_out("\n".join(blocks))
+    """`get` on a terminal: a key/value block per file, blank line between files, fitted to the width."""
+    width = io.out_console().width
+    io.write_out("\n".join(details_block(file_details(info), width) for info in files))
 
 
 def uploaded_line(info: FileInfo, source: str | None = None) -> str:
@@ -198,14 +299,48 @@ def uploaded_line(info: FileInfo, source: str | None = None) -> str:
     return f"Uploaded {what}{origin} ({human_size(info.size)}) as {escape_terminal(info.id)}{expiry}"
 
 
-def batch_result_line(result: UploadResult) -> str:
-    """One terminal line per batch item: ok with its id, or the error."""
+_PATH_MIN = 12  # cells a path keeps in a fitted batch line
+
+
+def batch_result_line(result: UploadResult, *, width: int | None = None) -> str:
+    """One terminal line per batch item: ok with its id, or the error.
+
+    Fitted to `width` cells when given: the path is shortened from the left (`…dir/name.pdf`, the
+    name is what people recognise), the size goes next; the id is never cut. An error's message
+    wraps at spaces on indented lines.
+    """
+    from rich.cells import cell_len
+
     path = escape_terminal(str(result.item.path))
     if result.file is not None:
-        return f"✓ {path} → {escape_terminal(result.file.id)} ({human_size(result.file.size)})"
+        file_id, size = escape_terminal(result.file.id), f" ({human_size(result.file.size)})"
+        line = f"✓ {path} → {file_id}{size}"
+        if width is None or cell_len(line) <= width:
+            return line
+        for tail in (size, ""):
+            room = width - cell_len(f"✓  → {file_id}{tail}")
+            if room >= min(_PATH_MIN, cell_len(path)):
+                return f"✓ {shorten_left(path, room)} → {file_id}{tail}"
+        return f"✓ {shorten_left(path, _PATH_MIN)} → {file_id}"
     assert result.error is not None
     status = f" ({result.error.status})" if result.error.status else ""
-    return f"✗ {path}: {escape_terminal(result.error.message)}{status}"
+    message = f"{escape_terminal(result.error.message)}{status}"
+    if width is None or cell_len(f"✗ {path}: {message}") <= width:
+        return f"✗ {path}: {message}"
+    head = f"✗ {shorten_left(path, max(_PATH_MIN, width // 2 - 4))}:"
+    return head + "\n" + "\n".join("  " + piece for piece in wrap_cells(message, max(width - 2, 10)))
+
+
+def shorten_left(text: str, width: int) -> str:
+    """`text` cut from the left to `width` cells with a leading `…` (kept whole when it fits)."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width:
+        return text
+    kept = text
+    while kept and cell_len(kept) > max(width - 1, 0):
+        kept = kept[1:]
+    return "…" + kept
 
 
 def share_line(url: PublicUrl) -> str:
