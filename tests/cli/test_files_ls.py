@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from tests.support.constants import PYTHON, REPO_ROOT, TEST_KEY
-from tests.support.emulator import seed
+from tests.support.emulator import seed, seed_many
 from tests.support.processes import xai_subprocess_env
 
 
@@ -95,8 +95,7 @@ def test_hostile_names_are_escaped_on_a_tty_and_in_json(xai, server) -> None:
 
 
 def test_default_is_the_first_100_and_all_follows_every_page(xai, server) -> None:
-    for i in range(130):
-        seed(server, f"f{i:03}")
+    seed_many(server, (f"f{i:03}" for i in range(130)))
     first = xai("files", "ls", "--ids")
     every = xai("files", "ls", "--ids", "--all", "--desc")
     assert first.code == every.code == 0
@@ -133,8 +132,7 @@ def test_limit_below_one_is_a_usage_error(xai) -> None:
 
 
 def test_closed_pipe_exits_0(server) -> None:
-    for i in range(700):  # > 64 KiB of JSON, so the writer really hits EPIPE
-        seed(server, f"file-number-{i:04}.txt")
+    seed_many(server, (f"file-number-{i:04}.txt" for i in range(700)))  # > 64 KiB of JSON: EPIPE for real
     env = xai_subprocess_env({"XAI_API_HOST": server.target, "XAI_API_KEY": TEST_KEY})
     script = f"set -o pipefail; {PYTHON} -m xai_files_cli files ls --all | head -n 3"
     done = subprocess.run(

@@ -6,7 +6,7 @@
   fixtures are built on it.
 - `ServeProcess` and `run_serve`: `xai serve` as a real process, for tests where the process
   itself (flags, signals, its output, a crash) is what is tested.
-- `FakeClock` for ServerConfig(clock=...), `seed` and `disk_state` for set-up and checks.
+- `FakeClock` for ServerConfig(clock=...), `seed`/`seed_many` and `disk_state` for set-up and checks.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 import queue
 import subprocess
 import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,6 +121,13 @@ def disk_state(data_dir: Any) -> tuple[set[str], set[str]]:
         {p.name for p in (data_dir / "blobs").iterdir()},
         {p.name for p in (data_dir / "tmp").iterdir()},
     )
+
+
+def seed_many(server: RunningServer, names: Iterable[str], payload: bytes = b"x") -> list[str]:
+    """`seed` each name, many at once (their commits share fsyncs, as concurrent uploads do); ids in
+    the order of `names`."""
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        return list(pool.map(lambda name: seed(server, name, payload), names))
 
 
 def serve_env(key: str | None, extra: dict[str, str] | None = None) -> dict[str, str]:
