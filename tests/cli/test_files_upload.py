@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.cli import run_xai
 from tests.support.constants import REPO_ROOT
-from tests.support.processes import xai_command, xai_subprocess_env
+from tests.support.processes import start_xai
 from xai_files_cli.core import transfer
 
 
@@ -218,16 +218,8 @@ def test_ctrl_c_while_stdin_stalls_exits_130_cleanly(emulators) -> None:
     # A gRPC thread is blocked reading stdin; interpreter shutdown used to abort on its lock
     # ("Fatal Python error: _enter_buffered_busy", exit 134).
     server = emulators.start()
-    env = xai_subprocess_env()
     read_end, write_end = os.pipe()
-    process = subprocess.Popen(
-        xai_command("files", "upload", "-", "--name", "slow.txt"),
-        stdin=read_end,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd=REPO_ROOT,
-    )
+    process = _upload_from(read_end, "slow.txt")
     try:
         os.write(write_end, b"the first line\n")  # and then nothing more, without an end
         assert server.faults.wait_for(lambda plan: plan.calls("UploadFile") >= 1)
@@ -245,6 +237,12 @@ def test_ctrl_c_while_stdin_stalls_exits_130_cleanly(emulators) -> None:
     assert server.storage.all_ids() == set()
 
 
+def _upload_from(stdin: int, name: str) -> subprocess.Popen[bytes]:
+    """`xai files upload - --name NAME` in a subprocess reading `stdin` (a pipe or a terminal)."""
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    return start_xai("files", "upload", "-", "--name", name, stdin=stdin, cwd=REPO_ROOT, **pipes)
+
+
 def _unread(fd: int) -> int:
     """Bytes waiting in a pipe (FIONREAD)."""
     import fcntl
@@ -258,14 +256,7 @@ def test_one_ctrl_d_ends_input_typed_on_a_terminal(emulators) -> None:
     # A buffered read returned the typed line at the first Ctrl-D, then waited for a second one.
     server = emulators.start()
     controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        xai_command("files", "upload", "-", "--name", "typed.txt"),
-        stdin=terminal,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=xai_subprocess_env(),
-        cwd=REPO_ROOT,
-    )
+    process = _upload_from(terminal, "typed.txt")
     os.close(terminal)
     try:
         os.write(controller, b"abc\n\x04")  # a line, then Ctrl-D at the start of the next one

@@ -9,23 +9,11 @@ import grpc
 import pytest
 from google.protobuf import empty_pb2
 
-from tests.support.raw_grpc import Files
+from tests.support.raw_grpc import Files, request, user
 from tests.support.samples import NOTES, make_pdf
 from xai_files_cli._pb import chat_pb2, chat_pb2_grpc, models_pb2, models_pb2_grpc, sample_pb2, usage_pb2
 from xai_files_cli.core.chat import ChunkAccumulator
 from xai_files_cli.emulator.chat_engine import ENGINE_NAME
-
-
-def user(text: str, *file_ids: str, data: bytes | None = None, filename: str = "") -> chat_pb2.Message:
-    content = [chat_pb2.Content(text=text)]
-    content += [chat_pb2.Content(file=chat_pb2.FileContent(file_id=fid)) for fid in file_ids]
-    if data is not None:
-        content.append(chat_pb2.Content(file=chat_pb2.FileContent(data=data, filename=filename)))
-    return chat_pb2.Message(role=chat_pb2.ROLE_USER, content=content)
-
-
-def request(*messages: chat_pb2.Message, model: str = "grok-4", **fields) -> chat_pb2.GetCompletionsRequest:  # type: ignore[no-untyped-def]
-    return chat_pb2.GetCompletionsRequest(model=model, messages=list(messages), **fields)
 
 
 class Chat:

@@ -4,11 +4,10 @@ upload, `chat.create`, `append(user(q, file(id)))`, then `sample()` and `stream(
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
-from tests.support.constants import PYTHON, TEST_KEY
-from tests.support.processes import xai_subprocess_env
+from tests.support.constants import TEST_KEY
+from tests.support.processes import run_python
 from tests.support.samples import NOTES
 
 SCRIPT = Path(__file__).with_name("sdk_chat_script.py")
@@ -17,13 +16,8 @@ SCRIPT = Path(__file__).with_name("sdk_chat_script.py")
 def test_sdk_sample_and_stream_answer_from_the_file(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     notes = tmp_path / "notes.txt"
     notes.write_text(NOTES)
-    completed = subprocess.run(
-        [PYTHON, str(SCRIPT), str(server.port), TEST_KEY, str(notes), "What are the risks?"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=xai_subprocess_env(),
-    )
+    question = "What are the risks?"
+    completed = run_python(str(SCRIPT), str(server.port), TEST_KEY, str(notes), question, timeout=120)
     assert completed.returncode == 0, completed.stderr
     result = json.loads(completed.stdout)
     expected_quote = "> The main risk is that the vendor misses the March deadline for the sensor firmware."

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
-from tests.support.constants import PYTHON, TEST_KEY
-from tests.support.processes import xai_subprocess_env
+from tests.support.constants import TEST_KEY
+from tests.support.processes import run_python
 
 SCRIPT = Path(__file__).with_name("sdk_files_script.py")
 
 
 def test_sdk_files_round_trip(server, tmp_path):
-    result = subprocess.run(
-        [PYTHON, str(SCRIPT), str(server.port), TEST_KEY, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=xai_subprocess_env(),
-    )
+    result = run_python(str(SCRIPT), str(server.port), TEST_KEY, str(tmp_path), timeout=120)
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["uploads"] == {
