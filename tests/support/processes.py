@@ -3,8 +3,8 @@
 A shell running a command in the background without job control starts it with SIGINT ignored,
 and children inherit that; a Python started that way installs no KeyboardInterrupt handler, so
 tests that press Ctrl-C on `xai` fail when pytest itself runs in the background. `python_command`
-therefore starts each child through a two-line launcher that puts SIGINT back to its default and
-then execs the real interpreter (same pid, same argv), which then installs its usual handler.
+then starts each child through a three-line launcher that puts SIGINT back to its default and
+execs the real interpreter (same pid, same argv), which installs its usual handler.
 `default_sigint_here` does the same for tests that signal this very process.
 """
 
@@ -36,8 +36,11 @@ def xai_subprocess_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def python_command(*args: str) -> list[str]:
-    """argv that runs `python ARGS` with SIGINT at its default, whatever this process inherited."""
-    return [PYTHON, "-S", "-c", _EXEC_WITH_DEFAULT_SIGINT, *args]
+    """argv that runs `python ARGS` with SIGINT at its default, whatever this process inherited
+    (the launcher is needed, and used, only while this process ignores SIGINT)."""
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None):
+        return [PYTHON, "-S", "-c", _EXEC_WITH_DEFAULT_SIGINT, *args]
+    return [PYTHON, *args]
 
 
 def xai_command(*args: str) -> list[str]:
