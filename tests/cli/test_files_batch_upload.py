@@ -40,8 +40,8 @@ def test_piped_prints_id_tab_path_per_file_and_a_summary(xai, server, tree: Path
     assert result.code == 0
     expected = {
         f"{ids['a.txt']}\t{tree / 'docs' / 'a.txt'}",
-        f"{ids['b.txt']}\t{tree / 'docs' / 'sub' / 'b.txt'}",
-        f"{ids['c.md']}\t{tree / 'docs' / 'sub' / 'deeper' / 'c.md'}",
+        f"{ids['sub/b.txt']}\t{tree / 'docs' / 'sub' / 'b.txt'}",
+        f"{ids['sub/deeper/c.md']}\t{tree / 'docs' / 'sub' / 'deeper' / 'c.md'}",
         f"{ids['top.txt']}\t{tree / 'top.txt'}",
     }
     assert result.stdout.endswith("\n") and set(result.stdout.splitlines()) == expected

@@ -59,6 +59,7 @@ def test_json_prints_the_file_object(xai, server, sample: Path) -> None:
     assert (result.code, result.stderr) == (0, "")
     body = json.loads(result.stdout)
     assert body == {
+        "status": "uploaded",
         "id": record.id,
         "filename": "report.txt",
         "size": 12,

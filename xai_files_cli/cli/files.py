@@ -7,12 +7,12 @@ functions so `xai --help` stays fast. Data goes to stdout, everything else to st
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from xai_files_cli.cli import uploads
 from xai_files_cli.cli.options import (
     FileTtlOption,
     expires_after_option,
@@ -21,12 +21,13 @@ from xai_files_cli.cli.options import (
     json_flag,
 )
 from xai_files_cli.cli.reporting import report_error
+from xai_files_cli.cli.uploads import RunOptions
 from xai_files_cli.errors import AlreadyReported, Interrupted, PartialFailure, UsageError, XaiError
 
 if TYPE_CHECKING:
     from xai_files_cli.cli.context import AppContext
     from xai_files_cli.core.files import FilesClient
-    from xai_files_cli.core.records import FileInfo, UploadItem
+    from xai_files_cli.core.records import FileInfo
     from xai_files_cli.output.io import IOStreams
 
 files_app = typer.Typer(
@@ -35,9 +36,6 @@ files_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-
-_GLOB_CHARS = re.compile(r"[*?\[]")
-
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
@@ -71,6 +69,67 @@ def _one_output_flag(**flags: bool) -> None:
 
 
 # -- upload ---------------------------------------------------------------------------------------
+SkipExistingOption = Annotated[
+    bool,
+    typer.Option(
+        "--skip-existing",
+        help="Do not send a file whose name and content (SHA-256) match a live file this profile "
+        "uploaded (checked with the server); it is reported as skipped with that file's id.",
+    ),
+]
+DryRunOption = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run",
+        help="Print the plan (upload or skip, and why) and change nothing on the server; "
+        "a JSON array when piped.",
+    ),
+]
+ManifestOption = Annotated[
+    str | None,
+    typer.Option(
+        "--manifest",
+        metavar="FILE",
+        help="Append one JSON line per file to FILE as it finishes: path, name, size, sha256, "
+        "status, id, error, seconds.",
+    ),
+]
+LogFormatOption = Annotated[
+    str,
+    typer.Option(
+        "--log-format",
+        metavar="FORMAT",
+        help="auto, plain or github (::group:: and ::error annotations); auto means github when "
+        "GITHUB_ACTIONS=true.",
+    ),
+]
+
+
+def _run_options(
+    expires_after: int | None,
+    json_output: bool,
+    skip_existing: bool,
+    dry_run: bool,
+    manifest: str | None,
+    log_format: str,
+) -> RunOptions:
+    """The options upload and batch-upload share, checked (exit 2) before anything is read or sent."""
+    from xai_files_cli.output.ci_log import LOG_FORMATS
+
+    if log_format not in LOG_FORMATS:
+        raise UsageError(f"invalid --log-format {log_format!r}; choose one of: {', '.join(LOG_FORMATS)}")
+    if manifest is not None and not manifest:
+        raise UsageError("--manifest must not be empty")
+    return RunOptions(
+        expires_after=_ttl(expires_after),
+        json_output=json_output,
+        skip_existing=skip_existing,
+        dry_run=dry_run,
+        manifest=manifest,
+        log_format=log_format,
+    )
+
+
 @files_app.command("upload")
 def upload(
     ctx: typer.Context,
@@ -80,108 +139,21 @@ def upload(
         typer.Option("--name", "-n", metavar="NAME", help="Filename to store (default: the path's name)."),
     ] = None,
     expires_after: FileTtlOption = None,
+    skip_existing: SkipExistingOption = False,
+    dry_run: DryRunOption = False,
+    manifest: ManifestOption = None,
+    log_format: LogFormatOption = "auto",
     json_output: Annotated[bool, json_flag("Print the stored file as JSON.")] = False,
 ) -> None:
     """Upload one file; prints its id (piped) or a summary line (terminal)."""
     app_ctx: AppContext = ctx.obj
-    io = app_ctx.io
-    from xai_files_cli.core.transfer import UploadSource
-
-    ttl = _ttl(expires_after)
+    options = _run_options(expires_after, json_output, skip_existing, dry_run, manifest, log_format)
     if name is not None and not name:
         raise UsageError("--name must not be empty")
-    if path == "-":
-        if not name:
-            raise UsageError("reading from stdin (-) needs --name NAME")
-        # On a terminal, read the unbuffered stream: Ctrl-D ends the input at once, where a buffered
-        # read would return what was typed and then wait for a second Ctrl-D.
-        stdin = getattr(io.stdin, "raw", io.stdin) if io.stdin_is_tty else io.stdin
-        source = UploadSource.from_stream(stdin, label="stdin")
-    else:
-        source = UploadSource.open_path(Path(path))
-        name = name or Path(path).name
-    with source:
-        from xai_files_cli.output.progress import make_progress
-
-        client = app_ctx.files()
-        progress = make_progress(io, quiet=app_ctx.options.quiet, verb="upload")
-        try:
-            info = client.upload(
-                source, name=name, expires_after=ttl, progress=progress, on_notice=app_ctx.say.info
-            )
-        except KeyboardInterrupt:
-            client.cancel.set()
-            raise
-    _print_uploaded(app_ctx, info, json_output, source=None if path == "-" else path)
-
-
-def _print_uploaded(app_ctx: AppContext, info: FileInfo, json_output: bool, source: str | None) -> None:
-    from xai_files_cli.output import files as file_views
-    from xai_files_cli.output import machine
-
-    io = app_ctx.io
-    if json_output:
-        machine.write_json(io, info.to_json())
-    elif io.stdout_is_tty:
-        io.write_out(file_views.uploaded_line(info, source) + "\n")
-    else:
-        machine.write_lines(io, [info.id])
+    uploads.upload_path(app_ctx, path, name, options)
 
 
 # -- batch-upload ---------------------------------------------------------------------------------
-def collect_upload_items(args: list[str]) -> list[UploadItem]:
-    """Expand files, directories (recursively) and glob patterns into upload items, in a stable order.
-
-    A missing path, a pattern matching nothing, or a non-regular file named explicitly is a usage
-    error (exit 2) reported before anything is uploaded.
-    """
-    import glob
-    import os
-
-    from xai_files_cli.core.records import UploadItem
-    from xai_files_cli.core.transfer import check_regular_file
-
-    found: list[Path] = []
-
-    def walk(directory: Path) -> None:
-        for root, dirs, names in os.walk(directory, onerror=None, followlinks=False):
-            dirs.sort()
-            for entry in sorted(names):
-                candidate = Path(root) / entry
-                if candidate.is_file():  # follows a symlink to a file; skips FIFOs, sockets, devices
-                    found.append(candidate)
-
-    def add(path: Path, explicit: bool) -> None:
-        try:
-            mode = path.stat().st_mode
-        except OSError:
-            raise UsageError(f"cannot upload {path}: no such file", path=str(path)) from None
-        if path.is_dir():
-            walk(path)
-            return
-        if explicit:
-            check_regular_file(path, mode)
-            if not os.access(path, os.R_OK):
-                raise UsageError(f"cannot upload {path}: permission denied", path=str(path))
-        if path.is_file():
-            found.append(path)
-
-    for arg in args:
-        literal = Path(arg)
-        if _GLOB_CHARS.search(arg) and not literal.exists():
-            matches = sorted(glob.glob(arg, recursive=True))
-            if not matches:
-                raise UsageError(f"no files match {arg!r}", path=arg)
-            for match in matches:
-                add(Path(match), explicit=False)
-        else:
-            add(literal, explicit=True)
-    unique: dict[str, Path] = {}
-    for path in found:
-        unique.setdefault(os.path.realpath(path), path)
-    return [UploadItem(path=path) for path in unique.values()]
-
-
 @files_app.command("batch-upload")
 def batch_upload(
     ctx: typer.Context,
@@ -190,67 +162,39 @@ def batch_upload(
         int, typer.Option("--concurrency", "-c", metavar="N", min=1, max=256, help="Uploads in flight.")
     ] = 50,
     expires_after: FileTtlOption = None,
+    skip_existing: SkipExistingOption = False,
+    dry_run: DryRunOption = False,
+    manifest: ManifestOption = None,
+    hidden: Annotated[
+        bool, typer.Option("--hidden", help="Include hidden files and directories (.git/, .env, ...).")
+    ] = False,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            metavar="GLOB",
+            help="Leave out matching files and directories (repeatable); a GLOB with a / matches "
+            "the path under the folder, one without matches any single name.",
+        ),
+    ] = None,
+    log_format: LogFormatOption = "auto",
     json_output: Annotated[bool, json_flag("One JSON object per file (JSONL).")] = False,
 ) -> None:
-    """Upload many files concurrently; one result line per file as it finishes."""
+    """Upload many files concurrently; one result line per file as it finishes.
+
+    A file found under a folder is stored under its path relative to that folder (sub/report.pdf).
+    """
     app_ctx: AppContext = ctx.obj
-    io = app_ctx.io
-    ttl = _ttl(expires_after)
-    items = collect_upload_items(paths)
-    if not items:
-        app_ctx.say.info("no files to upload")
-        return
-
-    from xai_files_cli.core.records import UploadResult
-    from xai_files_cli.output import files as file_views
-    from xai_files_cli.output import machine
-    from xai_files_cli.output.progress import RichProgress, make_progress
-    from xai_files_cli.output.sanitize import escape_terminal
-
-    client = app_ctx.files()
-    progress = make_progress(io, quiet=app_ctx.options.quiet, verb="batch upload")
-    failures: list[XaiError] = []
-    uploaded_bytes = 0
-
-    def on_result(result: UploadResult) -> None:
-        nonlocal uploaded_bytes
-        if result.file is not None:
-            uploaded_bytes += result.file.size
-        else:
-            assert result.error is not None
-            failures.append(result.error)
-        if json_output:
-            machine.write_jsonl(io, [result.to_json()])
-        elif io.stdout_is_tty:
-            line = file_views.batch_result_line(result)
-            shown = isinstance(progress, RichProgress) and progress.print_above(line)
-            if not shown:
-                io.write_out(line + "\n")
-        elif result.file is not None:
-            file_id, path = escape_terminal(result.file.id), escape_terminal(str(result.item.path))
-            io.write_out(f"{file_id}\t{path}\n")
-        else:
-            report_error(app_ctx, result.error)  # type: ignore[arg-type]
-
-    try:
-        client.batch_upload(
-            items,
-            concurrency=concurrency,
-            expires_after=ttl,
-            on_result=on_result,
-            progress=progress,
-            on_notice=app_ctx.say.info,
-        )
-    except KeyboardInterrupt:
-        client.cancel.set()
-        raise
-    done = len(items) - len(failures)
-    if not failures:
-        from xai_files_cli.output.files import human_size
-
-        noun = "file" if done == 1 else "files"
-        app_ctx.say.info(f"uploaded {done} {noun} ({human_size(uploaded_bytes)})")
-    _finish_items(len(items), failures, "uploaded")
+    options = _run_options(expires_after, json_output, skip_existing, dry_run, manifest, log_format)
+    total, failures = uploads.batch_upload_paths(
+        app_ctx,
+        paths,
+        options,
+        concurrency=concurrency,
+        hidden=hidden,
+        excludes=tuple(exclude or ()),
+    )
+    _finish_items(total, failures, "uploaded")
 
 
 # -- ls -------------------------------------------------------------------------------------------

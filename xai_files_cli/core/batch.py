@@ -20,6 +20,7 @@ import functools
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sized
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,8 +30,9 @@ from xai_files_cli._pb import files_pb2, files_pb2_grpc
 from xai_files_cli.core import rpc
 from xai_files_cli.core.aio_status import FirstStatus
 from xai_files_cli.core.channel import DialSettings
+from xai_files_cli.core.content_hash import HashingSource
 from xai_files_cli.core.records import FileInfo, UploadItem, UploadResult
-from xai_files_cli.core.transfer import NullProgress, Progress, ShareProgress, UploadSource
+from xai_files_cli.core.transfer import NullProgress, Progress, ShareProgress
 from xai_files_cli.core.upload import (
     Notice,
     UploadAttempts,
@@ -44,6 +46,7 @@ from xai_files_cli.errors import InternalError, Interrupted, UnavailableError, X
 
 if TYPE_CHECKING:
     from xai_files_cli.core.files import FilesClient
+    from xai_files_cli.core.upload_plan import UploadJournal
 
 log = logging.getLogger("xai.files")
 
@@ -53,6 +56,7 @@ CANCEL_POLL = 0.1  # seconds between checks of FilesClient.cancel while a batch 
 
 T = TypeVar("T")
 OnResult = Callable[[UploadResult], None]
+OnDone = Callable[[UploadItem, "FileInfo | None", "BaseException | None", "_Outcome"], None]
 
 
 def upload_all(
@@ -65,23 +69,28 @@ def upload_all(
     on_result: OnResult | None,
     progress: Progress | None,
     on_notice: Notice | None,
+    journal: UploadJournal | None = None,
 ) -> list[UploadResult]:
     """Upload `items` through `client` over a grpc.aio channel opened with `dial`; one result each.
 
     `progress` gets the bytes of all items together (its total is known only for a sized
-    collection). A signal, or `client.cancel` set from another thread, raises Interrupted.
+    collection). Each result carries the SHA-256 of what was sent (hashed in the same read) and
+    the item's seconds; `journal` (the upload index) is written before and after each upload.
+    A signal, or `client.cancel` set from another thread, raises Interrupted.
     """
     overall = progress or NullProgress()
     overall.start(*_total_of(items))
     results: list[UploadResult] = []
 
-    def done(item: UploadItem, info: FileInfo | None, error: BaseException | None) -> None:
-        result = _result_of(item, info, error)
+    def done(item: UploadItem, info: FileInfo | None, error: BaseException | None, outcome: _Outcome) -> None:
+        result = _result_of(item, info, error, outcome)
         results.append(result)
         if on_result is not None:
             on_result(result)
 
-    batch = _Batch(client, dial, expires_after=expires_after, progress=overall, on_notice=on_notice)
+    batch = _Batch(
+        client, dial, expires_after=expires_after, progress=overall, on_notice=on_notice, journal=journal
+    )
     try:
         signum = _run_until_signal(
             batch.run(items, concurrency=concurrency, on_done=done), on_signal=batch.grant_grace
@@ -104,13 +113,33 @@ def _total_of(items: Iterable[UploadItem]) -> tuple[int | None, str]:
     return total, f"{len(items)} files"
 
 
-def _result_of(item: UploadItem, info: FileInfo | None, error: BaseException | None) -> UploadResult:
+class _Outcome:
+    """What an item task leaves besides its FileInfo: when it started, the hash of what it sent."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.sha256: str | None = None
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+
+def _result_of(
+    item: UploadItem, info: FileInfo | None, error: BaseException | None, outcome: _Outcome
+) -> UploadResult:
     """One item's result; an unexpected failure becomes an InternalError, and every error names the path."""
     if error is not None and not isinstance(error, XaiError):
         error = InternalError(f"upload {item.filename}: {error}", path=str(item.path))
     if isinstance(error, XaiError) and error.path is None:
         error.path = str(item.path)
-    return UploadResult(item=item, file=info, error=error)  # type: ignore[arg-type]
+    return UploadResult(
+        item=item,
+        file=info,
+        error=error,  # type: ignore[arg-type]
+        sha256=outcome.sha256 if info is not None else None,
+        seconds=outcome.seconds,
+    )
 
 
 class _Batch:
@@ -128,12 +157,14 @@ class _Batch:
         expires_after: int | None,
         progress: Progress,
         on_notice: Notice | None,
+        journal: UploadJournal | None = None,
     ) -> None:
         self._client = client
         self._dial = dial
         self._expires_after = expires_after
         self._progress = progress
         self._on_notice = on_notice
+        self._journal = journal
         self._window = _Window(1)  # replaced by `run`, sized by its concurrency
         # Settling a signal (`_spare_sent`): the grace it grants, each item task's current body, and
         # the items the server stored or left unanswered meanwhile (`interrupted` reports them).
@@ -151,6 +182,8 @@ class _Batch:
         """The error for a batch stopped by a signal, after deleting what was stored in its grace."""
         stored = [(item.filename, info.id) for item, info in self._stored_late]
         deleted, failed = discard(self._client.delete, stored)
+        if self._journal is not None:
+            self._journal.discarded(deleted)
         return interrupt_report(
             signum == signal.SIGTERM,
             deleted=deleted,
@@ -164,7 +197,7 @@ class _Batch:
         items: Iterable[UploadItem],
         *,
         concurrency: int,
-        on_done: Callable[[UploadItem, FileInfo | None, BaseException | None], None],
+        on_done: OnDone,
     ) -> None:
         """Upload every item, starting one as another finishes; cancel the rest on any escape."""
         self._window = _Window(concurrency)
@@ -172,6 +205,7 @@ class _Batch:
         stub = files_pb2_grpc.FilesStub(channel)
         source = iter(items)
         running: dict[asyncio.Future[FileInfo], UploadItem] = {}
+        outcomes: dict[asyncio.Future[FileInfo], _Outcome] = {}
         cancel = self._client.cancel
         try:
             exhausted = False
@@ -181,7 +215,9 @@ class _Batch:
                     if item is None:
                         exhausted = True
                         break
-                    running[asyncio.ensure_future(self._upload(stub, item))] = item
+                    outcome = _Outcome()
+                    started = asyncio.ensure_future(self._upload(stub, item, outcome))
+                    running[started], outcomes[started] = item, outcome
                 if not running:
                     break
                 finished, _ = await asyncio.wait(
@@ -194,7 +230,7 @@ class _Batch:
                     error = task.exception()  # a cancelled task raises CancelledError here: it propagates
                     if error is not None and not isinstance(error, Exception):
                         raise error  # KeyboardInterrupt or a termination signal that landed in the task
-                    on_done(item, None if error is not None else task.result(), error)
+                    on_done(item, None if error is not None else task.result(), error, outcomes.pop(task))
         finally:
             try:
                 await self._spare_sent(running)
@@ -232,39 +268,57 @@ class _Batch:
             elif not task.cancelled() and error is None:
                 self._stored_late.append((item, task.result()))
 
-    async def _upload(self, stub: files_pb2_grpc.FilesStub, item: UploadItem) -> FileInfo:
-        """One item, with the blocking `upload`'s checks, restarts and size checks."""
-        client = self._client
+    async def _upload(self, stub: files_pb2_grpc.FilesStub, item: UploadItem, outcome: _Outcome) -> FileInfo:
+        """One item, with the blocking `upload`'s checks, restarts and size checks; the journal gets
+        a pending row before the first byte and the stored file after the answer."""
         name = item.filename
         check_name(name)
-        with UploadSource.open_path(item.path) as src:
+        # Files above INLINE_READ_BYTES are read in worker threads, so hashed there, off the loop.
+        with HashingSource.open_path(item.path, hash_in_thread=False) as src:
             check_size(src)
-            progress = ShareProgress(self._progress)
-            attempts = UploadAttempts(
-                src,
-                name,
-                self._expires_after,
-                progress=progress,
-                cancel=client.cancel,
-                timeout=client.transfer_timeout(src.size),
-                target=client.target,
-                on_notice=self._on_notice,
-            )
-            inline = src.size is not None and src.size <= INLINE_READ_BYTES
-            progress.start(src.size, name)
+            journal = self._journal
+            ticket = journal.started(item.path, name, src) if journal is not None else None
             try:
-                while True:
-                    body = attempts.body()
-                    self._bodies[asyncio.current_task()] = body
-                    try:
-                        send = functools.partial(_send, stub, body, attempts.timeout, inline=inline)
-                        reply = await self._window.send(send)
-                    except grpc.RpcError as error:  # grpc.aio.AioRpcError
-                        await asyncio.sleep(attempts.restart_delay(error, body))
-                        continue
-                    return attempts.accept(reply, body)
-            finally:
-                progress.finish()
+                info = await self._send_item(stub, src, name)
+            except BaseException as error:
+                if journal is not None and ticket is not None:
+                    journal.failed(ticket, src, error)
+                raise
+            if journal is not None and ticket is not None:
+                outcome.sha256 = journal.stored(ticket, src, info)
+            else:
+                outcome.sha256 = src.hexdigest()
+            return info
+
+    async def _send_item(self, stub: files_pb2_grpc.FilesStub, src: HashingSource, name: str) -> FileInfo:
+        """The attempts of one item's upload (restarts after a broken connection or back-pressure)."""
+        client = self._client
+        progress = ShareProgress(self._progress)
+        attempts = UploadAttempts(
+            src,
+            name,
+            self._expires_after,
+            progress=progress,
+            cancel=client.cancel,
+            timeout=client.transfer_timeout(src.size),
+            target=client.target,
+            on_notice=self._on_notice,
+        )
+        inline = src.size is not None and src.size <= INLINE_READ_BYTES
+        progress.start(src.size, name)
+        try:
+            while True:
+                body = attempts.body()
+                self._bodies[asyncio.current_task()] = body
+                try:
+                    send = functools.partial(_send, stub, body, attempts.timeout, inline=inline)
+                    reply = await self._window.send(send)
+                except grpc.RpcError as error:  # grpc.aio.AioRpcError
+                    await asyncio.sleep(attempts.restart_delay(error, body))
+                    continue
+                return attempts.accept(reply, body)
+        finally:
+            progress.finish()
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:

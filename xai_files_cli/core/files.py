@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import grpc
 
@@ -54,6 +54,9 @@ from xai_files_cli.core.upload import (
     interrupt_report,
 )
 from xai_files_cli.errors import InternalError, Interrupted, Terminated, UsageError
+
+if TYPE_CHECKING:
+    from xai_files_cli.core.upload_plan import UploadJournal
 
 log = logging.getLogger("xai.files")
 
@@ -225,15 +228,17 @@ class FilesClient:
         on_result: Callable[[UploadResult], None] | None = None,
         progress: Progress | None = None,
         on_notice: Notice | None = None,
+        journal: UploadJournal | None = None,
     ) -> list[UploadResult]:
         """Upload many files concurrently (at most `concurrency` at once); one result per item.
 
         Items are pulled lazily as slots free up, so a generator is never materialised. A failed item
         never stops the others. `on_result` runs in the calling thread as each item finishes;
         `progress` gets the bytes of all items together (its total is known only for a sized
-        collection). Ctrl-C or SIGTERM, or `cancel` set from another thread, cancels the uploads in
-        flight and raises Interrupted. Runs on grpc.aio (`core.batch`), so the channel must be one
-        `core.channel.connect` made, and the caller must not be inside a running event loop.
+        collection); `journal` (the upload index) is written around each upload. Ctrl-C or SIGTERM,
+        or `cancel` set from another thread, cancels the uploads in flight and raises Interrupted.
+        Runs on grpc.aio (`core.batch`), so the channel must be one `core.channel.connect` made, and
+        the caller must not be inside a running event loop.
         """
         check_ttl(expires_after)
         if concurrency < 1:
@@ -250,6 +255,7 @@ class FilesClient:
             on_result=on_result,
             progress=progress,
             on_notice=on_notice,
+            journal=journal,
         )
 
     # -- listing and metadata -----------------------------------------------------------------------

@@ -172,19 +172,31 @@ class UploadItem:
 
 @dataclass(frozen=True)
 class UploadResult:
-    """Outcome of one batch item: the stored file, or the error that stopped it."""
+    """Outcome of one batch item: the stored file (or, when `skipped`, the live file that already
+    holds its content), or the error that stopped it; `sha256` of the content when known."""
 
     item: UploadItem
     file: FileInfo | None = None
     error: XaiError | None = None
+    sha256: str | None = None
+    seconds: float | None = None
+    skipped: bool = False
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def status(self) -> str:
+        """`uploaded`, `skipped` or `failed`."""
+        if self.error is not None:
+            return "failed"
+        return "skipped" if self.skipped else "uploaded"
+
     def to_json(self) -> dict[str, Any]:
-        """One JSONL line of a batch: the file object plus `path`, or `path` + `error`."""
+        """One JSONL line of a batch: `path`, `status`, then the file object or `error`."""
+        head = {"path": str(self.item.path), "status": self.status}
         if self.file is not None:
-            return {"path": str(self.item.path), **self.file.to_json()}
+            return {**head, **self.file.to_json()}
         assert self.error is not None
-        return {"path": str(self.item.path), "error": self.error.to_json()}
+        return {**head, "error": self.error.to_json()}

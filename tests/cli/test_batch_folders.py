@@ -1,0 +1,110 @@
+"""`batch-upload DIR` takes a folder as a repository holds it: hidden entries left out unless
+`--hidden`, `--exclude GLOB`, a count of what was left out, and names relative to the folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import run_xai
+from tests.support.emulator import Emulators
+from tests.support.stored import stored_by_name
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A checkout: two report.pdf in different folders, .git/, .env, build output, a top file."""
+    root = tmp_path / "repo"
+    for relative, payload in {
+        "README.md": b"# readme",
+        "docs/report.pdf": b"%PDF docs",
+        "archive/2024/report.pdf": b"%PDF archive",
+        ".env": b"SECRET=1",
+        ".git/config": b"[core]",
+        ".git/objects/ab/cdef": b"blob",
+        "docs/.draft.md": b"draft",
+        "build/out.o": b"\x7fELF",
+        "docs/notes.tmp": b"tmp",
+    }.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(payload)
+    return root
+
+
+def test_a_folder_skips_hidden_entries_and_names_files_by_their_relative_path(
+    emulators: Emulators, repo: Path
+) -> None:
+    server = emulators.start()
+    result = run_xai("files", "batch-upload", str(repo))
+    assert result.code == 0, result
+    assert sorted(stored_by_name(server)) == [
+        "README.md",
+        "archive/2024/report.pdf",
+        "build/out.o",
+        "docs/notes.tmp",
+        "docs/report.pdf",
+    ]
+    assert result.stderr.splitlines()[0] == "xai: skipped 3 hidden paths (--hidden includes them)"
+
+
+def test_hidden_includes_them(emulators: Emulators, repo: Path) -> None:
+    server = emulators.start()
+    assert run_xai("files", "batch-upload", str(repo), "--hidden").code == 0
+    assert {".env", ".git/config", ".git/objects/ab/cdef", "docs/.draft.md"} <= set(stored_by_name(server))
+
+
+def test_exclude_globs_leave_out_files_and_folders_and_are_counted(emulators: Emulators, repo: Path) -> None:
+    server = emulators.start()
+    result = run_xai(
+        "files",
+        "batch-upload",
+        str(repo),
+        "--exclude",
+        "build",
+        "--exclude",
+        "*.tmp",
+        "--exclude",
+        "archive/*/*",
+    )
+    assert result.code == 0, result
+    assert sorted(stored_by_name(server)) == ["README.md", "docs/report.pdf"]
+    assert result.stderr.splitlines()[0] == (
+        "xai: skipped 3 hidden paths (--hidden includes them) and 3 paths matching --exclude"
+    )
+
+
+def test_a_file_named_directly_keeps_its_basename_and_a_hidden_one_is_taken(
+    emulators: Emulators, repo: Path
+) -> None:
+    server = emulators.start()
+    result = run_xai("files", "batch-upload", str(repo / "docs" / "report.pdf"), str(repo / ".env"), "--json")
+    assert result.code == 0
+    assert sorted(json.loads(line)["filename"] for line in result.stdout.splitlines()) == [
+        ".env",
+        "report.pdf",
+    ]
+    assert sorted(stored_by_name(server)) == [".env", "report.pdf"]
+
+
+def test_two_folders_with_the_same_relative_names_skip_by_name_and_content(
+    emulators: Emulators, repo: Path
+) -> None:
+    emulators.start()
+    first = run_xai("files", "batch-upload", str(repo / "docs"), "--skip-existing", "--json")
+    assert sorted(json.loads(line)["filename"] for line in first.stdout.splitlines()) == [
+        "notes.tmp",
+        "report.pdf",
+    ]
+    # archive/2024/report.pdf has another content: uploaded; names keep the two apart.
+    other = run_xai("files", "batch-upload", str(repo / "archive"), "--skip-existing", "--json")
+    (record,) = map(json.loads, other.stdout.splitlines())
+    assert (record["filename"], record["status"]) == ("2024/report.pdf", "uploaded")
+
+
+def test_dry_run_shows_the_names_a_folder_would_get(emulators: Emulators, repo: Path) -> None:
+    emulators.start()
+    result = run_xai("files", "batch-upload", str(repo / "archive"), "--dry-run")
+    assert [entry["name"] for entry in json.loads(result.stdout)] == ["2024/report.pdf"]

@@ -1,0 +1,515 @@
+"""The runs behind `xai files upload` and `batch-upload`, and upload reuse for `chat --file`.
+
+- Folders are expanded as a repository holds them (`collect_upload_items`): hidden files and
+  directories are left out unless `--hidden`, `--exclude GLOB` leaves out more, and a file found
+  under a folder argument is named by its path relative to that folder (`sub/report.pdf`).
+- Every upload from a path is written to the upload index (`core.upload_index`): a pending row
+  first, the stored file once the server answered. `--skip-existing` consults it
+  (`core.upload_plan`), `--dry-run` prints the plan and changes nothing on the server,
+  `--manifest FILE` appends one JSON line per item, and under GitHub Actions failures become
+  `::error` annotations and a batch a `::group::` (`output.ci_log`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import glob
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from xai_files_cli.errors import UsageError, XaiError
+
+if TYPE_CHECKING:
+    from xai_files_cli.cli.context import AppContext
+    from xai_files_cli.core.files import FilesClient
+    from xai_files_cli.core.records import FileInfo, UploadItem, UploadResult
+    from xai_files_cli.core.transfer import UploadSource
+    from xai_files_cli.core.upload_index import UploadIndex
+    from xai_files_cli.core.upload_plan import PlanEntry, UploadPlanner
+    from xai_files_cli.output.ci_log import CiLog
+    from xai_files_cli.output.manifest import Manifest
+
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The options `upload` and `batch-upload` share."""
+
+    expires_after: int | None = None
+    json_output: bool = False
+    skip_existing: bool = False
+    dry_run: bool = False
+    manifest: str | None = None
+    log_format: str = "auto"
+
+
+# -- the index ---------------------------------------------------------------------------------------
+def index_host(app_ctx: AppContext) -> tuple[str, str]:
+    """(profile, host) that name this invocation's upload index; the embedded server is named by
+    its data dir, where its files live."""
+    settings = app_ctx.settings()
+    if settings.local:
+        from xai_files_cli.emulator.embedded import default_data_dir
+
+        return settings.profile, "local:" + os.path.abspath(default_data_dir())
+    return settings.profile, settings.api_host
+
+
+def open_index(app_ctx: AppContext) -> UploadIndex:
+    """This profile+host's upload index, opened now (a broken one is reported once, then unused)."""
+    from xai_files_cli.core.upload_index import UploadIndex, index_path
+
+    profile, host = index_host(app_ctx)
+    return UploadIndex(index_path(profile, host), warn=app_ctx.say.warn).open()
+
+
+def make_planner(
+    app_ctx: AppContext, index: UploadIndex, client: FilesClient, *, dry_run: bool
+) -> UploadPlanner:
+    from xai_files_cli.core.files import DEFAULT_TIMEOUT
+    from xai_files_cli.core.upload_plan import UploadPlanner, list_matching
+
+    timeout = app_ctx.options.timeout or DEFAULT_TIMEOUT
+    lister = list_matching(app_ctx.channel(), timeout=timeout, target=client.target)
+    return UploadPlanner(index, client, list_matching=lister, dry_run=dry_run)
+
+
+# -- folders -----------------------------------------------------------------------------------------
+@dataclass
+class Collected:
+    """The files to upload, and how many paths were left out for each reason."""
+
+    items: list[UploadItem] = field(default_factory=list)
+    left_out: Counter[str] = field(default_factory=Counter)
+
+    def left_out_line(self) -> str | None:
+        """`skipped 3 hidden paths (--hidden includes them) and 1 path matching --exclude`."""
+        parts = []
+        hidden, excluded = self.left_out["hidden"], self.left_out["excluded"]
+        if hidden:
+            parts.append(f"{hidden} hidden {_paths(hidden)} (--hidden includes them)")
+        if excluded:
+            parts.append(f"{excluded} {_paths(excluded)} matching --exclude")
+        return "skipped " + " and ".join(parts) if parts else None
+
+
+def _paths(count: int) -> str:
+    return "path" if count == 1 else "paths"
+
+
+def _excluded(name: str, patterns: tuple[str, ...]) -> bool:
+    """A pattern with a `/` matches the whole relative name; one without, any single component."""
+    parts = name.split("/")
+    for pattern in patterns:
+        pattern = pattern.strip("/")
+        if "/" in pattern:
+            if fnmatch.fnmatchcase(name, pattern):
+                return True
+        elif any(fnmatch.fnmatchcase(part, pattern) for part in parts):
+            return True
+    return False
+
+
+def collect_upload_items(
+    args: list[str], *, hidden: bool = False, excludes: tuple[str, ...] = ()
+) -> Collected:
+    """Expand files, directories (recursively) and glob patterns into upload items, in a stable order.
+
+    A file found under a directory is named by its path relative to that directory (`/`-separated);
+    a file named directly, or matched by a glob, keeps its basename. Inside directories, hidden
+    entries (a name starting with `.`) are left out unless `hidden`; `excludes` leave out matching
+    files and whole directories anywhere. A missing path, a pattern matching nothing, or a
+    non-regular file named explicitly is a usage error (exit 2) reported before anything is uploaded.
+    """
+    from xai_files_cli.core.records import UploadItem
+    from xai_files_cli.core.transfer import check_regular_file
+
+    collected = Collected()
+    found: list[tuple[Path, str | None]] = []
+
+    def walk(directory: Path) -> None:
+        for root, dirs, names in os.walk(directory, onerror=None, followlinks=False):
+            base = Path(root).relative_to(directory)
+            kept = []
+            for entry in sorted(dirs):
+                reason = _leave_out(entry, (base / entry).as_posix())
+                if reason:
+                    collected.left_out[reason] += 1
+                else:
+                    kept.append(entry)
+            dirs[:] = kept
+            for entry in sorted(names):
+                candidate = Path(root) / entry
+                relative = (base / entry).as_posix()
+                reason = _leave_out(entry, relative)
+                if reason:
+                    collected.left_out[reason] += 1
+                elif candidate.is_file():  # follows a symlink to a file; skips FIFOs, sockets, devices
+                    found.append((candidate, relative))
+
+    def _leave_out(entry: str, relative: str) -> str | None:
+        if not hidden and entry.startswith("."):
+            return "hidden"
+        return "excluded" if excludes and _excluded(relative, excludes) else None
+
+    def add(path: Path, explicit: bool) -> None:
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            raise UsageError(f"cannot upload {path}: no such file", path=str(path)) from None
+        if path.is_dir():
+            walk(path)
+            return
+        if explicit:
+            check_regular_file(path, mode)
+            if not os.access(path, os.R_OK):
+                raise UsageError(f"cannot upload {path}: permission denied", path=str(path))
+        if not path.is_file():
+            return
+        if excludes and _excluded(path.name, excludes):
+            collected.left_out["excluded"] += 1
+        else:
+            found.append((path, None))
+
+    for arg in args:
+        literal = Path(arg)
+        if _GLOB_CHARS.search(arg) and not literal.exists():
+            matches = sorted(glob.glob(arg, recursive=True))
+            if not matches:
+                raise UsageError(f"no files match {arg!r}", path=arg)
+            for match in matches:
+                add(Path(match), explicit=False)
+        else:
+            add(literal, explicit=True)
+    unique: dict[str, tuple[Path, str | None]] = {}
+    for path, name in found:
+        unique.setdefault(os.path.realpath(path), (path, name))
+    collected.items = [UploadItem(path=path, name=name) for path, name in unique.values()]
+    return collected
+
+
+# -- what every run shares ---------------------------------------------------------------------------
+class UploadRun:
+    """One invocation's upload machinery: the index, the manifest, the CI log and the results."""
+
+    def __init__(self, app_ctx: AppContext, options: RunOptions, command: str) -> None:
+        from xai_files_cli.output.ci_log import CiLog, wants_github
+        from xai_files_cli.output.manifest import Manifest
+
+        self.app_ctx = app_ctx
+        self.options = options
+        self.command = command
+        self.ci: CiLog = CiLog(app_ctx.io.stderr, enabled=wants_github(options.log_format))
+        self.manifest: Manifest | None = Manifest(Path(options.manifest)) if options.manifest else None
+        self.index = open_index(app_ctx)
+        self.failures: list[XaiError] = []
+
+    def close(self) -> None:
+        if self.manifest is not None:
+            self.manifest.close()
+        self.index.close()
+
+    def plan(self, items: list[UploadItem], client: FilesClient) -> list[PlanEntry]:
+        """The decision for each item (all `upload` without --skip-existing)."""
+        planner = make_planner(self.app_ctx, self.index, client, dry_run=self.options.dry_run)
+        return planner.plan_all(items, skip_existing=self.options.skip_existing)
+
+    def show_plan(self, plan: list[PlanEntry]) -> None:
+        """`--dry-run`: a JSON array when piped or with --json, else a table and a total."""
+        from xai_files_cli.output import machine
+        from xai_files_cli.output.uploads import print_plan
+
+        io = self.app_ctx.io
+        if self.options.json_output or not io.stdout_is_tty:
+            machine.write_json(io, [entry.to_json() for entry in plan])
+        else:
+            print_plan(io, plan)
+
+    def finished(self, result: UploadResult, size: int | None) -> None:
+        """Bookkeeping of one finished item: manifest line, CI annotation, failure count."""
+        if self.manifest is not None:
+            self.manifest.write(result, size)
+        if result.error is not None:
+            self.failures.append(result.error)
+            self.annotate(result.item.filename, result.error)
+
+    def annotate(self, name: str, error: XaiError) -> None:
+        message = error.message + (f" ({error.status})" if error.status else "")
+        self.ci.error(f"xai {self.command} failed: {name}", message)
+
+
+def skipped_result(entry: PlanEntry) -> UploadResult:
+    from xai_files_cli.core.records import UploadResult
+
+    return UploadResult(
+        item=entry.item, file=entry.existing, sha256=entry.sha256, seconds=entry.seconds, skipped=True
+    )
+
+
+# -- upload ------------------------------------------------------------------------------------------
+def upload_path(app_ctx: AppContext, path: str, name: str | None, options: RunOptions) -> None:
+    """`xai files upload PATH|-`: plan, skip or upload, record, report."""
+    from xai_files_cli.core.content_hash import HashingSource
+    from xai_files_cli.core.records import UploadItem
+
+    io = app_ctx.io
+    if path == "-":
+        if not name:
+            raise UsageError("reading from stdin (-) needs --name NAME")
+        if options.skip_existing:
+            raise UsageError("--skip-existing needs a file: stdin cannot be compared before it is sent")
+        # On a terminal, read the unbuffered stream: Ctrl-D ends the input at once, where a buffered
+        # read would return what was typed and then wait for a second Ctrl-D.
+        stdin = getattr(io.stdin, "raw", io.stdin) if io.stdin_is_tty else io.stdin
+        source = HashingSource.from_stream(stdin, label="stdin")
+        item = UploadItem(path=Path("-"), name=name)
+    else:
+        source = HashingSource.open_path(Path(path))
+        item = UploadItem(path=Path(path), name=name or Path(path).name)
+    run = UploadRun(app_ctx, options, "upload")
+    try:
+        with source:
+            _upload_one(run, source, item, from_stdin=path == "-")
+    finally:
+        run.close()
+
+
+def _upload_one(run: UploadRun, source: UploadSource, item: UploadItem, *, from_stdin: bool) -> None:
+    from xai_files_cli.core.content_hash import HashingSource
+    from xai_files_cli.core.records import UploadResult
+    from xai_files_cli.core.upload import check_name
+    from xai_files_cli.core.upload_plan import SKIP, UPLOAD, PlanEntry, UploadJournal
+    from xai_files_cli.output.progress import make_progress
+
+    app_ctx, options = run.app_ctx, run.options
+    assert isinstance(source, HashingSource)
+    if from_stdin and options.dry_run:
+        run.show_plan([PlanEntry(item, UPLOAD, "stdin is read only when it is sent", None)])
+        return
+    client = app_ctx.files()
+    if options.dry_run or options.skip_existing:
+        (entry,) = run.plan([item], client)
+        if options.dry_run:
+            run.show_plan([entry])
+            return
+        if entry.action == SKIP:
+            result = skipped_result(entry)
+            run.finished(result, entry.size)
+            _print_upload_result(app_ctx, result, entry.reason, options.json_output)
+            return
+    check_name(item.filename)  # before the index is written: a name that cannot be sent is exit 2
+    journal = UploadJournal(run.index)
+    progress = make_progress(app_ctx.io, quiet=app_ctx.options.quiet, verb="upload")
+    ticket = journal.started(None if from_stdin else item.path, item.filename, source)
+    try:
+        info = client.upload(
+            source,
+            name=item.filename,
+            expires_after=options.expires_after,
+            progress=progress,
+            on_notice=app_ctx.say.info,
+        )
+    except BaseException as error:
+        journal.failed(ticket, source, error)
+        if isinstance(error, KeyboardInterrupt):
+            client.cancel.set()
+        if isinstance(error, XaiError):
+            run.finished(UploadResult(item=item, error=error), source.size)
+        raise
+    sha = journal.stored(ticket, source, info)
+    result = UploadResult(item=item, file=info, sha256=sha)
+    run.finished(result, info.size)
+    _print_upload_result(
+        app_ctx, result, None, options.json_output, source=None if from_stdin else str(item.path)
+    )
+
+
+def _print_upload_result(
+    app_ctx: AppContext,
+    result: UploadResult,
+    reason: str | None,
+    json_output: bool,
+    source: str | None = None,
+) -> None:
+    """The stored (or already stored) file: JSON, a terminal line, or the id alone when piped."""
+    from xai_files_cli.output import files as file_views
+    from xai_files_cli.output import machine
+    from xai_files_cli.output.uploads import skipped_line
+
+    io = app_ctx.io
+    info = result.file
+    assert info is not None
+    if json_output:
+        machine.write_json(io, {**info.to_json(), "status": result.status})
+    elif not io.stdout_is_tty:
+        machine.write_lines(io, [info.id])
+    elif result.skipped:
+        io.write_out(skipped_line(info, reason or "unchanged") + "\n")
+    else:
+        io.write_out(file_views.uploaded_line(info, source) + "\n")
+
+
+# -- batch-upload ------------------------------------------------------------------------------------
+def batch_upload_paths(
+    app_ctx: AppContext,
+    paths: list[str],
+    options: RunOptions,
+    *,
+    concurrency: int,
+    hidden: bool,
+    excludes: tuple[str, ...],
+) -> tuple[int, list[XaiError]]:
+    """`xai files batch-upload`: collect, plan, skip or upload each file; (items, failures)."""
+    collected = collect_upload_items(paths, hidden=hidden, excludes=excludes)
+    line = collected.left_out_line()
+    if line:
+        app_ctx.say.info(line)
+    items = collected.items
+    if not items:
+        if options.dry_run:
+            UploadRun(app_ctx, options, "batch-upload").show_plan([])
+        else:
+            app_ctx.say.info("no files to upload")
+        return 0, []
+    run = UploadRun(app_ctx, options, "batch-upload")
+    try:
+        _batch(run, items, concurrency)
+    finally:
+        run.close()
+    return len(items), run.failures
+
+
+def _batch(run: UploadRun, items: list[UploadItem], concurrency: int) -> None:
+    from xai_files_cli.core.upload_plan import SKIP, UploadJournal
+    from xai_files_cli.output.files import human_size
+    from xai_files_cli.output.progress import make_progress
+
+    app_ctx, options = run.app_ctx, run.options
+    client = app_ctx.files()
+    plan = run.plan(items, client)
+    if options.dry_run:
+        run.show_plan(plan)
+        return
+    sizes = {entry.item: entry.size for entry in plan}
+    report = _BatchReport(run, sizes)
+    to_send = [entry.item for entry in plan if entry.action != SKIP]
+    with run.ci.group(f"xai files batch-upload: {len(items)} files"):
+        for entry in plan:
+            if entry.action == SKIP:
+                report(skipped_result(entry))
+        if to_send:
+            progress = make_progress(app_ctx.io, quiet=app_ctx.options.quiet, verb="batch upload")
+            report.progress = progress
+            try:
+                client.batch_upload(
+                    to_send,
+                    concurrency=concurrency,
+                    expires_after=options.expires_after,
+                    on_result=report,
+                    progress=progress,
+                    on_notice=app_ctx.say.info,
+                    journal=UploadJournal(run.index),
+                )
+            except KeyboardInterrupt:
+                client.cancel.set()
+                raise
+    if not run.failures:
+        uploaded = f"uploaded {_files(report.uploaded)} ({human_size(report.uploaded_bytes)})"
+        if report.skipped:
+            uploaded += f", skipped {report.skipped} unchanged ({human_size(report.skipped_bytes)})"
+        app_ctx.say.info(uploaded)
+
+
+def _files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
+
+
+class _BatchReport:
+    """Shows each finished item (terminal line, `id<TAB>path`, or a JSON line) and counts them."""
+
+    def __init__(self, run: UploadRun, sizes: dict[UploadItem, int | None]) -> None:
+        self.run = run
+        self.sizes = sizes
+        self.progress: object = None
+        self.uploaded = self.uploaded_bytes = self.skipped = self.skipped_bytes = 0
+
+    def __call__(self, result: UploadResult) -> None:
+        from xai_files_cli.cli.reporting import report_error
+        from xai_files_cli.output import files as file_views
+        from xai_files_cli.output import machine
+        from xai_files_cli.output.progress import RichProgress
+        from xai_files_cli.output.sanitize import escape_terminal
+        from xai_files_cli.output.uploads import batch_skipped_line
+
+        app_ctx = self.run.app_ctx
+        io = app_ctx.io
+        self._count(result)
+        self.run.finished(result, self.sizes.get(result.item))
+        if self.run.options.json_output:
+            machine.write_jsonl(io, [result.to_json()])
+        elif io.stdout_is_tty:
+            line = batch_skipped_line(result) if result.skipped else file_views.batch_result_line(result)
+            shown = isinstance(self.progress, RichProgress) and self.progress.print_above(line)
+            if not shown:
+                io.write_out(line + "\n")
+        elif result.file is not None:
+            file_id, path = escape_terminal(result.file.id), escape_terminal(str(result.item.path))
+            io.write_out(f"{file_id}\t{path}\n")
+        else:
+            report_error(app_ctx, result.error)  # type: ignore[arg-type]
+
+    def _count(self, result: UploadResult) -> None:
+        if result.file is None:
+            return
+        if result.skipped:
+            self.skipped += 1
+            self.skipped_bytes += result.file.size
+        else:
+            self.uploaded += 1
+            self.uploaded_bytes += result.file.size
+
+
+# -- chat --file -------------------------------------------------------------------------------------
+class UploadReuse:
+    """For `chat --file`: find a live upload of a local file's exact content (name, size, SHA-256,
+    confirmed with the server) instead of sending it again, and remember what chat keeps."""
+
+    def __init__(self, app_ctx: AppContext) -> None:
+        self._app_ctx = app_ctx
+        self._index: UploadIndex | None = None
+
+    def _open(self) -> UploadIndex:
+        if self._index is None:
+            self._index = open_index(self._app_ctx)
+        return self._index
+
+    def find_live(self, path: Path, name: str) -> FileInfo | None:
+        """The live file this profile uploaded with this name and content, or None."""
+        from xai_files_cli.core.records import UploadItem
+        from xai_files_cli.core.upload_plan import SKIP
+
+        planner = make_planner(self._app_ctx, self._open(), self._app_ctx.files(), dry_run=False)
+        entry = planner.plan(UploadItem(path=path, name=name), skip_existing=True)
+        return entry.existing if entry.action == SKIP else None
+
+    def remember(self, source: UploadSource, path: Path, info: FileInfo) -> None:
+        """Record a file chat uploaded and keeps, when its whole content was hashed on the way."""
+        from xai_files_cli.core.content_hash import HashingSource
+
+        if isinstance(source, HashingSource) and source.read_to_end:
+            self._open().record(
+                info,
+                source.hexdigest(),
+                path=Path(os.path.abspath(path)),
+                stat=source.opened_stat,
+                read_at_ns=source.read_started_ns,
+            )
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()

@@ -1,0 +1,407 @@
+"""The upload index: what this profile uploaded to one host, kept in SQLite across runs.
+
+One database per profile and host, in the user state dir (`XAI_STATE_DIR`, else platformdirs'
+user_state_dir for "xai"), WAL journal, mode 0600. It never holds a key: only file ids, names,
+sizes, SHA-256 digests, times, and the local path and stat each upload was read from.
+
+- `uploads`: one row per stored file: content (sha256 + size) and name -> file id, expiry, upload
+  time; plus the path and its stat at the time of the read, so an unchanged file need not be hashed
+  again (see `known_digest`).
+- `pending`: one row per upload under way, written before its first byte is sent (path, name,
+  size, start time) and removed when the upload ends. A row left behind means a run was killed
+  while the server may have stored the file; a later run reconciles it with the server
+  (`core.upload_plan`) instead of uploading a duplicate.
+
+The index is a help, never a requirement: if it cannot be opened, read or written (corrupt,
+locked by another process for longer than LOCK_WAIT, unwritable dir), `warn` is called once and
+every later call is a no-op that finds nothing. No upload is ever lost because of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from xai_files_cli.core.records import FileInfo, RawTime, epoch_seconds
+
+STATE_DIR_ENV = "XAI_STATE_DIR"
+LOCK_WAIT = 5.0  # seconds to wait for another process's write before giving the index up
+SCHEMA_VERSION = 1
+# A stat is trusted to stand for unchanged content only when the file's last change is older than
+# the read that hashed it by this much: a write within the same timestamp tick would otherwise go
+# unseen (coarse file system clocks; git calls this the "racy" case).
+RACY_MARGIN_NS = 2_000_000_000
+PENDING_KEPT_NS = 30 * 24 * 3600 * 1_000_000_000  # forget a pending row after 30 days
+
+Warn = Callable[[str], None]
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS uploads (
+    file_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    uploaded_at_ns INTEGER NOT NULL,
+    expires_at_ns INTEGER,
+    path TEXT,
+    dev INTEGER,
+    ino INTEGER,
+    mtime_ns INTEGER,
+    ctime_ns INTEGER,
+    read_at_ns INTEGER
+);
+CREATE INDEX IF NOT EXISTS uploads_by_content ON uploads (name, size, sha256);
+CREATE INDEX IF NOT EXISTS uploads_by_path ON uploads (path);
+CREATE TABLE IF NOT EXISTS pending (
+    id INTEGER PRIMARY KEY,
+    run TEXT NOT NULL,
+    path TEXT,
+    name TEXT NOT NULL,
+    size INTEGER,
+    sha256 TEXT,
+    started_at_ns INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pending_by_name ON pending (name, size);
+"""
+
+
+def state_dir() -> Path:
+    """`XAI_STATE_DIR` if set, else the platform's user state dir for `xai`."""
+    override = os.environ.get(STATE_DIR_ENV)
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("xai", appauthor=False))
+
+
+def index_path(profile: str, host: str) -> Path:
+    """`<state dir>/uploads/<profile>@<host>-<hash>.sqlite3`: one index per profile and host."""
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", host)[:80]
+    digest = hashlib.sha256(f"{profile}\0{host}".encode()).hexdigest()[:10]
+    return state_dir() / "uploads" / f"{profile}@{readable}-{digest}.sqlite3"
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a file's stat says about its content: equal fingerprints, unchanged content (see
+    RACY_MARGIN_NS for when that holds)."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    ino: int
+    dev: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> Fingerprint:
+        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """A file this profile uploaded, as the index remembers it."""
+
+    file_id: str
+    name: str
+    size: int
+    sha256: str
+    uploaded_at_ns: int
+    expires_at_ns: int | None
+
+    def expired(self, now_ns: int) -> bool:
+        return self.expires_at_ns is not None and self.expires_at_ns <= now_ns
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    """An upload that started and never reported how it ended (its run may have been killed)."""
+
+    id: int
+    run: str
+    path: str | None
+    name: str
+    size: int | None
+    sha256: str | None
+    started_at_ns: int
+
+
+def path_key(path: Path) -> str:
+    """A path as index text: its bytes as UTF-8, any byte that is not shown as `\\xNN`."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _ns(moment: Any) -> int | None:
+    if moment is None:
+        return None
+    if isinstance(moment, RawTime):
+        return moment.seconds * 1_000_000_000 + moment.nanos
+    return int(epoch_seconds(moment) * 1_000_000_000)
+
+
+class UploadIndex:
+    """One profile+host's upload index; safe to share between threads (one connection, a lock).
+
+    Every method swallows the index's own failures (see the module docstring): a query then finds
+    nothing and a write does nothing.
+    """
+
+    def __init__(self, path: Path | None, *, warn: Warn | None = None) -> None:
+        self.path = path
+        self.run = secrets.token_hex(8)  # marks this process's pending rows
+        self._warn = warn
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._broken = path is None
+        self._warned = False
+
+    @classmethod
+    def disabled(cls) -> UploadIndex:
+        """An index that remembers nothing (e.g. for stdin)."""
+        return cls(None)
+
+    @property
+    def usable(self) -> bool:
+        return not self._broken
+
+    # -- plumbing -----------------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            assert self.path is not None
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):  # private from its first byte
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            conn = sqlite3.connect(
+                self.path, timeout=LOCK_WAIT, isolation_level=None, check_same_thread=False
+            )
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise sqlite3.DatabaseError(f"made by a newer xai (schema {version})")
+                if version < SCHEMA_VERSION:
+                    with _transaction(conn):  # executescript would commit halfway: one statement each
+                        for statement in filter(str.strip, _SCHEMA.split(";")):
+                            conn.execute(statement)
+                        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                self._prune(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    def _prune(self, conn: sqlite3.Connection) -> None:
+        """Drop rows that can no longer matter: expired uploads, very old pending rows."""
+        now = time.time_ns()
+        conn.execute("DELETE FROM uploads WHERE expires_at_ns IS NOT NULL AND expires_at_ns <= ?", (now,))
+        conn.execute("DELETE FROM pending WHERE started_at_ns < ?", (now - PENDING_KEPT_NS,))
+
+    def _safely(self, work: Callable[[sqlite3.Connection], T], fallback: T) -> T:
+        """Run `work` on the connection; on any failure of the index warn once and give it up."""
+        with self._lock:
+            if self._broken:
+                return fallback
+            try:
+                return work(self._connect())
+            except (sqlite3.Error, OSError, ValueError) as error:  # ValueError: text SQLite cannot take
+                self._give_up(error)
+                return fallback
+
+    def _give_up(self, error: BaseException) -> None:
+        self._broken = True
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+        if self._warn is not None and not self._warned:
+            self._warned = True
+            reason = "it is locked by another process" if "locked" in str(error) else str(error)
+            self._warn(
+                f"upload index {self.path} cannot be used ({reason}); carrying on without it: "
+                "nothing is skipped or remembered in this run"
+                + ("" if "locked" in str(error) else "; remove the file to start a new index")
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.close()
+                self._conn = None
+
+    def open(self) -> UploadIndex:
+        """Open now, so a broken index is reported before any work starts."""
+        self._safely(lambda conn: None, None)
+        return self
+
+    # -- uploads ------------------------------------------------------------------------------------
+    def entries(self, name: str, size: int) -> list[IndexEntry]:
+        """Files uploaded under `name` with `size` bytes, newest first."""
+
+        def query(conn: sqlite3.Connection) -> list[IndexEntry]:
+            rows = conn.execute(
+                "SELECT file_id, name, size, sha256, uploaded_at_ns, expires_at_ns FROM uploads "
+                "WHERE name = ? AND size = ? ORDER BY uploaded_at_ns DESC",
+                (name, size),
+            ).fetchall()
+            return [IndexEntry(*row) for row in rows]
+
+        return self._safely(query, [])
+
+    def known_digest(self, path: Path, fingerprint: Fingerprint) -> str | None:
+        """The SHA-256 of `path` as last read, when its stat says it has not changed since.
+
+        The stat (size, mtime_ns, ctime_ns, inode, device) must equal the one taken when the file
+        was read, and the file's last change must be older than that read by RACY_MARGIN_NS; a
+        content write always moves ctime, which no program can set back.
+        """
+
+        def query(conn: sqlite3.Connection) -> str | None:
+            rows = conn.execute(
+                "SELECT sha256, size, mtime_ns, ctime_ns, ino, dev, read_at_ns FROM uploads "
+                "WHERE path = ? ORDER BY read_at_ns DESC LIMIT 4",
+                (path_key(path),),
+            ).fetchall()
+            for sha, *stat, read_at in rows:
+                if Fingerprint(*stat) != fingerprint or read_at is None:
+                    continue
+                if max(fingerprint.mtime_ns, fingerprint.ctime_ns) < read_at - RACY_MARGIN_NS:
+                    return str(sha)
+            return None
+
+        return self._safely(query, None)
+
+    def record(
+        self,
+        info: FileInfo,
+        sha256: str,
+        *,
+        path: Path | None,
+        stat: os.stat_result | None,
+        read_at_ns: int,
+        pending_id: int | None = None,
+    ) -> None:
+        """Remember a stored file (and end its pending row, in the same transaction)."""
+        fp = Fingerprint.of(stat) if stat is not None else None
+
+        def write(conn: sqlite3.Connection) -> None:
+            with _transaction(conn):
+                conn.execute(
+                    "INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        info.id,
+                        info.filename,
+                        info.size,
+                        sha256,
+                        _ns(info.created_at) or time.time_ns(),
+                        _ns(info.expires_at),
+                        path_key(path) if path is not None else None,
+                        fp.dev if fp else None,
+                        fp.ino if fp else None,
+                        fp.mtime_ns if fp else None,
+                        fp.ctime_ns if fp else None,
+                        read_at_ns if fp else None,
+                    ),
+                )
+                if pending_id is not None:
+                    conn.execute("DELETE FROM pending WHERE id = ?", (pending_id,))
+
+        self._safely(write, None)
+
+    def refresh(
+        self, file_id: str, info: FileInfo, *, path: Path, stat: os.stat_result, read_at_ns: int
+    ) -> None:
+        """After the server confirmed a file: its current expiry, and the stat of the path just read."""
+        fp = Fingerprint.of(stat)
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE uploads SET expires_at_ns = ?, path = ?, dev = ?, ino = ?, mtime_ns = ?, "
+                "ctime_ns = ?, read_at_ns = ? WHERE file_id = ?",
+                (
+                    _ns(info.expires_at),
+                    path_key(path),
+                    fp.dev,
+                    fp.ino,
+                    fp.mtime_ns,
+                    fp.ctime_ns,
+                    read_at_ns,
+                    file_id,
+                ),
+            )
+
+        self._safely(write, None)
+
+    def forget(self, file_id: str) -> None:
+        """The server no longer has this file (deleted, expired, or another account's)."""
+        self._safely(lambda conn: conn.execute("DELETE FROM uploads WHERE file_id = ?", (file_id,)), None)
+
+    def known_ids(self, file_ids: Sequence[str]) -> set[str]:
+        """Which of `file_ids` the index already holds."""
+
+        def query(conn: sqlite3.Connection) -> set[str]:
+            marks = ",".join("?" * len(file_ids))
+            rows = conn.execute(f"SELECT file_id FROM uploads WHERE file_id IN ({marks})", tuple(file_ids))
+            return {row[0] for row in rows}
+
+        return self._safely(query, set()) if file_ids else set()
+
+    # -- pending uploads ----------------------------------------------------------------------------
+    def begin(
+        self, *, path: Path | None, name: str, size: int | None, sha256: str | None = None
+    ) -> int | None:
+        """Write the pending row of an upload about to start; its id, or None without an index."""
+
+        def write(conn: sqlite3.Connection) -> int | None:
+            cursor = conn.execute(
+                "INSERT INTO pending (run, path, name, size, sha256, started_at_ns) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (self.run, path_key(path) if path is not None else None, name, size, sha256, time.time_ns()),
+            )
+            return cursor.lastrowid
+
+        return self._safely(write, None)
+
+    def end(self, pending_ids: Sequence[int | None]) -> None:
+        """Remove pending rows: their uploads ended without storing anything, or were reconciled."""
+        ids = tuple(i for i in pending_ids if i is not None)
+        if ids:
+            marks = ",".join("?" * len(ids))
+            self._safely(lambda conn: conn.execute(f"DELETE FROM pending WHERE id IN ({marks})", ids), None)
+
+    def pending(self, name: str, size: int) -> list[PendingEntry]:
+        """Pending rows of other runs for `name` with `size` bytes, oldest first."""
+
+        def query(conn: sqlite3.Connection) -> list[PendingEntry]:
+            rows = conn.execute(
+                "SELECT id, run, path, name, size, sha256, started_at_ns FROM pending "
+                "WHERE name = ? AND size = ? AND run != ? ORDER BY started_at_ns",
+                (name, size, self.run),
+            ).fetchall()
+            return [PendingEntry(*row) for row in rows]
+
+        return self._safely(query, [])
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
