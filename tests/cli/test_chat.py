@@ -9,17 +9,7 @@ from pathlib import Path
 
 from tests.support.cli import run_xai
 from tests.support.emulator import ChatServer
-from tests.support.samples import make_pdf
-
-RISKS_ANSWER = (
-    "From notes.txt:\n"
-    "> The main risk is that the vendor misses the March deadline for the sensor firmware.\n"
-    "\n"
-    "> A second risk is the office move in April, which may slip by two weeks.\n"
-    "\n"
-    '(Quoted 2 of 5 passages, ranked for "risks" by xai-local-retrieval-v1, '
-    "a local retrieval engine, not a language model.)\n"
-)
+from tests.support.samples import RISKS_ANSWER, make_pdf
 
 
 def test_piped_output_is_the_plain_answer_and_the_upload_is_cleaned_up(chat_server, notes: Path) -> None:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import grpc
 
 from tests.emulator.conversation_helpers import ChatClient
 from tests.support.constants import TEST_KEY
+from tests.support.emulator import Emulators
 from tests.support.raw_grpc import error_of
 from xai_files_cli.emulator.auth_service import KEY_NAME, LOCAL_TEAM_ID, LOCAL_USER_ID, NO_KEY_NAME
 from xai_files_cli.emulator.models_service import CREATED_SECONDS
-from xai_files_cli.emulator.server import RunningServer, ServerConfig, start_server
+from xai_files_cli.emulator.server import RunningServer
 
 
 def test_key_info_describes_the_calling_key_without_revealing_it(server: RunningServer) -> None:
@@ -39,15 +38,14 @@ def test_key_info_needs_the_key(server: RunningServer) -> None:
         client.close()
 
 
-def test_without_auth_each_presented_key_is_described_apart(tmp_path: Path) -> None:
-    running = start_server(ServerConfig(data_dir=tmp_path / "d", api_key=None))
+def test_without_auth_each_presented_key_is_described_apart(emulators: Emulators) -> None:
+    running = emulators.start(point_cli=False, api_key=None, faults=None)
     clients = [ChatClient(running.target, key) for key in (TEST_KEY, "another-key-abcdefgh", None)]
     try:
         first, second, anonymous = (client.key_info() for client in clients)
     finally:
         for client in clients:
             client.close()
-        running.stop(grace=0)
     assert first.api_key_id != second.api_key_id
     assert second.redacted_api_key == "****efgh"
     assert anonymous.name == NO_KEY_NAME and anonymous.redacted_api_key == "" and not anonymous.api_key_id

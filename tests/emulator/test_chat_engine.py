@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.samples import NOTES
+from tests.support.samples import NOTES, RISKS_ANSWER
 from xai_files_cli.emulator import chat_engine as engine
 from xai_files_cli.emulator.chat_engine import Attachment, Turn
 
@@ -44,15 +44,7 @@ def test_query_terms_drop_stop_words_and_keep_the_written_form() -> None:
 
 def test_answer_quotes_the_relevant_passages_from_the_file() -> None:
     answer = ask("What are the risks?", ("notes.txt", NOTES))
-    assert answer.content == (
-        "From notes.txt:\n"
-        "> The main risk is that the vendor misses the March deadline for the sensor firmware.\n"
-        "\n"
-        "> A second risk is the office move in April, which may slip by two weeks.\n"
-        "\n"
-        '(Quoted 2 of 5 passages, ranked for "risks" by xai-local-retrieval-v1, '
-        "a local retrieval engine, not a language model.)\n"
-    )
+    assert answer.content == RISKS_ANSWER
     assert "Budget" not in answer.content
     assert answer.searched and answer.terms == ["risks"]
     assert [hit.passage for hit in answer.hits] == [1, 3]

@@ -21,11 +21,11 @@ from tests.emulator.conversation_helpers import (
     user,
 )
 from tests.support.constants import TEST_KEY
-from tests.support.emulator import FakeClock
+from tests.support.emulator import Emulators, FakeClock
 from tests.support.raw_grpc import Files, error_of
 from tests.support.samples import NOTES
 from xai_files_cli._pb import chat_pb2
-from xai_files_cli.emulator.server import RunningServer, ServerConfig, start_server
+from xai_files_cli.emulator.server import RunningServer
 
 OTHER_KEY = "xai-otherkey9876543210zyxwvutsrqponmlkjih"
 
@@ -43,17 +43,13 @@ def report_id(files: Files) -> str:
 
 
 @pytest.fixture
-def launch(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
+def launch(emulators: Emulators) -> Callable[..., RunningServer]:
     """Start emulators on chosen data dirs (and keys); all are stopped at the end."""
-    started: list[RunningServer] = []
 
     def start(data_dir: Path, api_key: str | None = TEST_KEY) -> RunningServer:
-        started.append(start_server(ServerConfig(data_dir=data_dir, api_key=api_key)))
-        return started[-1]
+        return emulators.start(point_cli=False, data_dir=data_dir, api_key=api_key, faults=None)
 
-    yield start
-    for running in started:
-        running.stop(grace=0)
+    return start
 
 
 def _first_turn(chat: ChatClient, file_id: str, **fields: Any) -> Any:
@@ -223,9 +219,9 @@ def test_a_continuation_whose_file_was_deleted_names_the_missing_file(
     assert report_id in error.details()
 
 
-def test_stored_completions_are_kept_for_thirty_days(tmp_path: Path) -> None:
+def test_stored_completions_are_kept_for_thirty_days(emulators: Emulators) -> None:
     clock = FakeClock()
-    running = start_server(ServerConfig(data_dir=tmp_path / "d", api_key=TEST_KEY, clock=clock))
+    running = emulators.start(point_cli=False, clock=clock, faults=None)
     chat = ChatClient(running.target, TEST_KEY)
     try:
         message = user("What are the risks?", data=NOTES.encode(), filename="notes.txt")
@@ -240,4 +236,3 @@ def test_stored_completions_are_kept_for_thirty_days(tmp_path: Path) -> None:
         assert len(rows) == 1 and rows[0][0] != old.id
     finally:
         chat.close()
-        running.stop(grace=0)

@@ -1,5 +1,5 @@
-"""Sample documents: project notes the chat engine can answer from, a minimal real PDF, and a PDF
-whose trailer is a number (parsers choke on it)."""
+"""Sample documents: project notes the chat engine can answer from (and its answer about the risks),
+minimal real PDFs, and a PDF whose trailer is a number (parsers choke on it)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,18 @@ NOTES = (
     "A second risk is the office move in April, which may slip by two weeks.\n"
     "\n"
     "The team grew to twelve engineers; hiring is finished.\n"
+)
+
+
+# What the local engine answers about NOTES to "What are the risks?" (two quoted passages).
+RISKS_ANSWER = (
+    "From notes.txt:\n"
+    "> The main risk is that the vendor misses the March deadline for the sensor firmware.\n"
+    "\n"
+    "> A second risk is the office move in April, which may slip by two weeks.\n"
+    "\n"
+    '(Quoted 2 of 5 passages, ranked for "risks" by xai-local-retrieval-v1, '
+    "a local retrieval engine, not a language model.)\n"
 )
 
 
