@@ -26,7 +26,10 @@ class Ticket(Generic[Item]):
         self.item = item
         self.error: BaseException | None = None
         self._done = False
-        self._wake = threading.Event()
+        # A one-shot signal, cheaper than an Event: held from the start, released once per wake-up
+        # (to lead the next group, or because the item's group is done).
+        self._wake = threading.Lock()
+        self._wake.acquire()
 
 
 class GroupCommit(Generic[Item]):
@@ -51,7 +54,7 @@ class GroupCommit(Generic[Item]):
             lead = not self._running
             self._running = True
         if not lead:
-            ticket._wake.wait()
+            ticket._wake.acquire()
         while not ticket._done:  # woken as the next leader: our item is first in the queue
             self._lead()
         if ticket.error is not None:
@@ -73,8 +76,8 @@ class GroupCommit(Generic[Item]):
                 ticket._done = True
             with self._lock:
                 if self._queue:
-                    self._queue[0]._wake.set()  # its thread leads the next group
+                    self._queue[0]._wake.release()  # its thread leads the next group
                 else:
                     self._running = False
             for ticket in group:
-                ticket._wake.set()
+                ticket._wake.release()

@@ -720,12 +720,13 @@ class Upload:
         while True:
             file_id = new_file_id()
             path = self.storage.tmp_dir / f"{file_id}.part"
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+            name = str(path)
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 # Another process's cleanup may have removed the name between create and lock.
                 try:
-                    same = os.stat(path).st_ino == os.fstat(fd).st_ino
+                    same = os.stat(name).st_ino == os.fstat(fd).st_ino
                 except FileNotFoundError:
                     same = False
                 if not same:
