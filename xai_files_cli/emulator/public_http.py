@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import selectors
 import socket
 import socketserver
 import threading
@@ -218,9 +219,8 @@ class PublicLinks:
     def __init__(self, server: PublicLinkServer, moved_from: int | None) -> None:
         self.server = server
         self.moved_from = moved_from  # the recorded port that was taken, when the links moved
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.5}, name="xai-public-links", daemon=True
-        )
+        self._wake, self._waker = socket.socketpair()  # a byte on it ends the accept loop at once
+        self._thread = threading.Thread(target=self._accept_loop, name="xai-public-links", daemon=True)
         self._thread.start()
 
     @property
@@ -231,11 +231,26 @@ class PublicLinks:
     def base_url(self) -> str:
         return self.server.base_url
 
+    def _accept_loop(self) -> None:
+        """Accept connections until `stop()` (socketserver's serve_forever would poll for that)."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.server, selectors.EVENT_READ)
+            selector.register(self._wake, selectors.EVENT_READ)
+            while True:
+                ready = selector.select()
+                if any(key.fileobj is self._wake for key, _ in ready):
+                    return
+                self.server._handle_request_noblock()  # accept and hand to a thread, errors handled
+
     def stop(self) -> None:
         """Stop accepting connections and close the listening socket (connections in flight end on
         their own: their threads are daemons)."""
-        self.server.shutdown()
+        with contextlib.suppress(OSError):
+            self._waker.send(b"x")
+        self._thread.join(timeout=5)
         self.server.server_close()
+        self._wake.close()
+        self._waker.close()
 
 
 def start_public_links(storage: Storage, requested_port: int | None) -> PublicLinks:
