@@ -18,7 +18,7 @@ import urllib.request
 import pytest
 
 from tests.support.cli import run_xai
-from tests.support.emulator import FakeClock, ServeProcess
+from tests.support.emulator import FakeClock, ServeProcess, run_serve
 from xai_files_cli.emulator.public_http import PublicLinks, PublicLinkServer, byte_range, public_base
 from xai_files_cli.emulator.storage import Storage
 
@@ -255,6 +255,17 @@ def test_xai_serve_takes_a_public_port_flag(tmp_path):
     finally:
         serve.proc.send_signal(signal.SIGTERM)
     assert serve.finish()[0] == 0
+
+
+def test_a_taken_public_port_is_one_line_and_exit_1(tmp_path):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        args = ("--port", "0", "--public-port", str(taken), "--data-dir", str(tmp_path))
+        result = run_serve(*args, key="k" * 20)
+    assert result.returncode == 1
+    assert result.stderr == f"xai: cannot serve public links on 127.0.0.1:{taken}: Address already in use\n"
 
 
 def _curl(url: str) -> bytes:
