@@ -64,8 +64,8 @@ def start_xai_against(target: str, key: str, *args: str, **popen: Any) -> subpro
 def run_python(*args: str, timeout: float = 60, **run: Any) -> subprocess.CompletedProcess[str]:
     """`python ARGS` to completion (see `python_command`), its output captured as text; env defaults
     to xai_subprocess_env()."""
-    run.setdefault("env", xai_subprocess_env())
-    return subprocess.run(python_command(*args), capture_output=True, text=True, timeout=timeout, **run)
+    run = {"env": xai_subprocess_env(), "capture_output": True, "text": True, **run}
+    return subprocess.run(python_command(*args), timeout=timeout, **run)
 
 
 @contextlib.contextmanager
