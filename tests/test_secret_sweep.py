@@ -271,3 +271,39 @@ def test_without_a_key_networked_commands_exit_3_and_touch_no_network(
 def test_sentinel_matches_the_leak_rule() -> None:
     """The sentinel has the shape of a real key, and is not the test suite's usual key."""
     assert SENTINEL.startswith("xai-") and len(SENTINEL) == 44 and SENTINEL != TEST_KEY
+
+
+# -- spans: attributes and what the exporter writes ----------------------------------------------
+def test_spans_never_carry_the_key(
+    sweep_env: Path,
+    sentinel_server: RunningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Every command once more, traced to the console exporter (stderr), with the key also in a
+    file's name, a file id asked for and a prompt: no span attribute and no exported text has it."""
+    from xai_files_cli.core import tracing
+
+    monkeypatch.setenv("XAI_API_HOST", sentinel_server.target)
+    monkeypatch.setenv("XAI_API_KEY", SENTINEL)
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")
+    tracing.reset()
+    try:
+        named = sweep_env.with_name(f"{SENTINEL}.txt")
+        named.write_text("named after the key\n")
+        uploaded = run_xai("files", "upload", str(named))
+        assert uploaded.code == 0, uploaded
+        file_id = uploaded.stdout.strip()
+        extra = [["files", "get", SENTINEL], ["chat", "-f", file_id, f"is {SENTINEL} my key?"]]
+        runs = [[*path, *plausible_args(path, command, sweep_env, file_id)] for path, command in COMMANDS]
+        for argv in [*extra, *runs]:
+            _, escaped = run_guarded("-vv", *argv, stdin=SENTINEL.encode() + b"\n")
+            assert not escaped, escaped
+    finally:
+        monkeypatch.delenv("OTEL_TRACES_EXPORTER")
+        tracing.reset()
+    exported = capfd.readouterr()
+    assert exported.err.count('"rpc.method"') >= 10  # spans really were written
+    assert '"file.name": "****' in exported.err  # the key in a name is masked
+    assert SENTINEL not in exported.err + exported.out
+    assert SENTINEL[4:-4] not in exported.err + exported.out

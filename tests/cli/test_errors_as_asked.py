@@ -122,6 +122,6 @@ def test_help_and_errors_stay_plain_text_in_ci() -> None:
     env = xai_subprocess_env({"GITHUB_ACTIONS": "true", "FORCE_COLOR": "1", "PY_COLORS": "1"})
     env.pop("NO_COLOR", None)
     for args in (["files", "ls", "--help"], ["completion", "--help"], ["files", "ls", "--nope"]):
-        result = run_python("-m", "xai_files_cli", *args, env=env, capture_output=True, text=True)
+        result = run_python("-m", "xai_files_cli", *args, env=env)
         out = result.stdout + result.stderr
         assert "\x1b" not in out and not set(out) & set("─│╭╮╰╯"), out

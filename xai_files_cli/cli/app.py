@@ -180,10 +180,19 @@ def run(argv: Sequence[str], io: IOStreams, ctx: AppContext | None = None) -> in
         sys.stdout, sys.stderr = saved_streams
         with contextlib.suppress(Exception):  # cleanup must never mask the real exit code
             ctx.close()
+        _flush_traces()
         try:
             io.flush()
         except BrokenPipeError:
             silence_stdout()
+
+
+def _flush_traces() -> None:
+    """Export the spans still pending (OpenTelemetry, only when a channel turned it on)."""
+    tracing = sys.modules.get("xai_files_cli.core.tracing")  # never imported here: it needs grpc
+    if tracing is not None:
+        with contextlib.suppress(Exception):
+            tracing.shutdown()
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

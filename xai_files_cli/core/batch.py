@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import grpc
 
 from xai_files_cli._pb import files_pb2, files_pb2_grpc
-from xai_files_cli.core import rpc
+from xai_files_cli.core import rpc, tracing
 from xai_files_cli.core.aio_status import FirstStatus
 from xai_files_cli.core.channel import DialSettings
 from xai_files_cli.core.content_hash import HashingSource
@@ -52,6 +52,7 @@ log = logging.getLogger("xai.files")
 
 # A batch reads files up to this size on its event loop, and larger ones in a worker thread.
 INLINE_READ_BYTES = 256 * 1024
+UPLOAD_METHOD = "/xai_api.Files/UploadFile"
 CANCEL_POLL = 0.1  # seconds between checks of FilesClient.cancel while a batch waits
 
 T = TypeVar("T")
@@ -311,7 +312,9 @@ class _Batch:
                 body = attempts.body()
                 self._bodies[asyncio.current_task()] = body
                 try:
-                    send = functools.partial(_send, stub, body, attempts.timeout, inline=inline)
+                    send = functools.partial(
+                        _send, stub, body, attempts.timeout, inline=inline, target=client.target
+                    )
                     reply = await self._window.send(send)
                 except grpc.RpcError as error:  # grpc.aio.AioRpcError
                     await asyncio.sleep(attempts.restart_delay(error, body))
@@ -328,19 +331,27 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
 
 
 async def _send(
-    stub: files_pb2_grpc.FilesStub, body: UploadBody, timeout: float, *, inline: bool
+    stub: files_pb2_grpc.FilesStub,
+    body: UploadBody,
+    timeout: float,
+    *,
+    inline: bool,
+    target: str | None = None,
 ) -> files_pb2.File:
     """One UploadFile attempt on grpc.aio: write `body`'s messages, then wait for the reply.
 
     A write refused because the call already ended stops the writing; awaiting the call then raises
     its status (an AioRpcError). A local failure (read error, file changed, cancel) or our own
     cancellation cancels the call before propagating, so the server never stores a partial file.
+    Each attempt gets its `-v` line and, when tracing is on, its span (`tracing.CallRecord`).
     """
     call = stub.UploadFile(timeout=timeout)
     status = FirstStatus(call)
+    record = tracing.CallRecord(UPLOAD_METHOD, target, log=True)
     try:
         messages = iter(body)
         while (message := await _next_message(messages, inline)) is not None:
+            record.request(message)
             try:
                 await call.write(message)
             except (grpc.RpcError, asyncio.InvalidStateError):
@@ -349,11 +360,17 @@ async def _send(
             with contextlib.suppress(grpc.RpcError, asyncio.InvalidStateError):
                 await call.done_writing()
         try:
-            return await call
+            reply = await call
         except grpc.RpcError as error:
-            raise status.true_error(error) from None
+            settled = status.true_error(error)
+            record.finish_with(settled)
+            raise settled from None
+        record.response(reply)
+        record.finish(grpc.StatusCode.OK)
+        return reply
     except BaseException:
         call.cancel()  # a no-op once the call is over
+        record.finish(grpc.StatusCode.CANCELLED)  # ignored when the outcome is already recorded
         raise
 
 

@@ -31,7 +31,7 @@ import grpc
 import grpc.aio
 
 from xai_files_cli import __version__
-from xai_files_cli.core import rpc
+from xai_files_cli.core import rpc, tracing
 from xai_files_cli.errors import AuthError, UsageError
 from xai_files_cli.redact import register_secret
 from xai_files_cli.security import check_key_transport, is_loopback
@@ -262,6 +262,9 @@ def connect(
     if call_log.isEnabledFor(logging.INFO):  # `xai -v`; otherwise calls go straight through
         inner = grpc.intercept_channel(inner, _CallLogger(endpoint.target))  # logs every attempt
     inner = grpc.intercept_channel(inner, _BackpressureRetry())
+    if tracing.enabled():  # OTEL_* asks for spans and the otel extra is installed: one span per call
+        traced = tracing.TracingInterceptor(parse_target(settings.target).target)
+        inner = grpc.intercept_channel(inner, traced)
     return XaiChannel(inner, endpoint.target, settings)
 
 
