@@ -1,4 +1,4 @@
-"""Fixtures for emulator tests: a raw Files client for the shared `server`, and extra servers."""
+"""Fixtures for emulator tests: raw Files and Chat clients of the shared `server`, and extra servers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.emulator.conversation_helpers import ChatClient
 from tests.support.constants import TEST_KEY
 from tests.support.emulator import Emulators
 from tests.support.raw_grpc import Files
@@ -18,6 +19,15 @@ from xai_files_cli.emulator.server import RunningServer
 def files(server: RunningServer) -> Iterator[Files]:
     """A raw-stub client of the `server` fixture, authenticated with the test key."""
     client = Files(server.target, TEST_KEY)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def chat(server: RunningServer) -> Iterator[ChatClient]:
+    """A raw-stub Chat and Auth client of the `server` fixture, authenticated with the test key
+    (test_chat_service.py keeps its own `chat`, built on the `files` client)."""
+    client = ChatClient(server.target, TEST_KEY)
     yield client
     client.close()
 

@@ -4,8 +4,6 @@ chunk id with the PDF page, passage text, score), unary and streamed alike."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.emulator.conversation_helpers import (
@@ -19,17 +17,8 @@ from tests.emulator.conversation_helpers import (
     request,
     user,
 )
-from tests.support.constants import TEST_KEY
 from tests.support.raw_grpc import Files
 from tests.support.samples import NOTES
-from xai_files_cli.emulator.server import RunningServer
-
-
-@pytest.fixture
-def chat(server: RunningServer) -> Iterator[ChatClient]:
-    client = ChatClient(server.target, TEST_KEY)
-    yield client
-    client.close()
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ branching), GetStoredCompletion/DeleteStoredCompletion, restarts and per-key iso
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +28,6 @@ from xai_files_cli._pb import chat_pb2
 from xai_files_cli.emulator.server import RunningServer
 
 OTHER_KEY = "xai-otherkey9876543210zyxwvutsrqponmlkjih"
-
-
-@pytest.fixture
-def chat(server: RunningServer) -> Iterator[ChatClient]:
-    client = ChatClient(server.target, TEST_KEY)
-    yield client
-    client.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ answered by one JSON value, filled by extraction from the files, that validates 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import grpc
@@ -22,12 +21,10 @@ from tests.emulator.conversation_helpers import (
     request,
     user,
 )
-from tests.support.constants import TEST_KEY
 from tests.support.raw_grpc import Files, error_of
 from tests.support.samples import NOTES
 from xai_files_cli._pb import chat_pb2
 from xai_files_cli.emulator.chat_engine import Attachment, Turn, index_document
-from xai_files_cli.emulator.server import RunningServer
 from xai_files_cli.emulator.structured import MAX_RANKINGS, JsonFormat, answer_json, dump, parse_schema
 
 INVOICE = """INVOICE
@@ -85,13 +82,6 @@ STATUS_SCHEMA: dict[str, Any] = {
     "title": "Status",
     "type": "object",
 }
-
-
-@pytest.fixture
-def chat(server: RunningServer) -> Iterator[ChatClient]:
-    client = ChatClient(server.target, TEST_KEY)
-    yield client
-    client.close()
 
 
 def schema_format(schema: dict[str, Any] | str) -> chat_pb2.ResponseFormat:
