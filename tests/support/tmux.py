@@ -46,15 +46,24 @@ class TmuxTerminal:
         """The current run's server: one per run, since a server with no session left exits."""
         return self.directory / f"sock{self._runs}"
 
-    def _tmux(self, *args: str) -> str:
+    def _tmux(self, *args: str, socket: Path | None = None) -> str:
         result = subprocess.run(
-            [require_tmux(), "-S", str(self.socket), "-f", "/dev/null", *args],
+            [require_tmux(), "-S", str(socket or self.socket), "-f", "/dev/null", *args],
             capture_output=True,
             text=True,
             timeout=TIMEOUT,
         )
         assert result.returncode == 0, f"tmux {args[0]}: {result.stderr}"
         return result.stdout
+
+    def start(self, argv: Sequence[str], env: Mapping[str, str]) -> TmuxSession:
+        """Start `argv` (e.g. an interactive shell) in a fresh pane with exactly `env`; type into it."""
+        self._runs += 1
+        name = f"s{self._runs}"
+        pairs = [f"{k}={v}" for k, v in env.items() if k not in ("COLUMNS", "LINES", "TMUX")]
+        size = ["-x", str(self.width), "-y", str(self.height)]
+        self._tmux("new-session", "-d", "-s", name, *size, shlex.join(["env", "-i", *pairs, *argv]))
+        return TmuxSession(self, name, self.socket)
 
     def run(self, argv: Sequence[str], env: Mapping[str, str], *, escapes: bool = False) -> list[str]:
         """Run `argv` in a fresh pane with `env` (COLUMNS/LINES removed) and return its screen lines."""
@@ -84,6 +93,32 @@ class TmuxTerminal:
             subprocess.run(
                 [require_tmux(), "-S", str(socket), "kill-server"], capture_output=True, timeout=TIMEOUT
             )
+
+
+class TmuxSession:
+    """A pane started by `TmuxTerminal.start`: type keys, wait for a signal, read the screen."""
+
+    def __init__(self, terminal: TmuxTerminal, name: str, socket: Path) -> None:
+        self._terminal = terminal
+        self.name = name
+        self.socket = socket
+
+    def type(self, *keys: str) -> None:
+        """tmux `send-keys`: key names (`Enter`, `Tab`, `C-a`) or literal text, in order."""
+        self._terminal._tmux("send-keys", "-t", self.name, *keys, socket=self.socket)
+
+    def signal_command(self, channel: str) -> str:
+        """A shell command that tells `wait(channel)` to return: type it after what to wait for."""
+        return shlex.join([require_tmux(), "-S", str(self.socket), "wait-for", "-S", channel])
+
+    def wait(self, channel: str) -> None:
+        self._terminal._tmux("wait-for", channel, socket=self.socket)
+
+    def screen(self) -> list[str]:
+        lines = self._terminal._tmux("capture-pane", "-p", "-t", self.name, socket=self.socket).split("\n")
+        while lines and not lines[-1].strip():
+            lines.pop()
+        return lines
 
 
 @contextmanager

@@ -266,8 +266,13 @@ class FilesClient:
         descending: bool = False,
         page_size: int = PAGE_SIZE,
         token: str | None = None,
+        filter: str | None = None,
     ) -> Page:
-        """One page of file metadata; pass `Page.next_token` back with the same sort and order."""
+        """One page of file metadata; pass `Page.next_token` back with the same sort, order and filter.
+
+        `filter` is the server-side filter expression (e.g. `name >= "rep"`); a server that does not
+        take it answers INVALID_ARGUMENT (RejectedError).
+        """
         if sort not in _SORT_BY:
             raise UsageError(f"invalid sort key {sort!r}; choose one of: {', '.join(SORT_KEYS)}")
         request = files_pb2.ListFilesRequest(
@@ -277,6 +282,8 @@ class FilesClient:
         )
         if token:
             request.pagination_token = token
+        if filter:
+            request.filter = filter
         with self._translate("list files"):
             reply = self._stub.ListFiles(request, timeout=self._call_timeout())
         next_token = reply.pagination_token if reply.HasField("pagination_token") else None
