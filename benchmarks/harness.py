@@ -166,6 +166,7 @@ def client_env(target: str, home: Path) -> dict[str, str]:
     env["XAI_DATA_DIR"] = str(home / "local-data")
     env["XAI_CONFIG_DIR"] = str(home / "config")  # no saved profile or setting of the user's applies
     env["XDG_STATE_HOME"] = str(home / "state")  # client-side state (e.g. an upload index) stays here
+    env["XAI_LOGS_PATH"] = str(home / "logs" / "conversations.db")  # chat's conversation log too
     env.pop("XAI_PROFILE", None)
     return env
 

@@ -37,6 +37,7 @@ def isolation(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     monkeypatch.setenv("XAI_CONFIG_DIR", str(home / "config"))
     monkeypatch.setenv("XAI_DATA_DIR", str(home / "data"))
     monkeypatch.setenv("XAI_STATE_DIR", str(home / "state"))
+    monkeypatch.setenv("XAI_LOGS_PATH", str(home / "logs" / "conversations.db"))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "100")
     return home

@@ -51,7 +51,16 @@ def rows_named(lines: list[str], part: str) -> list[str]:
 
 def test_quick_benchmark_run_produces_every_row(tmp_path: Path) -> None:
     lines = run_benchmarks("--quick", tmp=tmp_path)
-    for expected in ("xai --help", "upload", "download", "batch-upload", "files ls", "chat", "peak RSS"):
+    for expected in (
+        "xai --help",
+        "upload",
+        "download",
+        "batch-upload",
+        "files ls",
+        "chat",
+        "chat -c",
+        "peak RSS",
+    ):
         rows_named(lines, expected)
 
 

@@ -37,7 +37,7 @@ FAKE_ID = "file_00000000-0000-4000-8000-000000000000"
 # Commands that run until stopped; they are exercised by their own tests.
 LONG_RUNNING = {("serve",)}
 # Commands that need no server: they must still never contact one.
-OFFLINE = {"auth", "config", "completion"}
+OFFLINE = {"auth", "config", "completion", "conversations"}  # conversations: the local log
 # Commands that change what later commands see run last.
 LAST = {"rm", "logout", "delete", "use"}
 

@@ -138,7 +138,7 @@ def test_a_stream_cut_mid_line_ends_the_line_before_the_error(chat_server, tmp_p
     doc = tmp_path / "long.txt"
     line = "The risk " + "is long and winding. " * 20
     doc.write_text(line + "\n")
-    result = run_xai("chat", "risk", "-f", str(doc), stdout_tty=True)
+    result = run_xai("chat", "risk", "-f", str(doc), "--raw", stdout_tty=True)
     assert result.code == 1, result  # INTERNAL
     header, partial, rest = result.stdout.split("\n")
     assert (header, rest) == ("From long.txt:", "")  # the newline after the partial line is ours

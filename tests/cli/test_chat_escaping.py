@@ -7,13 +7,14 @@ The local engine quotes the attached file, so hostile text in the file is hostil
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
 
 import pytest
 
-from tests.support.cli import run_xai
+from tests.support.cli import run_with_stdin, run_xai
 
 HOSTILE = (
     "The risk is \u202eevil\u202c reversed, \u2066isolated\u2069, \x9b31m a C1 CSI, "
@@ -36,9 +37,9 @@ def hostile(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     "mode",
     [
-        ["risk"],
-        ["risk", "--no-stream"],
-        ["--interactive"],  # the question comes from the terminal
+        ["risk", "--raw"],
+        ["risk", "--no-stream", "--raw"],
+        ["--interactive", "--raw"],  # the question comes from the terminal
     ],
 )
 def test_every_chat_mode_escapes_model_output_on_a_terminal(
@@ -53,6 +54,17 @@ def test_every_chat_mode_escapes_model_output_on_a_terminal(
     assert not RAW_CONTROL.search(result.stdout)
     for raw in ("\u202e", "\u2066", "\x9b", "\x07", "\x1b]"):  # stderr (progress, usage) has our styling only
         assert raw not in result.stderr
+
+
+@pytest.mark.parametrize("mode", [["risk"], ["risk", "--no-stream"], ["--interactive"]])
+def test_markdown_rendering_escapes_model_output_too(chat_server, hostile: Path, mode: list[str]) -> None:
+    chat_server()
+    ttys = {"stdin_tty": True, "stdout_tty": True, "stderr_tty": True}
+    result = run_with_stdin(io.BytesIO(b"risk\n"), "chat", *mode, "-f", str(hostile), width=400, **ttys)
+    assert result.code == 0, result
+    assert f"▌ {ESCAPED} [1]" in result.stdout  # rendered as a block quote, escaped
+    for raw in ("\u202e", "\u2066", "\x9b", "\x07", "\x1b]"):  # only rich's own cursor codes remain
+        assert raw not in result.stdout
 
 
 def test_json_output_escapes_the_same_text_and_round_trips(chat_server, hostile: Path) -> None:

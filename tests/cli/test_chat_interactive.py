@@ -1,5 +1,5 @@
 """`xai chat -i`: a conversation over the same attachments, history kept client-side and sent
-every turn, Ctrl-D (end of input) to leave."""
+every turn, each turn recorded, `/file` and `/quit` inside, Ctrl-D (end of input) to leave."""
 
 from __future__ import annotations
 
@@ -34,7 +34,8 @@ def test_two_turns_send_the_history_and_the_follow_up_builds_on_it(chat_server, 
     )
     assert second["usage"]["cached_prompt_text_tokens"] > 0  # same attachment, read once
     assert srv.calls("UploadFile") == 1 and srv.calls("GetCompletionChunk") == 2
-    assert srv.stored() == []  # deleted after the conversation
+    assert (first["conversation"], first["turn"], second["turn"]) == (second["conversation"], 1, 2)
+    assert srv.stored() == ["risks.txt"]  # it stays attached to the recorded conversation until it expires
 
 
 def test_a_first_question_argument_then_turns_from_stdin(chat_server, tmp_path: Path) -> None:
@@ -56,9 +57,12 @@ def test_on_a_terminal_turns_are_prompted_and_usage_is_shown(chat_server, tmp_pa
         "chat", "-i", "-f", str(doc), stdin=b"valve\n", stdin_tty=True, stdout_tty=True, stderr_tty=True
     )
     assert result.code == 0, result
-    assert "Chatting with grok-4 about risks.txt. Ctrl-D leaves.\n> " in result.stderr
+    assert (
+        "Chatting with grok-4 about risks.txt. /file PATH|ID attaches a file · /quit (or Ctrl-D) leaves"
+        " · /help.\n> " in result.stderr
+    )
     assert result.stderr.count(" completion tokens") == 1
-    assert "> Risk 2: the valve may fail." in result.stdout
+    assert "▌ Risk 2: the valve may fail. [1]" in result.stdout  # Markdown on a terminal
 
 
 def test_end_of_input_before_any_question_leaves_quietly(chat_server, tmp_path: Path) -> None:

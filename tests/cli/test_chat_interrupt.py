@@ -60,7 +60,7 @@ def test_keyboard_interrupt_mid_answer_exits_130_and_cleans_up(chat_server, note
             raise KeyboardInterrupt
 
     io.write_out = interrupting_write  # type: ignore[method-assign]
-    code = run(["chat", "What are the risks?", "-f", str(notes)], io)
+    code = run(["chat", "What are the risks?", "-f", str(notes), "--raw"], io)
     assert code == 130
     out = io.stdout_text()
     assert out.startswith("From notes.txt:\n> The main risk")

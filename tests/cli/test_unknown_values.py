@@ -193,9 +193,9 @@ def test_chat_json_gives_a_new_finish_reason_as_its_number(newer_server: NewerFi
 
 
 def test_chat_on_a_terminal_names_an_unknown_finish_reason(newer_server: NewerFiles) -> None:
-    result = run_xai("chat", "hello", stdout_tty=True, stderr_tty=True)
+    result = run_xai("chat", "hello", "--raw", stdout_tty=True, stderr_tty=True)
     assert (result.code, result.stdout) == (0, "An answer.\n"), result
-    assert result.stderr.endswith(f" · finish reason unknown({NEW_FINISH_REASON})\n")
+    assert f" · finish reason unknown({NEW_FINISH_REASON}) · conversation " in result.stderr
 
 
 def test_models_give_new_modalities_and_far_times_raw(newer_server: NewerFiles) -> None:

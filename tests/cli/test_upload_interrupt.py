@@ -152,7 +152,14 @@ def test_chat_interrupted_while_deleting_its_upload_names_the_file(emulators, tm
     notes = tmp_path / "notes.txt"
     notes.write_text("The main risk is the vendor.\n")
     process = start_xai_against(
-        server.target, TEST_KEY, "chat", "What is the risk?", "-f", str(notes), stdin=subprocess.DEVNULL
+        server.target,
+        TEST_KEY,
+        "chat",
+        "What is the risk?",
+        "-f",
+        str(notes),
+        "--no-log",  # deleted after the answer, not kept for a conversation
+        stdin=subprocess.DEVNULL,
     )
     _interrupt_when(server, process, lambda plan: plan.calls("DeleteFile") >= 1, signal.SIGINT)
     returncode, out, err = _finish(process)

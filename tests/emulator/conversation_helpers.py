@@ -86,4 +86,4 @@ def accumulate(
         for output in chunk.outputs:
             inline.extend(output.delta.citations)
     reply = accumulated.reply()
-    return reply.content, inline, list(reply.citations)
+    return reply.content, inline, list(reply.sources)

@@ -18,7 +18,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from xai_files_cli import __version__
-from xai_files_cli.cli import auth, chat, completion, config_cmd, files, models, serve
+from xai_files_cli.cli import auth, chat, completion, config_cmd, conversations, files, models, serve
 from xai_files_cli.cli.context import AppContext, GlobalOptions
 from xai_files_cli.cli.messages import Messages
 from xai_files_cli.cli.options import MAX_TIMEOUT, GlobalProfileOption, Seconds
@@ -137,7 +137,7 @@ def root(
     _setup_logging(verbose, app_ctx.io)
 
 
-for module in (files, chat, models, serve, auth, config_cmd, completion):
+for module in (files, chat, conversations, models, serve, auth, config_cmd, completion):
     module.register(app)
 
 

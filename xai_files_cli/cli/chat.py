@@ -1,40 +1,57 @@
-"""Command: `xai chat`, ask a model about files from the terminal or a script.
+"""Command: `xai chat`, ask a model about files from the terminal or a script, and carry on later.
 
     xai chat "Summarise the risks" --file ./report.pdf
+    xai chat -c "And the budget?"                    # report.pdf is still attached
     git diff | xai chat "Review this" -
+    xai chat "Invoice" -f inv.pdf --schema 'vendor, total float, due date'
     xai chat "Compare them" -f file_abc -f ./b.csv --json | jq .usage
 
 Every `--file` value is checked before anything is sent: an existing local path is uploaded
-(progress on stderr), attached by id and deleted afterwards unless `--keep` (also when the chat
-fails or is interrupted; auto-uploaded files carry a one-hour expiry in case even that fails); any
-other value must look like a file id. The answer streams to stdout as it is generated; usage goes
-to a terminal stderr; `--json` prints one object instead. `-i` holds a conversation, Ctrl-D leaves.
+(progress on stderr) with an expiry (`--expires-after`, 1 h by default; none with `--keep`), any
+other value must look like a file id. Each turn is recorded in the conversation log (see
+core/conversation_log.py; `--no-log` records nothing): `-c` goes on with the latest conversation,
+`--conversation ID` with another, the earlier files still attached by id. An upload no recorded
+turn refers to (`--no-log`, a failed or interrupted answer) is deleted before the command ends.
+
+The answer streams to stdout: Markdown rendered on a terminal (`--raw`: the text as is), plain
+text on a pipe. A terminal stderr gets the sources (file and page of each `[N]`) and the usage
+line; `--json` prints one object instead (`citations` included); `--schema` prints one JSON value
+that fits the schema. `-i` holds a conversation with line editing; `/file PATH`, `/quit`.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from xai_files_cli.cli.options import json_flag
-from xai_files_cli.errors import Interrupted, Terminated, UsageError, XaiError
+from xai_files_cli.cli.options import Duration, json_flag
+from xai_files_cli.errors import Interrupted, NotFoundError, Terminated, UsageError, XaiError
 
 if TYPE_CHECKING:
     from xai_files_cli.cli.context import AppContext
     from xai_files_cli.cli.messages import Messages
+    from xai_files_cli.core.answer_schema import AnswerSchema
     from xai_files_cli.core.chat import ChatClient, ChatOptions, ChatReply, Message
+    from xai_files_cli.core.conversation import Thread
+    from xai_files_cli.core.conversation_log import AttachedFile
     from xai_files_cli.core.files import FilesClient
     from xai_files_cli.core.transfer import UploadSource
 
-AUTO_UPLOAD_TTL = 3600  # seconds: an auto-uploaded file expires even if the cleanup never runs
+AUTO_UPLOAD_TTL = 3600  # seconds: how long an auto-uploaded file lives on the server by default
 EFFORT_CHOICES = ("low", "medium", "high")
+HISTORY_FILE = "chat_history"
+STATE_DIR_ENV = "XAI_STATE_DIR"
 _FILE_ID = re.compile(r"file[-_][A-Za-z0-9][A-Za-z0-9_-]*")
 _TURN_PROMPT = "> "
+_SESSION_COMMAND = re.compile(r"/(?P<name>[A-Za-z]+)(?:\s+(?P<arg>.*))?")
+SESSION_HELP = "/file PATH|ID attaches a file · /quit (or Ctrl-D) leaves · /help"
 
 
 def _exists(path: Path) -> bool:
@@ -42,6 +59,16 @@ def _exists(path: Path) -> bool:
         return path.exists()
     except OSError:  # e.g. a name too long to be a path: then it is not one
         return False
+
+
+def history_path() -> Path:
+    """The `-i` line history: `chat_history` in $XAI_STATE_DIR, else in the user state dir."""
+    override = os.environ.get(STATE_DIR_ENV, "").strip()
+    if override:
+        return Path(override).expanduser() / HISTORY_FILE
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("xai", appauthor=False)) / HISTORY_FILE
 
 
 def register(app: typer.Typer) -> None:
@@ -65,21 +92,46 @@ def chat(
             "--file",
             "-f",
             metavar="ID|PATH",
-            help="Attach a file id, or a local file (uploaded, deleted after).",
+            help="Attach a file id, or a local file (uploaded; it expires, see --expires-after).",
         ),
     ] = None,
     images: Annotated[
         list[str] | None,
         typer.Option("--image", metavar="PATH|URL", help="Attach an image (PNG, JPEG, WebP)."),
     ] = None,
+    continue_: Annotated[
+        bool,
+        typer.Option(
+            "--continue", "-c", help="Go on with the latest conversation (its files stay attached)."
+        ),
+    ] = False,
+    conversation: Annotated[
+        str | None,
+        typer.Option(
+            "--conversation", metavar="ID", help="Go on with this conversation (`xai conversations ls`)."
+        ),
+    ] = None,
     model: Annotated[
         str | None,
         typer.Option(
-            "--model", "-m", metavar="MODEL", help="Model name [default: the profile's model, grok-4]."
+            "--model",
+            "-m",
+            metavar="MODEL",
+            help="Model name [default: the conversation's, else the profile's model, grok-4].",
         ),
     ] = None,
     system: Annotated[
-        str | None, typer.Option("--system", "-s", metavar="TEXT", help="System prompt.")
+        str | None, typer.Option("--system", "-s", metavar="TEXT", help="System prompt (new conversations).")
+    ] = None,
+    schema: Annotated[
+        str | None,
+        typer.Option(
+            "--schema",
+            metavar="SCHEMA",
+            help="Answer with one JSON value fitting SCHEMA: JSON Schema text, @FILE, or fields such as "
+            "'name, total float, due date' (types: string, int, float, bool, date; 'x[]' a list; "
+            "'x?' may be null).",
+        ),
     ] = None,
     temperature: Annotated[
         float | None,
@@ -98,52 +150,180 @@ def chat(
     no_stream: Annotated[
         bool, typer.Option("--no-stream", help="Wait for the whole answer (unary call).")
     ] = False,
+    raw: Annotated[
+        bool,
+        typer.Option("--raw", help="Print the answer's text as is (no Markdown rendering on a terminal)."),
+    ] = False,
     json_output: Annotated[bool, json_flag("Print one JSON object (one per turn with -i).")] = False,
     keep: Annotated[
-        bool, typer.Option("--keep", help="Keep auto-uploaded files on the server (ids on stderr).")
+        bool, typer.Option("--keep", help="Auto-uploaded files never expire (ids on stderr).")
+    ] = False,
+    expires_after: Annotated[
+        int | None,
+        typer.Option(
+            "--expires-after",
+            metavar="DURATION",
+            click_type=Duration(),
+            help="Lifetime of auto-uploaded files, 1h..30d (e.g. 2h) [default: 1h].",
+        ),
+    ] = None,
+    store: Annotated[
+        bool,
+        typer.Option(
+            "--store", help="The server keeps the conversation; later turns send only the new prompt."
+        ),
+    ] = False,
+    no_log: Annotated[
+        bool,
+        typer.Option("--no-log", help="Record nothing in the conversation log (uploads are deleted after)."),
     ] = False,
     interactive: Annotated[
-        bool, typer.Option("--interactive", "-i", help="Hold a conversation; Ctrl-D leaves.")
+        bool, typer.Option("--interactive", "-i", help="Hold a conversation; /quit or Ctrl-D leaves.")
     ] = False,
 ) -> None:
-    """Ask a model about your files: PROMPT and answer, or a conversation with -i."""
+    """Ask a model about your files: PROMPT and answer, later turns with -c, or a conversation with -i."""
     app_ctx: AppContext = ctx.obj
+    _check_flags(temperature, reasoning_effort, expires_after, keep=keep)
+    if continue_ and conversation is not None:
+        raise UsageError("use either --continue or --conversation ID, not both")
+    answer_schema = _load_schema(schema, interactive=interactive)
+    from xai_files_cli.core.chat import ChatOptions, image_source
+
+    # Everything local is checked before the first byte is sent: no upload happens for a bad call.
+    question = read_prompt(app_ctx, prompt or [], interactive=interactive)
+    ttl = None if keep else (expires_after or AUTO_UPLOAD_TTL)
+    thread = _open_thread(app_ctx, continue_, conversation, system=system, store=store, no_log=no_log)
+    try:
+        attachments = _Attachments.check(files or [], keep=keep, ttl=ttl)
+        try:
+            image_urls = tuple(image_source(value) for value in images or [])
+            renewals = attachments.renewals(thread)
+        except BaseException:
+            attachments.close()
+            raise
+    except BaseException:
+        _close_log(thread)
+        raise
+    options = ChatOptions(
+        model=model or thread.model or app_ctx.settings().model,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        reasoning_effort=reasoning_effort,
+        schema=answer_schema.text if answer_schema is not None else None,
+        inline_citations=json_output or (app_ctx.io.stderr_is_tty and not app_ctx.options.quiet),
+        store=thread.store,
+    )
+    session = _Session(
+        app_ctx,
+        options,
+        thread,
+        attachments,
+        stream=not no_stream,
+        json_output=json_output,
+        raw=raw,
+        schema=answer_schema,
+    )
+    _run(session, question, image_urls, images or [], renewals, interactive=interactive)
+
+
+def _check_flags(
+    temperature: float | None, reasoning_effort: str | None, expires_after: int | None, *, keep: bool
+) -> None:
     if temperature is not None and math.isnan(temperature):  # passes Typer's 0..2 range check
         raise UsageError("--temperature must be a number from 0 to 2, got nan")
     if reasoning_effort is not None and reasoning_effort not in EFFORT_CHOICES:
         raise UsageError(
             f"--reasoning-effort must be one of {', '.join(EFFORT_CHOICES)}, got {reasoning_effort!r}"
         )
-    from xai_files_cli.core.chat import ChatOptions, image_source
+    if expires_after is not None:
+        if keep:
+            raise UsageError("use either --keep or --expires-after, not both")
+        from xai_files_cli.core.files import check_ttl
 
-    # Everything local is checked before the first byte is sent: no upload happens for a bad call.
-    question = read_prompt(app_ctx, prompt or [], interactive=interactive)
-    attachments = _Attachments.check(files or [], keep=keep)
-    image_urls = tuple(image_source(value) for value in images or [])
-    options = ChatOptions(
-        model=model or app_ctx.settings().model,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        reasoning_effort=reasoning_effort,
-    )
-    session = _Session(app_ctx, options, stream=not no_stream, json_output=json_output)
+        check_ttl(expires_after)
+
+
+def _load_schema(schema: str | None, *, interactive: bool) -> AnswerSchema | None:
+    if schema is None:
+        return None
+    if interactive:
+        raise UsageError("--schema answers one question; it cannot be used with -i")
+    from xai_files_cli.core.answer_schema import load_schema
+
+    return load_schema(schema)
+
+
+def _run(
+    session: _Session,
+    question: str | None,
+    image_urls: tuple[str, ...],
+    image_names: list[str],
+    renewals: list[tuple[str, _Attachment]],
+    *,
+    interactive: bool,
+) -> None:
+    """Upload, ask (once, or turn after turn), clean up; the JSON document is written last."""
     from xai_files_cli.core.chat import AnswerCutOff
 
+    app_ctx, attachments = session.app_ctx, session.attachments
+    reply = None
     try:
         try:
-            file_ids = attachments.upload(app_ctx)
+            attachments.upload(app_ctx)
+            session.renew(renewals)
             if interactive:
-                session.converse(question, system, file_ids, image_urls, attachments)
+                session.converse(question, image_urls, tuple(image_names))
                 return
-            reply = session.ask_once(question or "", system, file_ids, image_urls)
+            reply = session.ask(question or "", attachments.new_ids(), image_urls, tuple(image_names))
         finally:
             attachments.cleanup(app_ctx)
+            _close_log(session.thread)
     except AnswerCutOff as cut:
-        if json_output and not interactive:  # keep what arrived, marked with the error
-            session.write_json(cut.partial, attachments, error=cut)
+        if session.json_output and not interactive:  # keep what arrived, marked with the error
+            session.write_json(cut.partial, error=cut)
         raise
-    if json_output:  # written after the cleanup, so "deleted" in "files" is the truth
-        session.write_json(reply, attachments)
+    session.finish(reply)
+
+
+def _close_log(thread: Thread) -> None:
+    if thread.log is not None:
+        thread.log.close()
+
+
+def _open_thread(
+    app_ctx: AppContext,
+    continue_: bool,
+    conversation: str | None,
+    *,
+    system: str | None,
+    store: bool,
+    no_log: bool,
+) -> Thread:
+    """The conversation this invocation adds to: a logged one (-c, --conversation) or a new one."""
+    from xai_files_cli.core.conversation import Thread
+
+    settings = app_ctx.settings()
+    host = "embedded server" if settings.local else settings.api_host
+    if not continue_ and conversation is None:
+        if no_log:
+            return Thread(log=None, system=system, store=store, host=host)
+        from xai_files_cli.core.conversation_log import ConversationLog
+
+        return Thread(log=ConversationLog.open(), system=system, store=store, host=host)
+    if system is not None:
+        raise UsageError("--system starts a new conversation; it cannot be given with -c or --conversation")
+    from xai_files_cli.core.conversation_log import ConversationLog
+
+    log = ConversationLog.open()
+    try:
+        found = log.find(conversation) if conversation is not None else log.latest()
+    except BaseException:
+        log.close()
+        raise
+    if found is None:
+        log.close()
+        raise NotFoundError("no conversation to continue yet", hint='start one with `xai chat "PROMPT"`')
+    return Thread.resume(log, found, store=store, record=not no_log)
 
 
 # -- the prompt -------------------------------------------------------------------------------------
@@ -189,64 +369,107 @@ class _Attachment:
     file_id: str | None = None
     uploaded: bool = False
     deleted: bool = False
+    recorded: bool = False  # a logged turn refers to it: it stays until it expires
+    sent: bool = False  # attached to a turn already
+    expires_at: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.file_id,
+            "name": Path(self.value).name if self.source is not None else None,
             "path": self.value if self.source is not None else None,
             "uploaded": self.uploaded,
             "deleted": self.deleted,
+            "expires_at": _iso(self.expires_at),
         }
+
+    def attached(self, keep: bool) -> AttachedFile:
+        """As the conversation log keeps it (the absolute path, to send it again once expired)."""
+        from xai_files_cli.core.conversation_log import AttachedFile
+
+        assert self.file_id is not None
+        is_path = self.source is not None
+        return AttachedFile(
+            self.file_id,
+            name=Path(self.value).name if is_path else None,
+            path=str(Path(self.value).absolute()) if is_path else None,
+            uploaded=self.uploaded,
+            kept=keep and self.uploaded,
+            expires_at=self.expires_at,
+        )
+
+
+def _iso(seconds: float | None) -> str | None:
+    from xai_files_cli.core.conversation_log import iso_time
+
+    return iso_time(seconds)
 
 
 @dataclass
 class _Attachments:
-    """The `--file` values: checked together, uploaded together, cleaned up in any case."""
+    """The `--file` values (and `/file` ones): checked together, uploaded together, and deleted at
+    the end unless a recorded turn refers to them or --keep."""
 
     items: list[_Attachment]
     keep: bool
+    ttl: int | None = AUTO_UPLOAD_TTL
     _files: FilesClient | None = field(default=None, repr=False)
 
     @classmethod
-    def check(cls, values: list[str], *, keep: bool) -> _Attachments:
+    def check(cls, values: list[str], *, keep: bool, ttl: int | None = AUTO_UPLOAD_TTL) -> _Attachments:
         """Classify every value before any upload: UsageError (exit 2) or RejectedError (exit 5)."""
-        from xai_files_cli.core.transfer import MAX_UPLOAD_BYTES, UploadSource, too_large
-
-        items: list[_Attachment] = []
+        attachments = cls([], keep, ttl)
         try:
             for value in values:
-                if _exists(Path(value)):
-                    source = UploadSource.open_path(Path(value))
-                    items.append(_Attachment(value, source=source))
-                    if source.size is not None and source.size > MAX_UPLOAD_BYTES:
-                        raise too_large(value, source.size)
-                elif _FILE_ID.fullmatch(value):
-                    items.append(_Attachment(value, file_id=value))
-                else:
-                    raise UsageError(
-                        f"no such file: {value} (neither a local path nor a file id)", path=value
-                    )
+                attachments.items.append(_classify(value))
         except BaseException:
-            cls(items, keep).close()
+            attachments.close()
             raise
-        return cls(items, keep)
+        return attachments
+
+    def renewals(self, thread: Thread) -> list[tuple[str, _Attachment]]:
+        """Expired uploads of the conversation, each to be uploaded again from its path (checked now).
+
+        Raises:
+            NotFoundError: an expired file's path is gone (exit 4, before anything is sent).
+        """
+        pending: list[tuple[str, _Attachment]] = []
+        for expired in thread.expired_uploads():
+            if expired.path is None or not _exists(Path(expired.path)):
+                raise NotFoundError(
+                    f"{expired.label()} ({expired.file_id}) expired on the server and "
+                    f"{expired.path or 'its path'} is gone",
+                    hint="attach the file again with --file, or start a new conversation",
+                    file_id=expired.file_id,
+                )
+            item = _classify(expired.path)
+            self.items.append(item)
+            pending.append((expired.file_id, item))
+        return pending
+
+    def add(self, app_ctx: AppContext, value: str) -> _Attachment:
+        """Check and upload one more file (`/file` in a session)."""
+        item = _classify(value)
+        self.items.append(item)
+        self.upload(app_ctx)
+        return item
 
     def upload(self, app_ctx: AppContext) -> tuple[str, ...]:
-        """Upload the local files (progress on stderr); returns every attachment's id, in order."""
-        if any(item.source is not None for item in self.items):
+        """Upload the local files not uploaded yet (progress on stderr); returns every attachment's id."""
+        if any(item.source is not None and item.file_id is None for item in self.items):
             from xai_files_cli.output.progress import make_progress
 
-            self._files = app_ctx.files()
+            self._files = self._files or app_ctx.files()
             progress = make_progress(app_ctx.io, quiet=app_ctx.options.quiet, verb="upload")
             for item in self.items:
-                if item.source is None:
+                if item.source is None or item.file_id is not None:
                     continue
                 with item.source:
                     try:
                         info = self._files.upload(
                             item.source,
                             name=Path(item.value).name,
-                            expires_after=None if self.keep else AUTO_UPLOAD_TTL,
+                            expires_after=None if self.keep else self.ttl,
                             progress=progress,
                         )
                     except Interrupted:
@@ -259,13 +482,26 @@ class _Attachments:
                         self._files.cancel.set()
                         raise
                 item.file_id, item.uploaded = info.id, True
+                item.expires_at = _expiry(info.expires_at, None if self.keep else self.ttl)
         return tuple(item.file_id for item in self.items if item.file_id)
+
+    def new_ids(self) -> tuple[str, ...]:
+        """Ids of the attachments not sent with a turn yet (and not replacing an expired file)."""
+        return tuple(item.file_id for item in self.items if item.file_id and not item.sent)
+
+    def take(self, file_ids: tuple[str, ...]) -> list[_Attachment]:
+        """The attachments of `file_ids`, now marked as sent with a turn."""
+        taken = [item for item in self.items if item.file_id in file_ids]
+        for item in taken:
+            item.sent = True
+        return taken
 
     def names(self) -> list[str]:
         return [Path(item.value).name if item.source is not None else item.value for item in self.items]
 
     def cleanup(self, app_ctx: AppContext) -> None:
-        """Delete what this run uploaded (unless --keep); a failure is a warning, never a new error."""
+        """Delete what this run uploaded that no recorded turn refers to (unless --keep); a failure is
+        a warning, never a new error."""
         self.close()
         say = app_ctx.say
         for item in self.items:
@@ -274,12 +510,15 @@ class _Attachments:
             if self.keep:
                 say.info(f"kept {item.value} as {item.file_id}")
                 continue
+            if item.recorded:
+                continue
             assert self._files is not None
             try:
                 self._files.delete(item.file_id)
                 item.deleted = True
             except XaiError as error:
-                say.warn(f"could not delete {item.file_id} ({error.message}); it expires within an hour")
+                within = _ttl_text(self.ttl)
+                say.warn(f"could not delete {item.file_id} ({error.message}); it expires within {within}")
             except (KeyboardInterrupt, Terminated):
                 self._name_leftovers(say)  # interrupted while cleaning up: say what stays behind
                 raise
@@ -287,10 +526,10 @@ class _Attachments:
     def _name_leftovers(self, say: Messages) -> None:
         """One warning per auto-uploaded file not known to be deleted, with the command that removes it."""
         for item in self.items:
-            if item.uploaded and not item.deleted and item.file_id is not None:
+            if item.uploaded and not item.deleted and not item.recorded and item.file_id is not None:
                 say.warn(
-                    f"{item.value} may remain uploaded as {item.file_id}; it expires within an hour, "
-                    f"or remove it with `xai files rm {item.file_id}`"
+                    f"{item.value} may remain uploaded as {item.file_id}; it expires within "
+                    f"{_ttl_text(self.ttl)}, or remove it with `xai files rm {item.file_id}`"
                 )
 
     def close(self) -> None:
@@ -302,99 +541,231 @@ class _Attachments:
         return [item.to_json() for item in self.items]
 
 
+def _classify(value: str) -> _Attachment:
+    """An existing path (opened, size checked) or something that looks like a file id."""
+    from xai_files_cli.core.transfer import MAX_UPLOAD_BYTES, UploadSource, too_large
+
+    if _exists(Path(value)):
+        source = UploadSource.open_path(Path(value))
+        if source.size is not None and source.size > MAX_UPLOAD_BYTES:
+            source.close()
+            raise too_large(value, source.size)
+        return _Attachment(value, source=source)
+    if _FILE_ID.fullmatch(value):
+        return _Attachment(value, file_id=value)
+    raise UsageError(f"no such file: {value} (neither a local path nor a file id)", path=value)
+
+
+def _expiry(moment: Any, ttl: int | None) -> float | None:
+    """When an upload expires: the server's expires_at, else now + ttl; None for no expiry."""
+    from xai_files_cli.core.records import epoch_seconds
+
+    if moment is not None:
+        try:
+            return epoch_seconds(moment)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    return time.time() + ttl if ttl is not None else None
+
+
+def _ttl_text(ttl: int | None) -> str:
+    if ttl is None or ttl == AUTO_UPLOAD_TTL:
+        return "an hour"
+    hours, rest = divmod(ttl, 3600)
+    return f"{hours} hours" if not rest else f"{ttl} seconds"
+
+
 # -- asking -----------------------------------------------------------------------------------------
 
 
 @dataclass
 class _Session:
-    """Sends turns and shows answers: live text, a usage line on a terminal, or JSON."""
+    """Sends turns and shows answers (Markdown or text, sources and usage on a terminal, or JSON),
+    keeping the conversation's thread and log up to date."""
 
     app_ctx: AppContext
     options: ChatOptions
+    thread: Thread
+    attachments: _Attachments
     stream: bool
     json_output: bool
+    raw: bool = False
+    schema: AnswerSchema | None = None
     _client: ChatClient | None = None
+    _value: Any = None
 
-    def ask_once(
-        self, question: str, system: str | None, file_ids: tuple[str, ...], images: tuple[str, ...]
+    def renew(self, renewals: list[tuple[str, _Attachment]]) -> None:
+        """Expired uploads were uploaded again: the conversation refers to the new ids from now on."""
+        for old, item in renewals:
+            self.thread.replace_file(old, item.attached(self.attachments.keep))
+            self.app_ctx.say.info(f"{Path(item.value).name} had expired on the server; uploaded it again")
+        self.attachments.take(tuple(item.file_id for _, item in renewals if item.file_id))
+
+    def ask(
+        self, question: str, file_ids: tuple[str, ...], images: tuple[str, ...], image_names: tuple[str, ...]
     ) -> ChatReply:
-        """One question, one answer (shown live unless --json; the caller writes the JSON)."""
+        """One turn: send, show the answer (unless --json; `finish` writes that), record it."""
+        from dataclasses import replace
+
         from xai_files_cli.core.chat import Message
 
-        messages = [Message("system", system)] if system else []
-        messages.append(Message("user", question, file_ids, images))
-        return self._answer(messages)
+        user = Message("user", question, file_ids, images)
+        messages, previous = self.thread.messages_for(user)
+        reply = self._answer(messages, replace(self.options, previous_response_id=previous))
+        self._record(user, reply, self.attachments.take(file_ids), image_names)
+        self._after_answer(reply)
+        return reply
 
-    def converse(
-        self,
-        question: str | None,
-        system: str | None,
-        file_ids: tuple[str, ...],
-        images: tuple[str, ...],
-        attachments: _Attachments,
+    def _record(
+        self, user: Message, reply: ChatReply, taken: list[_Attachment], images: tuple[str, ...]
     ) -> None:
-        """Turn after turn until EOF; the history is kept here and sent in full every turn."""
-        from xai_files_cli.core.chat import Message
+        """Into the thread and the log; a log that fails is a warning (the uploads are then deleted)."""
+        new_files = [item.attached(self.attachments.keep) for item in taken if item.file_id]
+        try:
+            recorded = self.thread.add_turn(user, reply, new_files, images)
+        except XaiError as error:
+            self.app_ctx.say.warn(f"{error.message}; this conversation is not recorded")
+            return
+        if recorded:
+            for item in self.attachments.items:
+                if item.file_id and item.sent:
+                    item.recorded = True
 
+    def _after_answer(self, reply: ChatReply) -> None:
+        """Sources and the usage line (with the conversation id) for a person at a terminal."""
+        from xai_files_cli.output.chat import sources_lines, usage_line
+
+        if not self.app_ctx.io.stderr_is_tty or self.json_output:
+            return
+        for line in sources_lines(reply.citations):
+            self.app_ctx.say.plain(line)
+        usage = usage_line(reply)
+        if self.thread.conversation_id is not None and self.thread.recording:
+            usage += f" · conversation {self.thread.conversation_id}"
+        self.app_ctx.say.plain(usage)
+
+    def converse(self, question: str | None, images: tuple[str, ...], image_names: tuple[str, ...]) -> None:
+        """Turn after turn until /quit or end of input; each turn is recorded as it is answered."""
         io = self.app_ctx.io
-        history = [Message("system", system)] if system else []
-        if io.stdin_is_tty and io.stderr_is_tty:
-            about = f" about {', '.join(attachments.names())}" if attachments.items else ""
-            self.app_ctx.say.plain(f"Chatting with {self.options.model}{about}. Ctrl-D leaves.")
-        first = True
-        while True:
-            if question is None:
-                question = self.app_ctx.prompter.read_line(_TURN_PROMPT)
+        prompter = self.app_ctx.prompter
+        with prompter.line_editing(history_path() if io.stdin_is_tty else None):
+            if io.stdin_is_tty and io.stderr_is_tty:
+                names = self.attachments.names() + [f.label() for f in self.thread.files]
+                about = f" about {', '.join(names)}" if names else ""
+                self.app_ctx.say.plain(f"Chatting with {self.options.model}{about}. {SESSION_HELP}.")
+            first = True
+            while True:
                 if question is None:
-                    return
-                if not question.strip():
-                    question = None
-                    continue
-            message = Message("user", question, file_ids if first else (), images if first else ())
-            reply = self._answer([*history, message])
-            if self.json_output:
-                self.write_json(reply, attachments, lines=True)
-            history += [message, Message("assistant", reply.content)]
-            first, question = False, None
+                    question = self._next_question(prompter)
+                    if question is None:
+                        return
+                    if not question:
+                        question = None
+                        continue
+                reply = self.ask(
+                    question,
+                    self.attachments.new_ids(),
+                    images if first else (),
+                    image_names if first else (),
+                )
+                if self.json_output:
+                    self.write_json(reply, lines=True)
+                first, question = False, None
 
-    def _answer(self, messages: list[Message]) -> ChatReply:
-        from xai_files_cli.output.chat import AnswerPrinter, usage_line
+    def _next_question(self, prompter: Any) -> str | None:
+        """The next line to send: None at the end, "" for a line that was a command (or blank)."""
+        line = prompter.read_line(_TURN_PROMPT)
+        if line is None:
+            return None
+        command = _SESSION_COMMAND.fullmatch(line.strip())
+        if command is None or "/" in command.group("name"):
+            return line if line.strip() else ""
+        name, arg = command.group("name").lower(), (command.group("arg") or "").strip()
+        say = self.app_ctx.say
+        if name in ("quit", "exit", "q"):
+            return None
+        if name == "file" and arg:
+            try:
+                item = self.attachments.add(self.app_ctx, arg)
+            except (UsageError, NotFoundError) as error:
+                say.say(error.message)
+                return ""
+            say.info(f"attached {Path(item.value).name if item.source else item.value} to the next question")
+            return ""
+        if name == "help" or name == "file":
+            say.plain(SESSION_HELP)
+            return ""
+        say.say(f"unknown command /{name}; {SESSION_HELP}")
+        return ""
+
+    def _answer(self, messages: list[Message], options: ChatOptions) -> ChatReply:
+        from xai_files_cli.output.chat import AnswerPrinter, MarkdownPrinter
 
         io = self.app_ctx.io
         if self._client is None:
             self._client = self.app_ctx.chat()
-        if self.json_output:
-            return self._call(messages, lambda content, reasoning: None)
-        printer = AnswerPrinter(io, show_reasoning=not self.app_ctx.options.quiet)
+        if self.json_output or self.schema is not None:
+            return self._call(messages, options, lambda content, reasoning: None)
+        kind = MarkdownPrinter if io.stdout_is_tty and not self.raw else AnswerPrinter
+        printer = kind(io, show_reasoning=not self.app_ctx.options.quiet, markers=options.inline_citations)
         try:
-            reply = self._call(messages, printer)
+            return self._call(messages, options, printer)
         finally:
             printer.finish()  # the partial text stays; the error (or "interrupted") follows on its own line
-        if io.stderr_is_tty:
-            self.app_ctx.say.plain(usage_line(reply))
-        return reply
 
-    def _call(self, messages: list[Message], on_text: Any) -> ChatReply:
+    def _call(self, messages: list[Message], options: ChatOptions, on_text: Any) -> ChatReply:
         assert self._client is not None
         if self.stream:
-            return self._client.stream(messages, self.options, on_text)
-        reply = self._client.complete(messages, self.options)
+            return self._client.stream(messages, options, on_text)
+        reply = self._client.complete(messages, options)
         on_text(reply.content, reply.reasoning_content)
         return reply
 
-    def write_json(
-        self,
-        reply: ChatReply,
-        attachments: _Attachments,
-        *,
-        lines: bool = False,
-        error: XaiError | None = None,
-    ) -> None:
-        """The reply as one JSON document (or one line per turn with -i), with the attachments."""
+    def finish(self, reply: ChatReply | None) -> None:
+        """After the cleanup: the JSON document (so "deleted" is the truth), or the schema's value.
+
+        Raises:
+            SchemaMismatch: the answer does not fit --schema (exit 1; nothing on stdout but --json's
+                document, which carries the error).
+        """
+        if reply is None:
+            return
+        if self.schema is not None:
+            from xai_files_cli.core.answer_schema import SchemaMismatch
+
+            try:
+                self._value = self.schema.parse(reply.content)
+            except SchemaMismatch as mismatch:
+                if self.thread.conversation_id is not None and self.thread.recording:
+                    mismatch.hint = f"the answer is in `xai conversations show {self.thread.conversation_id}`"
+                if self.json_output:
+                    self.write_json(reply, error=mismatch)
+                raise
+        if self.json_output:
+            self.write_json(reply)
+        elif self.schema is not None:
+            from xai_files_cli.output import machine
+
+            if self.app_ctx.io.stdout_is_tty:
+                machine.write_json(self.app_ctx.io, self._value)
+            else:
+                machine.write_jsonl(self.app_ctx.io, [self._value])
+
+    def write_json(self, reply: ChatReply, *, lines: bool = False, error: XaiError | None = None) -> None:
+        """The reply as one JSON document (or one line per turn with -i), with the conversation's files."""
+        from xai_files_cli.core.chat import AnswerCutOff
         from xai_files_cli.output import machine
 
         data = reply.to_json()
-        data["files"] = attachments.to_json()
+        data["conversation"] = self.thread.conversation_id
+        data["turn"] = self.thread.turns + (1 if isinstance(error, AnswerCutOff) else 0)
+        if self.schema is not None:
+            data["parsed"] = self._value
+        own = {item.file_id for item in self.attachments.items}
+        names = {f.file_id: f.name for f in self.thread.files}
+        data["files"] = [f.to_json() for f in self.thread.files if f.file_id not in own]
+        for entry in self.attachments.to_json():  # a file given by id is named once an answer cites it
+            data["files"].append(entry | {"name": entry["name"] or names.get(entry["id"])})
         if error is not None:
             data["error"] = error.to_json()
         io = self.app_ctx.io

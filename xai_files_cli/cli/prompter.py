@@ -3,16 +3,26 @@
 The prompt goes to stderr, the answer comes from stdin. Ctrl-C while waiting first ends the
 prompt's line, so "xai: interrupted" is not written after it; so does Ctrl-D, which the terminal
 did not echo as a line end either.
+
+Inside `line_editing(history)`, lines are read with readline when the process's own stdin and
+stdout are terminals: arrow keys, Ctrl-A/E, Up/Down through earlier lines, kept in the history
+file (0600) across sessions. readline draws its prompt on that terminal (stdout); anywhere else
+(pipes, tests, no readline module) lines are read as before.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from xai_files_cli.output.io import IOStreams
+
+HISTORY_LINES = 1000
 
 
 @dataclass
@@ -20,6 +30,19 @@ class Prompter:
     """Reads answers from the invocation's stdin, prompting on its stderr."""
 
     io: IOStreams
+    _editor: _LineEditor | None = field(default=None, repr=False)
+
+    @contextlib.contextmanager
+    def line_editing(self, history: Path | None) -> Iterator[bool]:
+        """`read_line` edits lines with readline for the block (yields whether it does; see above)."""
+        editor = _LineEditor.start(self.io, history)
+        self._editor = editor
+        try:
+            yield editor is not None
+        finally:
+            self._editor = None
+            if editor is not None:
+                editor.close()
 
     def confirm(self, question: str) -> bool:
         """Ask a yes/no question; anything but y/yes (Enter, Ctrl-D) is no."""
@@ -30,6 +53,8 @@ class Prompter:
 
     def read_line(self, prompt: str) -> str | None:
         """One line without its line end, prompting only when a person is there; None at end of input."""
+        if self._editor is not None:
+            return self._editor.read(prompt)
         shown = self.io.stdin_is_tty and self.io.stderr_is_tty
         line = self._ask(prompt if shown else None)
         if not line:
@@ -88,3 +113,74 @@ def _echo_off(fd: int, io: IOStreams) -> Iterator[None]:
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
         io.write_err("\n")  # Enter was not echoed
+
+
+@dataclass
+class _LineEditor:
+    """readline on the process's terminal, with a history file."""
+
+    readline: Any
+    history: Path | None
+
+    @classmethod
+    def start(cls, io: IOStreams, history: Path | None) -> _LineEditor | None:
+        """An editor when stdin and stdout are this process's terminals and readline loads, else None."""
+        if not _own_terminal(io):
+            return None
+        try:
+            import readline
+        except ImportError:
+            return None
+        readline.clear_history()
+        readline.set_history_length(HISTORY_LINES)
+        if history is not None:
+            with contextlib.suppress(OSError):
+                readline.read_history_file(history)
+        return cls(readline, history)
+
+    def read(self, prompt: str) -> str | None:
+        """A line edited at the prompt; None at Ctrl-D. Non-blank lines join the history file."""
+        try:
+            line = input(prompt)
+        except EOFError:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            return None
+        except KeyboardInterrupt:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            raise
+        if line.strip() and self.history is not None:
+            self._remember()
+        return line
+
+    def close(self) -> None:
+        """Rewrite the history file, keeping its last HISTORY_LINES lines."""
+        if self.history is not None and self.history.exists():
+            with contextlib.suppress(OSError):
+                self.readline.write_history_file(self.history)
+
+    def _remember(self) -> None:
+        """Append the last line to the history file (created 0600); a failure only loses history."""
+        assert self.history is not None
+        try:
+            self.history.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not self.history.exists():
+                os.close(os.open(self.history, os.O_WRONLY | os.O_CREAT, 0o600))
+            self.readline.append_history_file(1, self.history)
+        except (OSError, AttributeError):  # libedit builds may lack append_history_file
+            with contextlib.suppress(OSError):
+                self.readline.write_history_file(self.history)
+
+
+def _own_terminal(io: IOStreams) -> bool:
+    """io's stdin and stdout are this process's standard streams, and both are terminals."""
+    stdin, stdout = sys.stdin, sys.stdout
+    if stdin is None or stdout is None or io.stdin is not getattr(stdin, "buffer", None):
+        return False
+    if io.stdout is not stdout:
+        return False
+    try:
+        return os.isatty(stdin.fileno()) and os.isatty(stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False

@@ -5,6 +5,12 @@ addressed by index, role and finish_reason overwritten, text appended, usage rep
 and hands every piece of answer text to a callback as it arrives. With file attachments the server
 adds attachment-search outputs; the answer is the LAST assistant output.
 
+Conversations: `ChatOptions.store` asks the server to keep the response (`store_messages`) and
+`previous_response_id` continues a stored one; otherwise the caller sends the whole history.
+`inline_citations` asks for an InlineCitation per quoted passage: the reply's `citations` name the
+file, and the page of a PDF, each one came from. `schema` (JSON Schema text) makes the answer one
+JSON value (`response_format`).
+
 A stream that breaks after the first chunk is never retried (gRPC commits the call at the first
 response); the error raised carries what had arrived (`error.partial`), so nothing shown is lost.
 Ctrl-C cancels the call before the KeyboardInterrupt propagates.
@@ -13,10 +19,12 @@ Ctrl-C cancels the call before the KeyboardInterrupt propagates.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import grpc
 
@@ -56,6 +64,10 @@ class ChatOptions:
     temperature: float | None = None
     max_tokens: int | None = None
     reasoning_effort: str | None = None  # low, medium or high
+    schema: str | None = None  # JSON Schema text: the answer is one JSON value
+    inline_citations: bool = False
+    store: bool = False  # the server keeps the response (store_messages)
+    previous_response_id: str | None = None  # continue a stored response
 
 
 def image_source(value: str) -> str:
@@ -99,6 +111,16 @@ def build_request(messages: Sequence[Message], options: ChatOptions) -> chat_pb2
         request.max_tokens = options.max_tokens
     if options.reasoning_effort is not None:
         request.reasoning_effort = EFFORTS[options.reasoning_effort]
+    if options.schema is not None:
+        request.response_format.CopyFrom(
+            chat_pb2.ResponseFormat(format_type=chat_pb2.FORMAT_TYPE_JSON_SCHEMA, schema=options.schema)
+        )
+    if options.inline_citations:
+        request.include.append(chat_pb2.INCLUDE_OPTION_INLINE_CITATIONS)
+    if options.store:
+        request.store_messages = True
+    if options.previous_response_id is not None:
+        request.previous_response_id = options.previous_response_id
     return request
 
 
@@ -146,9 +168,118 @@ class Usage:
         return data
 
 
+_MARKER = re.compile(r"\[\[[^\]]*\]\]\((?P<url>[^()\s]*)\)")
+_PAGE_OF_CHUNK = re.compile(r"(?:^|/)page-(\d+)(?:/|$)")
+_PAGE_OF_URL = re.compile(r"(?:^|&)page=(\d+)(?:&|$)")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where part of an answer came from: a file (id and name) and, for a PDF, the page.
+
+    `number` is the marker's display number ("1" for `[[1]](...)`); None for a source the server
+    named without an inline citation. Offsets index the answer's content (the marker, or a value of
+    a JSON answer).
+    """
+
+    number: str | None
+    file_id: str | None = None
+    name: str | None = None
+    page: int | None = None
+    url: str | None = None
+    chunk_id: str | None = None
+    start_index: int | None = None
+    end_index: int | None = None
+    score: float | None = None
+
+    def label(self) -> str:
+        """`report.pdf, page 2` (the file id when the name is unknown; the URL for a web source)."""
+        what = self.name or self.file_id or self.url or "?"
+        return f"{what}, page {self.page}" if self.page is not None else what
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.number,
+            "file_id": self.file_id,
+            "name": self.name,
+            "page": self.page,
+            "url": self.url,
+            "chunk_id": self.chunk_id,
+            "start_index": self.start_index,
+            "end_index": self.end_index,
+            "score": self.score,
+        }
+
+
+def _file_url(url: str) -> tuple[str | None, str | None, int | None]:
+    """(file id, name, page) of a `file://FILE_ID/NAME#page=P` citation URL; Nones for other URLs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None, None, None
+    if parts.scheme != "file":
+        return None, None, None
+    page = _PAGE_OF_URL.search(parts.fragment)
+    name = unquote(parts.path.lstrip("/")) or None
+    file_id = parts.netloc if parts.netloc and parts.netloc != "inline" else None
+    return file_id, name, int(page.group(1)) if page else None
+
+
+def citations_from(content: str, inline: Sequence[Any], sources: Sequence[str]) -> tuple[Citation, ...]:
+    """The answer's citations: one per InlineCitation (file and page from its marker's URL, its
+    chunk id and the named sources), else one per source URL the server listed."""
+    names = {}
+    for url in sources:
+        file_id, name, _ = _file_url(url)
+        if file_id and name:
+            names[file_id] = name
+    if not inline:
+        return tuple(_source_citation(url) for url in sources)
+    return tuple(_inline_citation(content, citation, names) for citation in inline)
+
+
+def _source_citation(url: str) -> Citation:
+    file_id, name, page = _file_url(url)
+    return Citation(None, file_id=file_id, name=name or (None if file_id else url), page=page, url=url)
+
+
+def _inline_citation(content: str, citation: Any, names: dict[str, str]) -> Citation:
+    start, end = citation.start_index, citation.end_index
+    marker = _MARKER.fullmatch(content, start, end) if 0 <= start < end <= len(content) else None
+    url = marker.group("url") if marker else None
+    which = citation.WhichOneof("citation")
+    if which in ("web_citation", "x_citation"):
+        url = getattr(citation, which).url or url
+    file_id, name, page = _file_url(url) if url else (None, None, None)
+    chunk_id = score = None
+    if which == "collections_citation":
+        cited = citation.collections_citation
+        file_id = cited.file_id or file_id
+        chunk_id, score = cited.chunk_id or None, cited.score
+        if page is None and (in_chunk := _PAGE_OF_CHUNK.search(cited.chunk_id)):
+            page = int(in_chunk.group(1))
+    if which in ("web_citation", "x_citation"):
+        name = url
+    return Citation(
+        citation.id or None,
+        file_id=file_id,
+        name=name or (names.get(file_id) if file_id else None),
+        page=page,
+        url=url,
+        chunk_id=chunk_id,
+        start_index=start,
+        end_index=end,
+        score=score,
+    )
+
+
 @dataclass(frozen=True)
 class ChatReply:
-    """The answer: the last assistant output of a completion, with the response's metadata."""
+    """The answer: the last assistant output of a completion, with the response's metadata.
+
+    `citations` say where quoted passages came from (see Citation); `sources` are the URLs the
+    server listed for the whole response (`file://FILE_ID/NAME` for attached files).
+    """
 
     id: str
     model: str
@@ -157,7 +288,8 @@ class ChatReply:
     # "stop", "max_len", "tool_calls" ...; the number if newer than our protos; None while unfinished
     finish_reason: str | int | None
     usage: Usage
-    citations: tuple[str, ...] = ()
+    citations: tuple[Citation, ...] = ()
+    sources: tuple[str, ...] = ()
     system_fingerprint: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -168,7 +300,8 @@ class ChatReply:
             "reasoning_content": self.reasoning_content,
             "finish_reason": self.finish_reason,
             "usage": self.usage.to_json(),
-            "citations": list(self.citations),
+            "citations": [citation.to_json() for citation in self.citations],
+            "sources": list(self.sources),
             "system_fingerprint": self.system_fingerprint,
         }
 
@@ -183,14 +316,16 @@ def reply_from_response(response: chat_pb2.GetChatCompletionResponse) -> ChatRep
     """A ChatReply from a unary response: its last assistant output."""
     answers = [o for o in response.outputs if o.message.role == chat_pb2.ROLE_ASSISTANT]
     last = answers[-1] if answers else chat_pb2.CompletionOutput()
+    content = last.message.content
     return ChatReply(
         id=response.id,
         model=response.model,
-        content=last.message.content,
+        content=content,
         reasoning_content=last.message.reasoning_content,
         finish_reason=_finish_name(last.finish_reason),
         usage=Usage.from_pb(response.usage),
-        citations=tuple(response.citations),
+        citations=citations_from(content, last.message.citations, response.citations),
+        sources=tuple(response.citations),
         system_fingerprint=response.system_fingerprint,
     )
 
@@ -201,6 +336,7 @@ class _Output:
     finish_reason: int = 0
     content: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
+    citations: list[Any] = field(default_factory=list)
 
 
 class ChunkAccumulator:
@@ -231,6 +367,7 @@ class ChunkAccumulator:
                 output.content.append(part.delta.content)
             if part.delta.reasoning_content:
                 output.reasoning.append(part.delta.reasoning_content)
+            output.citations.extend(part.delta.citations)
             if output.role == chat_pb2.ROLE_ASSISTANT and (
                 part.delta.content or part.delta.reasoning_content
             ):
@@ -241,14 +378,16 @@ class ChunkAccumulator:
         """The reply so far (complete once the stream has ended)."""
         answers = [o for _, o in sorted(self.outputs.items()) if o.role == chat_pb2.ROLE_ASSISTANT]
         last = answers[-1] if answers else _Output()
+        content = "".join(last.content)
         return ChatReply(
             id=self.id,
             model=self.model,
-            content="".join(last.content),
+            content=content,
             reasoning_content="".join(last.reasoning),
             finish_reason=_finish_name(last.finish_reason),
             usage=Usage.from_pb(self.usage) if self.usage is not None else Usage(),
-            citations=tuple(self.citations),
+            citations=citations_from(content, last.citations, self.citations),
+            sources=tuple(self.citations),
             system_fingerprint=self.system_fingerprint,
         )
 
@@ -316,3 +455,14 @@ class ChatClient:
             call.cancel()  # Ctrl-C or a failing callback: tell the server to stop generating
             raise
         return accumulator.reply()
+
+    def delete_stored(self, response_id: str) -> bool:
+        """Delete a stored response (DeleteStoredCompletion); False when the server has none by that id."""
+        request = chat_pb2.DeleteStoredCompletionRequest(response_id=response_id)
+        try:
+            self._stub.DeleteStoredCompletion(request, timeout=self._timeout)
+        except grpc.RpcError as error:
+            if rpc.is_not_found(error):
+                return False
+            raise self._error(error, f"delete stored response {response_id}") from error
+        return True
