@@ -377,3 +377,14 @@ def test_the_log_is_private_and_its_path_is_printed(chat_server, notes: Path, is
     path = isolation / "logs" / "conversations.db"
     assert run_xai("conversations", "path").stdout == f"{path}\n"
     assert path.stat().st_mode & 0o777 == 0o600 and path.parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_conversation_ids_complete_from_the_log(chat_server, notes: Path, isolation: Path) -> None:
+    from xai_files_cli.cli.conversations import complete_conversation
+
+    assert complete_conversation(None, "") == []  # no log yet: nothing, and none is created
+    assert not (isolation / "logs" / "conversations.db").exists()
+    chat_server()
+    conversation = ask("What is `the` budget; $HOME?", "-f", str(notes))["conversation"]
+    assert complete_conversation(None, conversation[:2]) == [(conversation, "What is the budget HOME")]
+    assert complete_conversation(None, "zz") == []

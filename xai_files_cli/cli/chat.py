@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from xai_files_cli.cli.conversations import complete_conversation
 from xai_files_cli.cli.options import Duration, json_flag
 from xai_files_cli.errors import Interrupted, NotFoundError, Terminated, UsageError, XaiError
 
@@ -108,7 +109,10 @@ def chat(
     conversation: Annotated[
         str | None,
         typer.Option(
-            "--conversation", metavar="ID", help="Go on with this conversation (`xai conversations ls`)."
+            "--conversation",
+            metavar="CONVERSATION",
+            help="Go on with this conversation: its id or a unique prefix (`xai conversations ls`).",
+            autocompletion=complete_conversation,
         ),
     ] = None,
     model: Annotated[

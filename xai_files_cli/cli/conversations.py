@@ -39,6 +39,33 @@ def register(app: typer.Typer) -> None:
     app.add_typer(conversations_app, name="conversations")
 
 
+_SAFE_TITLE = frozenset(" _.,+@%=/-")  # description characters no shell acts on (zsh evals them)
+
+
+def complete_conversation(ctx: object, incomplete: str) -> list[tuple[str, str]]:
+    """Conversation ids starting with `incomplete` (newest first), each with its title, from the
+    local log; never an error (and no log file is created)."""
+    try:
+        from xai_files_cli.core.conversation_log import ConversationLog, default_log_path
+
+        path = default_log_path()
+        if not path.is_file():
+            return []
+        log = ConversationLog.open(path)
+        try:
+            listed = log.list(200)
+        finally:
+            log.close()
+        return [(c.id, _safe_title(c.title)) for c in listed if c.id.startswith(incomplete or "")]
+    except Exception:  # completion must never print a traceback into someone's prompt
+        return []
+
+
+def _safe_title(title: str) -> str:
+    kept = "".join(ch if ch.isalnum() or ch in _SAFE_TITLE else " " for ch in title[:40])
+    return " ".join(kept.split())
+
+
 def _open_log() -> ConversationLog:
     from xai_files_cli.core.conversation_log import ConversationLog
 
@@ -76,7 +103,11 @@ def show(
     ctx: typer.Context,
     conversation_id: Annotated[
         str | None,
-        typer.Argument(metavar="[ID]", help="A conversation id or unique prefix [default: the latest]."),
+        typer.Argument(
+            metavar="[CONVERSATION]",
+            help="A conversation id or unique prefix [default: the latest].",
+            autocompletion=complete_conversation,
+        ),
     ] = None,
     json_output: Annotated[bool, json_flag("A JSON object (the default when piped).")] = False,
 ) -> None:
@@ -106,7 +137,12 @@ def show(
 def remove(
     ctx: typer.Context,
     conversation_ids: Annotated[
-        list[str] | None, typer.Argument(metavar="[ID...]", help="Conversation ids (or unique prefixes).")
+        list[str] | None,
+        typer.Argument(
+            metavar="[CONVERSATION...]",
+            help="Conversation ids (or unique prefixes).",
+            autocompletion=complete_conversation,
+        ),
     ] = None,
     all_conversations: Annotated[bool, typer.Option("--all", help="Delete every conversation.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
