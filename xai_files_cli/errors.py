@@ -116,7 +116,7 @@ class Interrupted(XaiError):
     exit_code = ExitCode.INTERRUPTED
 
     def __init__(self, message: str, *, terminated: bool = False, **fields: str | None) -> None:
-        super().__init__(message, **fields)  # type: ignore[arg-type]
+        super().__init__(message, **fields)
         if terminated:
             self.exit_code = ExitCode.TERMINATED
 

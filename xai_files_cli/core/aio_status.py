@@ -52,7 +52,8 @@ def _settled(coroutine: Coroutine[Any, Any, T]) -> T | None:
     try:
         coroutine.send(None)
     except StopIteration as stop:
-        return stop.value
+        value: T = stop.value
+        return value
     except Exception:
         return None
     coroutine.close()

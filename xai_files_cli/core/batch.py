@@ -137,7 +137,7 @@ def _result_of(
     return UploadResult(
         item=item,
         file=info,
-        error=error,  # type: ignore[arg-type]
+        error=error,
         sha256=outcome.sha256 if info is not None else None,
         seconds=outcome.seconds,
     )
@@ -360,7 +360,7 @@ async def _send(
             with contextlib.suppress(grpc.RpcError, asyncio.InvalidStateError):
                 await call.done_writing()
         try:
-            reply = await call
+            reply: files_pb2.File = await call
         except grpc.RpcError as error:
             settled = status.true_error(error)
             record.finish_with(settled)

@@ -197,7 +197,8 @@ class FilesClient:
         call: Any = None
         try:
             call = self._stub.UploadFile.future(iter(body), timeout=timeout)
-            return call.result()
+            stored: files_pb2.File = call.result()
+            return stored
         except (KeyboardInterrupt, Terminated) as stop:
             raise self._settle_interrupted(stop, call, body, name) from None
 

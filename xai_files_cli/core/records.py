@@ -38,7 +38,8 @@ Moment = datetime | RawTime
 def moment_of(timestamp: Any) -> Moment:
     """A protobuf Timestamp as an aware UTC datetime, or as a RawTime when datetime cannot hold it."""
     try:
-        return timestamp.ToDatetime(tzinfo=timezone.utc)
+        moment: datetime = timestamp.ToDatetime(tzinfo=timezone.utc)
+        return moment
     except (ValueError, OverflowError, OSError):
         return RawTime(int(timestamp.seconds), int(timestamp.nanos))
 

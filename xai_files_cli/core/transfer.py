@@ -147,7 +147,7 @@ class UploadSource:
         except BaseException:
             os.close(fd)
             raise
-        return cls(stream, label=str(path), size=info.st_size, owned=True, fd_stat=info)  # type: ignore[arg-type]
+        return cls(stream, label=str(path), size=info.st_size, owned=True, fd_stat=info)
 
     @classmethod
     def from_stream(cls, stream: BinaryIO, *, label: str = "-", size: int | None = None) -> UploadSource:
@@ -379,7 +379,7 @@ class AtomicFileSink:
                 break
             else:
                 raise InternalError(f"cannot create a temporary file next to {self.dest}")
-        return self._fd  # type: ignore[return-value]
+        return self._fd
 
     def _io_error(self, error: OSError) -> InternalError:
         return InternalError(f"cannot write {self.dest}: {error.strerror or error}", path=str(self.dest))

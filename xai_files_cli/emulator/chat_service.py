@@ -139,7 +139,7 @@ class _Reply:
         return option in self.request.include
 
     @property
-    def finish(self) -> int:
+    def finish(self) -> sample_pb2.FinishReason:
         return sample_pb2.REASON_MAX_LEN if self.answer.truncated else sample_pb2.REASON_STOP
 
     def usage(self, text_so_far: str | None = None, *, reasoning: bool = True) -> usage_pb2.SamplingUsage:

@@ -59,24 +59,33 @@ def _checked(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator
         yield request
 
 
+def handler_behaviour(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
+    """The behaviour a method handler carries for its kind of call (grpc leaves the other three None)."""
+    if handler.request_streaming:
+        behaviour = handler.stream_stream if handler.response_streaming else handler.stream_unary
+    else:
+        behaviour = handler.unary_stream if handler.response_streaming else handler.unary_unary
+    if behaviour is None:
+        raise TypeError("the method handler has no behaviour for its kind of call")
+    return behaviour
+
+
 def _wrap_behaviour(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
     """The handler's behaviour, checking its request (or each streamed request) first."""
+    inner = handler_behaviour(handler)
     if handler.request_streaming and handler.response_streaming:
-        inner = handler.stream_stream
 
         def stream_stream(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
             yield from inner(_checked(requests, context), context)
 
         return stream_stream
     if handler.request_streaming:
-        inner = handler.stream_unary
 
         def stream_unary(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
             return inner(_checked(requests, context), context)
 
         return stream_unary
     if handler.response_streaming:
-        inner = handler.unary_stream
 
         def unary_stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             if isinstance(request, _Undecodable):
@@ -84,7 +93,6 @@ def _wrap_behaviour(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
             yield from inner(request, context)
 
         return unary_stream
-    inner = handler.unary_unary
 
     def unary_unary(request: Any, context: grpc.ServicerContext) -> Any:
         if isinstance(request, _Undecodable):

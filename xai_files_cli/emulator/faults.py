@@ -47,6 +47,8 @@ from typing import Any
 
 import grpc
 
+from xai_files_cli.emulator.decoding import handler_behaviour
+
 ENV_VAR = "XAI_EMULATOR_FAULTS"
 ACTIONS = (
     "fail",
@@ -204,8 +206,15 @@ class _Call:
         self.plan._record(self.method, outcome)
 
 
+def _code_set(context: grpc.ServicerContext) -> grpc.StatusCode | None:
+    """The status code the handler has set so far, if any (grpc has ServicerContext.code() since 1.38;
+    the type stubs leave it out)."""
+    code: grpc.StatusCode | None = context.code()  # type: ignore[attr-defined]
+    return code
+
+
 def _status_name(context: grpc.ServicerContext) -> str:
-    code = context.code()
+    code = _code_set(context)
     return code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
 
 
@@ -227,13 +236,12 @@ class _FaultInterceptor(grpc.ServerInterceptor):
             "request_deserializer": handler.request_deserializer,
             "response_serializer": handler.response_serializer,
         }
+        behavior = handler_behaviour(handler)
         if handler.response_streaming:
-            behavior = handler.stream_stream if handler.request_streaming else handler.unary_stream
             wrapped_stream = self._wrap_streaming(behavior, method, faults)
             if handler.request_streaming:
                 return grpc.stream_stream_rpc_method_handler(wrapped_stream, **serializers)
             return grpc.unary_stream_rpc_method_handler(wrapped_stream, **serializers)
-        behavior = handler.stream_unary if handler.request_streaming else handler.unary_unary
         wrapped = self._wrap_unary(behavior, method, faults, handler.request_streaming)
         if handler.request_streaming:
             return grpc.stream_unary_rpc_method_handler(wrapped, **serializers)
@@ -264,9 +272,9 @@ class _FaultInterceptor(grpc.ServerInterceptor):
                         self.plan._hold(method)
                         call.ended.wait(fault.amount)
             except BaseException:
-                call.finish(_status_name(context) if context.code() else "CANCELLED")
+                call.finish(_status_name(context) if _code_set(context) else "CANCELLED")
                 raise
-            call.finish(_status_name(context) if context.code() else "OK")
+            call.finish(_status_name(context) if _code_set(context) else "OK")
             return response
 
         return run
@@ -280,9 +288,9 @@ class _FaultInterceptor(grpc.ServerInterceptor):
                 self._before(faults, context, call)
                 yield from _shape_responses(behavior(request, context), context, faults, call.ended)
             except BaseException:
-                call.finish(_status_name(context) if context.code() else "CANCELLED")
+                call.finish(_status_name(context) if _code_set(context) else "CANCELLED")
                 raise
-            call.finish(_status_name(context) if context.code() else "OK")
+            call.finish(_status_name(context) if _code_set(context) else "OK")
 
         return run
 

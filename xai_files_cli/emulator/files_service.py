@@ -19,7 +19,7 @@ import errno
 import functools
 import sqlite3
 from collections.abc import Callable, Iterator
-from typing import Any, NoReturn, TypeVar
+from typing import Any, BinaryIO, NoReturn, TypeVar
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -223,7 +223,12 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
         response = files_pb2.ListFilesResponse(data=[to_proto(record) for record in records])
         if more and records:
             last = records[-1]
-            value = {"created_at": last.created_at_ns, "filename": last.filename, "size": last.size}[sort]
+            keys: dict[str, int | str] = {
+                "created_at": last.created_at_ns,
+                "filename": last.filename,
+                "size": last.size,
+            }
+            value = keys[sort]
             response.pagination_token = pagination.encode(
                 pagination.Cursor(sort, descending, value, last.id, pagination.filter_digest(filter_text))
             )
@@ -275,7 +280,7 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
         return self._stream(blob, record, fmt == files_pb2.DOWNLOAD_FORMAT_TEXT, context)
 
     def _stream(
-        self, blob, record: FileRecord, as_text: bool, context
+        self, blob: BinaryIO, record: FileRecord, as_text: bool, context: grpc.ServicerContext
     ) -> Iterator[files_pb2.FileContentChunk]:
         with blob:
             if as_text:

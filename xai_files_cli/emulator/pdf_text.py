@@ -213,7 +213,7 @@ def _as_real_file(source: BinaryIO) -> BinaryIO:
     copy = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the caller once the child has it
     shutil.copyfileobj(source, copy)
     copy.seek(0)
-    return copy  # type: ignore[return-value]
+    return copy
 
 
 # -- the child ------------------------------------------------------------------------------------

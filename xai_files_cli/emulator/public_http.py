@@ -240,7 +240,9 @@ class PublicLinks:
                 ready = selector.select()
                 if any(key.fileobj is self._wake for key, _ in ready):
                     return
-                self.server._handle_request_noblock()  # accept and hand to a thread, errors handled
+                # socketserver's own accept-and-dispatch step (errors handled there); the type stubs
+                # leave private methods out.
+                self.server._handle_request_noblock()  # type: ignore[attr-defined]
 
     def stop(self) -> None:
         """Stop accepting connections and close the listening socket (connections in flight end on

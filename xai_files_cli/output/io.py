@@ -197,14 +197,16 @@ class IOStreams:
     # -- test helpers ------------------------------------------------------------------------
     def stdout_bytes(self) -> bytes:
         self.stdout.flush()
-        return self.stdout_bin.getvalue()  # type: ignore[attr-defined]
+        captured: bytes = self.stdout_bin.getvalue()  # type: ignore[attr-defined]
+        return captured
 
     def stdout_text(self) -> str:
         return self.stdout_bytes().decode("utf-8", errors="replace")
 
     def stderr_text(self) -> str:
         self.stderr.flush()
-        return self.stderr.buffer.getvalue().decode("utf-8", errors="replace")  # type: ignore[attr-defined]
+        captured: bytes = self.stderr.buffer.getvalue()  # type: ignore[attr-defined]
+        return captured.decode("utf-8", errors="replace")
 
 
 def stdout_error(error: OSError) -> InternalError:
