@@ -18,7 +18,17 @@ from typing import Annotated, NoReturn
 import typer
 
 from xai_files_cli import __version__
-from xai_files_cli.cli import auth, chat, completion, config_cmd, conversations, files, models, serve
+from xai_files_cli.cli import (
+    auth,
+    chat,
+    completion,
+    config_cmd,
+    conversations,
+    examples,
+    files,
+    models,
+    serve,
+)
 from xai_files_cli.cli.context import AppContext, GlobalOptions
 from xai_files_cli.cli.messages import Messages
 from xai_files_cli.cli.options import MAX_TIMEOUT, GlobalProfileOption, Seconds
@@ -139,6 +149,7 @@ def root(
 
 for module in (files, chat, conversations, models, serve, auth, config_cmd, completion):
     module.register(app)
+examples.attach(app)  # every command's --help ends with real examples
 
 
 def _setup_logging(verbose: int, io: IOStreams) -> None:

@@ -105,11 +105,7 @@ def login(
 ) -> None:
     """Store an API key for a profile, after checking it with one cheap call.
 
-    The key is read from a hidden prompt, or from stdin when piped:
-
-    \b
-      echo "$KEY" | xai auth login
-      xai auth login --profile work --api-host api.x.ai:443 < key.txt
+    The key is read from a hidden prompt, or from stdin when piped (see the examples).
     """
     app_ctx: AppContext = ctx.obj
     store = app_ctx.store()
