@@ -122,3 +122,15 @@ def test_bash_in_a_terminal_completes_a_file_older_than_the_newest_hundred(
         screen = session.screen()
     result = next(line for line in screen if line.startswith("RESULT: "))
     assert result.split() == ["RESULT:", "xai", "files", "get", file_id, file_id], screen
+
+
+def test_chat_file_option_uses_the_path_and_id_completer() -> None:
+    import typer
+
+    from xai_files_cli.cli.app import app
+
+    chat = typer.main.get_command(app).commands["chat"]  # type: ignore[attr-defined]
+    option = next(p for p in chat.params if "--file" in getattr(p, "opts", ()))
+    custom = option._custom_shell_complete
+    wrapped = [getattr(c.cell_contents, "__wrapped__", c.cell_contents) for c in custom.__closure__ or ()]
+    assert complete_ids.complete_file_or_path in wrapped

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from xai_files_cli.cli.complete_ids import complete_file_or_path
 from xai_files_cli.cli.conversations import complete_conversation
 from xai_files_cli.cli.options import Duration, json_flag
 from xai_files_cli.errors import Interrupted, NotFoundError, Terminated, UsageError, XaiError
@@ -94,6 +95,7 @@ def chat(
             "-f",
             metavar="ID|PATH",
             help="Attach a file id, or a local file (uploaded; it expires, see --expires-after).",
+            autocompletion=complete_file_or_path,
         ),
     ] = None,
     images: Annotated[
