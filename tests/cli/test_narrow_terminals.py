@@ -82,6 +82,28 @@ def test_models_fit_the_terminal(emulators, width: int, headers: list[str] | Non
     assert all(len(line.split()) >= 3 for line in lines), lines  # no row spilled onto a second line
 
 
+@pytest.mark.parametrize("width", [60, 80])
+def test_batch_upload_lines_fit_the_terminal(server: RunningServer, tmp_path: Path, width: int) -> None:
+    folder = tmp_path / "reports" / "2026" / "board meetings"
+    folder.mkdir(parents=True)
+    for name in LONG_NAMES:
+        (folder / name).write_bytes(b"x" * 1500)
+    env = _env(server)
+    with tmux_terminal(width) as terminal:
+        lines = terminal.run(_xai_in(tmp_path, "files", "batch-upload", "reports"), env)
+    _assert_fits(lines, width)
+    done = [line for line in lines if line.startswith("✓ ")]
+    assert len(done) == len(LONG_NAMES), lines
+    assert all(_ID.search(line) for line in done), lines  # each id whole on its own row
+    assert any("…" in line for line in done), lines  # long paths gave way, from the left
+
+
+def _xai_in(directory: Path, *args: str) -> list[str]:
+    from tests.support.processes import xai_command
+
+    return ["sh", "-c", 'cd "$0" && exec "$@"', str(directory), *xai_command(*args)]
+
+
 def test_force_color_zero_means_no_colour_in_a_real_terminal(server: RunningServer) -> None:
     seed(server, "a.txt")
     env = _env(server)

@@ -453,7 +453,10 @@ class _BatchReport:
         if self.run.options.json_output:
             machine.write_jsonl(io, [result.to_json()])
         elif io.stdout_is_tty:
-            line = batch_skipped_line(result) if result.skipped else file_views.batch_result_line(result)
+            if result.skipped:
+                line = batch_skipped_line(result)
+            else:  # fitted to the terminal: the path gives way, the id stays whole
+                line = file_views.batch_result_line(result, width=io.out_console().width)
             shown = isinstance(self.progress, RichProgress) and self.progress.print_above(line)
             if not shown:
                 io.write_out(line + "\n")
