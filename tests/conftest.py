@@ -23,10 +23,10 @@ from xai_files_cli.emulator.server import RunningServer
 
 @pytest.fixture(autouse=True)
 def isolation(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own config/data dirs and none of the developer's XAI_* settings."""
+    """Every test gets its own config/data dirs and none of the developer's XAI_* or OTEL_* settings."""
     home = tmp_path_factory.mktemp("home")
     for name in list(os.environ):
-        if name.startswith(("XAI_", "_XAI_")) or name in (
+        if name.startswith(("XAI_", "_XAI_", "OTEL_")) or name in (
             "FORCE_COLOR",
             "CLICOLOR_FORCE",
             "GITHUB_ACTIONS",
