@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ from tests.support.emulator import ChatServer
 from tests.support.processes import xai_command, xai_subprocess_env
 from tests.support.samples import make_pages_pdf
 from tests.support.tmux_session import TmuxSession
-from xai_files_cli.output.chat import CitationMarkers, split_finished_blocks
+from xai_files_cli.output.chat import CitationMarkers, MarkdownPrinter, split_finished_blocks
+from xai_files_cli.output.io import IOStreams
 
 PAGES = [
     ["Quarterly report for the Falcon project.", "Revenue grew by 12 percent in the third quarter."],
@@ -85,6 +87,24 @@ def test_markdown_blocks_end_at_blank_lines_outside_code_fences() -> None:
     assert split_finished_blocks("a\n\nb\n```\nx\n\ny\n```\n\nc") == ("a\n\nb\n```\nx\n\ny\n```\n\n", "c")
     assert split_finished_blocks("a\n\n```\nopen\n\n") == ("a\n\n", "```\nopen\n\n")
     assert split_finished_blocks("no blank line yet\n") == ("", "no blank line yet\n")
+
+
+def test_finished_blocks_are_printed_once_and_the_open_one_redrawn_at_most_ten_times_a_second() -> None:
+    io = IOStreams.for_test(stdout_tty=True)
+    printer = MarkdownPrinter(io, show_reasoning=False)
+    started = time.monotonic()
+    printer("First paragraph.\n\n", "")
+    for n in range(400):  # a fast stream: one word at a time
+        printer(f"w{n} ", "")
+    elapsed = time.monotonic() - started
+    printer.finish()
+    out = io.stdout_text()
+    assert out.count("First paragraph.") == 1  # printed for good, never redrawn
+    # Every drawing of the open block: at most 10 a second, the first at once, one more as the live
+    # display stops, and the final print of the block.
+    drawings = out.count("w0 w1 ")
+    assert 3 <= drawings <= 10 * elapsed + 4, (drawings, elapsed)
+    assert "w0 w1 w2" in out and out.rstrip().endswith("w399")
 
 
 # -- a real terminal ------------------------------------------------------------------------------

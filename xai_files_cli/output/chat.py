@@ -9,6 +9,8 @@ When inline citations were asked for, each `[[N]](URL)` marker is shown as `[N]`
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -187,23 +189,64 @@ class MarkdownPrinter:
 
     def _show_pending(self) -> None:
         if self._live is None:
-            from rich.live import Live
-
-            self._live = Live(
-                console=self._console,
-                auto_refresh=True,
-                refresh_per_second=REFRESH_PER_SECOND,
-                transient=True,
-                redirect_stdout=False,
-                redirect_stderr=False,
-            )
-            self._live.start()
-        self._live.update(self._block(self._pending))
+            self._live = _LiveBlock(self._console)
+        self._live.show(self._block(self._pending))
 
     def _stop_live(self) -> None:
         if self._live is not None:
             live, self._live = self._live, None
             live.stop()
+
+
+class _LiveBlock:
+    """The block being written, redrawn in place (rich Live, transient): only when it changed, and
+    never sooner than 1/REFRESH_PER_SECOND s after the last drawing; a timer draws the last change
+    of a quick burst."""
+
+    def __init__(self, console: Any) -> None:
+        from rich.live import Live
+
+        self._live = Live(
+            console=console, auto_refresh=False, transient=True, redirect_stdout=False, redirect_stderr=False
+        )
+        self._lock = threading.Lock()
+        self._drawn_at = -1.0
+        self._changed = False
+        self._stopped = False
+        self._timer: threading.Timer | None = None
+        self._live.start()
+
+    def show(self, renderable: Any) -> None:
+        with self._lock:
+            self._live.update(renderable)
+            self._changed = True
+            self._draw_or_wait()
+
+    def _draw_or_wait(self) -> None:
+        wait = self._drawn_at + 1 / REFRESH_PER_SECOND - time.monotonic()
+        if wait <= 0:
+            self._live.refresh()
+            self._drawn_at = time.monotonic()
+            self._changed = False
+        elif self._timer is None:
+            self._timer = threading.Timer(wait, self._draw_later)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _draw_later(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._changed and not self._stopped:
+                self._draw_or_wait()
+
+    def stop(self) -> None:
+        """Erase the block (it is printed for good next) and cancel any pending drawing."""
+        with self._lock:
+            self._stopped = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._live.stop()
 
 
 def _has_text(line: list[Any]) -> bool:
