@@ -53,7 +53,7 @@ class Plan:
 
 
 def plan_for(quick: bool, repeat: int) -> Plan:
-    """The full plan (issue 12's sizes), or a few-second one for the smoke test."""
+    """The full plan (the sizes listed at the top of this module), or a few-second one for the smoke test."""
     if quick:
         return Plan((150, 300), (20, 60), 4096, 8 * 1000 * 1000, 4 * MIB, runs=1, large_runs=1)
     return Plan(

@@ -175,7 +175,7 @@ COMMANDS = {
 def test_every_command_works_at_200_ms_with_jitter(
     command: str, far_server: RunningServer, through_proxy, tmp_path: Path
 ) -> None:
-    """Reliability row L4: 200 +- 100 ms per round trip, default deadlines, exit 0, no restarts."""
+    """With 200 +- 100 ms per round trip and the default deadlines every command succeeds, no restarts."""
     COMMANDS[command](through_proxy(0.2, jitter=0.2), far_server, tmp_path)
 
 

@@ -1,4 +1,4 @@
-"""NL sweep (reliability K1, K4): every registered command, with a sentinel API key, never shows it.
+"""The no-leak sweep: every registered command, with a sentinel API key, never shows it.
 
 The command tree is walked at run time, so a command added later is swept without editing this
 file. Each command runs with plausible arguments, at `-v` and `-vv`, with the sentinel in

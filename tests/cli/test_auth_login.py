@@ -144,7 +144,7 @@ def test_no_prompt_when_prompts_are_disabled(monkeypatch: pytest.MonkeyPatch) ->
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 def test_real_terminal_does_not_echo_the_key(server: object) -> None:
-    """K10 on a real pty: the line discipline would echo typed characters unless ECHO is off."""
+    """The key prompt on a real pty: the line discipline would echo typed characters unless ECHO is off."""
     master, slave = pty.openpty()
     env = xai_subprocess_env({"XAI_API_HOST": server.target})  # type: ignore[attr-defined]
     proc = subprocess.Popen(

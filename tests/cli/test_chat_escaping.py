@@ -1,4 +1,4 @@
-"""C25 for chat: model output carrying bidi overrides, C1 controls, BEL and OSC sequences reaches a
+"""Untrusted text in chat: model output carrying bidi overrides, C1 controls, BEL and OSC sequences reaches a
 terminal escaped in every chat mode (streamed, --no-stream, interactive), and JSON-escaped with --json.
 
 test_chat.py already covers ESC/CSI/OSC 52 in a streamed answer and the raw bytes on a pipe.

@@ -1,4 +1,4 @@
-"""The config files on disk (K5-K9): private from the first byte, atomic, never widened, never
+"""The config files on disk: private from the first byte, atomic, never widened, never
 overwritten when corrupt, refused when symlinked or foreign-owned, safe under concurrent writers."""
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def wide_umask() -> object:
 
 
 def test_files_are_0600_from_the_first_byte_in_a_0700_dir(wide_umask: object) -> None:
-    """Every file descriptor the store creates is already 0600 before a byte is written (K5)."""
+    """Every file descriptor the store creates is already 0600 before a byte is written."""
     seen: list[tuple[str, int, int]] = []
     real_open, real_write = os.open, os.write
 
@@ -153,7 +153,7 @@ def test_credentials_parse_error_never_quotes_the_file(monkeypatch: pytest.Monke
 
 
 def test_symlinked_credentials_are_refused_for_reading_and_writing(tmp_path: Path) -> None:
-    """K7: a link could make us read someone else's key, or write ours somewhere else."""
+    """A link could make us read someone else's key, or write ours somewhere else."""
     elsewhere = tmp_path / "elsewhere"
     elsewhere.write_text(f'[default]\napi_key = "{KEY}"\n')
     config_dir().mkdir(mode=0o700, parents=True)
@@ -249,7 +249,7 @@ def waiting_in_flock(pid: int) -> bool:
     FLOCK_SYSCALL is None or not Path("/proc/self/syscall").exists(), reason="needs Linux /proc"
 )
 def test_concurrent_logins_each_leave_one_complete_version() -> None:
-    """K9: eight `auth login` processes released at the same instant; none loses another's update.
+    """Eight `auth login` processes released at the same instant; none loses another's update.
 
     The test holds the directory lock until every process is blocked waiting for it, so all eight
     really contend; without the lock they would never wait and this test fails.
@@ -302,7 +302,7 @@ while True:
 
 
 def test_sigkill_during_writes_leaves_the_old_or_the_new_file(tmp_path: Path) -> None:
-    """K5: kill -9 while a writer rewrites the file in a loop; the file always parses, whole."""
+    """kill -9 while a writer rewrites the file in a loop; the file always parses, whole."""
     directory = tmp_path / "cfg"
     for _ in range(3):
         proc = subprocess.Popen(

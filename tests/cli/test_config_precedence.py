@@ -1,4 +1,4 @@
-"""Precedence of every setting (K3): each present/absent combination of flag, env, profile, default.
+"""Precedence of every setting: each present/absent combination of flag, env, profile, default.
 
 The resolver is checked exhaustively against real files in a temp config dir; the CLI is then
 checked end to end (`config list --json`, `auth status` against the emulator) so the flags and

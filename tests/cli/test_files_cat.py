@@ -104,8 +104,8 @@ def test_stream_cut_every_time_keeps_the_old_file(emulators, outdir: Path) -> No
     assert (result.code, result.stdout) == (6, "")
     expected = "server unavailable: injected fault; gave up after 3 attempts (UNAVAILABLE)"
     assert result.stderr == f"xai: download {file_id}: {expected}\n"
-    assert dest.read_bytes() == b"precious"  # NP
-    assert [p.name for p in outdir.iterdir()] == ["copy.bin"]  # NT
+    assert dest.read_bytes() == b"precious"  # the old file, untouched
+    assert [p.name for p in outdir.iterdir()] == ["copy.bin"]  # no temp file left
     assert server.faults.calls("RetrieveFileContent") == 3
 
 

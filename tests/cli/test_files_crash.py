@@ -1,4 +1,4 @@
-"""The CLI killed, and the server restarted, in the middle of a call (C22, C28); real processes.
+"""The CLI killed, and the server restarted, in the middle of a call; real processes.
 
 Every step waits for a marker: a byte count on disk, a fault the server logged, the server's own
 "stopping" line. No test sleeps for a guessed amount of time.
@@ -53,7 +53,7 @@ def test_sigkill_mid_download_then_rerun(emulators: Emulators, tmp_path: Path) -
     assert first.returncode == -signal.SIGKILL
     assert server.faults.wait_for(lambda plan: plan.outcomes("RetrieveFileContent") == ["CANCELLED"])
 
-    assert dest.read_bytes() == b"precious old content"  # NP
+    assert dest.read_bytes() == b"precious old content"  # the old file, untouched
     leftovers = sorted(p.name for p in out.iterdir() if p != dest)
     assert leftovers == [partial.name] and PARTIAL_NAME.fullmatch(partial.name)  # recognisable
     assert stat.S_IMODE(partial.stat().st_mode) == 0o600  # private while it lingers
@@ -81,7 +81,7 @@ def _restartable(tmp_path: Path, *faults: str, grace: str) -> tuple[ServeProcess
 
 
 def test_server_restarted_during_ls_and_get_the_retries_land(tmp_path: Path) -> None:
-    """C28: SIGTERM while both calls are in flight, the same server is back on the same port and data
+    """SIGTERM while both calls are in flight, the same server is back on the same port and data
     dir before the grace period ends; the calls the old one aborts are retried and land there."""
     old, stored = _restartable(
         tmp_path, "ListFiles:delay:amount=60", "RetrieveFile:delay:amount=60", grace="3"
@@ -118,7 +118,7 @@ def test_server_restarted_during_ls_and_get_the_retries_land(tmp_path: Path) -> 
 
 
 def test_server_stopped_for_good_during_get_exits_6_cleanly(tmp_path: Path) -> None:
-    """C28, the other outcome: nobody comes back, so the retries give up with one line and exit 6."""
+    """The server stopped mid-call and nobody comes back: the retries give up with one line and exit 6."""
     old, stored = _restartable(tmp_path, "RetrieveFile:delay:amount=60", grace="0.2")
     try:
         some_id = next(iter(stored))

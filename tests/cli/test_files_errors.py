@@ -107,7 +107,7 @@ def test_sigint_during_download_leaves_nothing_behind(emulators, tmp_path: Path)
     started = time.monotonic()
     stdout, stderr = process.communicate(timeout=10)
     assert time.monotonic() - started < 2
-    assert (process.returncode, stdout, stderr) == (130, "", "xai: interrupted\n")  # C18
+    assert (process.returncode, stdout, stderr) == (130, "", "xai: interrupted\n")
     assert dest.read_bytes() == b"old"
     assert [p.name for p in out.iterdir()] == ["copy.bin"]
     assert server.faults.wait_for(lambda plan: plan.outcomes("RetrieveFileContent") == ["CANCELLED"])
@@ -123,7 +123,7 @@ def test_sigint_during_upload_stores_nothing(emulators, tmp_path: Path) -> None:
     assert server.faults.wait_for(lambda plan: plan.held("UploadFile") == 1)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=10)
-    assert (process.returncode, stdout, stderr) == (130, "", "xai: interrupted; nothing uploaded\n")  # C19
+    assert (process.returncode, stdout, stderr) == (130, "", "xai: interrupted; nothing uploaded\n")
     assert server.faults.wait_for(lambda plan: plan.outcomes("UploadFile") == ["CANCELLED"])
     assert server.storage.all_ids() == set()  # NS
 

@@ -88,7 +88,7 @@ def test_hostile_names_are_escaped_on_a_tty_and_in_json(xai, server) -> None:
     seed(server, evil)
     table = xai("files", "ls", stdout_tty=True)
     assert "\x1b" not in table.stdout and "\u202e" not in table.stdout and "\x9b" not in table.stdout
-    assert "\\x1b]0;x\\x07\\u202e\\x9b.txt" in table.stdout  # C25
+    assert "\\x1b]0;x\\x07\\u202e\\x9b.txt" in table.stdout  # shown escaped, never raw
     piped = xai("files", "ls")
     assert "\u202e" not in piped.stdout and "\x9b" not in piped.stdout and "\x1b" not in piped.stdout
     assert json.loads(piped.stdout)[0]["filename"] == evil  # still the exact name for programs

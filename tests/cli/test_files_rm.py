@@ -65,7 +65,7 @@ def test_lost_reply_then_not_found_is_reported_as_deleted(emulators) -> None:
     a = seed(server, "a")
     result = run_xai("files", "rm", "-y", a, stdout_tty=True)
     assert (result.code, result.stderr) == (0, "")
-    assert result.stdout == f"Deleted {a} (it was already gone)\n"  # C5
+    assert result.stdout == f"Deleted {a} (it was already gone)\n"  # not a failure: the file is gone
     assert server.faults.calls("DeleteFile") == 2
 
 

@@ -1,4 +1,4 @@
-"""TLS from the CLI's side (K11, K12, security (c)1): a custom CA only through an explicit option
+"""TLS from the CLI's side: a custom CA only through an explicit option
 (`--ca-cert` > `XAI_CA_CERT` > profile `ca_cert`), TLS errors named, no fallback to plaintext, and
 no API key ever sent in cleartext to a host that is not loopback.
 
@@ -200,7 +200,7 @@ def test_config_set_ca_cert_checks_the_file_and_stores_an_absolute_path(
     assert run_xai("config", "set", "-p", "local", "ca_cert", "ca.pem").code == 2
 
 
-# -- K11: nothing in cleartext to a host that is not loopback --------------------------------------------
+# -- nothing in cleartext to a host that is not loopback -------------------------------------------------
 class Sniffer:
     """A plain TCP listener that records the first bytes of every connection, then hangs up."""
 
@@ -254,7 +254,7 @@ def _non_loopback_name_of_this_machine() -> tuple[str, str]:
 def test_plaintext_listener_never_gets_a_cleartext_request_from_a_non_loopback_name(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """K11: the machine's own host name counts as remote, so the key may only travel inside TLS."""
+    """The machine's own host name counts as remote, so the key may only travel inside TLS."""
     name, address = _non_loopback_name_of_this_machine()
     monkeypatch.setenv("XAI_API_KEY", TEST_KEY)
     sniffer = Sniffer(address)
@@ -274,7 +274,7 @@ def test_plaintext_listener_never_gets_a_cleartext_request_from_a_non_loopback_n
 
 
 def test_the_sniffer_does_see_a_cleartext_request_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Control for the test above: to a loopback address (K13) the request does go out unencrypted."""
+    """Control for the test above: to a loopback address the request does go out unencrypted."""
     monkeypatch.setenv("XAI_API_KEY", TEST_KEY)
     sniffer = Sniffer("127.0.0.1")
     try:

@@ -1,4 +1,4 @@
-"""FilesClient.batch_upload on grpc.aio: restarts (C6), lost replies (C7), local failures (C8),
+"""FilesClient.batch_upload on grpc.aio: restarts from byte 0, lost replies, files changed while sent,
 server statuses kept intact, lazy item start, and cancellation."""
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def test_unavailable_mid_stream_restarts_each_file_from_zero(faulty_client, tmp_
     results = client.batch_upload(items, concurrency=2, progress=progress, on_notice=notices.append)
     assert all(r.ok for r in results), [r.error for r in results]
     outcomes = server.faults.outcomes("UploadFile")
-    assert sorted(outcomes) == ["OK"] * 5 + ["UNAVAILABLE"] * 2  # C6: one restart each, nothing else
+    assert sorted(outcomes) == ["OK"] * 5 + ["UNAVAILABLE"] * 2  # one restart each, nothing else
     assert sorted(n.split(":")[0] for n in notices) == ["upload a.bin", "upload b.bin"]
     assert all(n.endswith("; retrying from start (2/3)") for n in notices)
     stored = {r.file.filename: r.file.id for r in results if r.file}
@@ -95,7 +95,7 @@ def test_lost_reply_is_reported_once_and_not_resent(faulty_client, tmp_path: Pat
     results = client.batch_upload([UploadItem(first), UploadItem(second)], concurrency=1)
     lost, fine = results
     assert isinstance(lost.error, UnavailableError) and lost.item.path == first
-    assert "upload outcome unknown" in lost.error.message  # C7
+    assert "upload outcome unknown" in lost.error.message  # never claimed failed or resent
     assert lost.error.path == str(first)
     assert fine.ok
     assert server.faults.calls("UploadFile") == 2
@@ -129,7 +129,7 @@ def test_a_file_changing_while_read_fails_alone_and_stores_nothing(faulty_client
 
     results = client.batch_upload([UploadItem(big), UploadItem(fine)], concurrency=1, progress=Appender())
     changed, ok = results
-    assert isinstance(changed.error, FileChangedError)  # C8
+    assert isinstance(changed.error, FileChangedError)  # the file grew while it was sent
     assert ok.ok
     assert server.faults.outcomes("UploadFile") == ["CANCELLED", "OK"]
     assert [server.storage.get(i).filename for i in server.storage.all_ids()] == ["s0.txt"]

@@ -147,7 +147,7 @@ def test_user_agent_is_ours_and_unimplemented_is_reported() -> None:
     port = spy.add_insecure_port("127.0.0.1:0")
     spy.start()
     channel = connect(f"127.0.0.1:{port}", TEST_KEY, user_agent="xai-cli/9.9")
-    # The bare servicer answers UNIMPLEMENTED, which the CLI reports as exit 1 (C31).
+    # The bare servicer answers UNIMPLEMENTED, which the CLI reports as exit 1 ("not supported").
     with pytest.raises(InternalError, match="get file_x: not supported by this server") as caught:
         FilesClient(channel).get("file_x")
     assert caught.value.status == "UNIMPLEMENTED"

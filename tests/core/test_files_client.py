@@ -1,4 +1,5 @@
-"""FilesClient against a real emulator: the happy paths and the faults of reliability.md (C5-C16)."""
+"""FilesClient against a real emulator: the happy paths, and lost replies, restarts, deadlines, cut or
+wrong-sized downloads that never replace the destination."""
 
 from __future__ import annotations
 
@@ -115,7 +116,7 @@ def test_client_side_checks_happen_before_any_rpc(faulty_client, tmp_path: Path)
     with big.open("wb") as handle:
         handle.truncate(512 * 1000 * 1000 + 1)  # sparse: no disk used
     with pytest.raises(RejectedError, match="over the 512 MB limit"):
-        client.upload(big, name="huge.bin")  # C10
+        client.upload(big, name="huge.bin")  # refused before anything is sent
     with pytest.raises(UsageError, match="between 1h and 30d"):
         client.upload(io.BytesIO(b"x"), name="x", expires_after=60)
     with pytest.raises(UsageError):
@@ -174,7 +175,7 @@ def test_upload_cut_mid_stream_restarts_from_byte_zero(faulty_client, tmp_path: 
     path = _big_file(tmp_path)
     progress, notices = Recorder(), []
     info = client.upload(path, name="big.bin", progress=progress, on_notice=notices.append)
-    # C6: exactly one stored file, byte-identical, and the progress was rolled back.
+    # Restarted from byte 0: exactly one stored file, byte-identical, and the progress was rolled back.
     assert server.faults.outcomes("UploadFile") == ["UNAVAILABLE", "OK"]
     assert [f.id for f in client.iter_files()] == [info.id]
     assert _sha(_download(client, info.id)) == _sha(path.read_bytes())
@@ -198,7 +199,7 @@ def test_lost_reply_after_everything_was_sent_is_not_resent(faulty_client) -> No
     server, client = faulty_client("UploadFile:commit_drop")
     with pytest.raises(UnavailableError) as caught:
         client.upload(io.BytesIO(b"payload"), name="a.txt", size=7)
-    # C7: the server stored it once; we must neither resend nor claim it failed.
+    # The server stored it once; we must neither resend nor claim it failed.
     assert "upload outcome unknown" in caught.value.message
     assert "xai files ls" in (caught.value.hint or "")
     assert server.faults.calls("UploadFile") == 1
@@ -225,7 +226,7 @@ def test_upload_deadline_is_set_and_reported(faulty_client) -> None:
     _, client = faulty_client("UploadFile:delay:amount=1", timeout=0.3)
     with pytest.raises(UnavailableError) as caught:
         client.upload(io.BytesIO(b"abc"), name="slow.txt", size=3)
-    assert caught.value.status == "DEADLINE_EXCEEDED"  # C11
+    assert caught.value.status == "DEADLINE_EXCEEDED"  # the upload has a deadline too
     assert "--timeout" in (caught.value.hint or "")
 
 
@@ -243,7 +244,7 @@ def test_delete_whose_reply_was_lost_reports_already_deleted(faulty_client) -> N
     keep = seed(server, "keep.txt")
     gone = seed(server, "gone.txt")
     result = client.delete(gone)
-    assert (result.file_id, result.already_deleted) == (gone, True)  # C5
+    assert (result.file_id, result.already_deleted) == (gone, True)  # not a failure: the file is gone
     assert server.faults.calls("DeleteFile") == 2
     assert [f.id for f in client.iter_files()] == [keep]
 
@@ -264,7 +265,7 @@ def test_download_broken_mid_stream_restarts_into_the_temp_file(faulty_client, t
     progress = Recorder()
     with AtomicFileSink(dest) as sink:
         client.download(file_id, sink, progress)
-    assert dest.read_bytes() == payload  # C12
+    assert dest.read_bytes() == payload  # restarted from byte 0 after the cut
     assert ("reset", CHUNK_SIZE) in progress.events
     assert server.faults.outcomes("RetrieveFileContent") == ["UNAVAILABLE", "OK"]
     assert [p.name for p in dest.parent.iterdir()] == ["out.bin"]
@@ -273,8 +274,8 @@ def test_download_broken_mid_stream_restarts_into_the_temp_file(faulty_client, t
 @pytest.mark.parametrize(
     ("fault", "message"),
     [
-        ("RetrieveFileContent:truncate:amount=10", "incomplete download: got 10 of 100 bytes"),  # C13
-        ("RetrieveFileContent:pad:amount=5", "size mismatch"),  # C14
+        ("RetrieveFileContent:truncate:amount=10", "incomplete download: got 10 of 100 bytes"),
+        ("RetrieveFileContent:pad:amount=5", "size mismatch"),
     ],
 )
 def test_wrong_size_download_never_replaces_the_destination(
@@ -286,8 +287,8 @@ def test_wrong_size_download_never_replaces_the_destination(
     dest.write_bytes(b"old content")
     with pytest.raises(InternalError, match=message), AtomicFileSink(dest) as sink:
         client.download(file_id, sink)
-    assert dest.read_bytes() == b"old content"  # NP
-    assert [p.name for p in dest.parent.iterdir()] == ["out.bin"]  # NT
+    assert dest.read_bytes() == b"old content"  # the old file, untouched
+    assert [p.name for p in dest.parent.iterdir()] == ["out.bin"]  # no temp file left
 
 
 def test_download_failing_every_time_keeps_the_old_file(faulty_client, tmp_path: Path) -> None:
@@ -297,7 +298,7 @@ def test_download_failing_every_time_keeps_the_old_file(faulty_client, tmp_path:
     dest.write_bytes(b"old")
     with pytest.raises(UnavailableError), AtomicFileSink(dest) as sink:
         client.download(file_id, sink)
-    assert dest.read_bytes() == b"old"  # C16
+    assert dest.read_bytes() == b"old"
     assert [p.name for p in dest.parent.iterdir()] == ["out.bin"]
 
 

@@ -238,7 +238,7 @@ def test_disk_full_is_reported_and_cleaned(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(InternalError, match="No space left on device"), AtomicFileSink(dest) as sink:
         monkeypatch.setattr(transfer.os, "write", full)
         sink.write(b"data")
-    assert list(tmp_path.iterdir()) == []  # C17: NP, NT
+    assert list(tmp_path.iterdir()) == []  # no partial file, no temp file
 
 
 def test_destination_checks(tmp_path: Path) -> None:

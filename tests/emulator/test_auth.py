@@ -1,4 +1,4 @@
-"""E11: every RPC kind requires `authorization: Bearer <key>`; nothing is stored or logged otherwise."""
+"""Every RPC kind requires `authorization: Bearer <key>`; nothing is stored or logged otherwise."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A blank key is no key (E20), and a request that does not decode is bad input (E9).
+"""A blank key is no key, and a request that does not decode is bad input (INVALID_ARGUMENT).
 
 `xai serve` refuses a whitespace-only key from the flag or the environment, with or without
 --allow-remote; the server itself refuses to start with one, so `Bearer` plus spaces never

@@ -209,7 +209,7 @@ def test_models_lists_the_engine_and_answers_any_name(chat: Chat) -> None:
 
 
 def test_models_has_no_embedding_or_image_models(chat: Chat) -> None:
-    """Contract §4: the lists exist (empty here) and an unknown name is NOT_FOUND, not UNIMPLEMENTED."""
+    """Embedding and image model lists exist (empty here); an unknown name is NOT_FOUND, not UNIMPLEMENTED."""
     options = {"metadata": chat.metadata, "timeout": 10}
     assert list(chat.models.ListEmbeddingModels(empty_pb2.Empty(), **options).models) == []
     assert list(chat.models.ListImageGenerationModels(empty_pb2.Empty(), **options).models) == []

@@ -1,4 +1,4 @@
-"""RetrieveFileContent (original and text), public URLs, ids (E10) and download cancellation (E14)."""
+"""RetrieveFileContent (original and text), public URLs, hostile ids and download cancellation."""
 
 from __future__ import annotations
 
@@ -241,7 +241,7 @@ def test_public_url_expiry_rules(make_server):
 
 
 def test_cancelled_downloads_stop_promptly_and_leak_no_fds(make_server):
-    """E14 (scaled down): cancel many downloads after the first chunk; the server notices each."""
+    """Many downloads cancelled after the first chunk: the server notices each and keeps no fd open."""
     plan = FaultPlan()
     _, client = make_server(faults=plan)
     created = client.upload(

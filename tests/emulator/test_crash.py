@@ -1,4 +1,4 @@
-"""Crash safety with SIGKILL (E1-E3): after a restart the store is consistent and nothing half-done shows.
+"""Crash safety with SIGKILL: after a restart the store is consistent and nothing half-done shows.
 
 A handful of random kill points keeps this to seconds; each kill restarts `xai serve` on the same
 data dir and checks: SQLite integrity ok, rows == blobs, no temp files, every earlier file intact.
@@ -51,7 +51,7 @@ def _restart_and_check(data_dir) -> dict[str, str]:
 
 
 def test_sigkill_during_uploads_never_leaves_partial_files(tmp_path):
-    """E1: kill the server at random points of an upload (mid-stream and right after the last chunk)."""
+    """The server killed at random points of an upload (mid-stream, right after the last chunk)."""
     rng = random.Random(1234)
     data_dir = tmp_path / "d"
     serve = ServeProcess(data_dir)
@@ -99,7 +99,7 @@ def test_sigkill_during_uploads_never_leaves_partial_files(tmp_path):
 
 
 def test_sigkill_during_deletes_keeps_rows_and_blobs_in_agreement(tmp_path):
-    """E2: a file is either fully present (row + blob, same content) or fully absent."""
+    """Killed mid-delete, a file is either fully present (row + blob, same content) or fully absent."""
     rng = random.Random(99)
     data_dir = tmp_path / "d"
     serve = ServeProcess(data_dir)
@@ -209,11 +209,11 @@ class _Load:
 
 
 def test_sigkill_under_concurrent_load_keeps_every_invariant(tmp_path):
-    """E3: concurrent uploads, deletes and lists, SIGKILL at a random moment, restart, check; 4 times.
+    """Concurrent uploads, deletes and lists, SIGKILL at a random moment, restart, check; 4 times.
 
-    After each restart: the structural invariants of E1/E2, every listed file has the exact bytes of
-    an upload that was started, every confirmed upload not (maybe) deleted is there, and no
-    confirmed delete came back.
+    After each restart: the structural invariants of the two tests above, every listed file has the
+    exact bytes of an upload that was started, every confirmed upload not (maybe) deleted is there,
+    and no confirmed delete came back.
     """
     rng = random.Random(2024)
     data_dir = tmp_path / "d"

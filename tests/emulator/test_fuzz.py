@@ -1,4 +1,4 @@
-"""E10/E18: random ids, tokens, filters and raw request bytes only ever get defined status codes."""
+"""Random ids, tokens, filters and raw request bytes only ever get defined status codes."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def _raw_call(channel: grpc.Channel, method: str, kind: str, payload: bytes):
 @FIXTURE_OK
 @given(method=st.sampled_from(sorted(METHODS)), payload=st.binary(max_size=200))
 def test_random_request_bytes_get_defined_codes(server, files, method, payload):
-    """E18: arbitrary bytes as serialized requests; only well-defined outcomes, never UNKNOWN."""
+    """Arbitrary bytes as serialized requests; only well-defined outcomes, never UNKNOWN."""
     try:
         _raw_call(files.channel, method, METHODS[method], payload)
     except grpc.RpcError as error:

@@ -1,4 +1,4 @@
-"""E17: a Hypothesis state machine drives the real server (with restarts) against a dict model."""
+"""A Hypothesis state machine drives the real server (with restarts) against a dict model."""
 
 from __future__ import annotations
 

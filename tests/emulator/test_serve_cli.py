@@ -1,4 +1,4 @@
-"""`xai serve` as a process: flags, the listening line, key rules (E20), port in use (E13), signals (E5)."""
+"""`xai serve` as a process: flags, the listening line, key rules, a port in use, signals."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def test_python_dash_m_emulator_runs_serve(tmp_path):
 
 
 def test_sigterm_lets_an_in_flight_download_finish(tmp_path):
-    """E5: new calls are refused, the in-flight download completes, exit 0 within the grace period."""
+    """On SIGTERM new calls are refused, the in-flight download completes, exit 0 within the grace period."""
     serve = ServeProcess(tmp_path / "d", "--grace", "10")
     client = serve.client()
     try:
@@ -148,7 +148,7 @@ def test_sigterm_lets_an_in_flight_download_finish(tmp_path):
 
 
 def test_second_signal_exits_at_once(tmp_path):
-    """E5: with a stalled download keeping the grace period busy, a second signal ends the process."""
+    """With a stalled download keeping the grace period busy, a second signal ends the process."""
     serve = ServeProcess(tmp_path / "d", "--grace", "60", verbose=True)
     client = serve.client()
     try:

@@ -1,4 +1,4 @@
-"""The emulator's optional TLS (security (c) emulator 2): `xai serve --tls-cert --tls-key` and
+"""The emulator's optional TLS: `xai serve --tls-cert --tls-key` and
 `ServerConfig(tls_cert=..., tls_key=...)`; the loopback/remote rules are the same as without TLS."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Server wiring: binding rules (E13, E20), bounded concurrency (E12), keepalive (E16), graceful stop."""
+"""Server wiring: binding rules (port taken, loopback only), bounded concurrency, keepalive, graceful stop."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from xai_files_cli.security import is_loopback
 
 
 def test_binding_a_taken_port_fails_loudly(server, tmp_path):
-    """E13: no SO_REUSEPORT sharing; the second server gets a clear error."""
+    """No SO_REUSEPORT sharing; the second server gets a clear error."""
     with pytest.raises(BindError, match="address in use"):
         start_server(ServerConfig(data_dir=tmp_path / "other", api_key="k"), port=server.port)
 
@@ -63,7 +63,7 @@ def test_an_unusable_data_dir_is_a_clear_error_not_a_traceback(tmp_path, make_di
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "::", "example.com"])
 def test_non_loopback_needs_an_explicit_flag(tmp_path, host):
-    """E20: loopback by default; anything else needs allow_non_loopback (`--allow-remote`)."""
+    """Loopback by default; anything else needs allow_non_loopback (`--allow-remote`)."""
     with pytest.raises(UsageError, match="non-loopback"):
         start_server(ServerConfig(data_dir=tmp_path, api_key="k"), host=host)
 
@@ -89,7 +89,7 @@ def test_server_options_accept_sdk_clients():
 
 
 def test_aggressive_keepalive_pings_do_not_get_goaway(server):
-    """E16 (scaled down): a client pinging far more often than the SDK's 30 s stays connected."""
+    """A client pinging far more often than the SDK's 30 s stays connected (no too_many_pings GOAWAY)."""
     channel = grpc.insecure_channel(
         server.target,
         options=[
@@ -113,7 +113,7 @@ def test_aggressive_keepalive_pings_do_not_get_goaway(server):
 
 
 def test_excess_concurrent_calls_get_resource_exhausted(make_server):
-    """E12: with K calls in flight the next one is refused at once, never queued."""
+    """With the maximum of calls in flight the next one is refused at once, never queued."""
     plan = FaultPlan()  # no faults: it only counts the calls the server accepted
     _, client = make_server(max_concurrent_rpcs=2, faults=plan)
     release = threading.Event()

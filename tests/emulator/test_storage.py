@@ -1,4 +1,4 @@
-"""Storage: durability (E4), migrations, permissions, crash cleanup, shared data dirs, disk full (E19)."""
+"""Storage: durability settings, migrations, permissions, crash cleanup, shared data dirs, disk full."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def _put(store: Storage, name: str, payload: bytes, ttl: int | None = None):
 
 
 def test_durability_pragmas(store):
-    """E4: WAL, synchronous=FULL (2), busy_timeout >= 5 s, foreign keys on, on every thread's connection."""
+    """WAL, synchronous=FULL (2), busy_timeout >= 5 s, foreign keys on, on every thread's connection."""
     assert store.pragmas() == {
         "journal_mode": "wal",
         "synchronous": 2,
@@ -194,7 +194,7 @@ def test_concurrent_writers_in_two_processes_do_not_get_busy_errors(tmp_path):
 
 
 def test_disk_full_is_resource_exhausted_and_server_keeps_serving(files, server, monkeypatch):
-    """E19: ENOSPC while writing -> RESOURCE_EXHAUSTED, temp removed, DB unchanged."""
+    """A full disk (ENOSPC while writing) -> RESOURCE_EXHAUSTED, temp removed, DB unchanged."""
     real_create = storage_module.Upload._create_temp
 
     class FullDisk:

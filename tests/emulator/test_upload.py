@@ -1,4 +1,4 @@
-"""UploadFile over real gRPC: stream rules (E8), filenames (E9), TTLs, size limits (E6, E7), cancel (E15)."""
+"""UploadFile over real gRPC: stream rules, hostile filenames, TTLs, size limits, cancellation."""
 
 from __future__ import annotations
 
@@ -160,7 +160,7 @@ def test_size_limit_is_inclusive_and_crossing_it_is_resource_exhausted(make_serv
 
 
 def test_limit_is_enforced_as_soon_as_crossed_not_after_reading_everything(make_server):
-    """E6: the server stops the stream at the crossing chunk; the client is not drained to the end."""
+    """The server stops the stream at the crossing chunk; the client is not drained to the end."""
     running, client = make_server(max_file_size=4 * MIB)
     pulled = 0
     total_chunks = 200  # 200 MiB if the server kept reading
@@ -183,7 +183,7 @@ def test_default_limit_is_512_megabytes_decimal(server):
 
 
 def test_single_message_above_receive_limit_is_resource_exhausted(files, server):
-    """E7: one 21 MiB message exceeds the server's 20 MiB receive limit."""
+    """One 21 MiB message exceeds the server's 20 MiB receive limit."""
     error = error_of(lambda: files.upload_messages([init("x.bin"), data(b"\0" * (21 * MIB))]))
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert files.list().data == []
@@ -197,7 +197,7 @@ def test_chunks_up_to_five_megabytes_are_accepted(files):
 
 
 def test_cancel_mid_upload_leaves_no_row_and_no_temp(make_server):
-    """E15: the client cancels after the first chunk; the server sees CANCELLED and keeps nothing."""
+    """The client cancels after the first chunk; the server sees CANCELLED and keeps nothing."""
     plan = FaultPlan()
     running, client = make_server(faults=plan)
     first_sent = threading.Event()

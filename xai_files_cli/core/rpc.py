@@ -254,7 +254,7 @@ def error_from_rpc(
     file_id: str | None = None,
     timeout: float | None = None,
 ) -> XaiError:
-    """Map one gRPC failure to the XaiError subclass whose exit code conventions.md §4.1 prescribes.
+    """Map one gRPC failure to the XaiError subclass that carries its documented exit code.
 
     Args:
         error: the grpc.RpcError raised by a call.

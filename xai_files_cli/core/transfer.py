@@ -19,7 +19,7 @@ from typing import BinaryIO, Protocol
 
 from xai_files_cli.errors import InternalError, Interrupted, RejectedError, UsageError
 
-CHUNK_SIZE = 3 * 1024 * 1024  # what the SDK sends; the contract recommends <= ~5 MB per message
+CHUNK_SIZE = 3 * 1024 * 1024  # what the SDK sends; the API recommends at most about 5 MB per message
 MAX_UPLOAD_BYTES = 512 * 1000 * 1000  # the service limit, read as decimal megabytes
 PARTIAL_SUFFIX = ".partial"
 

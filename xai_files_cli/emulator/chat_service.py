@@ -1,7 +1,7 @@
 """The local server's Chat service: completions over the retrieval engine, and stored completions.
 
 A request is checked, its attachments are read and indexed (`text_extract`, `chat_engine`), the
-engine answers, and the answer is shaped like the real API's file chat (wire-contract §3.10):
+engine answers, and the answer is shaped like the real API's file chat:
 
     output 0  ROLE_ASSISTANT  the attachment_search tool call        finish REASON_TOOL_CALLS
     output 1  ROLE_TOOL       its result (text only with INCLUDE_OPTION_ATTACHMENT_SEARCH_CALL_OUTPUT)
@@ -9,7 +9,9 @@ engine answers, and the answer is shaped like the real API's file chat (wire-con
 
 Without attachments there is only the answer, as output 0. Streaming sends the same outputs as
 deltas (every delta carries its role; the answer comes line by line) with cumulative usage in every
-chunk, so that accumulating the chunks by §3.8 gives exactly the unary response.
+chunk, so that accumulating the chunks as the official client does (per output, by index: role and
+finish reason overwritten, text, tool calls and citations appended; usage overwritten) gives
+exactly the unary response.
 
 Citations: the answer's `citations` name every file a quoted passage came from (always, as the
 real API lists its sources); with INCLUDE_OPTION_INLINE_CITATIONS each quote also ends with a
@@ -596,7 +598,7 @@ def _check_size(name: str, size: int) -> None:
 
 
 def _check_parameters(request: chat_pb2.GetCompletionsRequest) -> None:
-    """Parameter ranges from chat.proto (wire-contract §3.2)."""
+    """The parameter ranges that chat.proto documents."""
     problem = None
     if not request.model.strip():
         problem = "model is required"

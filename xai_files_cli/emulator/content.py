@@ -73,7 +73,7 @@ def sniff_content_type(head: bytes, filename: str) -> str:
 
 
 def is_publishable(content_type: str) -> bool:
-    """Only images, videos and PDFs may get a public URL (wire-contract §2.4)."""
+    """Only images, videos and PDFs may get a public URL, as on the real API."""
     return content_type.startswith(("image/", "video/")) or content_type == "application/pdf"
 
 

@@ -11,14 +11,14 @@ seconds), `message` (the status text) and `pushback` (milliseconds: `fail` and `
 it as the `grpc-retry-pushback-ms` trailer, the server's "retry after"; negative = "do not retry").
 Actions:
 
-    fail          fail the call with `code` before the handler runs            (C2, C3, C4)
-    abort_upload  fail an upload with `code` after `after` data chunks          (C6)
-    commit_drop   run the handler (the file is stored), then fail with `code`   (C7, C5)
-    fail_stream   fail a server stream with `code` after `after` chunks         (C12, C23)
-    truncate      end a server stream OK after `amount` bytes in total          (C13)
-    pad           append `amount` extra bytes to a server stream, then end OK   (C14)
-    delay         wait `amount` seconds before the handler runs                (C11, C28)
-    stall         hold a server stream `amount` seconds after `after` chunks    (C22)
+    fail          fail the call with `code` before the handler runs (retries, give-ups, one attempt)
+    abort_upload  fail an upload with `code` after `after` data chunks (an upload restarted from 0)
+    commit_drop   run the handler (the file is stored), then fail with `code` (a lost reply)
+    fail_stream   fail a server stream with `code` after `after` chunks (a download or chat cut off)
+    truncate      end a server stream OK after `amount` bytes in total (a short download)
+    pad           append `amount` extra bytes to a server stream, then end OK (a long download)
+    delay         wait `amount` seconds before the handler runs (deadlines, a restart mid-call)
+    stall         hold a server stream `amount` seconds after `after` chunks (a kill mid-download)
     hold_reply    run the handler (an upload is stored), then hold its reply `amount` seconds
     stall_upload  stop reading an upload for `amount` seconds after `after` data chunks
 

@@ -1,4 +1,4 @@
-"""`xai_api.Files` servicer: the contract of wire-contract §2 on top of `storage.Storage`.
+"""`xai_api.Files` servicer: the Files API's messages, rules and status codes on top of `storage.Storage`.
 
 Status codes (every bad input gets a defined code, never UNKNOWN):
   INVALID_ARGUMENT    malformed upload stream (no/second/late init, empty stream, unset chunk),

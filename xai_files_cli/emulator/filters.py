@@ -1,4 +1,4 @@
-"""The ListFiles `filter` language (wire-contract §2.6), parsed by hand into parameterised SQL.
+"""The ListFiles `filter` language (as the official SDK documents it), parsed by hand into parameterised SQL.
 
 Grammar (keywords case-insensitive):
     expr       := and_expr ("OR" and_expr)*

@@ -5,7 +5,7 @@
 with that name in `name`, so clients configured for `grok-4` or any other model work unchanged.
 
 Prices are nominal (nothing is billed locally); they exist so that clients' cost display is
-exercised end to end. Units are the wire's (wire-contract §4): `prompt_text_token_price` etc. in
+exercised end to end. Units are the wire's: `prompt_text_token_price` etc. in
 1/100 US cent per million tokens, which is exactly USD ticks (1e-10 USD) per token.
 """
 

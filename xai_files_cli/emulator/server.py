@@ -1,7 +1,7 @@
 """Build, start and stop the emulator's gRPC server (Files, plus Chat/Models when available).
 
-Transport settings follow wire-contract §1.9: a plaintext port on loopback (the official SDK
-uses gRPC *local* credentials for `localhost:` targets, which work against it), or TLS when a
+Transport settings are what the official SDK needs of a server: a plaintext port on loopback (the
+SDK uses gRPC *local* credentials for `localhost:` targets, which work against it), or TLS when a
 certificate and key are configured (`xai serve --tls-cert PEM --tls-key PEM`), 20 MiB
 message limits, keepalive rules that accept the SDK's 30 s pings, no SO_REUSEPORT (a taken port
 is an error, never a silently shared one), a bounded thread pool and `maximum_concurrent_rpcs`

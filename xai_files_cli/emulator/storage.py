@@ -7,7 +7,7 @@ its mode):
     tmp/<file id>.part        an upload in progress
     lost+found/<file id>      blobs the database did not list at start-up, kept rather than deleted
 
-Write protocol (reliability.md, security/emulator 6): an upload streams into tmp/<id>.part, is
+Write protocol (a crash at any step leaves no half-stored file): an upload streams into tmp/<id>.part, is
 fsynced, noted in `blob_intents`, renamed to blobs/<id>, the blobs dir is fsynced, and only THEN
 the row is inserted (dropping the note). Uploads that reach that point together share the steps
 after their own fsync (group commit, group_commit.py): one transaction notes them all, each is

@@ -1,4 +1,4 @@
-"""Input rules of the Files API (wire-contract §2.4): filenames, TTLs and file ids.
+"""Input rules of the Files API: filenames, TTLs and file ids.
 
 Every check returns an error message (str) or None, so the service can answer INVALID_ARGUMENT /
 NOT_FOUND with a precise reason and never reaches storage with bad input.
@@ -17,8 +17,8 @@ MAX_TTL_SECONDS = 2_592_000
 FILE_ID_PREFIX = "file_"
 TEMP_SUFFIX = ".part"
 
-# C0 controls and DEL (the contract's "ASCII controls"), C1 controls incl. NEL (reliability.md asks
-# for these too), U+2028/U+2029, and the characters that would break Content-Disposition.
+# C0 controls and DEL (the API's "ASCII controls"), C1 controls incl. NEL (terminals act on them too),
+# U+2028/U+2029, and the characters that would break Content-Disposition.
 _FORBIDDEN_NAME_CHARS = re.compile(f"[{C0_CONTROLS}{DEL_AND_C1_CONTROLS}{LINE_SEPARATORS}" + r'";\\]')
 _FILE_ID = re.compile(r"file_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
