@@ -388,3 +388,22 @@ def test_conversation_ids_complete_from_the_log(chat_server, notes: Path, isolat
     conversation = ask("What is `the` budget; $HOME?", "-f", str(notes))["conversation"]
     assert complete_conversation(None, conversation[:2]) == [(conversation, "What is the budget HOME")]
     assert complete_conversation(None, "zz") == []
+
+
+def test_a_log_that_cannot_be_opened_is_a_warning_and_the_upload_is_deleted(
+    chat_server, notes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    srv: ChatServer = chat_server()
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setenv("XAI_LOGS_PATH", str(blocker / "conversations.db"))
+    result = run_xai("chat", "What is the budget?", "-f", str(notes))
+    assert result.code == 0, result
+    assert "Budget: spending is on plan" in result.stdout
+    assert result.stderr.startswith(
+        f"xai: warning: cannot use the conversation log {blocker}/conversations.db: "
+    )
+    assert result.stderr.endswith("; this conversation is not recorded\n")
+    assert srv.stored() == []  # nothing refers to the upload: deleted as with --no-log
+    going_on = run_xai("chat", "-c", "more")
+    assert going_on.code == 1 and "cannot use the conversation log" in going_on.stderr

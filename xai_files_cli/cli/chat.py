@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from xai_files_cli.core.answer_schema import AnswerSchema
     from xai_files_cli.core.chat import ChatClient, ChatOptions, ChatReply, Message
     from xai_files_cli.core.conversation import Thread
-    from xai_files_cli.core.conversation_log import AttachedFile
+    from xai_files_cli.core.conversation_log import AttachedFile, ConversationLog
     from xai_files_cli.core.files import FilesClient
     from xai_files_cli.core.transfer import UploadSource
 
@@ -296,6 +296,17 @@ def _close_log(thread: Thread) -> None:
         thread.log.close()
 
 
+def _log_or_none(app_ctx: AppContext) -> ConversationLog | None:
+    """The log for a new conversation; one that cannot be opened is a warning, not a failed chat."""
+    from xai_files_cli.core.conversation_log import ConversationLog
+
+    try:
+        return ConversationLog.open()
+    except XaiError as error:
+        app_ctx.say.warn(f"{error.message}; this conversation is not recorded")
+        return None
+
+
 def _open_thread(
     app_ctx: AppContext,
     continue_: bool,
@@ -311,11 +322,7 @@ def _open_thread(
     settings = app_ctx.settings()
     host = "embedded server" if settings.local else settings.api_host
     if not continue_ and conversation is None:
-        if no_log:
-            return Thread(log=None, system=system, store=store, host=host)
-        from xai_files_cli.core.conversation_log import ConversationLog
-
-        return Thread(log=ConversationLog.open(), system=system, store=store, host=host)
+        return Thread(log=None if no_log else _log_or_none(app_ctx), system=system, store=store, host=host)
     if system is not None:
         raise UsageError("--system starts a new conversation; it cannot be given with -c or --conversation")
     from xai_files_cli.core.conversation_log import ConversationLog
