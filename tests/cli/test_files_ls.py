@@ -46,8 +46,14 @@ def test_empty_list_on_a_tty(xai) -> None:
     assert (result.code, result.stdout, result.stderr) == (0, "No files.\n", "")
 
 
-def test_piped_is_a_json_array_in_creation_order(xai, three) -> None:
+def test_piped_is_a_json_array_newest_first(xai, three) -> None:
     result = xai("files", "ls")
+    assert (result.code, result.stderr) == (0, "")
+    assert result.stdout == json.dumps([_json(r) for r in reversed(three)], indent=2) + "\n"
+
+
+def test_asc_lists_in_creation_order(xai, three) -> None:
+    result = xai("files", "ls", "--asc")
     assert (result.code, result.stderr) == (0, "")
     assert result.stdout == json.dumps([_json(r) for r in three], indent=2) + "\n"
 
@@ -94,15 +100,17 @@ def test_hostile_names_are_escaped_on_a_tty_and_in_json(xai, server) -> None:
     assert json.loads(piped.stdout)[0]["filename"] == evil  # still the exact name for programs
 
 
-def test_default_is_the_first_100_and_all_follows_every_page(xai, server) -> None:
+def test_default_is_the_newest_100_and_all_follows_every_page(xai, server) -> None:
     seed_many(server, (f"f{i:03}" for i in range(130)))
     first = xai("files", "ls", "--ids")
-    every = xai("files", "ls", "--ids", "--all", "--desc")
-    assert first.code == every.code == 0
+    every = xai("files", "ls", "--ids", "--all")
+    oldest_first = xai("files", "ls", "--ids", "--all", "--asc")
+    assert first.code == every.code == oldest_first.code == 0
     assert len(first.stdout.splitlines()) == 100
     all_ids = every.stdout.splitlines()
     assert len(all_ids) == len(set(all_ids)) == 130
-    assert all_ids[::-1][:100] == first.stdout.splitlines()
+    assert all_ids[:100] == first.stdout.splitlines()
+    assert oldest_first.stdout.splitlines() == all_ids[::-1]
 
 
 @pytest.mark.parametrize(

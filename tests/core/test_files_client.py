@@ -128,12 +128,14 @@ def test_listing_follows_tokens_with_the_same_sort(faulty_client) -> None:
     server, client = faulty_client()
     for i, size in enumerate([5, 1, 4, 2, 7, 3, 6]):
         seed(server, f"f{i}", b"x" * size)
-    sizes = [f.size for f in client.iter_files(sort="size", descending=True, page_size=3)]
+    sizes = [f.size for f in client.iter_files(sort="size", descending=True, page_size=3, concurrency=1)]
     assert sizes == [7, 6, 5, 4, 3, 2, 1]
     assert server.faults.calls("ListFiles") == 3
-    names = [f.filename for f in client.iter_files(sort="filename", page_size=2, limit=3)]
+    names = [f.filename for f in client.iter_files(sort="filename", page_size=2, limit=3, concurrency=1)]
     assert names == ["f0", "f1", "f2"]
     assert server.faults.calls("ListFiles") == 5  # the limit stops paging early
+    windowed = [f.size for f in client.iter_files(sort="size", descending=True, page_size=3)]
+    assert windowed == sizes  # several cursors over created_at windows: the same listing
     page = client.list_page(sort="created_at", page_size=100)
     assert len(page.files) == 7 and page.next_token is None
     with pytest.raises(UsageError, match="invalid sort key"):

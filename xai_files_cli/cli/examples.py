@@ -74,6 +74,10 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
     "files rm": (
         Example("Delete a file (a terminal asks first)", "xai files rm file_abc123"),
         Example("Delete several without asking", "xai files rm file_abc123 file_def456 --yes"),
+        Example(
+            "What deleting the files older than 30 days would remove",
+            "xai files rm --older-than 30d --dry-run",
+        ),
     ),
     "files share": (
         Example("A public link anyone can open", "xai files share file_abc123"),

@@ -13,8 +13,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from xai_files_cli.cli import uploads
+from xai_files_cli.cli.complete_ids import complete_file_id
+from xai_files_cli.cli.housekeeping import finish_items as _finish_items
 from xai_files_cli.cli.options import (
     FileTtlOption,
+    LargerThanOption,
+    NameGlobOption,
+    NewerThanOption,
+    OlderThanOption,
+    SmallerThanOption,
     expires_after_option,
     file_id_argument,
     file_ids_argument,
@@ -22,11 +29,10 @@ from xai_files_cli.cli.options import (
 )
 from xai_files_cli.cli.reporting import report_error
 from xai_files_cli.cli.uploads import RunOptions
-from xai_files_cli.errors import AlreadyReported, Interrupted, PartialFailure, UsageError, XaiError
+from xai_files_cli.errors import UsageError, XaiError
 
 if TYPE_CHECKING:
     from xai_files_cli.cli.context import AppContext
-    from xai_files_cli.core.files import FilesClient
     from xai_files_cli.core.records import FileInfo
     from xai_files_cli.output.io import IOStreams
 
@@ -50,15 +56,6 @@ def _ttl(seconds: int | None) -> int | None:
 
         check_ttl(seconds)
     return seconds
-
-
-def _finish_items(total: int, failures: list[XaiError], verb: str, noun: str = "files") -> None:
-    """Exit status of a multi-item command: 0, 7 if mixed, or the failures' own code if all failed."""
-    if not failures:
-        return
-    if len(failures) < total:
-        raise PartialFailure(f"{verb} {total - len(failures)} of {total} {noun}; {len(failures)} failed")
-    raise AlreadyReported(failures[0].exit_code)
 
 
 def _one_output_flag(**flags: bool) -> None:
@@ -204,7 +201,14 @@ def list_files(
     sort: Annotated[
         str, typer.Option("--sort", "-s", metavar="KEY", help="Sort key: created_at, filename or size.")
     ] = "created_at",
-    descending: Annotated[bool, typer.Option("--desc/--asc", help="Sort order (default ascending).")] = False,
+    descending: Annotated[
+        bool | None,
+        typer.Option(
+            "--desc/--asc",
+            help="Sort order [default: newest first, names A to Z, largest first].",
+            show_default=False,
+        ),
+    ] = None,
     limit: Annotated[
         int | None,
         typer.Option("--limit", "-l", metavar="N", min=1, help="Show at most N files [default: 100]."),
@@ -215,10 +219,22 @@ def list_files(
     json_output: Annotated[bool, json_flag("A JSON array (the default when piped).")] = False,
     jsonl: Annotated[bool, json_flag("One JSON object per line.", "--jsonl")] = False,
     ids: Annotated[bool, typer.Option("--ids", help="One file id per line.")] = False,
+    name: NameGlobOption = None,
+    older_than: OlderThanOption = None,
+    newer_than: NewerThanOption = None,
+    larger_than: LargerThanOption = None,
+    smaller_than: SmallerThanOption = None,
+    no_pager: Annotated[
+        bool, typer.Option("--no-pager", help="Never page a long table (also: XAI_PAGER=cat).")
+    ] = False,
 ) -> None:
-    """List files: a table on a terminal, JSON when piped."""
+    """List files, newest first: a table on a terminal (paged when long), JSON when piped.
+
+    Output is written as pages arrive. If the server fails part-way, what was written stays
+    and the command exits 6; a --json array is then left without its closing ].
+    """
     app_ctx: AppContext = ctx.obj
-    io = app_ctx.io
+    from xai_files_cli.cli.housekeeping import LsRequest, build_filter, run_ls
     from xai_files_cli.core.records import SORT_KEYS
 
     if sort not in SORT_KEYS:
@@ -226,19 +242,25 @@ def list_files(
     _one_output_flag(json=json_output, jsonl=jsonl, ids=ids)
     if all_files and limit is not None:
         raise UsageError("use either --all or --limit, not both")
-    from xai_files_cli.output import files as file_views
-    from xai_files_cli.output import machine
-
-    client = app_ctx.files()
-    files = client.iter_files(sort=sort, descending=descending, limit=None if all_files else (limit or 100))
-    if jsonl:
-        machine.write_jsonl(io, (info.to_json() for info in files))
-    elif ids:
-        machine.write_lines(io, (info.id for info in files))
-    elif json_output or not io.stdout_is_tty:
-        machine.write_json(io, [info.to_json() for info in files])
-    else:
-        file_views.print_files_table(io, list(files))
+    where = build_filter(
+        name=name,
+        older_than=older_than,
+        newer_than=newer_than,
+        larger_than=larger_than,
+        smaller_than=smaller_than,
+    )
+    output = "jsonl" if jsonl else "ids" if ids else "json" if json_output else "table"
+    if output == "table" and not app_ctx.io.stdout_is_tty:
+        output = "json"
+    request = LsRequest(
+        sort=sort,
+        descending=descending if descending is not None else sort != "filename",
+        limit=None if all_files else (limit or 100),
+        where=where,
+        output=output,
+        pager=not no_pager,
+    )
+    run_ls(app_ctx, request)
 
 
 # -- get ------------------------------------------------------------------------------------------
@@ -360,51 +382,58 @@ class _TerminalTextSink:
 
 
 # -- rm -------------------------------------------------------------------------------------------
-def _label(client: FilesClient, file_id: str) -> str:
-    """`name (id)` for a confirmation prompt, so people see what they delete; the id alone if unknown."""
-    from xai_files_cli.output.sanitize import escape_terminal
-
-    try:
-        name = client.get(file_id).filename
-    except XaiError:
-        return escape_terminal(file_id)
-    return f"{escape_terminal(name)} ({escape_terminal(file_id)})"
-
-
 @files_app.command("rm")
 def remove(
     ctx: typer.Context,
-    file_ids: Annotated[list[str], file_ids_argument("Files to delete.")],
+    file_ids: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[ID...|-]",
+            help="Files to delete, or - to read ids from stdin.",
+            autocompletion=complete_file_id,
+            show_default=False,
+        ),
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would be deleted; delete nothing.")
+    ] = False,
+    json_output: Annotated[
+        bool, json_flag("With --dry-run: the plan as JSON (the default when piped).")
+    ] = False,
+    name: NameGlobOption = None,
+    older_than: OlderThanOption = None,
+    newer_than: NewerThanOption = None,
+    larger_than: LargerThanOption = None,
+    smaller_than: SmallerThanOption = None,
 ) -> None:
-    """Delete files by id (asks first on a terminal unless --yes)."""
-    app_ctx: AppContext = ctx.obj
-    io = app_ctx.io
-    from xai_files_cli.output import machine
-    from xai_files_cli.output.sanitize import escape_terminal
+    """Delete files by id, by ids read from stdin (-), or every file a filter selects.
 
-    client = app_ctx.files()
-    if io.can_prompt and not yes:
-        shown = ", ".join(_label(client, i) for i in file_ids[:3]) + (", ..." if len(file_ids) > 3 else "")
-        question = f"Delete {shown}?" if len(file_ids) == 1 else f"Delete {len(file_ids)} files: {shown}?"
-        if not app_ctx.prompter.confirm(question):
-            raise Interrupted("cancelled; nothing deleted")
-    failures: list[XaiError] = []
-    for file_id in file_ids:
-        try:
-            result = client.delete(file_id)
-        except XaiError as error:
-            if len(file_ids) == 1:
-                raise
-            report_error(app_ctx, error)
-            failures.append(error)
-            continue
-        if io.stdout_is_tty:
-            gone = " (it was already gone)" if result.already_deleted else ""
-            io.write_out(f"Deleted {escape_terminal(result.file_id)}{gone}\n")
-        else:
-            machine.write_lines(io, [result.file_id])
-    _finish_items(len(file_ids), failures, "deleted")
+    Ids: asks first on a terminal unless --yes. A filter: asks once on a terminal (count and
+    total size); elsewhere it needs --yes (exit 2, nothing deleted, without it).
+    """
+    app_ctx: AppContext = ctx.obj
+    from xai_files_cli.cli.housekeeping import RmRequest, build_filter, check_rm, read_ids, run_rm
+
+    ids = list(file_ids or [])
+    where = build_filter(
+        name=name,
+        older_than=older_than,
+        newer_than=newer_than,
+        larger_than=larger_than,
+        smaller_than=smaller_than,
+    )
+    check_rm(app_ctx, ids, where, yes, dry_run)
+    from_stdin = ids == ["-"]
+    request = RmRequest(
+        file_ids=read_ids(app_ctx) if from_stdin else tuple(ids),
+        from_stdin=from_stdin,
+        where=where,
+        yes=yes,
+        dry_run=dry_run,
+        json_output=json_output,
+    )
+    run_rm(app_ctx, request)
 
 
 # -- share / unshare ------------------------------------------------------------------------------

@@ -114,6 +114,45 @@ class Duration(ParamType):
         return parse_duration(str(value), flag)
 
 
+# -- sizes ----------------------------------------------------------------------------------------
+_SIZE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(?:([kmgtp])(i)?)?(b)?", re.IGNORECASE)
+_SIZE_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
+MAX_SIZE = 2**63 - 1  # the wire's size field is an int64
+
+
+def parse_size(text: str, flag: str) -> int:
+    """`512`, `10kB`, `10MB`, `1.5GiB`, `2G` -> bytes (k/M/G/T decimal, Ki/Mi/Gi/Ti binary, the B
+    optional, case-insensitive; a fraction of a unit is rounded to a whole byte); UsageError (exit 2)
+    naming `flag` otherwise."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    match = _SIZE.fullmatch(text.strip())
+    if match is None:
+        raise UsageError(f"invalid {flag} {text!r}: use BYTES or a size such as 500kB, 10MB, 1.5GiB")
+    number, prefix, binary, _ = match.groups()
+    if not prefix and "." in number and Decimal(number) != Decimal(number).to_integral_value():
+        raise UsageError(f"invalid {flag} {text!r}: not a whole number of bytes")
+    base = 1024 if binary else 1000
+    value = (Decimal(number) * base ** _SIZE_POWERS[(prefix or "").lower()]).quantize(
+        Decimal(1), rounding=ROUND_HALF_UP
+    )
+    if value > MAX_SIZE:
+        raise UsageError(f"invalid {flag} {text!r}: too large")
+    return int(value)
+
+
+class Size(ParamType):
+    """A number of bytes written as BYTES or with a unit (`10MB`, `1.5GiB`)."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        if isinstance(value, int):
+            return value
+        flag = param.opts[0] if param is not None and param.opts else "size"
+        return parse_size(str(value), flag)
+
+
 class Seconds(FloatRange):
     """Seconds as a number within a range; NaN, which passes a range check, is refused too."""
 
@@ -134,4 +173,46 @@ def expires_after_option(help: str) -> Any:
 # The file TTL of `upload` and `batch-upload` (checked against the service's range by the command).
 FileTtlOption = Annotated[
     int | None, expires_after_option("Delete automatically after 1h..30d (e.g. 2d, 12h, 3600).")
+]
+
+
+# -- housekeeping filters (`ls`, `rm`) ------------------------------------------------------------
+NameGlobOption = Annotated[
+    str | None,
+    typer.Option(
+        "--name", metavar="GLOB", help="Only files whose name matches GLOB (*, ?, [abc]; case-sensitive)."
+    ),
+]
+OlderThanOption = Annotated[
+    int | None,
+    typer.Option(
+        "--older-than",
+        metavar="DURATION",
+        click_type=Duration(),
+        help="Only files created more than DURATION ago (e.g. 7d, 12h).",
+    ),
+]
+NewerThanOption = Annotated[
+    int | None,
+    typer.Option(
+        "--newer-than",
+        metavar="DURATION",
+        click_type=Duration(),
+        help="Only files created less than DURATION ago (e.g. 1h).",
+    ),
+]
+LargerThanOption = Annotated[
+    int | None,
+    typer.Option(
+        "--larger-than", metavar="SIZE", click_type=Size(), help="Only files larger than SIZE (e.g. 10MB)."
+    ),
+]
+SmallerThanOption = Annotated[
+    int | None,
+    typer.Option(
+        "--smaller-than",
+        metavar="SIZE",
+        click_type=Size(),
+        help="Only files smaller than SIZE (e.g. 1.5GiB, 512).",
+    ),
 ]

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -26,6 +26,7 @@ import grpc
 from xai_files_cli._pb import files_pb2, files_pb2_grpc
 from xai_files_cli.core import batch, rpc
 from xai_files_cli.core.channel import RETRY_ATTEMPTS, dial_settings, target_of
+from xai_files_cli.core.listing import DEFAULT_CONCURRENCY, FileFilter, Listing, ListQuery
 from xai_files_cli.core.records import (
     SORT_KEYS,
     DeleteResult,
@@ -260,7 +261,7 @@ class FilesClient:
         )
 
     # -- listing and metadata -----------------------------------------------------------------------
-    def list_page(
+    def list_request(
         self,
         *,
         sort: str = "created_at",
@@ -268,12 +269,8 @@ class FilesClient:
         page_size: int = PAGE_SIZE,
         token: str | None = None,
         filter: str | None = None,
-    ) -> Page:
-        """One page of file metadata; pass `Page.next_token` back with the same sort, order and filter.
-
-        `filter` is the server-side filter expression (e.g. `name >= "rep"`); a server that does not
-        take it answers INVALID_ARGUMENT (RejectedError).
-        """
+    ) -> files_pb2.ListFilesRequest:
+        """The ListFiles request for one page (UsageError for an unknown sort key)."""
         if sort not in _SORT_BY:
             raise UsageError(f"invalid sort key {sort!r}; choose one of: {', '.join(SORT_KEYS)}")
         request = files_pb2.ListFilesRequest(
@@ -285,8 +282,28 @@ class FilesClient:
             request.pagination_token = token
         if filter:
             request.filter = filter
+        return request
+
+    def list_raw(self, request: files_pb2.ListFilesRequest) -> files_pb2.ListFilesResponse:
+        """One ListFiles call as the server answered it (safe to call from several threads)."""
         with self._translate("list files"):
-            reply = self._stub.ListFiles(request, timeout=self._call_timeout())
+            page: files_pb2.ListFilesResponse = self._stub.ListFiles(request, timeout=self._call_timeout())
+            return page
+
+    def list_page(
+        self,
+        *,
+        sort: str = "created_at",
+        descending: bool = False,
+        page_size: int = PAGE_SIZE,
+        token: str | None = None,
+        filter: str | None = None,
+    ) -> Page:
+        """One page of file metadata; pass `Page.next_token` back with the same sort, order and filter."""
+        request = self.list_request(
+            sort=sort, descending=descending, page_size=page_size, token=token, filter=filter
+        )
+        reply = self.list_raw(request)
         next_token = reply.pagination_token if reply.HasField("pagination_token") else None
         return Page(files=tuple(FileInfo.from_pb(f) for f in reply.data), next_token=next_token or None)
 
@@ -297,27 +314,30 @@ class FilesClient:
         descending: bool = False,
         page_size: int = PAGE_SIZE,
         limit: int | None = None,
-    ) -> Iterator[FileInfo]:
-        """Every file (or the first `limit`), following pagination tokens with the same sort/order."""
-        token: str | None = None
-        seen_tokens: set[str] = set()
-        count = 0
-        while True:
-            want = page_size if limit is None else min(page_size, limit - count)
-            if want <= 0:
-                return
-            page = self.list_page(sort=sort, descending=descending, page_size=want, token=token)
-            for info in page.files:
-                if limit is not None and count >= limit:
-                    return
-                count += 1
-                yield info
-            if page.next_token is None or not page.files:
-                return
-            if page.next_token in seen_tokens:  # a server bug must not loop forever
-                raise InternalError("list files: the server repeated a pagination token")
-            seen_tokens.add(page.next_token)
-            token = page.next_token
+        where: FileFilter | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        as_json: bool = False,
+    ) -> Listing:
+        """Every file (or the first `limit`) in the given order, fetched as it is consumed: FileInfo,
+        or with `as_json` the `FileInfo.to_json()` objects (made without the FileInfo, faster).
+
+        `where` selects files (sent as the server's filter where it can be, always checked here).
+        Over one page, the listing is read by up to `concurrency` cursors over disjoint created_at
+        windows when the server honours filters (`core.listing`); the order is the same either way.
+        Close the returned Listing when stopping early.
+        """
+        if sort not in _SORT_BY:
+            raise UsageError(f"invalid sort key {sort!r}; choose one of: {', '.join(SORT_KEYS)}")
+        query = ListQuery(
+            sort=sort,
+            descending=descending,
+            limit=limit,
+            filter=where,
+            concurrency=concurrency,
+            page_size=max(1, min(page_size, PAGE_SIZE)),
+            as_json=as_json,
+        )
+        return Listing(self, query)
 
     def get(self, file_id: str, *, operation: str | None = None) -> FileInfo:
         """Metadata of one file; NotFoundError (exit 4) for an unknown id. `operation` names the

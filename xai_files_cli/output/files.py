@@ -195,7 +195,8 @@ FILE_COLUMNS = (
 _HEADERS = tuple(column.header for column in FILE_COLUMNS)
 
 
-def _file_rows(files: Sequence[FileInfo], now: datetime | None) -> list[tuple[str, ...]]:
+def file_rows(files: Sequence[FileInfo], now: datetime | None = None) -> list[tuple[str, ...]]:
+    """The cells of `FILE_COLUMNS` for each file, escaped and humanised."""
     return [
         (
             escape_terminal(info.id),
@@ -214,12 +215,12 @@ def files_table(files: Sequence[FileInfo], *, width: int | None = None, now: dat
     Fitted to `width` cells when given: ids stay whole (to be copied), NAME is cut with an ellipsis
     down to a few cells, then EXPIRES, CREATED and SIZE are left out, in that order.
     """
-    return fitted_table(FILE_COLUMNS, _file_rows(files, now), width)
+    return fitted_table(FILE_COLUMNS, file_rows(files, now), width)
 
 
 def files_table_min_width(files: Sequence[FileInfo], *, now: datetime | None = None) -> int:
     """The narrowest width at which `files_table` shows every column (ids and times whole)."""
-    widths = natural_widths(FILE_COLUMNS, _file_rows(files, now))
+    widths = natural_widths(FILE_COLUMNS, file_rows(files, now))
     name = _HEADERS.index("NAME")
     fixed = sum(w for i, w in enumerate(widths) if i != name)
     return fixed + min(widths[name], _NAME_MIN) + GAP * (len(_HEADERS) - 1)

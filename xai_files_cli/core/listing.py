@@ -1,0 +1,640 @@
+"""Listing files: one cursor, or disjoint `created_at` windows read by concurrent cursors and merged.
+
+The server gives one page of at most 100 files per round trip, so one cursor lists at the pace of
+the round trip. For `--all` (and a limit over one page) on a server that honours the ListFiles
+`filter`, the listing is split into disjoint `created_at` windows, each read by its own cursor on a
+small pool of threads sharing the one channel, and the windows are put back together in the order
+asked for, so the output is the one a single cursor would give:
+
+- sorted by `created_at`: the windows follow each other in time, so their files are written window
+  after window, each window in the server's own order (ties included). It starts as one window,
+  the plain query whose first page is written at once; a window is split when a cursor is idle:
+  it keeps its cursor but stops at a cut `c` (the time after which it hands over), and a new window
+  `[c, end)` reads the rest. Cuts are chosen from the density of the files seen so far, so the
+  windows next in line hold about WINDOW_PAGES pages each;
+- sorted by `filename` or `size`: every window holds files from the whole key range, so the windows
+  (equal slices of the time range) are merged by (key, id) in the asked direction: the tie order
+  of the server (files with equal keys ordered by id, as the API and the emulator order them).
+
+Memory stays flat: a window holds at most WINDOW_PAGES pages (read ahead or in flight), and at most
+`4 x concurrency` windows are open. Windows are used only after a probe showed that the server
+honours filters (`created_at` before year 1 must select nothing): a server that rejects the filter
+(INVALID_ARGUMENT), or ignores it, gets the single cursor. A user filter (`FileFilter`) is sent as a
+filter expression where the language can say it and is always checked here as well, so a server
+that cannot filter still gives the right files.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import heapq
+import operator
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from xai_files_cli.core.records import FileInfo
+from xai_files_cli.errors import InternalError, UsageError, XaiError
+
+if TYPE_CHECKING:
+    from xai_files_cli.core.files import FilesClient
+
+PAGE_SIZE = 100  # the API's largest page
+DEFAULT_CONCURRENCY = 8
+WINDOW_PAGES = 2  # pages one window may hold: buffered plus the one in flight
+WINDOWS_PER_CURSOR = 4  # open windows at most, per cursor
+_NS = 1_000_000_000
+# Selects nothing on a server that honours filters; a server that returns files for it ignores them.
+_PROBE_FILTER = 'created_at < "0001-01-01T00:00:00Z"'
+_GLOB_CHARS = frozenset("*?[")
+
+
+# -- the user's filter ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FileFilter:
+    """Which files a housekeeping command selects (all given conditions must hold).
+
+    Times are nanoseconds since 1970 (UTC); sizes are bytes and exclusive (`larger_than=10` selects
+    11 bytes and more). `labels` describe the conditions as the user wrote them (for messages).
+    """
+
+    name_glob: str | None = None
+    created_before: int | None = None
+    created_after: int | None = None
+    larger_than: int | None = None
+    smaller_than: int | None = None
+    labels: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def is_empty(self) -> bool:
+        return (
+            self.name_glob is None
+            and self.created_before is None
+            and self.created_after is None
+            and self.larger_than is None
+            and self.smaller_than is None
+        )
+
+    def describe(self) -> str:
+        """`name matches 'tmp-*', older than 7d`: the conditions in the user's own words."""
+        return ", ".join(self.labels)
+
+    def matches(self, name: str, size: int, created_ns: int) -> bool:
+        """Whether a file with this name, size and creation time is selected."""
+        if self.created_before is not None and not created_ns < self.created_before:
+            return False
+        if self.created_after is not None and not created_ns > self.created_after:
+            return False
+        if self.larger_than is not None and not size > self.larger_than:
+            return False
+        if self.smaller_than is not None and not size < self.smaller_than:
+            return False
+        return self.name_glob is None or fnmatch.fnmatchcase(name, self.name_glob)
+
+    def expression(self) -> str | None:
+        """The part of the filter the server's filter language can say, or None for nothing.
+
+        A glob has no operator in that language: its literal prefix becomes a name range (exact for
+        `prefix*`, a narrowing otherwise) and the glob itself is checked client-side.
+        """
+        parts: list[str] = []
+        if self.name_glob is not None:
+            parts += _name_conditions(self.name_glob)
+        if self.created_before is not None:
+            parts.append(f"created_at < {_quote(rfc3339_ns(self.created_before))}")
+        if self.created_after is not None:
+            parts.append(f"created_at > {_quote(rfc3339_ns(self.created_after))}")
+        if self.larger_than is not None:
+            parts.append(f"size_bytes > {self.larger_than}")
+        if self.smaller_than is not None:
+            parts.append(f"size_bytes < {self.smaller_than}")
+        return " AND ".join(parts) or None
+
+    def exact_on_server(self) -> bool:
+        """Whether `expression()` selects exactly the matching files (no client-side part left)."""
+        if self.name_glob is None:
+            return True
+        return _literal_prefix(self.name_glob)[1] in ("", "*")
+
+
+def _literal_prefix(glob: str) -> tuple[str, str]:
+    """The glob's text before its first wildcard, and the rest."""
+    for index, char in enumerate(glob):
+        if char in _GLOB_CHARS:
+            return glob[:index], glob[index:]
+    return glob, ""
+
+
+def _name_conditions(glob: str) -> list[str]:
+    prefix, rest = _literal_prefix(glob)
+    if rest == "":
+        return [f"name = {_quote(prefix)}"]
+    if not prefix:
+        return []
+    conditions = [f"name >= {_quote(prefix)}"]
+    upper = _next_prefix(prefix)
+    if upper is not None:
+        conditions.append(f"name < {_quote(upper)}")
+    return conditions
+
+
+def _next_prefix(prefix: str) -> str | None:
+    """The smallest string above every string that starts with `prefix` (code point order, which is
+    UTF-8 byte order), or None when there is none."""
+    chars = list(prefix)
+    while chars:
+        point = ord(chars[-1]) + 1
+        if 0xD800 <= point <= 0xDFFF:  # surrogates are not characters; skip to the next one
+            point = 0xE000
+        if point <= 0x10FFFF:
+            chars[-1] = chr(point)
+            return "".join(chars)
+        chars.pop()
+    return None
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def rfc3339_ns(ns: int) -> str:
+    """Nanoseconds since 1970 as an RFC 3339 UTC timestamp with nine fractional digits."""
+    seconds, nanos = divmod(ns, _NS)
+    try:
+        moment = datetime.fromtimestamp(seconds, timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        moment = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc) if ns > 0 else datetime(1, 1, 1)
+        nanos = 999_999_999 if ns > 0 else 0
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}.{nanos:09d}Z"
+
+
+# -- the listing ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ListQuery:
+    """What to list: sort key and order, how many (None: all), which files, how many cursors."""
+
+    sort: str = "created_at"
+    descending: bool = False
+    limit: int | None = None
+    filter: FileFilter | None = None
+    concurrency: int = DEFAULT_CONCURRENCY
+    page_size: int = PAGE_SIZE
+    as_json: bool = False  # hand out `FileInfo.to_json()` objects instead of FileInfo (faster)
+
+
+class Listing:
+    """The files of one query, in order, fetched as they are consumed: an iterator of FileInfo, or
+    of their JSON objects (`ListQuery.as_json`).
+
+    Close it (or use it as a context manager) when stopping early: that stops its cursors.
+    `has_more()` after the limit was reached says whether more files match.
+    """
+
+    def __init__(self, client: FilesClient, query: ListQuery) -> None:
+        if query.limit is not None and query.limit < 1:
+            raise UsageError("the limit must be at least 1")
+        self._engine = _Engine(client, query)
+        self._items = self._engine.files()
+        self._limit = query.limit
+        self._count = 0
+        self._peeked: list[Any] = []
+
+    def __iter__(self) -> Listing:
+        return self
+
+    def __next__(self) -> Any:
+        if self._limit is not None and self._count >= self._limit:
+            raise StopIteration
+        info = self._peeked.pop() if self._peeked else next(self._items)
+        self._count += 1
+        return info
+
+    def has_more(self) -> bool:
+        """Whether files beyond those returned match (reads ahead only when it cannot tell otherwise)."""
+        if self._peeked:
+            return True
+        if self._engine.surely_more():
+            return True
+        try:
+            self._peeked.append(next(self._items))
+        except StopIteration:
+            return False
+        return True
+
+    def stats(self) -> dict[str, int]:
+        """How the listing is being read: `windows` made so far (1: a single cursor), pages held
+        (`buffered_pages`) and calls in flight (`in_flight`), for -v logs and tests."""
+        engine = self._engine
+        return {
+            "windows": 1 + engine.made,
+            "buffered_pages": sum(len(w.pages) for w in engine.windows),
+            "in_flight": engine.in_flight,
+        }
+
+    def close(self) -> None:
+        self._items.close()
+        self._engine.stop()
+
+    def __enter__(self) -> Listing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(eq=False)
+class _Window:
+    """One cursor's share of the listing: files with `lo <= created_at < hi` (None: unbounded)."""
+
+    lo: int | None = None
+    hi: int | None = None
+    started: bool = False
+    query: str | None = None  # the filter its cursor runs with, fixed at its first fetch
+    query_lo: int | None = None
+    query_hi: int | None = None
+    token: str | None = None
+    tokens: set[str] = field(default_factory=set)
+    done: bool = False
+    busy: bool = False
+    position: int | None = None  # created_at of the last file its cursor returned
+    pages: deque[list[Any]] = field(default_factory=deque)
+    current: list[Any] = field(default_factory=list)  # the page being handed out
+    index: int = 0
+    abandoned: bool = False  # replaced by other windows; a late reply is dropped
+
+    def holds(self, created: int) -> bool:
+        """Whether its query can return a file created at `created` (a server honouring the filter)."""
+        return (self.query_lo is None or created >= self.query_lo) and (
+            self.query_hi is None or created < self.query_hi
+        )
+
+    def unread(self) -> bool:
+        return bool(self.pages) or self.index < len(self.current)
+
+
+@dataclass(frozen=True)
+class _Bounds:
+    """The oldest and newest created_at of the listed files when the listing began."""
+
+    low: int
+    high: int
+
+
+class _Engine:
+    """Schedules the cursors' page fetches and hands out the files in order (see the module doc).
+
+    All bookkeeping runs in the consuming thread; pool threads only make the blocking calls and
+    post each reply (or error) to `_events`.
+    """
+
+    def __init__(self, client: FilesClient, query: ListQuery) -> None:
+        self.client = client
+        self.query = query
+        self.by_time = query.sort == "created_at"
+        self.convert: Callable[[Any], Any] = FileInfo.json_from_pb if query.as_json else FileInfo.from_pb
+        flt = query.filter if query.filter is not None and not query.filter.is_empty else None
+        self.predicate = flt
+        self.server_filter = flt.expression() if flt is not None else None
+        self.exact = flt is None or flt.exact_on_server()
+        one_page = query.limit is not None and query.limit <= query.page_size
+        self.cursors = 1 if one_page else max(1, query.concurrency)
+        self.first = _Window()  # the plain query: the whole listing until windows take over
+        self.windows: list[_Window] = [self.first]
+        self.head = 0  # windows before it are finished and handed out
+        self.windowed = False  # the probes passed: windows may be made
+        self.deciding = self.cursors > 1 and not self.by_time  # merged order: slices or one cursor?
+        self.bounds = _Bounds(0, 0)
+        self.probes: dict[str, Any] = {}
+        self.probes_wanted: tuple[str, ...] = ()
+        self.in_flight = 0
+        self.made = 0  # windows made besides the first
+        self.seen_files = 0
+        self.seen_span = 0
+        self._events: queue.SimpleQueue[tuple[str, Any, Any]] = queue.SimpleQueue()
+        self._pool: _Pool | None = None
+
+    # -- public ------------------------------------------------------------------------------------
+    def files(self) -> Generator[Any, None, None]:
+        """Every matching file in the asked order (the Listing applies the limit)."""
+        try:
+            if self.cursors > 1:
+                self._start_probes()
+            if self.by_time or self.cursors == 1:
+                yield from self._in_sequence()
+            else:
+                yield from self._merged()
+        finally:
+            self.stop()
+
+    def surely_more(self) -> bool:
+        """True when files are known to remain without reading further (False: unknown or none)."""
+        if not self.exact:
+            return False
+        return any(w.unread() or not w.done for w in self.windows[self.head :])
+
+    def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool = None
+
+    # -- handing out -------------------------------------------------------------------------------
+    def _in_sequence(self) -> Iterator[Any]:
+        while self.head < len(self.windows):
+            yield from self._window_files(self.windows[self.head])
+            self.head += 1
+
+    def _merged(self) -> Iterator[Any]:
+        """Files sorted by name or size: time slices merged by (key, id), or the one cursor."""
+        first = self.first
+        while not (first.started and not first.busy) or len(self.probes) < len(self.probes_wanted):
+            self._pump()
+        self.deciding = False
+        if first.done or not self.windowed:
+            yield from self._in_sequence()
+            return
+        first.done, first.abandoned, first.pages = True, True, deque()  # it read across every slice
+        self.windows = self._time_slices()
+        name = "filename" if self.query.sort == "filename" else "size"
+        getter = operator.itemgetter if self.query.as_json else operator.attrgetter
+        key = getter(name, "id")
+        streams = [self._window_files(window) for window in self.windows]
+        yield from heapq.merge(*streams, key=key, reverse=self.query.descending)
+
+    def _window_files(self, window: _Window) -> Iterator[Any]:
+        while True:
+            while window.index < len(window.current):
+                info = window.current[window.index]
+                window.index += 1
+                yield info
+            if window.pages:
+                window.current, window.index = window.pages.popleft(), 0
+            elif window.done:
+                window.current, window.index = [], 0
+                return
+            else:
+                self._pump()
+
+    # -- scheduling --------------------------------------------------------------------------------
+    def _pump(self) -> None:
+        """Start the fetches there is room for, then take in one reply."""
+        self._schedule()
+        if self.in_flight == 0:
+            raise InternalError("list files: the listing stalled (no request in flight)")
+        kind, target, outcome = self._events.get()
+        self.in_flight -= 1
+        if kind == "probe":
+            self.probes[target] = outcome
+            if len(self.probes) == len(self.probes_wanted):
+                self._settle_probes()
+            return
+        target.busy = False
+        if target.abandoned:
+            return
+        if isinstance(outcome, BaseException):
+            self._fetch_failed(target, outcome)
+        else:
+            self._take(target, outcome)
+
+    def _schedule(self) -> None:
+        while self.in_flight < self.cursors:
+            open_windows = self.windows[self.head :]
+            ready = [w for w in open_windows if self._fetchable(w)]
+            busy = sum(1 for w in open_windows if w.busy)
+            if self.windowed and self.by_time and busy + len(ready) < self.cursors and self._split():
+                continue
+            if not ready:
+                return
+            if not self.by_time:  # a merge waits on its emptiest window
+                ready.sort(key=lambda w: len(w.pages))
+            self._fetch(ready[0])
+
+    def _fetchable(self, window: _Window) -> bool:
+        if window.done or window.busy or len(window.pages) >= WINDOW_PAGES:
+            return False
+        if window is self.first:
+            return not (self.deciding and window.started)
+        return self.windowed
+
+    def _fetch(self, window: _Window) -> None:
+        if not window.started:
+            window.started = True
+            window.query_lo, window.query_hi = window.lo, window.hi
+            window.query = self._filter_for(window.lo, window.hi)
+        window.busy = True
+        size = self.query.page_size
+        if self.cursors == 1 and self.exact and self.query.limit is not None:
+            size = min(size, self.query.limit)  # one short page when that is all that is wanted
+        request = self.client.list_request(
+            sort=self.query.sort,
+            descending=self.query.descending,
+            page_size=size,
+            token=window.token,
+            filter=window.query,
+        )
+        self._submit("page", window, request)
+
+    def _filter_for(self, lo: int | None, hi: int | None) -> str | None:
+        """The user's filter (as far as the language says it) and the window's time range."""
+        bounds = []
+        if lo is not None:
+            bounds.append(f"created_at >= {_quote(rfc3339_ns(lo))}")
+        if hi is not None:
+            bounds.append(f"created_at < {_quote(rfc3339_ns(hi))}")
+        if not bounds:
+            return self.server_filter
+        own = [f"({self.server_filter})"] if self.server_filter else []
+        return " AND ".join(own + bounds)
+
+    def _submit(self, kind: str, target: Any, request: Any) -> None:
+        if self._pool is None:
+            self._pool = _Pool(self.client, self._events, self.cursors)
+        self.in_flight += 1
+        self._pool.submit(kind, target, request)
+
+    # -- replies -----------------------------------------------------------------------------------
+    def _take(self, window: _Window, reply: Any) -> None:
+        """Keep a page's matching files; end the window at its cut or its last page."""
+        kept: list[Any] = []
+        convert = self.convert
+        accept = self.predicate.matches if self.predicate is not None else None
+        first_created: int | None = None
+        read = 0
+        for message in reply.data:
+            stamp = message.created_at
+            created = stamp.seconds * _NS + stamp.nanos
+            if not window.holds(created):
+                raise InternalError(
+                    "list files: the server returned a file outside the requested created_at range "
+                    "(it does not honour the filter)"
+                )
+            if self._past_cut(window, created):
+                window.done = True
+                break
+            read += 1
+            first_created = created if first_created is None else first_created
+            window.position = created
+            if accept is None or accept(message.filename, message.size, created):
+                kept.append(convert(message))
+        else:
+            self._advance(window, reply)
+        if first_created is not None and window.position is not None:
+            self.seen_files += read
+            self.seen_span += abs(window.position - first_created)
+        if kept:
+            window.pages.append(kept)
+
+    def _advance(self, window: _Window, reply: Any) -> None:
+        token = reply.pagination_token if reply.HasField("pagination_token") else ""
+        if not token or not reply.data:
+            window.done = True
+            return
+        if token in window.tokens:  # a server bug must not loop forever
+            raise InternalError("list files: the server repeated a pagination token")
+        window.tokens.add(token)
+        window.token = token
+
+    def _past_cut(self, window: _Window, created: int) -> bool:
+        if not self.by_time:
+            return False
+        if self.query.descending:
+            return window.lo is not None and created < window.lo
+        return window.hi is not None and created >= window.hi
+
+    def _fetch_failed(self, window: _Window, error: BaseException) -> None:
+        rejected = isinstance(error, XaiError) and error.status == "INVALID_ARGUMENT"
+        if rejected and window is self.first and window.query and not window.tokens and not self.windowed:
+            # The server does not take our filter: one cursor, every condition checked here.
+            self.server_filter, self.exact = None, False
+            self.probes_wanted = ()
+            window.started, window.query = False, None
+            return
+        raise error
+
+    # -- probes and windows ------------------------------------------------------------------------
+    def _start_probes(self) -> None:
+        """Ask, next to the first page, whether filters work and where the time range ends."""
+        self._fetch(self.first)  # the first page goes out first: it is what is shown first
+        self.probes_wanted = ("filter", "low", "high")
+        self._submit("probe", "filter", self._probe_request(_PROBE_FILTER, descending=False))
+        for name, descending in (("low", False), ("high", True)):
+            self._submit("probe", name, self._probe_request(self.server_filter, descending=descending))
+
+    def _probe_request(self, text: str | None, *, descending: bool) -> Any:
+        return self.client.list_request(
+            sort="created_at", descending=descending, page_size=1, token=None, filter=text
+        )
+
+    def _settle_probes(self) -> None:
+        """Windows are made only when filters are honoured and there are files to split."""
+        honoured, low, high = (self.probes[name] for name in self.probes_wanted)
+        replies = (honoured, low, high)
+        if any(isinstance(reply, BaseException) for reply in replies):
+            return
+        if honoured.data or not low.data or not high.data:
+            return
+        first, last = low.data[0].created_at, high.data[0].created_at
+        self.bounds = _Bounds(first.seconds * _NS + first.nanos, last.seconds * _NS + last.nanos)
+        self.windowed = True
+
+    def _time_slices(self) -> list[_Window]:
+        """Equal slices of the time range, the outer ones unbounded (for the merged orders)."""
+        low, high = self.bounds.low, self.bounds.high + 1
+        count = max(1, min(self.cursors * 2, high - low))
+        cuts = [low + (high - low) * i // count for i in range(1, count)]
+        edges: list[int | None] = [None, *cuts, None]
+        self.made = count - 1
+        return [_Window(lo=edges[i], hi=edges[i + 1]) for i in range(count)]
+
+    def _split(self) -> bool:
+        """Cut the first window that holds more than a window's share (created_at order)."""
+        open_count = sum(1 for w in self.windows[self.head :] if not w.done or w.unread())
+        if open_count >= self.cursors * WINDOWS_PER_CURSOR:
+            return False
+        share = self._share_span()
+        for index in range(self.head, len(self.windows)):
+            window = self.windows[index]
+            if window.done or window.busy:
+                continue
+            span = self._remaining(window)
+            if span is None or (share is not None and span[1] - span[0] <= share):
+                continue
+            self.windows.insert(index + 1, self._cut(window, *span, share))
+            self.made += 1
+            return True
+        return False
+
+    def _share_span(self) -> int | None:
+        """The time span that holds about WINDOW_PAGES pages at the density seen so far (None: unknown)."""
+        if not self.seen_files:
+            return None
+        return max(1, WINDOW_PAGES * self.query.page_size * self.seen_span // self.seen_files)
+
+    def _remaining(self, window: _Window) -> tuple[int, int] | None:
+        """The created_at range [a, b) its unread files lie in, when it can be cut in two."""
+        low = window.lo if window.lo is not None else self.bounds.low
+        high = window.hi if window.hi is not None else self.bounds.high + 1
+        if window.position is not None:
+            if self.query.descending:
+                high = min(high, window.position + 1)
+            else:
+                low = max(low, window.position)
+        return (low, high) if high - low >= 2 else None
+
+    def _cut(self, window: _Window, low: int, high: int, share: int | None) -> _Window:
+        """Cut `window` so it keeps about one share of [low, high); return the window for the rest.
+
+        Files at the window's current position stay with it (its cursor returns them in the
+        server's tie order), so the cut is always past that position.
+        """
+        step = (high - low) // 2 if share is None else min((high - low) // 2, share)
+        if self.query.descending:
+            cut = high - step
+            rest = _Window(lo=window.lo, hi=cut)
+            window.lo = cut
+        else:
+            cut = low + step
+            rest = _Window(lo=cut, hi=window.hi)
+            window.hi = cut
+        return rest
+
+
+class _Pool:
+    """Daemon threads that make blocking ListFiles calls and post each outcome to `events`.
+
+    Daemon threads never hold up the exit: a call still in flight when the listing is closed is
+    left to finish on its own, and its reply is dropped.
+    """
+
+    def __init__(self, client: FilesClient, events: queue.SimpleQueue[Any], size: int) -> None:
+        self._client = client
+        self._events = events
+        self._tasks: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._stopped = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"xai-list-{i}", daemon=True) for i in range(size)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, kind: str, target: Any, request: Any) -> None:
+        self._tasks.put((kind, target, request))
+
+    def stop(self) -> None:
+        self._stopped.set()
+        for _ in self._threads:
+            self._tasks.put(None)
+
+    def _work(self) -> None:
+        call: Callable[[Any], Any] = self._client.list_raw
+        while (task := self._tasks.get()) is not None and not self._stopped.is_set():
+            kind, target, request = task
+            try:
+                outcome: Any = call(request)
+            except BaseException as error:  # handed to the consuming thread, which raises it
+                outcome = error
+            if not self._stopped.is_set():
+                self._events.put((kind, target, outcome))
