@@ -182,3 +182,42 @@ def test_the_index_holds_no_key_and_is_private(xai, server, folder: Path) -> Non
 def test_stdin_cannot_be_skipped(xai, server) -> None:
     result = xai("files", "upload", "-", "--name", "x.txt", "--skip-existing", stdin=b"x")
     assert result.code == 2 and "stdin cannot be compared" in result.stderr
+
+
+def test_a_rerun_asks_the_server_about_all_files_in_one_listing(emulators, tmp_path: Path) -> None:
+    server = emulators.start()
+    make_files(tmp_path / "docs", 30)
+    assert run_xai("files", "batch-upload", str(tmp_path / "docs")).code == 0
+    before = {method: server.faults.calls(method) for method in ("ListFiles", "RetrieveFile")}
+    again = run_xai("files", "batch-upload", str(tmp_path / "docs"), "--skip-existing")
+    assert again.stderr.endswith("skipped 30 unchanged (1.9 kB)\n"), again.stderr
+    assert server.faults.calls("ListFiles") - before["ListFiles"] == 1
+    assert server.faults.calls("RetrieveFile") == before["RetrieveFile"]
+
+
+def test_files_the_listing_budget_does_not_reach_are_confirmed_one_by_one(
+    emulators, tmp_path: Path, monkeypatch
+) -> None:
+    from tests.support.emulator import seed
+    from xai_files_cli.core import upload_plan
+
+    monkeypatch.setattr(upload_plan, "PAGE", 10)  # pages of 10 files: the budget is 2 + 2 pages
+    clock = FakeClock()
+    server = emulators.start(clock=clock)
+    make_files(tmp_path / "docs", 10)
+    assert run_xai("files", "batch-upload", str(tmp_path / "docs")).code == 0
+    for index in range(45):  # created in the same second: inside the window the listing reads
+        seed(server, f"other{index}.txt")
+    again = run_xai("files", "batch-upload", str(tmp_path / "docs"), "--skip-existing", "--json")
+    assert {json.loads(line)["status"] for line in again.stdout.splitlines()} == {"skipped"}
+    assert server.faults.calls("ListFiles") == 4
+    assert server.faults.calls("RetrieveFile") == 10
+
+
+def test_a_server_that_refuses_the_filter_is_read_from_its_newest_file(emulators, tmp_path: Path) -> None:
+    server = emulators.start("ListFiles:fail:code=INVALID_ARGUMENT")
+    make_files(tmp_path / "docs", 10)
+    assert run_xai("files", "batch-upload", str(tmp_path / "docs")).code == 0
+    again = run_xai("files", "batch-upload", str(tmp_path / "docs"), "--skip-existing")
+    assert (again.code, again.stderr) == (0, "xai: uploaded 0 files (0 B), skipped 10 unchanged (640 B)\n")
+    assert server.faults.outcomes("ListFiles") == ["INVALID_ARGUMENT", "OK"]

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from xai_files_cli.core.records import FileInfo, UploadItem, UploadResult
     from xai_files_cli.core.transfer import UploadSource
     from xai_files_cli.core.upload_index import UploadIndex
-    from xai_files_cli.core.upload_plan import PlanEntry, UploadPlanner
+    from xai_files_cli.core.upload_plan import PlanEntry, UploadJournal, UploadPlanner
     from xai_files_cli.output.ci_log import CiLog
     from xai_files_cli.output.manifest import Manifest
 
@@ -72,11 +72,11 @@ def make_planner(
     app_ctx: AppContext, index: UploadIndex, client: FilesClient, *, dry_run: bool
 ) -> UploadPlanner:
     from xai_files_cli.core.files import DEFAULT_TIMEOUT
-    from xai_files_cli.core.upload_plan import UploadPlanner, list_matching
+    from xai_files_cli.core.upload_plan import ServerFiles, UploadPlanner
 
     timeout = app_ctx.options.timeout or DEFAULT_TIMEOUT
-    lister = list_matching(app_ctx.channel(), timeout=timeout, target=client.target)
-    return UploadPlanner(index, client, list_matching=lister, dry_run=dry_run)
+    server = ServerFiles(app_ctx.channel(), timeout=timeout, target=client.target)
+    return UploadPlanner(index, client, server, dry_run=dry_run)
 
 
 # -- folders -----------------------------------------------------------------------------------------
@@ -208,8 +208,19 @@ class UploadRun:
         self.manifest: Manifest | None = Manifest(Path(options.manifest)) if options.manifest else None
         self.index = open_index(app_ctx)
         self.failures: list[XaiError] = []
+        self._journal: UploadJournal | None = None
+
+    def journal(self) -> UploadJournal:
+        """Writes the index around each upload (closed, so flushed, with the run)."""
+        from xai_files_cli.core.upload_plan import UploadJournal
+
+        if self._journal is None:
+            self._journal = UploadJournal(self.index)
+        return self._journal
 
     def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
         if self.manifest is not None:
             self.manifest.close()
         self.index.close()
@@ -283,7 +294,7 @@ def _upload_one(run: UploadRun, source: UploadSource, item: UploadItem, *, from_
     from xai_files_cli.core.content_hash import HashingSource
     from xai_files_cli.core.records import UploadResult
     from xai_files_cli.core.upload import check_name
-    from xai_files_cli.core.upload_plan import SKIP, UPLOAD, PlanEntry, UploadJournal
+    from xai_files_cli.core.upload_plan import SKIP, UPLOAD, PlanEntry
     from xai_files_cli.output.progress import make_progress
 
     app_ctx, options = run.app_ctx, run.options
@@ -303,9 +314,9 @@ def _upload_one(run: UploadRun, source: UploadSource, item: UploadItem, *, from_
             _print_upload_result(app_ctx, result, entry.reason, options.json_output)
             return
     check_name(item.filename)  # before the index is written: a name that cannot be sent is exit 2
-    journal = UploadJournal(run.index)
+    journal = run.journal()
     progress = make_progress(app_ctx.io, quiet=app_ctx.options.quiet, verb="upload")
-    ticket = journal.started(None if from_stdin else item.path, item.filename, source)
+    ticket = journal.started(item, source, stream=from_stdin).result()
     try:
         info = client.upload(
             source,
@@ -385,7 +396,7 @@ def batch_upload_paths(
 
 
 def _batch(run: UploadRun, items: list[UploadItem], concurrency: int) -> None:
-    from xai_files_cli.core.upload_plan import SKIP, UploadJournal
+    from xai_files_cli.core.upload_plan import SKIP
     from xai_files_cli.output.files import human_size
     from xai_files_cli.output.progress import make_progress
 
@@ -405,6 +416,7 @@ def _batch(run: UploadRun, items: list[UploadItem], concurrency: int) -> None:
         if to_send:
             progress = make_progress(app_ctx.io, quiet=app_ctx.options.quiet, verb="batch upload")
             report.progress = progress
+            run.journal().prepare(entry for entry in plan if entry.action != SKIP)
             try:
                 client.batch_upload(
                     to_send,
@@ -413,7 +425,7 @@ def _batch(run: UploadRun, items: list[UploadItem], concurrency: int) -> None:
                     on_result=report,
                     progress=progress,
                     on_notice=app_ctx.say.info,
-                    journal=UploadJournal(run.index),
+                    journal=run.journal(),
                 )
             except KeyboardInterrupt:
                 client.cancel.set()
@@ -503,15 +515,17 @@ class UploadReuse:
     def remember(self, source: UploadSource, path: Path, info: FileInfo) -> None:
         """Record a file chat uploaded and keeps, when its whole content was hashed on the way."""
         from xai_files_cli.core.content_hash import HashingSource
+        from xai_files_cli.core.upload_index import record_op
 
         if isinstance(source, HashingSource) and source.read_to_end:
-            self._open().record(
+            record = record_op(
                 info,
                 source.hexdigest(),
                 path=Path(os.path.abspath(path)),
                 stat=source.opened_stat,
                 read_at_ns=source.read_started_ns,
             )
+            self._open().apply([record])
 
     def close(self) -> None:
         if self._index is not None:

@@ -278,17 +278,24 @@ class _Batch:
         with HashingSource.open_path(item.path, hash_in_thread=False) as src:
             check_size(src)
             journal = self._journal
-            ticket = journal.started(item.path, name, src) if journal is not None else None
+            if journal is None:
+                info = await self._send_item(stub, src, name)
+                outcome.sha256 = src.hexdigest()
+                return info
+            written = journal.started(item, src)
+            try:
+                ticket = (
+                    written.result() if written.done() else await asyncio.shield(asyncio.wrap_future(written))
+                )
+            except asyncio.CancelledError:
+                journal.abandoned(written)
+                raise
             try:
                 info = await self._send_item(stub, src, name)
             except BaseException as error:
-                if journal is not None and ticket is not None:
-                    journal.failed(ticket, src, error)
+                journal.failed(ticket, src, error)
                 raise
-            if journal is not None and ticket is not None:
-                outcome.sha256 = journal.stored(ticket, src, info)
-            else:
-                outcome.sha256 = src.hexdigest()
+            outcome.sha256 = journal.stored(ticket, src, info)
             return info
 
     async def _send_item(self, stub: files_pb2_grpc.FilesStub, src: HashingSource, name: str) -> FileInfo:

@@ -6,15 +6,20 @@ sizes, SHA-256 digests, times, and the local path and stat each upload was read 
 
 - `uploads`: one row per stored file: content (sha256 + size) and name -> file id, expiry, upload
   time; plus the path and its stat at the time of the read, so an unchanged file need not be hashed
-  again (see `known_digest`).
+  again (see `Snapshot.known_digest`).
 - `pending`: one row per upload under way, written before its first byte is sent (path, name,
   size, start time) and removed when the upload ends. A row left behind means a run was killed
   while the server may have stored the file; a later run reconciles it with the server
   (`core.upload_plan`) instead of uploading a duplicate.
 
+Reads take a `Snapshot` of the rows a run needs in a few queries. Writes are `Op`s: `apply` runs
+some in one transaction; an `IndexWriter` runs them on a thread of its own with its own
+connection, as many per transaction as are waiting, so a batch never waits for SQLite on its
+event loop.
+
 The index is a help, never a requirement: if it cannot be opened, read or written (corrupt,
 locked by another process for longer than LOCK_WAIT, unwritable dir), `warn` is called once and
-every later call is a no-op that finds nothing. No upload is ever lost because of it.
+from then on reads find nothing and writes do nothing. No upload is ever lost because of it.
 """
 
 from __future__ import annotations
@@ -22,13 +27,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import queue
 import re
 import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,8 +50,10 @@ SCHEMA_VERSION = 1
 # unseen (coarse file system clocks; git calls this the "racy" case).
 RACY_MARGIN_NS = 2_000_000_000
 PENDING_KEPT_NS = 30 * 24 * 3600 * 1_000_000_000  # forget a pending row after 30 days
+_QUERY_CHUNK = 500  # values per `IN (...)` list
 
 Warn = Callable[[str], None]
+Op = Callable[[sqlite3.Connection], Any]  # one write, run inside a transaction
 T = TypeVar("T")
 
 _SCHEMA = """
@@ -93,6 +103,11 @@ def index_path(profile: str, host: str) -> Path:
     return state_dir() / "uploads" / f"{profile}@{readable}-{digest}.sqlite3"
 
 
+def path_key(path: Path) -> str:
+    """A path as index text: its bytes as UTF-8, any byte that is not shown as `\\xNN`."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 @dataclass(frozen=True)
 class Fingerprint:
     """What a file's stat says about its content: equal fingerprints, unchanged content (see
@@ -137,9 +152,34 @@ class PendingEntry:
     started_at_ns: int
 
 
-def path_key(path: Path) -> str:
-    """A path as index text: its bytes as UTF-8, any byte that is not shown as `\\xNN`."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+@dataclass
+class Snapshot:
+    """The index rows a run needs, read once: by (name, size), and the digests by path."""
+
+    entries: dict[tuple[str, int], list[IndexEntry]] = field(default_factory=lambda: defaultdict(list))
+    pending: dict[tuple[str, int], list[PendingEntry]] = field(default_factory=lambda: defaultdict(list))
+    digests: dict[str, list[tuple[Fingerprint, str, int]]] = field(default_factory=lambda: defaultdict(list))
+
+    def entries_for(self, name: str, size: int) -> list[IndexEntry]:
+        """Files uploaded under `name` with `size` bytes, newest first."""
+        return self.entries.get((name, size), [])
+
+    def pending_for(self, name: str, size: int) -> list[PendingEntry]:
+        """Pending rows of other runs for `name` with `size` bytes, oldest first."""
+        return self.pending.get((name, size), [])
+
+    def known_digest(self, path: Path, fingerprint: Fingerprint) -> str | None:
+        """The SHA-256 of `path` as last read, when its stat says it has not changed since.
+
+        The stat (size, mtime_ns, ctime_ns, inode, device) must equal the one taken when the file
+        was read, and the file's last change must be older than that read by RACY_MARGIN_NS; a
+        content write always moves ctime, which no program can set back.
+        """
+        for recorded, sha, read_at in self.digests.get(path_key(path), []):
+            changed = max(fingerprint.mtime_ns, fingerprint.ctime_ns)
+            if recorded == fingerprint and changed < read_at - RACY_MARGIN_NS:
+                return sha
+        return None
 
 
 def _ns(moment: Any) -> int | None:
@@ -150,11 +190,15 @@ def _ns(moment: Any) -> int | None:
     return int(epoch_seconds(moment) * 1_000_000_000)
 
 
+def _chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), _QUERY_CHUNK):
+        yield values[start : start + _QUERY_CHUNK]
+
+
 class UploadIndex:
     """One profile+host's upload index; safe to share between threads (one connection, a lock).
 
-    Every method swallows the index's own failures (see the module docstring): a query then finds
-    nothing and a write does nothing.
+    Every method swallows the index's own failures (see the module docstring).
     """
 
     def __init__(self, path: Path | None, *, warn: Warn | None = None) -> None:
@@ -166,48 +210,39 @@ class UploadIndex:
         self._broken = path is None
         self._warned = False
 
-    @classmethod
-    def disabled(cls) -> UploadIndex:
-        """An index that remembers nothing (e.g. for stdin)."""
-        return cls(None)
-
     @property
     def usable(self) -> bool:
         return not self._broken
 
     # -- plumbing -----------------------------------------------------------------------------------
-    def _connect(self) -> sqlite3.Connection:
-        if self._conn is None:
-            assert self.path is not None
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            with contextlib.suppress(FileExistsError):  # private from its first byte
-                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-            conn = sqlite3.connect(
-                self.path, timeout=LOCK_WAIT, isolation_level=None, check_same_thread=False
-            )
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version > SCHEMA_VERSION:
-                    raise sqlite3.DatabaseError(f"made by a newer xai (schema {version})")
-                if version < SCHEMA_VERSION:
-                    with _transaction(conn):  # executescript would commit halfway: one statement each
-                        for statement in filter(str.strip, _SCHEMA.split(";")):
-                            conn.execute(statement)
-                        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                self._prune(conn)
-            except BaseException:
-                conn.close()
-                raise
-            self._conn = conn
-        return self._conn
+    def connect(self) -> sqlite3.Connection:
+        """A new connection to the index, its schema in place (sqlite3.Error or OSError if not)."""
+        assert self.path is not None
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # private from its first byte
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        conn = sqlite3.connect(self.path, timeout=LOCK_WAIT, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise sqlite3.DatabaseError(f"made by a newer xai (schema {version})")
+            if version < SCHEMA_VERSION:
+                with transaction(conn):  # executescript would commit halfway: one statement each
+                    for statement in filter(str.strip, _SCHEMA.split(";")):
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
-    def _prune(self, conn: sqlite3.Connection) -> None:
-        """Drop rows that can no longer matter: expired uploads, very old pending rows."""
-        now = time.time_ns()
-        conn.execute("DELETE FROM uploads WHERE expires_at_ns IS NOT NULL AND expires_at_ns <= ?", (now,))
-        conn.execute("DELETE FROM pending WHERE started_at_ns < ?", (now - PENDING_KEPT_NS,))
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = self.connect()
+            _prune(self._conn)
+        return self._conn
 
     def _safely(self, work: Callable[[sqlite3.Connection], T], fallback: T) -> T:
         """Run `work` on the connection; on any failure of the index warn once and give it up."""
@@ -215,25 +250,29 @@ class UploadIndex:
             if self._broken:
                 return fallback
             try:
-                return work(self._connect())
+                return work(self._connection())
             except (sqlite3.Error, OSError, ValueError) as error:  # ValueError: text SQLite cannot take
-                self._give_up(error)
+                self.give_up(error)
                 return fallback
 
-    def _give_up(self, error: BaseException) -> None:
-        self._broken = True
-        if self._conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._conn.close()
-            self._conn = None
-        if self._warn is not None and not self._warned:
+    def give_up(self, error: BaseException) -> None:
+        """Stop using the index after `error`, with one warning."""
+        with self._lock:
+            self._broken = True
+            if self._conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.close()
+                self._conn = None
+            if self._warn is None or self._warned:
+                return
             self._warned = True
-            reason = "it is locked by another process" if "locked" in str(error) else str(error)
-            self._warn(
-                f"upload index {self.path} cannot be used ({reason}); carrying on without it: "
-                "nothing is skipped or remembered in this run"
-                + ("" if "locked" in str(error) else "; remove the file to start a new index")
-            )
+        locked = "locked" in str(error)
+        reason = "it is locked by another process" if locked else str(error)
+        self._warn(
+            f"upload index {self.path} cannot be used ({reason}); carrying on without it: "
+            "nothing is skipped or remembered in this run"
+            + ("" if locked else "; remove the file to start a new index")
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -247,157 +286,75 @@ class UploadIndex:
         self._safely(lambda conn: None, None)
         return self
 
-    # -- uploads ------------------------------------------------------------------------------------
-    def entries(self, name: str, size: int) -> list[IndexEntry]:
-        """Files uploaded under `name` with `size` bytes, newest first."""
+    # -- reads --------------------------------------------------------------------------------------
+    def snapshot(self, names: Iterable[str], paths: Iterable[Path] = ()) -> Snapshot:
+        """The uploads and pending rows (of other runs) under `names`, and the digests of `paths`."""
+        names, keys = sorted(set(names)), sorted({path_key(path) for path in paths})
 
-        def query(conn: sqlite3.Connection) -> list[IndexEntry]:
-            rows = conn.execute(
-                "SELECT file_id, name, size, sha256, uploaded_at_ns, expires_at_ns FROM uploads "
-                "WHERE name = ? AND size = ? ORDER BY uploaded_at_ns DESC",
-                (name, size),
-            ).fetchall()
-            return [IndexEntry(*row) for row in rows]
+        def query(conn: sqlite3.Connection) -> Snapshot:
+            found = Snapshot()
+            for part in _chunks(names):
+                marks = ",".join("?" * len(part))
+                for row in conn.execute(
+                    "SELECT file_id, name, size, sha256, uploaded_at_ns, expires_at_ns FROM uploads "
+                    f"WHERE name IN ({marks}) ORDER BY uploaded_at_ns DESC",
+                    tuple(part),
+                ):
+                    found.entries[(row[1], row[2])].append(IndexEntry(*row))
+                for row in conn.execute(
+                    "SELECT id, run, path, name, size, sha256, started_at_ns FROM pending "
+                    f"WHERE name IN ({marks}) AND run != ? ORDER BY started_at_ns",
+                    (*part, self.run),
+                ):
+                    found.pending[(row[3], row[4])].append(PendingEntry(*row))
+            for part in _chunks(keys):
+                marks = ",".join("?" * len(part))
+                for key, sha, *stat, read_at in conn.execute(
+                    "SELECT path, sha256, size, mtime_ns, ctime_ns, ino, dev, read_at_ns FROM uploads "
+                    f"WHERE path IN ({marks}) AND read_at_ns IS NOT NULL ORDER BY read_at_ns DESC",
+                    tuple(part),
+                ):
+                    found.digests[key].append((Fingerprint(*stat), sha, read_at))
+            return found
 
-        return self._safely(query, [])
-
-    def known_digest(self, path: Path, fingerprint: Fingerprint) -> str | None:
-        """The SHA-256 of `path` as last read, when its stat says it has not changed since.
-
-        The stat (size, mtime_ns, ctime_ns, inode, device) must equal the one taken when the file
-        was read, and the file's last change must be older than that read by RACY_MARGIN_NS; a
-        content write always moves ctime, which no program can set back.
-        """
-
-        def query(conn: sqlite3.Connection) -> str | None:
-            rows = conn.execute(
-                "SELECT sha256, size, mtime_ns, ctime_ns, ino, dev, read_at_ns FROM uploads "
-                "WHERE path = ? ORDER BY read_at_ns DESC LIMIT 4",
-                (path_key(path),),
-            ).fetchall()
-            for sha, *stat, read_at in rows:
-                if Fingerprint(*stat) != fingerprint or read_at is None:
-                    continue
-                if max(fingerprint.mtime_ns, fingerprint.ctime_ns) < read_at - RACY_MARGIN_NS:
-                    return str(sha)
-            return None
-
-        return self._safely(query, None)
-
-    def record(
-        self,
-        info: FileInfo,
-        sha256: str,
-        *,
-        path: Path | None,
-        stat: os.stat_result | None,
-        read_at_ns: int,
-        pending_id: int | None = None,
-    ) -> None:
-        """Remember a stored file (and end its pending row, in the same transaction)."""
-        fp = Fingerprint.of(stat) if stat is not None else None
-
-        def write(conn: sqlite3.Connection) -> None:
-            with _transaction(conn):
-                conn.execute(
-                    "INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        info.id,
-                        info.filename,
-                        info.size,
-                        sha256,
-                        _ns(info.created_at) or time.time_ns(),
-                        _ns(info.expires_at),
-                        path_key(path) if path is not None else None,
-                        fp.dev if fp else None,
-                        fp.ino if fp else None,
-                        fp.mtime_ns if fp else None,
-                        fp.ctime_ns if fp else None,
-                        read_at_ns if fp else None,
-                    ),
-                )
-                if pending_id is not None:
-                    conn.execute("DELETE FROM pending WHERE id = ?", (pending_id,))
-
-        self._safely(write, None)
-
-    def refresh(
-        self, file_id: str, info: FileInfo, *, path: Path, stat: os.stat_result, read_at_ns: int
-    ) -> None:
-        """After the server confirmed a file: its current expiry, and the stat of the path just read."""
-        fp = Fingerprint.of(stat)
-
-        def write(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "UPDATE uploads SET expires_at_ns = ?, path = ?, dev = ?, ino = ?, mtime_ns = ?, "
-                "ctime_ns = ?, read_at_ns = ? WHERE file_id = ?",
-                (
-                    _ns(info.expires_at),
-                    path_key(path),
-                    fp.dev,
-                    fp.ino,
-                    fp.mtime_ns,
-                    fp.ctime_ns,
-                    read_at_ns,
-                    file_id,
-                ),
-            )
-
-        self._safely(write, None)
-
-    def forget(self, file_id: str) -> None:
-        """The server no longer has this file (deleted, expired, or another account's)."""
-        self._safely(lambda conn: conn.execute("DELETE FROM uploads WHERE file_id = ?", (file_id,)), None)
+        return self._safely(query, Snapshot())
 
     def known_ids(self, file_ids: Sequence[str]) -> set[str]:
         """Which of `file_ids` the index already holds."""
 
         def query(conn: sqlite3.Connection) -> set[str]:
-            marks = ",".join("?" * len(file_ids))
-            rows = conn.execute(f"SELECT file_id FROM uploads WHERE file_id IN ({marks})", tuple(file_ids))
-            return {row[0] for row in rows}
+            found: set[str] = set()
+            for part in _chunks(file_ids):
+                marks = ",".join("?" * len(part))
+                rows = conn.execute(f"SELECT file_id FROM uploads WHERE file_id IN ({marks})", tuple(part))
+                found.update(row[0] for row in rows)
+            return found
 
         return self._safely(query, set()) if file_ids else set()
 
-    # -- pending uploads ----------------------------------------------------------------------------
-    def begin(
-        self, *, path: Path | None, name: str, size: int | None, sha256: str | None = None
-    ) -> int | None:
-        """Write the pending row of an upload about to start; its id, or None without an index."""
+    # -- writes -------------------------------------------------------------------------------------
+    def apply(self, ops: Sequence[Op]) -> list[Any]:
+        """Run `ops` in one transaction; their results (all None when the index is unusable)."""
+        if not ops:
+            return []
 
-        def write(conn: sqlite3.Connection) -> int | None:
-            cursor = conn.execute(
-                "INSERT INTO pending (run, path, name, size, sha256, started_at_ns) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (self.run, path_key(path) if path is not None else None, name, size, sha256, time.time_ns()),
-            )
-            return cursor.lastrowid
+        def write(conn: sqlite3.Connection) -> list[Any]:
+            with transaction(conn):
+                return [op(conn) for op in ops]
 
-        return self._safely(write, None)
+        return self._safely(write, [None] * len(ops))
 
-    def end(self, pending_ids: Sequence[int | None]) -> None:
-        """Remove pending rows: their uploads ended without storing anything, or were reconciled."""
-        ids = tuple(i for i in pending_ids if i is not None)
-        if ids:
-            marks = ",".join("?" * len(ids))
-            self._safely(lambda conn: conn.execute(f"DELETE FROM pending WHERE id IN ({marks})", ids), None)
 
-    def pending(self, name: str, size: int) -> list[PendingEntry]:
-        """Pending rows of other runs for `name` with `size` bytes, oldest first."""
-
-        def query(conn: sqlite3.Connection) -> list[PendingEntry]:
-            rows = conn.execute(
-                "SELECT id, run, path, name, size, sha256, started_at_ns FROM pending "
-                "WHERE name = ? AND size = ? AND run != ? ORDER BY started_at_ns",
-                (name, size, self.run),
-            ).fetchall()
-            return [PendingEntry(*row) for row in rows]
-
-        return self._safely(query, [])
+def _prune(conn: sqlite3.Connection) -> None:
+    """Drop rows that can no longer matter: expired uploads, very old pending rows."""
+    now = time.time_ns()
+    with transaction(conn):
+        conn.execute("DELETE FROM uploads WHERE expires_at_ns IS NOT NULL AND expires_at_ns <= ?", (now,))
+        conn.execute("DELETE FROM pending WHERE started_at_ns < ?", (now - PENDING_KEPT_NS,))
 
 
 @contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
@@ -405,3 +362,141 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+# -- writes ----------------------------------------------------------------------------------------------
+def record_op(
+    info: FileInfo,
+    sha256: str,
+    *,
+    path: Path | None,
+    stat: os.stat_result | None,
+    read_at_ns: int,
+    pending_id: int | None = None,
+) -> Op:
+    """Remember a stored file (and end its pending row)."""
+    fp = Fingerprint.of(stat) if stat is not None and path is not None else None
+    row = (
+        info.id,
+        info.filename,
+        info.size,
+        sha256,
+        _ns(info.created_at) or time.time_ns(),
+        _ns(info.expires_at),
+        path_key(path) if path is not None else None,
+        *((fp.dev, fp.ino, fp.mtime_ns, fp.ctime_ns, read_at_ns) if fp else (None,) * 5),
+    )
+
+    def op(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+        if pending_id is not None:
+            conn.execute("DELETE FROM pending WHERE id = ?", (pending_id,))
+
+    return op
+
+
+def refresh_op(file_id: str, info: FileInfo, *, path: Path, stat: os.stat_result, read_at_ns: int) -> Op:
+    """After the server confirmed a file: its current expiry, and the stat of the path just read."""
+    fp = Fingerprint.of(stat)
+    values = (
+        _ns(info.expires_at),
+        path_key(path),
+        fp.dev,
+        fp.ino,
+        fp.mtime_ns,
+        fp.ctime_ns,
+        read_at_ns,
+        file_id,
+    )
+    return lambda conn: conn.execute(
+        "UPDATE uploads SET expires_at_ns = ?, path = ?, dev = ?, ino = ?, mtime_ns = ?, ctime_ns = ?, "
+        "read_at_ns = ? WHERE file_id = ?",
+        values,
+    )
+
+
+def forget_op(file_id: str) -> Op:
+    """The server no longer has this file (deleted, expired, or another account's)."""
+    return lambda conn: conn.execute("DELETE FROM uploads WHERE file_id = ?", (file_id,))
+
+
+def begin_op(run: str, *, path: Path | None, name: str, size: int | None, sha256: str | None = None) -> Op:
+    """The pending row of an upload about to start; the op returns the row's id."""
+    row = (run, path_key(path) if path is not None else None, name, size, sha256, time.time_ns())
+
+    def op(conn: sqlite3.Connection) -> int | None:
+        cursor = conn.execute(
+            "INSERT INTO pending (run, path, name, size, sha256, started_at_ns) VALUES (?, ?, ?, ?, ?, ?)",
+            row,
+        )
+        return cursor.lastrowid
+
+    return op
+
+
+def end_op(pending_ids: Sequence[int | None]) -> Op:
+    """Remove pending rows: their uploads ended without storing anything, or were reconciled."""
+    ids = tuple(i for i in pending_ids if i is not None)
+    marks = ",".join("?" * len(ids))
+    return lambda conn: conn.execute(f"DELETE FROM pending WHERE id IN ({marks})", ids) if ids else None
+
+
+class IndexWriter:
+    """Runs write ops on a thread of its own (its own connection), every op waiting when a
+    transaction starts going into it; `submit` returns a Future of the op's result (None when the
+    index is unusable). `close` waits for every op submitted."""
+
+    def __init__(self, index: UploadIndex) -> None:
+        self._index = index
+        self._queue: queue.SimpleQueue[tuple[Op, Future[Any]] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, op: Op) -> Future[Any]:
+        future: Future[Any] = Future()
+        if not self._index.usable:
+            future.set_result(None)
+            return future
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="xai-index", daemon=True)
+            self._thread.start()
+        self._queue.put((op, future))
+        return future
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        try:
+            while True:
+                waiting = [self._queue.get()]
+                with contextlib.suppress(queue.Empty):
+                    while waiting[-1] is not None:
+                        waiting.append(self._queue.get_nowait())
+                work = [item for item in waiting if item is not None]
+                conn = self._write(conn, work)
+                if waiting[-1] is None:
+                    return
+        finally:
+            if conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+
+    def _write(
+        self, conn: sqlite3.Connection | None, work: list[tuple[Op, Future[Any]]]
+    ) -> sqlite3.Connection | None:
+        results: list[Any] = [None] * len(work)
+        if work and self._index.usable:
+            try:
+                conn = conn or self._index.connect()
+                with transaction(conn):
+                    results = [op(conn) for op, _ in work]
+            except (sqlite3.Error, OSError, ValueError) as error:
+                self._index.give_up(error)
+                results = [None] * len(work)
+        for (_, future), result in zip(work, results, strict=True):
+            future.set_result(result)
+        return conn

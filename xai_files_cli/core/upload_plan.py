@@ -10,20 +10,23 @@
 
 A file is hashed before its upload only when the index has a candidate to compare with; otherwise
 the hash is taken during the upload (`core.content_hash`). A file whose stat equals the one recorded
-when it was last read is not hashed again (`UploadIndex.known_digest`).
+when it was last read is not hashed again (`Snapshot.known_digest`). The index is read once per run
+(a `Snapshot`) and what the checks learn is written back in one transaction.
 
-`UploadJournal` writes the index around each upload: a pending row before the first byte, the
-stored file (replacing the pending row) once the server answered, and the pending row is removed
-when nothing can have been stored. A run killed in between leaves the pending row for the planner.
+`UploadJournal` writes the index around each upload (on the index's writer thread): a pending row
+before the first byte, the stored file (replacing the pending row) once the server answered, and
+the pending row is removed when nothing can have been stored. A run killed in between leaves the
+pending row for the planner.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -35,7 +38,20 @@ from xai_files_cli.core import rpc
 from xai_files_cli.core.content_hash import HashingSource, HashSink, hash_file
 from xai_files_cli.core.files import FilesClient
 from xai_files_cli.core.records import FileInfo, UploadItem, epoch_seconds, rfc3339
-from xai_files_cli.core.upload_index import Fingerprint, IndexEntry, PendingEntry, UploadIndex
+from xai_files_cli.core.upload_index import (
+    Fingerprint,
+    IndexEntry,
+    IndexWriter,
+    Op,
+    PendingEntry,
+    Snapshot,
+    UploadIndex,
+    begin_op,
+    end_op,
+    forget_op,
+    record_op,
+    refresh_op,
+)
 from xai_files_cli.errors import (
     InternalError,
     Interrupted,
@@ -49,6 +65,10 @@ from xai_files_cli.errors import (
 # in case the server's clock is behind ours (content is compared, so a wider window is safe).
 CLOCK_SKEW_NS = 120 * 1_000_000_000
 PLAN_WORKERS = 16  # files checked at once (hashing releases the GIL; the checks wait on the server)
+# From this many files to check with the server, one look at its newest files (PAGE per call)
+# replaces a call per file.
+SCAN_FROM = 8
+PAGE = 100
 
 UPLOAD, SKIP = "upload", "skip"
 
@@ -78,143 +98,123 @@ class PlanEntry:
         return data
 
 
-ListMatching = Callable[[str], Iterable[FileInfo]]
-
-
 class UploadPlanner:
-    """Decides upload or skip for each file; with `dry_run` it never writes the index."""
+    """Decides upload or skip for each file; with `dry_run` it never writes the index.
+
+    With --skip-existing, a run's checks go in three steps: each file is looked at locally (stat,
+    index rows, hash when there is something to compare with); the server is asked once about all
+    of them (the newest files, back to the oldest candidate: a few ListFiles pages instead of one
+    call per file, within a page budget, then single gets for what the pages did not reach); then
+    each file is decided.
+    """
 
     def __init__(
-        self,
-        index: UploadIndex,
-        client: FilesClient,
-        *,
-        list_matching: ListMatching,
-        dry_run: bool = False,
+        self, index: UploadIndex, client: FilesClient, server: ServerFiles, *, dry_run: bool = False
     ) -> None:
         self._index = index
         self._client = client
-        self._list_matching = list_matching
+        self._server = server
         self._dry_run = dry_run
 
     def plan_all(self, items: list[UploadItem], *, skip_existing: bool) -> list[PlanEntry]:
-        """A decision per item, in the items' order; up to PLAN_WORKERS files checked at once."""
-        if not skip_existing or len(items) <= 1:
-            return [self.plan(item, skip_existing=skip_existing) for item in items]
-        with ThreadPoolExecutor(PLAN_WORKERS, thread_name_prefix="xai-plan") as pool:
-            return list(pool.map(lambda item: self.plan(item, skip_existing=True), items))
+        """A decision per item, in the items' order."""
+        if not skip_existing:
+            return [_unchecked(item) for item in items]
+        names = [item.filename for item in items if _is_text(item.filename)]
+        snapshot = self._index.snapshot(names, [_absolute(item.path) for item in items])
+        checks = [_look(item, snapshot) for item in items]  # a stat each; most end here on a first run
+        writes: list[Op] = []  # list.append is atomic: the workers share it
+        with _Workers(sum(check.early is None for check in checks)) as workers:
+            checks = workers.map(lambda check: check if check.early or check.sha else _hashed(check), checks)
+            view = self._ask_server(checks)
+            plan = workers.map(lambda check: self._decide(check, view, writes), checks)
+        if not self._dry_run:
+            self._index.apply(writes)
+        return plan
 
     def plan(self, item: UploadItem, *, skip_existing: bool) -> PlanEntry:
-        started = time.perf_counter()
-        entry = self._decide(item, skip_existing)
-        return replace(entry, seconds=time.perf_counter() - started)
+        return self.plan_all([item], skip_existing=skip_existing)[0]
 
-    def _decide(self, item: UploadItem, skip_existing: bool) -> PlanEntry:
-        try:
-            st = os.stat(item.path)
-        except OSError as error:
-            return PlanEntry(item, UPLOAD, f"cannot read: {error.strerror or error}", None)
-        size = st.st_size
-        if not skip_existing:
-            return PlanEntry(item, UPLOAD, "no --skip-existing", size)
-        name = item.filename
-        if not _is_text(name):  # the upload refuses it (exit 2) before anything is sent
-            return PlanEntry(item, UPLOAD, "the name is not valid UTF-8", size)
-        entries = self._index.entries(name, size)
-        pending = self._index.pending(name, size)
-        if not entries and not pending:
-            return PlanEntry(item, UPLOAD, "not uploaded before", size)
-        read_at = time.time_ns()
-        sha = self._index.known_digest(_absolute(item.path), Fingerprint.of(st))
-        if sha is None:
-            try:
-                sha, st = hash_file(item.path)
-            except OSError as error:
-                return PlanEntry(item, UPLOAD, f"cannot read: {error}", size)
-            if st.st_size != size:
-                return PlanEntry(item, UPLOAD, "changed while checked", st.st_size)
-        same = [entry for entry in entries if entry.sha256 == sha]
-        for entry in same:
-            info = self._confirm(entry, read_at)
-            if info is not None:
-                if not self._dry_run:
-                    self._index.refresh(
-                        entry.file_id, info, path=_absolute(item.path), stat=st, read_at_ns=read_at
-                    )
-                return PlanEntry(item, SKIP, f"unchanged: uploaded as {info.id}", size, sha, info)
-        if pending:
-            adopted = self._adopt(item, size, sha, pending, st, read_at)
+    def _ask_server(self, checks: list[_Check]) -> _ServerView:
+        """The newest files back to the oldest candidate or pending row of these checks."""
+        now = time.time_ns()
+        created = [e.uploaded_at_ns for c in checks for e in c.same if not e.expired(now)]
+        started = [p.started_at_ns - CLOCK_SKEW_NS for c in checks for p in c.pending]
+        if len(created) + len(started) < SCAN_FROM:
+            return _ServerView(asked=False)
+        # A killed run's files may have been created up to now; remembered files when they were.
+        until = None if started else max(created) + 1_000_000_000
+        budget = 2 + 2 * -(-(len(created) + len(started)) // PAGE)  # twice the pages they fill
+        since = min(created + started) - 1_000_000_000
+        files, covered = self._server.newest(since_ns=since, until_ns=until, max_pages=budget)
+        return _ServerView(asked=True, files=files, covered_since=covered)
+
+    def _decide(self, check: _Check, view: _ServerView, writes: list[Op]) -> PlanEntry:
+        started = time.perf_counter()
+        entry = check.early or self._conclude(check, view, writes)
+        return replace(entry, seconds=check.seconds + time.perf_counter() - started)
+
+    def _conclude(self, check: _Check, view: _ServerView, writes: list[Op]) -> PlanEntry:
+        item, size, sha = check.item, check.size, check.sha
+        assert size is not None and sha is not None and check.stat is not None
+        read_at, path = check.read_at_ns, _absolute(item.path)
+        for entry in check.same:
+            info = self._confirm(entry, view, read_at)
+            if info is None:
+                writes.append(forget_op(entry.file_id))
+                continue
+            writes.append(refresh_op(entry.file_id, info, path=path, stat=check.stat, read_at_ns=read_at))
+            return PlanEntry(item, SKIP, f"unchanged: uploaded as {info.id}", size, sha, info)
+        if check.pending:
+            adopted = self._adopt(item.filename, size, sha, check.pending, view)
+            writes.append(end_op([p.id for p in check.pending]))
             if adopted is not None:
+                writes.append(record_op(adopted, sha, path=path, stat=check.stat, read_at_ns=read_at))
                 return PlanEntry(
                     item, SKIP, f"stored by an interrupted run as {adopted.id}", size, sha, adopted
                 )
-        if same:
-            return PlanEntry(item, UPLOAD, f"earlier upload {same[0].file_id} deleted or expired", size, sha)
-        if entries:
-            return PlanEntry(item, UPLOAD, f"content changed since {entries[0].file_id}", size, sha)
+        if check.same:
+            return PlanEntry(
+                item, UPLOAD, f"earlier upload {check.same[0].file_id} deleted or expired", size, sha
+            )
+        if check.entries:
+            return PlanEntry(item, UPLOAD, f"content changed since {check.entries[0].file_id}", size, sha)
         return PlanEntry(item, UPLOAD, "not uploaded before", size, sha)
 
-    def _confirm(self, entry: IndexEntry, now_ns: int) -> FileInfo | None:
+    def _confirm(self, entry: IndexEntry, view: _ServerView, now_ns: int) -> FileInfo | None:
         """The server's metadata of a remembered file when it is still live and the same file."""
         if entry.expired(now_ns):
-            self._forget(entry.file_id)
             return None
-        try:
-            info = self._client.get(entry.file_id)
-        except NotFoundError:
-            self._forget(entry.file_id)
-            return None
-        if info.size != entry.size or info.filename != entry.name or _expired(info, now_ns):
-            self._forget(entry.file_id)
+        if view.covers(entry.uploaded_at_ns):
+            info = view.by_id.get(entry.file_id)
+        else:
+            try:
+                info = self._client.get(entry.file_id)
+            except NotFoundError:
+                info = None
+        if info is None or (info.size, info.filename) != (entry.size, entry.name) or _expired(info, now_ns):
             return None
         return info
 
-    def _forget(self, file_id: str) -> None:
-        if not self._dry_run:
-            self._index.forget(file_id)
-
     def _adopt(
-        self,
-        item: UploadItem,
-        size: int,
-        sha: str,
-        pending: list[PendingEntry],
-        st: os.stat_result,
-        read_at: int,
+        self, name: str, size: int, sha: str, pending: tuple[PendingEntry, ...], view: _ServerView
     ) -> FileInfo | None:
         """A file stored by a killed run (found by name, size and creation time, then compared by
-        content), now recorded as ours; the pending rows are settled either way."""
-        name = item.filename
+        content), which the caller records as ours."""
         since = min(p.started_at_ns for p in pending) - CLOCK_SKEW_NS
-        found = [info for info in self._candidates(name, size, since) if not _expired(info, time.time_ns())]
+        if view.covers(since):
+            found = [f for f in view.files if (f.filename, f.size) == (name, size) and _ns(f) >= since]
+        else:
+            found = self._server.matching(
+                f'name = "{_quoted(name)}" AND size_bytes = {size} AND created_at >= "{_rfc3339(since)}"'
+            )
+        now = time.time_ns()
+        found = [info for info in found if not _expired(info, now)]
         known = self._index.known_ids([info.id for info in found])
-        adopted = None
         for info in found:
             if info.id not in known and self._content_of(info.id) == sha:
-                adopted = info
-                break
-        if not self._dry_run:
-            if adopted is not None:
-                self._index.record(adopted, sha, path=_absolute(item.path), stat=st, read_at_ns=read_at)
-            self._index.end([p.id for p in pending])
-        return adopted
-
-    def _candidates(self, name: str, size: int, since_ns: int) -> list[FileInfo]:
-        """Files named `name` of `size` bytes created since `since_ns`: the server's filter, or a
-        scan of the newest files when the server does not take the filter."""
-        since = datetime.fromtimestamp(since_ns / 1e9, timezone.utc)
-        expression = f'name = "{_quoted(name)}" AND size_bytes = {size} AND created_at >= "{rfc3339(since)}"'
-        try:
-            return list(self._list_matching(expression))
-        except RejectedError:
-            pass
-        found = []
-        for info in self._client.iter_files(sort="created_at", descending=True):
-            if epoch_seconds(info.created_at) < since.timestamp():
-                break
-            if info.filename == name and info.size == size:
-                found.append(info)
-        return found
+                return info
+        return None
 
     def _content_of(self, file_id: str) -> str | None:
         sink = HashSink()
@@ -223,6 +223,188 @@ class UploadPlanner:
         except NotFoundError:
             return None
         return sink.digest
+
+
+@dataclass(frozen=True)
+class _Check:
+    """What the local look at one file found; `early` is the decision when no server is needed."""
+
+    item: UploadItem
+    seconds: float
+    early: PlanEntry | None = None
+    size: int | None = None
+    stat: os.stat_result | None = None
+    sha: str | None = None
+    read_at_ns: int = 0
+    entries: tuple[IndexEntry, ...] = ()
+    pending: tuple[PendingEntry, ...] = ()
+
+    @property
+    def same(self) -> list[IndexEntry]:
+        """The remembered files with this content."""
+        return [entry for entry in self.entries if entry.sha256 == self.sha]
+
+
+def _look(item: UploadItem, snapshot: Snapshot) -> _Check:
+    """Stat the file and find its index rows; a known digest when its stat says it is unchanged."""
+    started = time.perf_counter()
+
+    def early(reason: str, size: int | None) -> _Check:
+        return _Check(item, time.perf_counter() - started, early=PlanEntry(item, UPLOAD, reason, size))
+
+    try:
+        st = os.stat(item.path)
+    except OSError as error:
+        return early(f"cannot read: {error.strerror or error}", None)
+    size, name = st.st_size, item.filename
+    if not _is_text(name):  # the upload refuses it (exit 2) before anything is sent
+        return early("the name is not valid UTF-8", size)
+    entries, pending = snapshot.entries_for(name, size), snapshot.pending_for(name, size)
+    if not entries and not pending:
+        return early("not uploaded before", size)
+    read_at = time.time_ns()
+    sha = snapshot.known_digest(_absolute(item.path), Fingerprint.of(st))
+    seconds = time.perf_counter() - started
+    return _Check(
+        item,
+        seconds,
+        size=size,
+        stat=st,
+        sha=sha,
+        read_at_ns=read_at,
+        entries=tuple(entries),
+        pending=tuple(pending),
+    )
+
+
+def _hashed(check: _Check) -> _Check:
+    """The check with the file's content hashed (or an early upload when it cannot be read)."""
+    started = time.perf_counter()
+    item = check.item
+    try:
+        sha, st = hash_file(item.path)
+    except OSError as error:
+        return replace(check, early=PlanEntry(item, UPLOAD, f"cannot read: {error}", check.size))
+    if st.st_size != check.size:
+        return replace(check, early=PlanEntry(item, UPLOAD, "changed while checked", st.st_size))
+    return replace(check, sha=sha, stat=st, seconds=check.seconds + time.perf_counter() - started)
+
+
+class _Workers:
+    """`map` in a thread pool when there are several files to check, else in this thread."""
+
+    def __init__(self, busy: int) -> None:
+        self._pool = ThreadPoolExecutor(PLAN_WORKERS, thread_name_prefix="xai-plan") if busy > 1 else None
+
+    def map(self, work: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+        return list(self._pool.map(work, values) if self._pool is not None else map(work, values))
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+
+@dataclass
+class _ServerView:
+    """What one look at the newest files on the server showed: `asked` False when it was not
+    worth it (few files to check); else complete back to `covered_since` (None: back to the
+    oldest time asked for, so a file of interest missing from `files` is gone)."""
+
+    asked: bool
+    files: list[FileInfo] = field(default_factory=list)
+    covered_since: int | None = None
+
+    def __post_init__(self) -> None:
+        self.by_id = {info.id: info for info in self.files}
+
+    def covers(self, created_ns: int) -> bool:
+        """Whether a file created at `created_ns` would be in `files` if it were live."""
+        return self.asked and (self.covered_since is None or created_ns >= self.covered_since)
+
+
+class ServerFiles:
+    """The ListFiles calls the planner makes, on a channel of the client's (blocking stub)."""
+
+    def __init__(self, channel: grpc.Channel, *, timeout: float, target: str | None = None) -> None:
+        self._stub = files_pb2_grpc.FilesStub(channel)
+        self._timeout = timeout
+        self._target = target
+
+    def matching(self, expression: str) -> list[FileInfo]:
+        """Every file the server's `filter` expression selects; a server that refuses the filter
+        is read newest first instead, to the end (RejectedError only if that fails too)."""
+        try:
+            request = files_pb2.ListFilesRequest(limit=PAGE, filter=expression)
+            return [info for page in self._pages(request) for info in page]
+        except RejectedError:
+            found, _ = self.newest(since_ns=0, max_pages=None)
+            return found
+
+    def newest(
+        self, *, since_ns: int, until_ns: int | None = None, max_pages: int | None
+    ) -> tuple[list[FileInfo], int | None]:
+        """Files created from `since_ns` to `until_ns` (None: now), newest first, reading at most
+        `max_pages` pages; and None when that reached `since_ns`, else the creation time after
+        which it is complete. The window goes to the server as a `filter` (whole seconds, widened);
+        a server that refuses it is read from its newest file."""
+        window = f'created_at >= "{_rfc3339(since_ns, up=False)}"'
+        if until_ns is not None:
+            window += f' AND created_at <= "{_rfc3339(until_ns, up=True)}"'
+        request = files_pb2.ListFilesRequest(
+            limit=PAGE, order=files_pb2.DESCENDING, sort_by=files_pb2.FILES_SORT_BY_CREATED_AT, filter=window
+        )
+        pages = self._pages(request)
+        try:
+            first = next(pages)
+        except RejectedError:
+            request.ClearField("filter")
+            pages = self._pages(request)
+            first = next(pages)
+        found: list[FileInfo] = []
+        for number, page in enumerate(itertools.chain([first], pages), start=1):
+            for info in page:
+                created = _ns(info)
+                if created < since_ns:
+                    return found, None
+                if until_ns is None or created <= until_ns:
+                    found.append(info)
+            if max_pages is not None and number >= max_pages:
+                last = _ns(page[-1]) if page else since_ns
+                return found, last + 1  # files created at `last` itself may go on over the next page
+        return found, None
+
+    def _pages(self, request: files_pb2.ListFilesRequest) -> Iterator[list[FileInfo]]:
+        """The files of each page in turn, following the pagination tokens."""
+        while True:
+            with rpc.translate("list files", target=self._target, timeout=self._timeout):
+                reply = self._stub.ListFiles(request, timeout=self._timeout)
+            yield [FileInfo.from_pb(message) for message in reply.data]
+            token = reply.pagination_token if reply.HasField("pagination_token") else None
+            if not token or not reply.data:
+                return
+            request.pagination_token = token
+
+
+def _ns(info: FileInfo) -> int:
+    return int(epoch_seconds(info.created_at) * 1_000_000_000)
+
+
+def _rfc3339(ns: int, *, up: bool = False) -> str:
+    """`ns` as an RFC 3339 UTC time in whole seconds, rounded down (or `up`)."""
+    seconds = -(-ns // 1_000_000_000) if up else ns // 1_000_000_000
+    return str(rfc3339(datetime.fromtimestamp(seconds, timezone.utc)))
+
+
+def _unchecked(item: UploadItem) -> PlanEntry:
+    """The plan without --skip-existing: upload (its size, for the plan and the manifest)."""
+    try:
+        size: int | None = os.stat(item.path).st_size
+    except OSError:
+        size = None
+    return PlanEntry(item, UPLOAD, "no --skip-existing", size)
 
 
 def _expired(info: FileInfo, now_ns: int) -> bool:
@@ -246,26 +428,6 @@ def _quoted(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def list_matching(channel: grpc.Channel, *, timeout: float, target: str | None = None) -> ListMatching:
-    """ListFiles with a server-side `filter`, following every page (RejectedError if refused)."""
-    stub = files_pb2_grpc.FilesStub(channel)
-
-    def run(expression: str) -> Iterator[FileInfo]:
-        token: str | None = None
-        while True:
-            request = files_pb2.ListFilesRequest(limit=100, filter=expression)
-            if token:
-                request.pagination_token = token
-            with rpc.translate("list files", target=target, timeout=timeout):
-                reply = stub.ListFiles(request, timeout=timeout)
-            yield from (FileInfo.from_pb(message) for message in reply.data)
-            token = reply.pagination_token if reply.HasField("pagination_token") else None
-            if not token or not reply.data:
-                return
-
-    return run
-
-
 # -- around each upload --------------------------------------------------------------------------------
 @dataclass
 class Ticket:
@@ -276,39 +438,83 @@ class Ticket:
 
 
 class UploadJournal:
-    """Writes the index around uploads: pending before, stored after, pending removed when
-    nothing can have been stored (the read never reached the end, or the server refused it)."""
+    """Writes the index around uploads: pending before, stored after, the pending row removed when
+    nothing can have been stored (the read never reached the end, or the server refused it).
+
+    `prepare` writes the pending rows of a whole batch in one transaction before it starts; any
+    other upload gets its row written (on the index's writer thread) when it starts, and waits for
+    it. Everything after that is written on the writer thread; `close` waits until it is done.
+    """
 
     def __init__(self, index: UploadIndex) -> None:
-        self.index = index
+        self._index = index
+        self._writer = IndexWriter(index)
+        self._prepared: dict[UploadItem, Ticket] = {}
 
-    def started(self, item_path: Path | None, name: str, src: HashingSource) -> Ticket:
-        path = _absolute(item_path) if item_path is not None else None
-        pending_id = self.index.begin(path=path, name=name, size=src.size)
-        return Ticket(pending_id, path)
+    def prepare(self, plan: Iterable[PlanEntry]) -> None:
+        """The pending rows of the uploads of a batch, before any of them starts."""
+        entries = list(plan)
+        ops = [
+            begin_op(
+                self._index.run,
+                path=_absolute(e.item.path),
+                name=e.item.filename,
+                size=e.size,
+                sha256=e.sha256,
+            )
+            for e in entries
+        ]
+        for entry, pending_id in zip(entries, self._index.apply(ops), strict=True):
+            self._prepared[entry.item] = Ticket(pending_id, _absolute(entry.item.path))
+
+    def started(self, item: UploadItem, src: HashingSource, *, stream: bool = False) -> Future[Ticket]:
+        """The ticket of an upload about to start: its prepared pending row, or one written now
+        (the future resolves once it is); `stream` for stdin, which has no path."""
+        ticket: Future[Ticket] = Future()
+        prepared = self._prepared.pop(item, None)
+        if prepared is not None:
+            ticket.set_result(prepared)
+            return ticket
+        path = None if stream else _absolute(item.path)
+        written = self._writer.submit(begin_op(self._index.run, path=path, name=item.filename, size=src.size))
+        written.add_done_callback(lambda done: ticket.set_result(Ticket(done.result(), path)))
+        return ticket
+
+    def abandoned(self, ticket: Future[Ticket]) -> None:
+        """The upload never started (cancelled while its pending row was written): remove the row."""
+        ticket.add_done_callback(lambda done: self._writer.submit(end_op([done.result().pending_id])))
 
     def stored(self, ticket: Ticket, src: HashingSource, info: FileInfo) -> str:
         """Record the stored file; returns the SHA-256 of what was sent."""
         sha = src.hexdigest()
         stat = src.opened_stat if ticket.path is not None else None
-        self.index.record(
-            info,
-            sha,
-            path=ticket.path,
-            stat=stat,
-            read_at_ns=src.read_started_ns,
-            pending_id=ticket.pending_id,
+        self._writer.submit(
+            record_op(
+                info,
+                sha,
+                path=ticket.path,
+                stat=stat,
+                read_at_ns=src.read_started_ns,
+                pending_id=ticket.pending_id,
+            )
         )
         return sha
 
     def failed(self, ticket: Ticket, src: HashingSource, error: BaseException) -> None:
         if not (src.read_to_end and _may_have_been_stored(error)):
-            self.index.end([ticket.pending_id])
+            self._writer.submit(end_op([ticket.pending_id]))
 
     def discarded(self, file_ids: Iterable[str]) -> None:
         """Files stored and deleted again after an interrupt."""
         for file_id in file_ids:
-            self.index.forget(file_id)
+            self._writer.submit(forget_op(file_id))
+
+    def close(self) -> None:
+        """Remove the pending rows of prepared uploads that never started, and wait for every write."""
+        if self._prepared:
+            self._writer.submit(end_op([ticket.pending_id for ticket in self._prepared.values()]))
+            self._prepared.clear()
+        self._writer.close()
 
 
 def _may_have_been_stored(error: BaseException) -> bool:
