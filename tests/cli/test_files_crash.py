@@ -83,8 +83,8 @@ def _restartable(tmp_path: Path, *faults: str, grace: str) -> tuple[ServeProcess
 def test_server_restarted_during_ls_and_get_the_retries_land(tmp_path: Path) -> None:
     """SIGTERM while both calls are in flight, the same server is back on the same port and data
     dir before the grace period ends; the calls the old one aborts are retried and land there."""
-    old, stored = _restartable(
-        tmp_path, "ListFiles:delay:amount=60", "RetrieveFile:delay:amount=60", grace="3"
+    old, stored = _restartable(  # a grace long enough for the new server to start on a busy machine
+        tmp_path, "ListFiles:delay:amount=60", "RetrieveFile:delay:amount=60", grace="6"
     )
     new = None
     try:
