@@ -34,6 +34,7 @@ import typer
 from xai_files_cli.cli.complete_ids import complete_file_or_path
 from xai_files_cli.cli.conversations import complete_conversation
 from xai_files_cli.cli.options import Duration, json_flag
+from xai_files_cli.cli.uploads import UploadReuse
 from xai_files_cli.errors import Interrupted, NotFoundError, Terminated, UsageError, XaiError
 
 if TYPE_CHECKING:
@@ -474,8 +475,15 @@ class _Attachments:
 
             self._files = self._files or app_ctx.files()
             progress = make_progress(app_ctx.io, quiet=app_ctx.options.quiet, verb="upload")
+            reuse = UploadReuse(app_ctx)
             for item in self.items:
                 if item.source is None or item.file_id is not None:
+                    continue
+                # Upload index: a live upload of this very content is attached instead (never deleted).
+                live = reuse.find_live(Path(item.value), Path(item.value).name, forever=self.keep)
+                if live is not None:
+                    item.source.close()
+                    item.file_id, item.expires_at = live.id, _expiry(live.expires_at, None)
                     continue
                 with item.source:
                     try:
@@ -496,6 +504,9 @@ class _Attachments:
                         raise
                 item.file_id, item.uploaded = info.id, True
                 item.expires_at = _expiry(info.expires_at, None if self.keep else self.ttl)
+                if self.keep:  # upload index: a kept upload can be reused later
+                    reuse.remember(item.source, Path(item.value), info)
+            reuse.close()
         return tuple(item.file_id for item in self.items if item.file_id)
 
     def new_ids(self) -> tuple[str, ...]:
@@ -556,10 +567,11 @@ class _Attachments:
 
 def _classify(value: str) -> _Attachment:
     """An existing path (opened, size checked) or something that looks like a file id."""
-    from xai_files_cli.core.transfer import MAX_UPLOAD_BYTES, UploadSource, too_large
+    from xai_files_cli.core.content_hash import HashingSource
+    from xai_files_cli.core.transfer import MAX_UPLOAD_BYTES, too_large
 
     if _exists(Path(value)):
-        source = UploadSource.open_path(Path(value))
+        source = HashingSource.open_path(Path(value))  # hashed while sent, for the upload index
         if source.size is not None and source.size > MAX_UPLOAD_BYTES:
             source.close()
             raise too_large(value, source.size)

@@ -92,7 +92,9 @@ class Collected:
         parts = []
         hidden, excluded = self.left_out["hidden"], self.left_out["excluded"]
         if hidden:
-            parts.append(f"{hidden} hidden {_paths(hidden)} (--hidden includes them)")
+            parts.append(
+                f"{hidden} hidden {_paths(hidden)} (--hidden includes {'it' if hidden == 1 else 'them'})"
+            )
         if excluded:
             parts.append(f"{excluded} {_paths(excluded)} matching --exclude")
         return "skipped " + " and ".join(parts) if parts else None
@@ -494,6 +496,8 @@ class UploadReuse:
     """For `chat --file`: find a live upload of a local file's exact content (name, size, SHA-256,
     confirmed with the server) instead of sending it again, and remember what chat keeps."""
 
+    MIN_LIFE = 300  # seconds a reused file must still live: a chat must not lose it mid-answer
+
     def __init__(self, app_ctx: AppContext) -> None:
         self._app_ctx = app_ctx
         self._index: UploadIndex | None = None
@@ -503,14 +507,22 @@ class UploadReuse:
             self._index = open_index(self._app_ctx)
         return self._index
 
-    def find_live(self, path: Path, name: str) -> FileInfo | None:
-        """The live file this profile uploaded with this name and content, or None."""
-        from xai_files_cli.core.records import UploadItem
+    def find_live(self, path: Path, name: str, *, forever: bool = False) -> FileInfo | None:
+        """The live file this profile uploaded with this name and content, or None; with `forever`,
+        only one that never expires; otherwise one with at least MIN_LIFE seconds left."""
+        import time
+
+        from xai_files_cli.core.records import UploadItem, epoch_seconds
         from xai_files_cli.core.upload_plan import SKIP
 
         planner = make_planner(self._app_ctx, self._open(), self._app_ctx.files(), dry_run=False)
         entry = planner.plan(UploadItem(path=path, name=name), skip_existing=True)
-        return entry.existing if entry.action == SKIP else None
+        info = entry.existing if entry.action == SKIP else None
+        if info is None or info.expires_at is None:
+            return info
+        if forever or epoch_seconds(info.expires_at) < time.time() + self.MIN_LIFE:
+            return None
+        return info
 
     def remember(self, source: UploadSource, path: Path, info: FileInfo) -> None:
         """Record a file chat uploaded and keeps, when its whole content was hashed on the way."""

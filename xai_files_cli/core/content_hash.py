@@ -126,6 +126,7 @@ class HashingSource(UploadSource):
         self.hasher: Hasher = InlineHasher()
         self.read_to_end = False
         self.read_started_ns = 0  # wall clock when the last read pass began
+        self._digest: str | None = None
 
     @classmethod
     def open_path(cls, path: Path, *, hash_in_thread: bool = True) -> HashingSource:
@@ -143,7 +144,7 @@ class HashingSource(UploadSource):
         return self._fd_stat
 
     def chunks(self, chunk_size: int = CHUNK_SIZE, cancel: threading.Event | None = None) -> Iterator[bytes]:
-        self.read_to_end = False
+        self.read_to_end, self._digest = False, None
         self.read_started_ns = time.time_ns()
         self.hasher.reset()
         for data in super().chunks(chunk_size, cancel):
@@ -152,12 +153,16 @@ class HashingSource(UploadSource):
         self.read_to_end = True
 
     def hexdigest(self) -> str:
-        """The SHA-256 of the bytes read in the last, complete pass."""
+        """The SHA-256 of the bytes read in the last, complete pass (also after `close`)."""
         if not self.read_to_end:
             raise InternalError(f"{self.label}: no complete read to take a hash of")
-        return self.hasher.hexdigest()
+        if self._digest is None:
+            self._digest = self.hasher.hexdigest()
+        return self._digest
 
     def close(self) -> None:
+        if self.read_to_end and self._digest is None:
+            self._digest = self.hasher.hexdigest()
         self.hasher.close()
         super().close()
 
