@@ -72,7 +72,8 @@ def upload_all(
     on_notice: Notice | None,
     journal: UploadJournal | None = None,
 ) -> list[UploadResult]:
-    """Upload `items` through `client` over a grpc.aio channel opened with `dial`; one result each.
+    """Upload `items` through `client` over a grpc.aio channel opened with `dial`; one result each,
+    handed to `on_result` as it comes (then none is kept: the list returned is empty) or returned.
 
     `progress` gets the bytes of all items together (its total is known only for a sized
     collection). Each result carries the SHA-256 of what was sent (hashed in the same read) and
@@ -82,12 +83,16 @@ def upload_all(
     overall = progress or NullProgress()
     overall.start(*_total_of(items))
     results: list[UploadResult] = []
+    uploaded = False
 
     def done(item: UploadItem, info: FileInfo | None, error: BaseException | None, outcome: _Outcome) -> None:
+        nonlocal uploaded
         result = _result_of(item, info, error, outcome)
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
+        uploaded = uploaded or result.ok
+        if on_result is None:
+            results.append(result)
+        else:
+            on_result(result)  # handed over, not kept: memory stays flat however many items there are
 
     batch = _Batch(
         client, dial, expires_after=expires_after, progress=overall, on_notice=on_notice, journal=journal
@@ -97,7 +102,7 @@ def upload_all(
             batch.run(items, concurrency=concurrency, on_done=done), on_signal=batch.grant_grace
         )
         if signum is not None:
-            raise batch.interrupted(signum, uploaded=any(r.ok for r in results))
+            raise batch.interrupted(signum, uploaded=uploaded)
     finally:
         overall.finish()
     return results
@@ -228,6 +233,7 @@ class _Batch:
                     raise Interrupted("interrupted")
                 for task in finished:
                     item = running.pop(task)
+                    self._bodies.pop(task, None)  # only the bodies of uploads under way are kept
                     error = task.exception()  # a cancelled task raises CancelledError here: it propagates
                     if error is not None and not isinstance(error, Exception):
                         raise error  # KeyboardInterrupt or a termination signal that landed in the task

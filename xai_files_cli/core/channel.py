@@ -7,6 +7,10 @@ This is the only module that creates channels. Rules it enforces:
   non-loopback host is refused before any byte is sent;
 - the API key is attached as call credentials composed with the channel credentials, so every call
   kind carries it, client-streaming uploads included (the SDK's interceptors miss that one);
+- a grpc.aio channel carries the key as per-call metadata instead (grpc-python runs a call
+  credentials plugin on a new thread for every call, the main cost of a batch of small files), on
+  channel credentials picked by the same rules: TLS, or local credentials whose handshake fails on
+  any peer that is not on this machine, so the key still never leaves it in plaintext;
 - no wait_for_ready: a server that is down fails fast with UNAVAILABLE, while a connection that is
   merely slow (a far server, a lossy link) gets seconds to finish its TCP, TLS and HTTP/2 set-up
   (`connect_timeout_for`), always less than the call's own deadline;
@@ -142,7 +146,7 @@ class _BearerAuth(grpc.AuthMetadataPlugin):
     """Adds `authorization: Bearer <key>` to every call (all four call kinds)."""
 
     def __init__(self, api_key: str) -> None:
-        self._metadata = (("authorization", f"Bearer {api_key}"),)
+        self._metadata = _bearer_metadata(api_key)
 
     def __call__(self, context: grpc.AuthMetadataContext, callback: grpc.AuthMetadataPluginCallback) -> None:
         callback(self._metadata, None)
@@ -205,14 +209,29 @@ class DialSettings:
     call_timeout: float | None = None  # the per-call deadline (--timeout); bounds the connect timeout
 
     def open_aio(self) -> grpc.aio.Channel:
-        """A grpc.aio channel by the rules of `connect`, with these settings: call it inside the event loop
-        that will use the channel."""
-        endpoint, credentials, options = _dial(self)
-        return grpc.aio.secure_channel(endpoint.target, credentials, options=options)
+        """A grpc.aio channel by the rules of `connect`, with these settings, that sends the key on every
+        call as metadata: call it inside the event loop that will use the channel."""
+        dialled = _dial(self)
+        inner = grpc.aio.secure_channel(dialled.endpoint.target, dialled.transport, options=dialled.options)
+        return _KeyedAioChannel(inner, _bearer_metadata(dialled.api_key))
 
 
-def _dial(settings: DialSettings) -> tuple[Endpoint, grpc.ChannelCredentials, list[tuple[str, object]]]:
-    """Parse the target, check the key and pick the credentials: the rules shared by both channel kinds."""
+@dataclass(frozen=True)
+class _Dialled:
+    """What the rules of `connect` decided for one channel: where, over what, with which key."""
+
+    endpoint: Endpoint
+    transport: grpc.ChannelCredentials  # TLS, or local credentials (loopback or unix socket only)
+    api_key: str = field(repr=False)
+    options: list[tuple[str, object]]
+
+
+def _dial(settings: DialSettings) -> _Dialled:
+    """Parse the target, check the key and pick the transport: the rules shared by both channel kinds.
+
+    The transport is never plaintext off this machine: a plaintext request for another host is refused
+    here, and local credentials fail the handshake with any peer that is not local.
+    """
     endpoint = parse_target(settings.target)
     if not settings.api_key or not settings.api_key.strip():
         raise AuthError("no API key configured")
@@ -221,14 +240,76 @@ def _dial(settings: DialSettings) -> tuple[Endpoint, grpc.ChannelCredentials, li
     check_key_transport(endpoint.host, plaintext=settings.insecure or endpoint.scheme == "http")
     use_tls = settings.ca_cert is not None or endpoint.scheme == "https" or not endpoint.is_loopback
     if use_tls:
-        base = grpc.ssl_channel_credentials(root_certificates=settings.ca_cert)
+        transport = grpc.ssl_channel_credentials(root_certificates=settings.ca_cert)
     else:
         kind = grpc.LocalConnectionType.UDS if endpoint.unix_path else grpc.LocalConnectionType.LOCAL_TCP
-        base = grpc.local_channel_credentials(kind)
-    call_credentials = grpc.metadata_call_credentials(_BearerAuth(api_key))
-    credentials = grpc.composite_channel_credentials(base, call_credentials)
+        transport = grpc.local_channel_credentials(kind)
     options = channel_options(settings.user_agent, connect_timeout_for(settings.call_timeout))
-    return endpoint, credentials, options
+    return _Dialled(endpoint, transport, api_key, options)
+
+
+def _bearer_metadata(api_key: str) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {api_key}"),)
+
+
+class _KeyedAioChannel(grpc.aio.Channel):
+    """A grpc.aio channel whose every call carries the API key as metadata (after any of the caller's).
+
+    Only `DialSettings.open_aio` makes one, on a transport `_dial` chose, so the key goes exactly where
+    call credentials would take it; unlike them it costs no thread per call.
+    """
+
+    def __init__(self, inner: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...]) -> None:
+        self._inner = inner
+        self._metadata = metadata
+
+    def unary_unary(self, *args: Any, **kwargs: Any) -> Any:
+        return _WithKey(self._inner.unary_unary(*args, **kwargs), self._metadata)
+
+    def unary_stream(self, *args: Any, **kwargs: Any) -> Any:
+        return _WithKey(self._inner.unary_stream(*args, **kwargs), self._metadata)
+
+    def stream_unary(self, *args: Any, **kwargs: Any) -> Any:
+        return _WithKey(self._inner.stream_unary(*args, **kwargs), self._metadata)
+
+    def stream_stream(self, *args: Any, **kwargs: Any) -> Any:
+        return _WithKey(self._inner.stream_stream(*args, **kwargs), self._metadata)
+
+    async def close(self, grace: float | None = None) -> None:
+        await self._inner.close(grace)
+
+    def get_state(self, try_to_connect: bool = False) -> grpc.ChannelConnectivity:
+        return self._inner.get_state(try_to_connect)
+
+    async def wait_for_state_change(self, last_observed_state: grpc.ChannelConnectivity) -> None:
+        await self._inner.wait_for_state_change(last_observed_state)
+
+    async def channel_ready(self) -> None:
+        await self._inner.channel_ready()
+
+    async def __aenter__(self) -> _KeyedAioChannel:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._inner.close(None)
+
+    def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
+        return "_KeyedAioChannel(****)"
+
+
+class _WithKey:
+    """A grpc.aio multi-callable that adds the key's metadata to the caller's (passed by keyword)."""
+
+    def __init__(self, inner: Any, metadata: tuple[tuple[str, str], ...]) -> None:
+        self._inner = inner
+        self._metadata = metadata
+
+    def __call__(self, *args: Any, metadata: Any = None, **kwargs: Any) -> Any:
+        merged = self._metadata if metadata is None else (*tuple(metadata), *self._metadata)
+        return self._inner(*args, metadata=merged, **kwargs)
+
+    def __repr__(self) -> str:
+        return "_WithKey(****)"
 
 
 def connect(
@@ -257,15 +338,18 @@ def connect(
     settings = DialSettings(
         target, api_key, user_agent=user_agent, ca_cert=ca_cert, insecure=insecure, call_timeout=call_timeout
     )
-    endpoint, credentials, options = _dial(settings)
-    inner = grpc.secure_channel(endpoint.target, credentials, options=options)
+    dialled = _dial(settings)
+    call_credentials = grpc.metadata_call_credentials(_BearerAuth(dialled.api_key))
+    credentials = grpc.composite_channel_credentials(dialled.transport, call_credentials)
+    target = dialled.endpoint.target
+    inner = grpc.secure_channel(target, credentials, options=dialled.options)
     if call_log.isEnabledFor(logging.INFO):  # `xai -v`; otherwise calls go straight through
-        inner = grpc.intercept_channel(inner, _CallLogger(endpoint.target))  # logs every attempt
+        inner = grpc.intercept_channel(inner, _CallLogger(target))  # logs every attempt
     inner = grpc.intercept_channel(inner, _BackpressureRetry())
     if tracing.enabled():  # OTEL_* asks for spans and the otel extra is installed: one span per call
         traced = tracing.TracingInterceptor(parse_target(settings.target).target)
         inner = grpc.intercept_channel(inner, traced)
-    return XaiChannel(inner, endpoint.target, settings)
+    return XaiChannel(inner, target, settings)
 
 
 class _CallLogger(
