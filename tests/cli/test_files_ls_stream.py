@@ -9,6 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.support.cli import run_xai
 from tests.support.constants import PYTHON, REPO_ROOT, TEST_KEY
@@ -17,6 +19,8 @@ from tests.support.listing_proxy import ListingProxy
 from tests.support.processes import xai_command, xai_subprocess_env
 from tests.support.tmux_session import TmuxSession
 from xai_files_cli.emulator.server import RunningServer
+from xai_files_cli.output.io import IOStreams
+from xai_files_cli.output.machine import to_json_text, write_json_array, write_jsonl
 from xai_files_cli.output.pager import DEFAULT_PAGER, pager_command
 
 FOOTER = "showing the newest 100; --all for every file"
@@ -181,3 +185,22 @@ def test_a_server_failing_mid_listing_exits_6_and_leaves_the_array_open(
     assert lines.code == 6
     written = [json.loads(line)["id"] for line in lines.stdout.splitlines()]
     assert 0 < len(written) < 250 and written == many[::-1][: len(written)]
+
+
+json_values = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+json_objects = st.dictionaries(st.text(), json_values) | st.dictionaries(st.text(), st.lists(json_values))
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(values=st.lists(json_objects, max_size=4))
+def test_streamed_json_text_is_what_the_encoder_writes(values: list[dict]) -> None:
+    # The streamed array and the JSONL lines format flat objects without the encoder: same text.
+    streams = IOStreams.for_test()
+    write_json_array(streams, iter(values))
+    assert streams.stdout_text() == to_json_text(values) + "\n"
+    streams = IOStreams.for_test()
+    write_jsonl(streams, iter(values))
+    expected = "".join(to_json_text([v], indent=None)[1:-1] + "\n" for v in values)  # the encoder's
+    assert streams.stdout_text() == expected
+    for line, value in zip(streams.stdout_text().splitlines(), values, strict=True):
+        assert json.loads(line) == value

@@ -25,11 +25,9 @@ _JSON_UNSAFE = re.compile(f"[{DEL_AND_C1_CONTROLS}{BIDI_AND_INVISIBLE}{LINE_SEPA
 def to_json_text(value: Any, *, indent: int | None = 2) -> str:
     """JSON with UTF-8 kept readable but C1 controls and bidi overrides escaped as \\uXXXX."""
     if indent is None:
-        return _escape_unsafe(_COMPACT.encode(value))
+        flat = _flat_object(value, "{", ", ", "}")
+        return _escape_unsafe(flat if flat is not None else json.dumps(value, ensure_ascii=False))
     return _escape_unsafe(json.dumps(value, ensure_ascii=False, indent=indent))
-
-
-_COMPACT = json.JSONEncoder(ensure_ascii=False)
 
 
 def _escape_unsafe(text: str) -> str:
@@ -60,20 +58,39 @@ def write_json_array(io: IOStreams, values: Iterable[Any]) -> None:
     io.write_out("\n]\n" if opened else "[]\n")
 
 
-# A flat object (no nested objects or lists) as `to_json_text` indents it inside an array, made by
-# the C encoder: its item separator carries the newline and indentation.
-_FLAT_ELEMENT = json.JSONEncoder(ensure_ascii=False, separators=(",\n    ", ": "))
-
-
 def _element_text(value: Any) -> str:
     """One array element as `to_json_text([value])` would show it (two extra spaces of indent)."""
-    if isinstance(value, dict) and value and _is_flat(value):
-        return _escape_unsafe("{\n    " + _FLAT_ELEMENT.encode(value)[1:-1] + "\n  }")
+    flat = _flat_object(value, "{\n    ", ",\n    ", "\n  }")
+    if flat is not None:
+        return _escape_unsafe(flat)
     return to_json_text(value).replace("\n", "\n  ")
 
 
-def _is_flat(value: dict[str, Any]) -> bool:
-    return all(not isinstance(item, (dict, list, tuple)) for item in value.values())
+_encode_string = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses for str
+
+
+def _flat_object(value: Any, opening: str, separator: str, closing: str) -> str | None:
+    """A non-empty dict of str keys and str/int/bool/None values as json.dumps writes it (`opening`,
+    `separator` and `closing` carry its layout), quicker than the encoder; None for anything else."""
+    if type(value) is not dict or not value:
+        return None
+    parts = []
+    for key, item in value.items():
+        kind = type(item)
+        if type(key) is not str:
+            return None
+        if kind is str:
+            text = _encode_string(item)
+        elif kind is int:
+            text = int.__repr__(item)
+        elif item is None:
+            text = "null"
+        elif kind is bool:
+            text = "true" if item else "false"
+        else:
+            return None  # floats, nested values, subclasses: the encoder's own rules
+        parts.append(f"{_encode_string(key)}: {text}")
+    return opening + separator.join(parts) + closing
 
 
 def write_jsonl(io: IOStreams, values: Iterable[Any]) -> None:
