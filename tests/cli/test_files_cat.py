@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import socket
 import stat
 import subprocess
 from pathlib import Path
+from subprocess import PIPE
 
 import pytest
 
 from tests.support.cli import run_with_stdout, run_xai
 from tests.support.constants import PYTHON, REPO_ROOT, TEST_KEY
 from tests.support.emulator import seed
-from tests.support.processes import xai_subprocess_env
+from tests.support.processes import start_xai, xai_subprocess_env
 
 PAYLOAD = bytes(range(256)) * 40  # binary, 10,240 bytes
 
@@ -157,6 +159,23 @@ def test_closed_pipe_after_several_chunks_exits_0(server) -> None:
         ["bash", "-c", script], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
     )
     assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "10", "")
+
+
+def test_ctrl_c_while_nobody_reads_stdout_exits_130_at_once(server) -> None:
+    # The content is written in the main thread (received in another), so Ctrl-C interrupts a write
+    # blocked on a full pipe; a write on a helper thread could keep the process alive forever.
+    file_id = seed(server, "big.bin", os.urandom(8 * 1024 * 1024))
+    env = xai_subprocess_env({"XAI_API_HOST": server.target, "XAI_API_KEY": TEST_KEY})
+    catting = start_xai("files", "cat", file_id, env=env, cwd=REPO_ROOT, stdout=PIPE, stderr=PIPE)
+    try:
+        assert catting.stdout is not None and catting.stderr is not None
+        assert catting.stdout.read(1)  # the content is flowing; nothing reads on, so the pipe fills
+        catting.send_signal(signal.SIGINT)
+        assert catting.wait(timeout=10) == 130
+        assert catting.stderr.read() == b"xai: interrupted\n"
+    finally:
+        catting.kill()
+        catting.communicate()
 
 
 def test_closed_pipe_in_process_exits_0(xai, server) -> None:

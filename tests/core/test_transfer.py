@@ -241,6 +241,64 @@ def test_disk_full_is_reported_and_cleaned(tmp_path: Path, monkeypatch: pytest.M
     assert list(tmp_path.iterdir()) == []  # no partial file, no temp file
 
 
+def test_stale_temp_files_are_removed_but_never_a_running_downloads(tmp_path: Path) -> None:
+    dest = tmp_path / "out.bin"
+    stale = tmp_path / ".out.bin.0badf00d.partial"  # left by a download that was killed
+    stale.write_bytes(b"half")
+    others = [tmp_path / ".out.bin.mine.partial", tmp_path / ".other.bin.0badf00d.partial"]
+    for path in others:
+        path.write_bytes(b"not ours to delete")
+    lookalike = tmp_path / ".out.bin.1badf00d.partial"
+    lookalike.symlink_to(others[0])
+    with AtomicFileSink(dest) as running:
+        running.write(b"first")  # its temp file is held open while it downloads
+        assert not stale.exists()
+        assert running.temp is not None and running.temp.exists()
+        with AtomicFileSink(dest) as second:
+            second.write(b"second")
+            assert running.temp.exists()  # held by a live download: not stale
+            second.commit()
+        running.write(b" wins")
+        running.commit()
+    assert dest.read_bytes() == b"first wins"
+    assert all(path.read_bytes() == b"not ours to delete" for path in others)
+    assert lookalike.is_symlink()
+    assert _leftovers(tmp_path) == sorted([".other.bin.0badf00d.partial", lookalike.name, others[0].name])
+
+
+def test_a_large_download_is_written_back_as_it_grows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = transfer._sync_file_range()
+    if real is None:
+        pytest.skip("sync_file_range is Linux's")
+    calls: list[tuple[int, int, int]] = []
+
+    def recorded(fd: int, offset: int, count: int, flags: int) -> int:
+        calls.append((offset, count, flags))
+        return real(fd, offset, count, flags)
+
+    window = 64 * 1024
+    monkeypatch.setattr(transfer, "WRITEBACK_BYTES", window)
+    monkeypatch.setattr(transfer, "_sync_file_range", lambda: recorded)
+    dest = tmp_path / "out.bin"
+    block = os.urandom(window)
+    start, settle = 2, 1 | 2 | 4  # write; wait before, write, wait after
+    with AtomicFileSink(dest) as sink:
+        sink.write(block[:100])  # under a window: nothing yet
+        assert calls == []
+        sink.write(block)
+        assert calls == [(0, window + 100, start)]  # writing starts, nothing waits
+        sink.write(block)
+        assert calls[1:] == [(window + 100, window, start), (0, window + 100, settle)]  # one window behind
+        sink.rewind()  # a restarted download starts over from byte 0
+        calls.clear()
+        sink.write(memoryview(block))
+        assert calls == [(0, window, start)]
+        sink.commit()
+    assert dest.read_bytes() == block
+
+
 def test_destination_checks(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="is a directory"):
         AtomicFileSink(tmp_path)

@@ -334,6 +334,9 @@ def cat(
         to_terminal = io.stdout_is_tty  # -o - on a terminal
     # A progress bar on the terminal that shows the content would garble both.
     progress = make_progress(io, quiet=app_ctx.options.quiet or to_terminal, verb="download")
+    from xai_files_cli.core.download import share_one_malloc_arena
+
+    share_one_malloc_arena()  # before the channel starts gRPC's threads: flat memory for large files
     with sink:
         info = app_ctx.files().download(file_id, sink, progress, text=text)
     if isinstance(sink, AtomicFileSink) and io.stderr_is_tty:

@@ -26,6 +26,7 @@ import grpc
 from xai_files_cli._pb import files_pb2, files_pb2_grpc
 from xai_files_cli.core import batch, rpc
 from xai_files_cli.core.channel import RETRY_ATTEMPTS, dial_settings, target_of
+from xai_files_cli.core.download import ContentWriter, content_call
 from xai_files_cli.core.listing import DEFAULT_CONCURRENCY, FileFilter, Listing, ListQuery
 from xai_files_cli.core.records import (
     SORT_KEYS,
@@ -54,7 +55,7 @@ from xai_files_cli.core.upload import (
     discard,
     interrupt_report,
 )
-from xai_files_cli.errors import InternalError, Interrupted, Terminated, UsageError
+from xai_files_cli.errors import Interrupted, Terminated, UsageError
 
 if TYPE_CHECKING:
     from xai_files_cli.core.upload_plan import UploadJournal
@@ -88,6 +89,7 @@ class FilesClient:
     def __init__(self, channel: grpc.Channel, *, timeout: float | None = None) -> None:
         self._channel = channel
         self._stub = files_pb2_grpc.FilesStub(channel)
+        self._content = content_call(channel)  # RetrieveFileContent without copying the chunks
         self._timeout = timeout
         self.target = target_of(channel)  # `host:port`, for error messages
         self.cancel = threading.Event()  # set to stop in-flight uploads (Ctrl-C in a batch)
@@ -235,10 +237,11 @@ class FilesClient:
         """Upload many files concurrently (at most `concurrency` at once); one result per item.
 
         Items are pulled lazily as slots free up, so a generator is never materialised. A failed item
-        never stops the others. `on_result` runs in the calling thread as each item finishes;
-        `progress` gets the bytes of all items together (its total is known only for a sized
-        collection); `journal` (the upload index) is written around each upload. Ctrl-C or SIGTERM,
-        or `cancel` set from another thread, cancels the uploads in flight and raises Interrupted.
+        never stops the others. `on_result` runs in the calling thread as each item finishes, and
+        then the results are not kept (the list returned is empty, so memory stays flat); `progress`
+        gets the bytes of all items together (its total is known only for a sized collection);
+        `journal` (the upload index) is written around each upload. Ctrl-C or SIGTERM, or `cancel`
+        set from another thread, cancels the uploads in flight and raises Interrupted.
         Runs on grpc.aio (`core.batch`), so the channel must be one `core.channel.connect` made, and
         the caller must not be inside a running event loop.
         """
@@ -393,7 +396,8 @@ class FilesClient:
 
         The byte count must equal `File.size` (except for `text`, the server's extracted text):
         fewer bytes is "incomplete download", more stops reading at once ("size mismatch"). A stream
-        broken by UNAVAILABLE restarts from byte 0 when the sink can rewind.
+        broken by UNAVAILABLE restarts from byte 0 when the sink can rewind. The content is received
+        on a thread of its own and written in this one (`core.download`).
         """
         operation = f"download {file_id}"
         info = self.get(file_id, operation=operation)
@@ -406,22 +410,13 @@ class FilesClient:
         progress.start(expected, info.filename)
         try:
             for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
-                received = 0
-                call = self._stub.RetrieveFileContent(request, timeout=timeout)
+                writer = ContentWriter(
+                    sink, progress, expected=expected, operation=operation, file_id=file_id
+                )
                 try:
-                    for chunk in call:
-                        data = chunk.data
-                        if expected is not None and received + len(data) > expected:
-                            raise InternalError(
-                                f"{operation}: size mismatch: the server sent more than the "
-                                f"{expected:,} bytes of the file",
-                                file_id=file_id,
-                            )
-                        sink.write(data)
-                        received += len(data)
-                        progress.advance(len(data))
-                        del chunk, data  # drop this chunk before gRPC hands over the next one
+                    writer.write_stream(self._content(request, timeout=timeout))
                 except grpc.RpcError as error:
+                    received = writer.received
                     if rpc.is_unavailable(error) and sink.rewindable and attempt < DOWNLOAD_ATTEMPTS:
                         log.info("%s: stream broken after %d bytes; restarting", operation, received)
                         sink.rewind()
@@ -437,13 +432,7 @@ class FilesClient:
                         file_id=file_id,
                         timeout=timeout,
                     ) from error
-                finally:
-                    call.cancel()  # a no-op once finished; stops the stream on any local failure
-                if expected is not None and received != expected:
-                    raise InternalError(
-                        f"{operation}: incomplete download: got {received:,} of {expected:,} bytes",
-                        file_id=file_id,
-                    )
+                writer.check_complete()
                 sink.commit()
                 return info
             raise AssertionError("unreachable")  # pragma: no cover
