@@ -407,3 +407,19 @@ def test_a_log_that_cannot_be_opened_is_a_warning_and_the_upload_is_deleted(
     assert srv.stored() == []  # nothing refers to the upload: deleted as with --no-log
     going_on = run_xai("chat", "-c", "more")
     assert going_on.code == 1 and "cannot use the conversation log" in going_on.stderr
+
+
+def test_an_expired_earlier_upload_the_conversation_reused_is_sent_again_too(
+    emulators, report: Path, isolation: Path
+) -> None:
+    clock = FakeClock(int(time.time()))
+    server = emulators.start(clock=clock)
+    uploaded = run_xai("files", "upload", str(report), "--expires-after", "1h")
+    first = ask("How did revenue grow?", "-f", str(report))
+    [attached] = first["files"]
+    assert attached["id"] == uploaded.stdout.strip() and not attached["uploaded"]  # reused, not uploaded
+    clock.advance(3601)
+    _age_uploads(isolation / "logs" / "conversations.db", 3601)
+    second = ask("-c", "What is the budget reserve?")
+    assert BUDGET in second["content"] and second["files"][0]["id"] != attached["id"]
+    assert server.faults.calls("UploadFile") == 2

@@ -79,9 +79,10 @@ class Thread:
         return [*system, *self.history, user], None
 
     def expired_uploads(self, now: float | None = None) -> list[AttachedFile]:
-        """Files this conversation uploaded that the server has deleted (or will within a minute)."""
+        """Files attached from a local path that the server has deleted (or will within a minute):
+        uploaded for this conversation, or an earlier upload of the same content it reused."""
         moment = time.time() if now is None else now
-        return [f for f in self.files if f.uploaded and f.expired(moment, EXPIRY_MARGIN)]
+        return [f for f in self.files if f.path is not None and f.expired(moment, EXPIRY_MARGIN)]
 
     def replace_file(self, old: str, new: AttachedFile) -> None:
         """File `old` (expired) is `new` from now on, in every earlier turn too."""
