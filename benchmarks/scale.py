@@ -347,6 +347,13 @@ def skip_existing_rows(env: dict[str, str], work: Path, plan: Plan) -> list[Row]
     return rows
 
 
+def settle() -> None:
+    """Write what was just created to disk before a first run is measured, as the no-flag contender's
+    files were long ago: otherwise the server's fsyncs during the run also flush them (ext4 writes a
+    file's data before the journal commit that follows), which the run would be charged for."""
+    os.sync()
+
+
 class FirstRuns:
     """Makes each `--skip-existing` first run new: fresh content and a fresh client state dir."""
 
@@ -382,6 +389,7 @@ def upload_skip_rows(env: dict[str, str], work: Path, plan: Plan) -> list[Row]:
             run_env, folder = first_runs.next()
             path = folder / "upload.bin"
             write_payload(path, plan.upload_bytes, tag=f"skip {first_runs.count}".encode())
+            settle()
             sample = measure([*XAI, "-q", "files", "upload", "--skip-existing", str(path)], run_env)
             path.unlink()
             return sample
@@ -419,6 +427,7 @@ def batch_skip_rows(env: dict[str, str], work: Path, plan: Plan) -> list[Row]:
     def skip_first_run() -> Sample:
         run_env, folder = first_runs.next()
         files = make_folder(folder / "files", count, plan.batch_file_size, tag=f"skip {first_runs.count}")
+        settle()
         return measure([*XAI, "-q", "files", "batch-upload", "--skip-existing", str(files)], run_env)
 
     def rerun() -> Sample:  # the folder and state dir of the first run just made, in the same round

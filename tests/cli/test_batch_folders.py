@@ -108,3 +108,14 @@ def test_dry_run_shows_the_names_a_folder_would_get(emulators: Emulators, repo: 
     emulators.start()
     result = run_xai("files", "batch-upload", str(repo / "archive"), "--dry-run")
     assert [entry["name"] for entry in json.loads(result.stdout)] == ["2024/report.pdf"]
+
+
+def test_a_file_reached_twice_is_uploaded_once(emulators: Emulators, repo: Path) -> None:
+    server = emulators.start()
+    (repo / "docs" / "link.pdf").symlink_to(repo / "docs" / "report.pdf")  # the same file again
+    (repo / "docs" / "linked-dir").symlink_to(repo / "archive")  # a symlinked folder: not followed
+    result = run_xai(
+        "files", "batch-upload", str(repo / "docs"), str(repo / "docs" / "report.pdf"), str(repo / "docs")
+    )
+    assert result.code == 0, result
+    assert sorted(stored_by_name(server)) == ["link.pdf", "notes.tmp"]  # once, by the first name found

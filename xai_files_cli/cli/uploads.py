@@ -132,27 +132,28 @@ def collect_upload_items(
     from xai_files_cli.core.transfer import check_regular_file
 
     collected = Collected()
-    found: list[tuple[Path, str | None]] = []
+    found: list[tuple[Path, str | None, str]] = []  # (path, name, real path: the key of duplicates)
 
-    def walk(directory: Path) -> None:
-        for root, dirs, names in os.walk(directory, onerror=None, followlinks=False):
-            base = Path(root).relative_to(directory)
-            kept = []
-            for entry in sorted(dirs):
-                reason = _leave_out(entry, (base / entry).as_posix())
-                if reason:
-                    collected.left_out[reason] += 1
-                else:
-                    kept.append(entry)
-            dirs[:] = kept
-            for entry in sorted(names):
-                candidate = Path(root) / entry
-                relative = (base / entry).as_posix()
-                reason = _leave_out(entry, relative)
-                if reason:
-                    collected.left_out[reason] += 1
-                elif candidate.is_file():  # follows a symlink to a file; skips FIFOs, sockets, devices
-                    found.append((candidate, relative))
+    def walk(folder: Path, base: str, real: str) -> None:
+        """A folder's files (sorted), then its subfolders; symlinked folders are not followed."""
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:
+            return
+        subfolders = []
+        for entry in entries:
+            relative = base + entry.name
+            reason = _leave_out(entry.name, relative)
+            if reason:
+                collected.left_out[reason] += 1
+            elif entry.is_dir(follow_symlinks=False):
+                subfolders.append(entry)
+            elif entry.is_file():  # follows a symlink to a file; skips FIFOs, sockets, devices
+                key = os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(real, entry.name)
+                found.append((Path(entry.path), relative, key))
+        for entry in subfolders:
+            walk(Path(entry.path), f"{base}{entry.name}/", os.path.join(real, entry.name))
 
     def _leave_out(entry: str, relative: str) -> str | None:
         if not hidden and entry.startswith("."):
@@ -165,7 +166,7 @@ def collect_upload_items(
         except OSError:
             raise UsageError(f"cannot upload {path}: no such file", path=str(path)) from None
         if path.is_dir():
-            walk(path)
+            walk(path, "", os.path.realpath(path))
             return
         if explicit:
             check_regular_file(path, mode)
@@ -176,7 +177,7 @@ def collect_upload_items(
         if excludes and _excluded(path.name, excludes):
             collected.left_out["excluded"] += 1
         else:
-            found.append((path, None))
+            found.append((path, None, os.path.realpath(path)))
 
     for arg in args:
         literal = Path(arg)
@@ -189,8 +190,8 @@ def collect_upload_items(
         else:
             add(literal, explicit=True)
     unique: dict[str, tuple[Path, str | None]] = {}
-    for path, name in found:
-        unique.setdefault(os.path.realpath(path), (path, name))
+    for path, name, key in found:
+        unique.setdefault(key, (path, name))
     collected.items = [UploadItem(path=path, name=name) for path, name in unique.values()]
     return collected
 

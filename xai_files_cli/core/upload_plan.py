@@ -69,6 +69,7 @@ PLAN_WORKERS = 16  # files checked at once (hashing releases the GIL; the checks
 # replaces a call per file.
 SCAN_FROM = 8
 PAGE = 100
+HASH_IN_THREADS_FROM = 8 * 1024 * 1024  # bytes to hash before a run's hashing is spread over threads
 
 UPLOAD, SKIP = "upload", "skip"
 
@@ -124,13 +125,31 @@ class UploadPlanner:
         snapshot = self._index.snapshot(names, [_absolute(item.path) for item in items])
         checks = [_look(item, snapshot) for item in items]  # a stat each; most end here on a first run
         writes: list[Op] = []  # list.append is atomic: the workers share it
-        with _Workers(sum(check.early is None for check in checks)) as workers:
-            checks = workers.map(lambda check: check if check.early or check.sha else _hashed(check), checks)
-            view = self._ask_server(checks)
-            plan = workers.map(lambda check: self._decide(check, view, writes), checks)
+        # Only hashing (of more than a few MB) and calls to the server go to worker threads; the rest
+        # is quicker done in this thread.
+        unhashed = [i for i, check in enumerate(checks) if not (check.early or check.sha)]
+        hashing = sum(checks[i].size or 0 for i in unhashed)
+        with _Workers(len(unhashed) if hashing > HASH_IN_THREADS_FROM else 0) as workers:
+            for i, check in zip(unhashed, workers.map(_hashed, [checks[i] for i in unhashed]), strict=True):
+                checks[i] = check
+        view = self._ask_server(checks)
+        remote = {i for i, check in enumerate(checks) if self._needs_server(check, view)}
+        plan = {i: self._decide(check, view, writes) for i, check in enumerate(checks) if i not in remote}
+        with _Workers(len(remote)) as workers:
+            order = sorted(remote)
+            plan.update(
+                zip(order, workers.map(lambda i: self._decide(checks[i], view, writes), order), strict=True)
+            )
         if not self._dry_run:
             self._index.apply(writes)
-        return plan
+        return [plan[i] for i in range(len(checks))]
+
+    @staticmethod
+    def _needs_server(check: _Check, view: _ServerView) -> bool:
+        """Whether deciding `check` takes a call of its own (a get, a filtered list, a download)."""
+        if check.early is not None:
+            return False
+        return bool(check.pending) or not all(view.covers(entry.uploaded_at_ns) for entry in check.same)
 
     def plan(self, item: UploadItem, *, skip_existing: bool) -> PlanEntry:
         return self.plan_all([item], skip_existing=skip_existing)[0]
