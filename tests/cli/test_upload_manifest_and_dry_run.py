@@ -78,8 +78,12 @@ def test_dry_run_piped_is_a_json_plan_and_changes_nothing(emulators: Emulators, 
     run_xai("files", "upload", str(docs / "f000.txt"))
     (docs / "f001.txt").write_bytes(b"changed")
     before = server.faults.calls("UploadFile")
-    result = run_xai("files", "batch-upload", str(docs), "--skip-existing", "--dry-run")
+    manifest = tmp_path / "m.jsonl"
+    result = run_xai(
+        "files", "batch-upload", str(docs), "--skip-existing", "--dry-run", "--manifest", str(manifest)
+    )
     assert result.code == 0
+    assert not manifest.exists()  # a dry run finishes no item
     plan = {entry["name"]: entry for entry in json.loads(result.stdout)}
     assert sorted(plan) == ["f000.txt", "f001.txt", "f002.txt", "f003.txt"]
     assert {key: plan["f000.txt"][key] for key in ("action", "path", "size")} == {

@@ -208,7 +208,9 @@ class UploadRun:
         self.options = options
         self.command = command
         self.ci: CiLog = CiLog(app_ctx.io.stderr, enabled=wants_github(options.log_format))
-        self.manifest: Manifest | None = Manifest(Path(options.manifest)) if options.manifest else None
+        # A dry run finishes no item: it leaves the manifest alone.
+        manifest = options.manifest if not options.dry_run else None
+        self.manifest: Manifest | None = Manifest(Path(manifest)) if manifest else None
         self.index = open_index(app_ctx)
         self.failures: list[XaiError] = []
         self._journal: UploadJournal | None = None

@@ -321,9 +321,9 @@ class _Workers:
     def __enter__(self) -> _Workers:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
+    def __exit__(self, kind: object, *exc: object) -> None:
+        if self._pool is not None:  # on Ctrl-C, calls under way finish on their own; none starts
+            self._pool.shutdown(wait=kind is None, cancel_futures=True)
 
 
 @dataclass
