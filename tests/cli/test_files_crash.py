@@ -126,7 +126,8 @@ def test_server_stopped_for_good_during_get_exits_6_cleanly(tmp_path: Path) -> N
         old.proc.send_signal(signal.SIGTERM)
         out, err = getting.communicate(timeout=60)
         assert (getting.returncode, out) == (6, "")
-        assert err.startswith(f"xai: get {some_id}: ") and err.endswith("(UNAVAILABLE)\n")
+        assert err.startswith(f"xai: get {some_id}: ")
+        assert err.endswith(f"(UNAVAILABLE); the API host {old.target} comes from env XAI_API_HOST\n")
         assert err.count("\n") == 1 and "Traceback" not in err
         assert old.finish(timeout=30)[0] == 0
     finally:
