@@ -321,7 +321,7 @@ def _upload_one(run: UploadRun, source: UploadSource, item: UploadItem, *, from_
     check_name(item.filename)  # before the index is written: a name that cannot be sent is exit 2
     journal = run.journal()
     progress = make_progress(app_ctx.io, quiet=app_ctx.options.quiet, verb="upload")
-    ticket = journal.started(item, source, stream=from_stdin).result()
+    ticket = journal.start(item, source, stream=from_stdin)
     try:
         info = client.upload(
             source,

@@ -15,6 +15,7 @@ upload follows the blocking upload's rules (`core.upload`); only the waiting dif
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import functools
 import logging
@@ -289,13 +290,14 @@ class _Batch:
                 outcome.sha256 = src.hexdigest()
                 return info
             written = journal.started(item, src)
-            try:
-                ticket = (
-                    written.result() if written.done() else await asyncio.shield(asyncio.wrap_future(written))
-                )
-            except asyncio.CancelledError:
-                journal.abandoned(written)
-                raise
+            if not isinstance(written, concurrent.futures.Future):  # its pending row came with the batch's
+                ticket = written
+            else:
+                try:
+                    ticket = await asyncio.shield(asyncio.wrap_future(written))
+                except asyncio.CancelledError:
+                    journal.abandoned(written)
+                    raise
             try:
                 info = await self._send_item(stub, src, name)
             except BaseException as error:

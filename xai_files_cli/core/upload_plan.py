@@ -439,7 +439,7 @@ def _is_text(name: str) -> bool:
 
 
 def _absolute(path: Path) -> Path:
-    return Path(os.path.abspath(path))
+    return path if path.is_absolute() and ".." not in path.parts else Path(os.path.abspath(path))
 
 
 def _quoted(text: str) -> str:
@@ -462,42 +462,51 @@ class UploadJournal:
 
     `prepare` writes the pending rows of a whole batch in one transaction before it starts; any
     other upload gets its row written (on the index's writer thread) when it starts, and waits for
-    it. Everything after that is written on the writer thread; `close` waits until it is done.
+    it. What follows an upload goes to the writer thread in groups (GROUP_OPS writes, or as soon as
+    the files recorded reach GROUP_BYTES), so a batch of small files wakes it rarely; `close` sends
+    the rest and waits until everything is written. A run killed before its last group leaves those
+    files' pending rows, which the next --skip-existing run settles with the server.
     """
+
+    GROUP_OPS = 32
+    GROUP_BYTES = 8 * 1024 * 1024
 
     def __init__(self, index: UploadIndex) -> None:
         self._index = index
         self._writer = IndexWriter(index)
         self._prepared: dict[UploadItem, Ticket] = {}
+        self._group: list[Op] = []
+        self._group_bytes = 0
 
     def prepare(self, plan: Iterable[PlanEntry]) -> None:
         """The pending rows of the uploads of a batch, before any of them starts."""
         entries = list(plan)
+        paths = [_absolute(e.item.path) for e in entries]
         ops = [
-            begin_op(
-                self._index.run,
-                path=_absolute(e.item.path),
-                name=e.item.filename,
-                size=e.size,
-                sha256=e.sha256,
-            )
-            for e in entries
+            begin_op(self._index.run, path=path, name=e.item.filename, size=e.size, sha256=e.sha256)
+            for e, path in zip(entries, paths, strict=True)
         ]
-        for entry, pending_id in zip(entries, self._index.apply(ops), strict=True):
-            self._prepared[entry.item] = Ticket(pending_id, _absolute(entry.item.path))
+        for entry, path, pending_id in zip(entries, paths, self._index.apply(ops), strict=True):
+            self._prepared[entry.item] = Ticket(pending_id, path)
 
-    def started(self, item: UploadItem, src: HashingSource, *, stream: bool = False) -> Future[Ticket]:
-        """The ticket of an upload about to start: its prepared pending row, or one written now
-        (the future resolves once it is); `stream` for stdin, which has no path."""
-        ticket: Future[Ticket] = Future()
+    def started(
+        self, item: UploadItem, src: HashingSource, *, stream: bool = False
+    ) -> Ticket | Future[Ticket]:
+        """The ticket of an upload about to start: its prepared pending row, or a future of one
+        written now (resolved once it is); `stream` for stdin, which has no path."""
         prepared = self._prepared.pop(item, None)
         if prepared is not None:
-            ticket.set_result(prepared)
-            return ticket
+            return prepared
+        ticket: Future[Ticket] = Future()
         path = None if stream else _absolute(item.path)
         written = self._writer.submit(begin_op(self._index.run, path=path, name=item.filename, size=src.size))
         written.add_done_callback(lambda done: ticket.set_result(Ticket(done.result(), path)))
         return ticket
+
+    def start(self, item: UploadItem, src: HashingSource, *, stream: bool = False) -> Ticket:
+        """`started`, waiting for the pending row to be written."""
+        ticket = self.started(item, src, stream=stream)
+        return ticket.result() if isinstance(ticket, Future) else ticket
 
     def abandoned(self, ticket: Future[Ticket]) -> None:
         """The upload never started (cancelled while its pending row was written): remove the row."""
@@ -507,33 +516,45 @@ class UploadJournal:
         """Record the stored file; returns the SHA-256 of what was sent."""
         sha = src.hexdigest()
         stat = src.opened_stat if ticket.path is not None else None
-        self._writer.submit(
-            record_op(
-                info,
-                sha,
-                path=ticket.path,
-                stat=stat,
-                read_at_ns=src.read_started_ns,
-                pending_id=ticket.pending_id,
-            )
+        record = record_op(
+            info,
+            sha,
+            path=ticket.path,
+            stat=stat,
+            read_at_ns=src.read_started_ns,
+            pending_id=ticket.pending_id,
         )
+        self._add(record, info.size)
         return sha
 
     def failed(self, ticket: Ticket, src: HashingSource, error: BaseException) -> None:
         if not (src.read_to_end and _may_have_been_stored(error)):
-            self._writer.submit(end_op([ticket.pending_id]))
+            self._add(end_op([ticket.pending_id]))
 
     def discarded(self, file_ids: Iterable[str]) -> None:
         """Files stored and deleted again after an interrupt."""
         for file_id in file_ids:
-            self._writer.submit(forget_op(file_id))
+            self._add(forget_op(file_id))
+        self._send()
 
     def close(self) -> None:
         """Remove the pending rows of prepared uploads that never started, and wait for every write."""
         if self._prepared:
-            self._writer.submit(end_op([ticket.pending_id for ticket in self._prepared.values()]))
+            self._add(end_op([ticket.pending_id for ticket in self._prepared.values()]))
             self._prepared.clear()
+        self._send()
         self._writer.close()
+
+    def _add(self, op: Op, size: int = 0) -> None:
+        self._group.append(op)
+        self._group_bytes += size
+        if len(self._group) >= self.GROUP_OPS or self._group_bytes >= self.GROUP_BYTES:
+            self._send()
+
+    def _send(self) -> None:
+        if self._group:
+            group, self._group, self._group_bytes = self._group, [], 0
+            self._writer.submit(lambda conn: [op(conn) for op in group])
 
 
 def _may_have_been_stored(error: BaseException) -> bool:
