@@ -43,6 +43,7 @@ files_app = typer.Typer(
     rich_markup_mode=None,
 )
 
+
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
     app.add_typer(files_app, name="files")
