@@ -51,6 +51,9 @@ SCHEMA_VERSION = 1
 RACY_MARGIN_NS = 2_000_000_000
 PENDING_KEPT_NS = 30 * 24 * 3600 * 1_000_000_000  # forget a pending row after 30 days
 _QUERY_CHUNK = 500  # values per `IN (...)` list
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+# What a failing index raises: SQLite's errors, file system errors, and values SQLite cannot hold.
+_INDEX_ERRORS = (sqlite3.Error, OSError, ValueError, OverflowError)
 
 Warn = Callable[[str], None]
 Op = Callable[[sqlite3.Connection], Any]  # one write, run inside a transaction
@@ -183,11 +186,15 @@ class Snapshot:
 
 
 def _ns(moment: Any) -> int | None:
+    """A time as nanoseconds since 1970, within SQLite's 64-bit integers (a time past 2262 is kept
+    as the largest, which still compares as later than any real one)."""
     if moment is None:
         return None
     if isinstance(moment, RawTime):
-        return moment.seconds * 1_000_000_000 + moment.nanos
-    return int(epoch_seconds(moment) * 1_000_000_000)
+        ns = moment.seconds * 1_000_000_000 + moment.nanos
+    else:
+        ns = int(epoch_seconds(moment) * 1_000_000_000)
+    return max(_INT64_MIN, min(ns, _INT64_MAX))
 
 
 def _chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
@@ -251,7 +258,7 @@ class UploadIndex:
                 return fallback
             try:
                 return work(self._connection())
-            except (sqlite3.Error, OSError, ValueError) as error:  # ValueError: text SQLite cannot take
+            except _INDEX_ERRORS as error:
                 self.give_up(error)
                 return fallback
 
@@ -494,7 +501,9 @@ class IndexWriter:
                 conn = conn or self._index.connect()
                 with transaction(conn):
                     results = [op(conn) for op, _ in work]
-            except (sqlite3.Error, OSError, ValueError) as error:
+            except (
+                Exception
+            ) as error:  # the writer must never die: a dead one would leave its callers waiting
                 self._index.give_up(error)
                 results = [None] * len(work)
         for (_, future), result in zip(work, results, strict=True):
