@@ -310,6 +310,7 @@ class _Engine:
         self.bounds = _Bounds(0, 0)
         self.probes: dict[str, Any] = {}
         self.probes_wanted: tuple[str, ...] = ()
+        self.probing = False  # probes go out once the first page shows that more pages follow
         self.in_flight = 0
         self.made = 0  # windows made besides the first
         self.seen_files = 0
@@ -321,8 +322,7 @@ class _Engine:
     def files(self) -> Generator[Any, None, None]:
         """Every matching file in the asked order (the Listing applies the limit)."""
         try:
-            if self.cursors > 1:
-                self._start_probes()
+            self.probing = self.cursors > 1
             if self.by_time or self.cursors == 1:
                 yield from self._in_sequence()
             else:
@@ -398,6 +398,8 @@ class _Engine:
             self._fetch_failed(target, outcome)
         else:
             self._take(target, outcome)
+            if self.probing and target is self.first and not target.done:
+                self._start_probes()
 
     def _schedule(self) -> None:
         while self.in_flight < self.cursors:
@@ -509,15 +511,16 @@ class _Engine:
         if rejected and window is self.first and window.query and not window.tokens and not self.windowed:
             # The server does not take our filter: one cursor, every condition checked here.
             self.server_filter, self.exact = None, False
-            self.probes_wanted = ()
+            self.probes_wanted, self.probing = (), False
             window.started, window.query = False, None
             return
         raise error
 
     # -- probes and windows ------------------------------------------------------------------------
     def _start_probes(self) -> None:
-        """Ask, next to the first page, whether filters work and where the time range ends."""
-        self._fetch(self.first)  # the first page goes out first: it is what is shown first
+        """Ask, once the first page shows that more follow, whether filters work and where the time
+        range ends (a listing of one page, or a server that fails at once, costs one call)."""
+        self.probing = False
         self.probes_wanted = ("filter", "low", "high")
         self._submit("probe", "filter", self._probe_request(_PROBE_FILTER, descending=False))
         for name, descending in (("low", False), ("high", True)):
