@@ -36,14 +36,18 @@ def test_error_format_json_covers_usage_errors_found_while_parsing(xai) -> None:
     result = xai("--error-format", "json", "files", "ls", "--nope")
     assert (result.code, result.stdout) == (2, "")
     error = json.loads(result.stderr)["error"]
-    assert (error["code"], error["exit_code"], error["message"]) == ("USAGE", 2, "No such option: --nope")
+    # Click names the options closest to the unknown one.
+    assert (error["code"], error["exit_code"]) == ("USAGE", 2)
+    assert error["message"] == "No such option: --nope (Possible options: --name, --no-pager)"
     assert error["hint"] == "see 'xai files ls --help'"
 
 
 def test_usage_errors_stay_one_text_line_by_default(xai) -> None:
     result = xai("files", "ls", "--nope")
     assert (result.code, result.stdout) == (2, "")
-    assert result.stderr == "xai: No such option: --nope (see 'xai files ls --help')\n"
+    assert result.stderr == (
+        "xai: No such option: --nope (Possible options: --name, --no-pager) (see 'xai files ls --help')\n"
+    )
 
 
 def test_a_group_without_a_command_shows_its_help_as_is(xai) -> None:
