@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 PAGE_SIZE = 100  # the API's largest page
 DEFAULT_CONCURRENCY = 8
 WINDOW_PAGES = 2  # pages one window may hold: buffered plus the one in flight
-WINDOWS_PER_CURSOR = 4  # open windows at most, per cursor
+WINDOWS_PER_CURSOR = 4  # windows next in line that may read ahead, per cursor
 _NS = 1_000_000_000
 # Selects nothing on a server that honours filters; a server that returns files for it ignores them.
 _PROBE_FILTER = 'created_at < "0001-01-01T00:00:00Z"'
@@ -265,6 +265,8 @@ class _Window:
     current: list[Any] = field(default_factory=list)  # the page being handed out
     index: int = 0
     abandoned: bool = False  # replaced by other windows; a late reply is dropped
+    seen_files: int = 0  # files its cursor returned, and the time they spanned (its density)
+    seen_span: int = 0
 
     def holds(self, created: int) -> bool:
         """Whether its query can return a file created at `created` (a server honouring the filter)."""
@@ -403,10 +405,11 @@ class _Engine:
 
     def _schedule(self) -> None:
         while self.in_flight < self.cursors:
-            open_windows = self.windows[self.head :]
-            ready = [w for w in open_windows if self._fetchable(w)]
-            busy = sum(1 for w in open_windows if w.busy)
-            if self.windowed and self.by_time and busy + len(ready) < self.cursors and self._split():
+            near = self._near_windows()
+            room = self._page_room(near)
+            ready = [w for w in near if self._fetchable(w, room)]
+            busy = sum(1 for w in near if w.busy)
+            if self.windowed and self.by_time and self._split(near, idle=busy + len(ready) < self.cursors):
                 continue
             if not ready:
                 return
@@ -414,8 +417,30 @@ class _Engine:
                 ready.sort(key=lambda w: len(w.pages))
             self._fetch(ready[0])
 
-    def _fetchable(self, window: _Window) -> bool:
-        if window.done or window.busy or len(window.pages) >= WINDOW_PAGES:
+    def _near_windows(self) -> list[_Window]:
+        """The open windows next in output order, as many as may read ahead (the rest wait)."""
+        near: list[_Window] = []
+        for window in self.windows[self.head :]:
+            if window.done and not window.unread():
+                continue
+            near.append(window)
+            if len(near) == self.cursors * WINDOWS_PER_CURSOR:
+                break
+        return near
+
+    def _page_room(self, near: list[_Window]) -> bool:
+        """In created_at order, whether the windows next in line may hold another page: they share
+        one budget (a window reads ahead as far as the budget allows, nearest first)."""
+        held = sum(len(w.pages) + w.busy for w in near)
+        return held < self.cursors * WINDOWS_PER_CURSOR * WINDOW_PAGES
+
+    def _fetchable(self, window: _Window, room: bool = True) -> bool:
+        if window.done or window.busy:
+            return False
+        if self.by_time:  # the next window to hand out may always read; the others within the budget
+            if not room and window is not self.windows[self.head]:
+                return False
+        elif len(window.pages) >= WINDOW_PAGES:  # a merge needs every window: a few pages each
             return False
         if window is self.first:
             return not (self.deciding and window.started)
@@ -484,8 +509,9 @@ class _Engine:
         else:
             self._advance(window, reply)
         if first_created is not None and window.position is not None:
-            self.seen_files += read
-            self.seen_span += abs(window.position - first_created)
+            span = abs(window.position - first_created)
+            self.seen_files, self.seen_span = self.seen_files + read, self.seen_span + span
+            window.seen_files, window.seen_span = window.seen_files + read, window.seen_span + span
         if kept:
             window.pages.append(kept)
 
@@ -552,29 +578,36 @@ class _Engine:
         self.made = count - 1
         return [_Window(lo=edges[i], hi=edges[i + 1]) for i in range(count)]
 
-    def _split(self) -> bool:
-        """Cut the first window that holds more than a window's share (created_at order)."""
-        open_count = sum(1 for w in self.windows[self.head :] if not w.done or w.unread())
-        if open_count >= self.cursors * WINDOWS_PER_CURSOR:
-            return False
-        share = self._share_span()
-        for index in range(self.head, len(self.windows)):
-            window = self.windows[index]
-            if window.done or window.busy:
+    def _split(self, near: list[_Window], *, idle: bool) -> bool:
+        """Cut the first window next in line that holds more than a window's share; False if none
+        is cut (created_at order).
+
+        A window whose own pages show it is too big is always cut, so no cursor reads a long run of
+        pages on its own while the others wait; one not read yet only to give an `idle` cursor work,
+        and only while fewer windows than may read ahead are open.
+        """
+        room = len(near) < self.cursors * WINDOWS_PER_CURSOR
+        for window in near:
+            if window.done or window.busy or not (window.seen_files or (idle and room)):
                 continue
             span = self._remaining(window)
+            share = self._share_span(window)
             if span is None or (share is not None and span[1] - span[0] <= share):
                 continue
-            self.windows.insert(index + 1, self._cut(window, *span, share))
+            self.windows.insert(self.windows.index(window) + 1, self._cut(window, *span, share))
             self.made += 1
             return True
         return False
 
-    def _share_span(self) -> int | None:
-        """The time span that holds about WINDOW_PAGES pages at the density seen so far (None: unknown)."""
-        if not self.seen_files:
+    def _share_span(self, window: _Window) -> int | None:
+        """The time span that holds about WINDOW_PAGES pages at the density of the window's own
+        files (else of all files seen so far); None when nothing was seen yet."""
+        files, span = window.seen_files, window.seen_span
+        if files < 2:
+            files, span = self.seen_files, self.seen_span
+        if not files:
             return None
-        return max(1, WINDOW_PAGES * self.query.page_size * self.seen_span // self.seen_files)
+        return max(1, WINDOW_PAGES * self.query.page_size * span // files)
 
     def _remaining(self, window: _Window) -> tuple[int, int] | None:
         """The created_at range [a, b) its unread files lie in, when it can be cut in two."""
