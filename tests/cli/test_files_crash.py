@@ -73,9 +73,14 @@ def _restartable(tmp_path: Path, *faults: str, grace: str) -> tuple[ServeProcess
     serve = ServeProcess(tmp_path / "data", "--grace", grace, *fault_args, verbose=True)
     client = serve.client()
     stored = {}
-    for name, content in (("a.txt", b"alpha"), ("b.bin", os.urandom(MIB))):
-        stored[client.upload(name, content).id] = content
-    client.close()
+    try:
+        for name, content in (("a.txt", b"alpha"), ("b.bin", os.urandom(MIB))):
+            stored[client.upload(name, content).id] = content
+    except BaseException:
+        serve.kill()  # a failed set-up must not leave the server running
+        raise
+    finally:
+        client.close()
     return serve, stored
 
 
