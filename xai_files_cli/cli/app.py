@@ -8,6 +8,7 @@ documented exit code.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -33,7 +34,7 @@ from xai_files_cli.cli.context import AppContext, GlobalOptions
 from xai_files_cli.cli.messages import Messages
 from xai_files_cli.cli.options import MAX_TIMEOUT, GlobalProfileOption, Seconds
 from xai_files_cli.cli.reporting import error_format_in, exit_code_for, report_error, silence_stdout
-from xai_files_cli.cli.typer_compat import ParameterSource
+from xai_files_cli.cli.typer_compat import Command, ParameterSource
 from xai_files_cli.errors import ExitCode, Interrupted, Terminated
 from xai_files_cli.output.io import IOStreams
 from xai_files_cli.redact import RedactingFilter
@@ -168,12 +169,19 @@ def _setup_logging(verbose: int, io: IOStreams) -> None:
         Messages(io).warn("GRPC_TRACE is set; gRPC may log request headers, API key included")
 
 
+@functools.cache
+def click_command() -> Command:
+    """`app` as a click command, built once per process: building it costs far more than most
+    commands take to run, and tests run the CLI in-process thousands of times."""
+    return typer.main.get_command(app)
+
+
 def run(argv: Sequence[str], io: IOStreams, ctx: AppContext | None = None) -> int:
     """Run one `xai` invocation with the given streams and return its exit code."""
     ctx = ctx or AppContext(io=io)
     if error_format_in(argv) == "json":  # parse errors before the root options apply are JSON too
         ctx.options.error_format = "json"
-    command = typer.main.get_command(app)
+    command = click_command()
     saved_streams = sys.stdout, sys.stderr  # typer wraps both when it meets EPIPE
     try:
         result = command.main(args=list(argv), prog_name="xai", standalone_mode=False, obj=ctx)

@@ -1,7 +1,8 @@
 """The private Typer names this CLI needs, imported in this one module.
 
-Typer vendors click as `typer._click` and has no public names for these: the click exceptions
-`run` turns into exit codes (ClickException, NoArgsIsHelpError), ParameterSource (to tell a flag
+Typer vendors click as `typer._click` and has no public names for these: the Command that
+`typer.main.get_command` returns, the click exceptions `run` turns into exit codes
+(ClickException, NoArgsIsHelpError), ParameterSource (to tell a flag
 given on the command line from a value Typer read from the environment), ParamType and FloatRange
 (the base of the duration and seconds parameter types), and the shell-completion classes whose
 scripts we replace, with click's own steps from a command line to the parameter being completed.
@@ -10,7 +11,7 @@ A Typer release that moves any of them breaks this module and nothing else.
 
 from __future__ import annotations
 
-from typer._click.core import ParameterSource
+from typer._click.core import Command, ParameterSource
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer._click.shell_completion import (
     CompletionItem,
@@ -24,6 +25,7 @@ from typer._completion_classes import BashComplete, FishComplete, ZshComplete, c
 __all__ = [
     "BashComplete",
     "ClickException",
+    "Command",
     "CompletionItem",
     "FishComplete",
     "FloatRange",
