@@ -21,6 +21,12 @@ from tests.support.tls import TlsCerts, make_certs
 from xai_files_cli.emulator.server import RunningServer
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `slow` run first: with several workers, a long test started last would leave the
+    others idle while it finishes."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def isolation(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own config/data dirs and none of the developer's XAI_* or OTEL_* settings."""

@@ -10,8 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.constants import REPO_ROOT
 from tests.support.processes import xai_subprocess_env
+
+pytestmark = pytest.mark.slow  # whole benchmark runs in subprocesses: the longest tests of the suite
 
 SCALE_TARGET_ROWS = (
     "files: wall",

@@ -234,6 +234,7 @@ def _id_argument_completers() -> dict[str, bool]:
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash not installed")
+@pytest.mark.slow
 def test_bash_completes_file_ids_end_to_end(
     xai: object, tmp_path: Path, xai_on_path: dict[str, str], server: object
 ) -> None:

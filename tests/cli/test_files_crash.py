@@ -15,6 +15,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.constants import MIB, TEST_KEY
 from tests.support.emulator import Emulators, ServeProcess, seed
 from tests.support.processes import start_xai_against
@@ -84,6 +86,7 @@ def _restartable(tmp_path: Path, *faults: str, grace: str) -> tuple[ServeProcess
     return serve, stored
 
 
+@pytest.mark.slow
 def test_server_restarted_during_ls_and_get_the_retries_land(tmp_path: Path) -> None:
     """SIGTERM while both calls are in flight, the same server is back on the same port and data
     dir before the grace period ends; the calls the old one aborts are retried and land there."""

@@ -88,6 +88,7 @@ def test_server_options_accept_sdk_clients():
     assert options["grpc.so_reuseport"] == 0
 
 
+@pytest.mark.slow
 def test_aggressive_keepalive_pings_do_not_get_goaway(server):
     """A client pinging far more often than the SDK's 30 s stays connected (no too_many_pings GOAWAY)."""
     channel = grpc.insecure_channel(
