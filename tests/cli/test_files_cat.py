@@ -17,6 +17,7 @@ from tests.support.cli import run_with_stdout, run_xai
 from tests.support.constants import PYTHON, REPO_ROOT, TEST_KEY
 from tests.support.emulator import seed
 from tests.support.processes import start_xai, xai_subprocess_env
+from xai_files_cli.emulator.server import RunningServer
 
 PAYLOAD = bytes(range(256)) * 40  # binary, 10,240 bytes
 
@@ -140,24 +141,24 @@ def test_wrong_sizes_exit_1_without_touching_the_destination(emulators, outdir: 
     assert [p.name for p in outdir.iterdir()] == ["copy.bin"]
 
 
-def test_closed_pipe_while_streaming_exits_0(server) -> None:
-    file_id = seed(server, "big.bin", os.urandom(2 * 1024 * 1024))
+def _cat_into_head(server: RunningServer, payload: bytes) -> subprocess.CompletedProcess[str]:
+    """`xai files cat ID | head -c 10 | wc -c` in bash with pipefail, for a file holding `payload`."""
+    file_id = seed(server, "big.bin", payload)
     env = xai_subprocess_env({"XAI_API_HOST": server.target, "XAI_API_KEY": TEST_KEY})
     script = f"set -o pipefail; {PYTHON} -m xai_files_cli files cat {file_id} | head -c 10 | wc -c"
-    done = subprocess.run(
+    return subprocess.run(
         ["bash", "-c", script], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
     )
+
+
+def test_closed_pipe_while_streaming_exits_0(server) -> None:
+    done = _cat_into_head(server, os.urandom(2 * 1024 * 1024))
     assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "10", "")
 
 
 def test_closed_pipe_after_several_chunks_exits_0(server) -> None:
     # Typer turns an EPIPE met inside a command into exit 1; the reader leaving is not an error.
-    file_id = seed(server, "big.bin", os.urandom(7 * 1024 * 1024))  # three 3 MiB messages
-    env = xai_subprocess_env({"XAI_API_HOST": server.target, "XAI_API_KEY": TEST_KEY})
-    script = f"set -o pipefail; {PYTHON} -m xai_files_cli files cat {file_id} | head -c 10 | wc -c"
-    done = subprocess.run(
-        ["bash", "-c", script], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
-    )
+    done = _cat_into_head(server, os.urandom(7 * 1024 * 1024))  # three 3 MiB messages
     assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "10", "")
 
 
