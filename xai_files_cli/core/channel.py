@@ -2,21 +2,21 @@
 
 This is the only module that creates channels. Rules it enforces:
 - loopback hosts (localhost, 127.0.0.0/8, ::1, unix sockets) use gRPC local credentials, so a
-  plaintext emulator works while the key still travels as call credentials;
+  plaintext emulator works, and their handshake fails with any peer that is not on this machine;
 - every other host uses TLS with the system roots (or an explicit CA), and a plaintext request for a
   non-loopback host is refused before any byte is sent;
-- the API key is attached as call credentials composed with the channel credentials, so every call
-  kind carries it, client-streaming uploads included (the SDK's interceptors miss that one);
-- a grpc.aio channel carries the key as per-call metadata instead (grpc-python runs a call
-  credentials plugin on a new thread for every call, the main cost of a batch of small files), on
-  channel credentials picked by the same rules: TLS, or local credentials whose handshake fails on
-  any peer that is not on this machine, so the key still never leaves it in plaintext;
+- the API key is attached to every call of every kind as metadata, client-streaming uploads
+  included (the SDK's interceptors miss that one), and only on a channel whose credentials are TLS or
+  local credentials, so the key never leaves this machine in plaintext. Not call credentials:
+  grpc-python runs a call credentials plugin on a new thread for every call, which cost more CPU
+  than the rest of a list page's call;
 - no wait_for_ready: a server that is down fails fast with UNAVAILABLE, while a connection that is
   merely slow (a far server, a lossy link) gets seconds to finish its TCP, TLS and HTTP/2 set-up
   (`connect_timeout_for`), always less than the call's own deadline;
-- a call the server turns away with back-pressure (RESOURCE_EXHAUSTED that is not a rule, see
-  `rpc.is_backpressure`) is repeated after a back-off, within its deadline (`_BackpressureRetry`);
-  client-streaming uploads are repeated by FilesClient, which can re-read their source;
+- a blocking unary call or a server stream the server turns away with back-pressure
+  (RESOURCE_EXHAUSTED that is not a rule, see `rpc.is_backpressure`) is repeated after a back-off,
+  within its deadline (`_KeyedChannel`); client-streaming uploads are repeated by FilesClient, which
+  can re-read their source;
 - `dial_settings(channel).open_aio()` opens a grpc.aio channel by the very same rules, for the
   batch upload's event loop.
 """
@@ -142,19 +142,6 @@ def parse_target(target: str) -> Endpoint:
     return Endpoint(host=host, port=port, scheme=scheme)
 
 
-class _BearerAuth(grpc.AuthMetadataPlugin):
-    """Adds `authorization: Bearer <key>` to every call (all four call kinds)."""
-
-    def __init__(self, api_key: str) -> None:
-        self._metadata = _bearer_metadata(api_key)
-
-    def __call__(self, context: grpc.AuthMetadataContext, callback: grpc.AuthMetadataPluginCallback) -> None:
-        callback(self._metadata, None)
-
-    def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
-        return "_BearerAuth(****)"
-
-
 def connect_timeout_for(call_timeout: float | None) -> float:
     """Seconds a connection attempt may take: CONNECT_TIMEOUT, or half of a shorter call deadline.
 
@@ -248,7 +235,10 @@ def _dial(settings: DialSettings) -> _Dialled:
     return _Dialled(endpoint, transport, api_key, options)
 
 
-def _bearer_metadata(api_key: str) -> tuple[tuple[str, str], ...]:
+Metadata = tuple[tuple[str, str], ...]
+
+
+def _bearer_metadata(api_key: str) -> Metadata:
     return (("authorization", f"Bearer {api_key}"),)
 
 
@@ -325,7 +315,7 @@ def connect(
 
     Args:
         target: `HOST[:PORT]` (port 443 by default), `[::1]:PORT`, `http://…`/`https://…`, `unix:/path`.
-        api_key: the xAI API key; attached as `authorization: Bearer <key>` call credentials.
+        api_key: the xAI API key; sent as `authorization: Bearer <key>` metadata on every call.
         user_agent: primary user agent; gRPC appends its own token.
         ca_cert: PEM roots to trust instead of the system roots (forces TLS, even on loopback).
         insecure: ask for plaintext; allowed only for loopback hosts.
@@ -339,13 +329,11 @@ def connect(
         target, api_key, user_agent=user_agent, ca_cert=ca_cert, insecure=insecure, call_timeout=call_timeout
     )
     dialled = _dial(settings)
-    call_credentials = grpc.metadata_call_credentials(_BearerAuth(dialled.api_key))
-    credentials = grpc.composite_channel_credentials(dialled.transport, call_credentials)
     target = dialled.endpoint.target
-    inner = grpc.secure_channel(target, credentials, options=dialled.options)
+    inner: grpc.Channel = grpc.secure_channel(target, dialled.transport, options=dialled.options)
     if call_log.isEnabledFor(logging.INFO):  # `xai -v`; otherwise calls go straight through
         inner = grpc.intercept_channel(inner, _CallLogger(target))  # logs every attempt
-    inner = grpc.intercept_channel(inner, _BackpressureRetry())
+    inner = _KeyedChannel(inner, _bearer_metadata(dialled.api_key))
     if tracing.enabled():  # OTEL_* asks for spans and the otel extra is installed: one span per call
         traced = tracing.TracingInterceptor(parse_target(settings.target).target)
         inner = grpc.intercept_channel(inner, traced)
@@ -390,31 +378,20 @@ class _CallLogger(
         return self._watch(details, lambda: continuation(details, requests))
 
 
-class _CallDetails(grpc.ClientCallDetails):
-    """The details of one attempt: the original call's, with what is left of its deadline."""
-
-    def __init__(self, original: grpc.ClientCallDetails, timeout: float | None) -> None:
-        self.method = original.method
-        self.timeout = timeout
-        self.metadata = original.metadata
-        self.credentials = original.credentials
-        self.wait_for_ready = getattr(original, "wait_for_ready", None)
-        self.compression = getattr(original, "compression", None)
-
-
 class _Attempts:
     """The attempts of one call: deadline bookkeeping and the wait before each back-pressure retry."""
 
-    def __init__(self, details: grpc.ClientCallDetails) -> None:
-        self._original = details
-        self._deadline = None if details.timeout is None else time.monotonic() + details.timeout
+    def __init__(self, method: str | bytes, timeout: float | None, started: float | None = None) -> None:
+        self._method = method
+        self._deadline = None if timeout is None else (started or time.monotonic()) + timeout
+        self._timeout = timeout
         self._retries = 0
 
-    def details(self) -> grpc.ClientCallDetails:
-        """The next attempt's call details (the first attempt's are the caller's own)."""
+    def timeout(self) -> float | None:
+        """The next attempt's deadline: the caller's for the first, what is left of it after that."""
         if self._retries == 0 or self._deadline is None:
-            return self._original
-        return _CallDetails(self._original, max(0.0, self._deadline - time.monotonic()))
+            return self._timeout
+        return max(0.0, self._deadline - time.monotonic())
 
     def wait_to_retry(self, error: BaseException | None) -> bool:
         """After a failed attempt: sleep and return True when it was back-pressure worth retrying."""
@@ -427,30 +404,148 @@ class _Attempts:
             self._deadline is not None and time.monotonic() + delay >= self._deadline
         ):
             return False
-        method = self._original.method
+        method = self._method
         name = method.decode() if isinstance(method, bytes) else method
         call_log.info("%s: server busy (RESOURCE_EXHAUSTED); retry %d in %.2f s", name, self._retries, delay)
         time.sleep(delay)
         return True
 
 
-class _BackpressureRetry(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
-    """Repeats a call the server turned away with back-pressure, after `rpc.BACKPRESSURE`'s wait.
+def _with_key(metadata: Any, key: Metadata) -> Metadata:
+    """The caller's metadata (if any) followed by the key's."""
+    return key if metadata is None else (*tuple(metadata), *key)
 
-    Safe for every method: such a call was refused before any work was done. A unary call is
-    repeated whole, a server stream only while it has delivered nothing.
+
+class _KeyedChannel(grpc.Channel):
+    """A blocking channel whose every call carries the API key as metadata (after any of the caller's),
+    and whose blocking unary calls and server streams are repeated while the server answers with
+    back-pressure (safe for every method: such a call was refused before any work was done; a stream
+    is repeated only while it has delivered nothing).
+
+    Only `connect` makes one, on a transport `_dial` chose, so the key goes exactly where call
+    credentials would take it; unlike them it costs no thread per call, and unlike an interceptor no
+    wrapping of every call's details.
     """
 
-    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        attempts = _Attempts(details)
-        while True:
-            outcome = continuation(attempts.details(), request)
-            if not attempts.wait_to_retry(outcome.exception()):
-                return outcome
+    def __init__(self, inner: grpc.Channel, key: Metadata) -> None:
+        self._inner = inner
+        self._key = key
 
-    def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
-        attempts = _Attempts(details)
-        return _RetryingStream(lambda: continuation(attempts.details(), request), attempts)
+    def unary_unary(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return _RetryingUnary(method, self._inner.unary_unary(method, *args, **kwargs), self._key)
+
+    def unary_stream(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return _RetryingServerStream(method, self._inner.unary_stream(method, *args, **kwargs), self._key)
+
+    def stream_unary(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return _Keyed(self._inner.stream_unary(method, *args, **kwargs), self._key)
+
+    def stream_stream(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return _Keyed(self._inner.stream_stream(method, *args, **kwargs), self._key)
+
+    def subscribe(self, callback: Any, try_to_connect: bool = False) -> None:
+        self._inner.subscribe(callback, try_to_connect=try_to_connect)
+
+    def unsubscribe(self, callback: Any) -> None:
+        self._inner.unsubscribe(callback)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
+        return "_KeyedChannel(****)"
+
+
+class _Keyed:
+    """A client-streaming or bidirectional multi-callable that adds the key to the caller's metadata."""
+
+    def __init__(self, inner: Any, key: Metadata) -> None:
+        self._inner = inner
+        self._key = key
+
+    def __call__(
+        self, request: Any, timeout: float | None = None, metadata: Any = None, **kwargs: Any
+    ) -> Any:
+        return self._inner(request, timeout=timeout, metadata=_with_key(metadata, self._key), **kwargs)
+
+    def with_call(
+        self, request: Any, timeout: float | None = None, metadata: Any = None, **kwargs: Any
+    ) -> Any:
+        return self._inner.with_call(
+            request, timeout=timeout, metadata=_with_key(metadata, self._key), **kwargs
+        )
+
+    def future(self, request: Any, timeout: float | None = None, metadata: Any = None, **kwargs: Any) -> Any:
+        return self._inner.future(request, timeout=timeout, metadata=_with_key(metadata, self._key), **kwargs)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(****)"
+
+
+class _RetryingUnary(_Keyed):
+    """A unary multi-callable with the key, whose blocking calls wait out back-pressure (a `future`
+    is handed back at once, not repeated)."""
+
+    def __init__(self, method: str, inner: Any, key: Metadata) -> None:
+        super().__init__(inner, key)
+        self._method = method
+
+    def __call__(
+        self, request: Any, timeout: float | None = None, metadata: Any = None, **kwargs: Any
+    ) -> Any:
+        metadata = _with_key(metadata, self._key)
+        started = time.monotonic()
+        try:
+            return self._inner(request, timeout=timeout, metadata=metadata, **kwargs)
+        except grpc.RpcError as error:
+            attempts = _Attempts(self._method, timeout, started)
+            if not attempts.wait_to_retry(error):
+                raise
+            return self._repeat(self._inner, attempts, request, metadata, kwargs)
+
+    def with_call(
+        self, request: Any, timeout: float | None = None, metadata: Any = None, **kwargs: Any
+    ) -> Any:
+        metadata = _with_key(metadata, self._key)
+        started = time.monotonic()
+        try:
+            return self._inner.with_call(request, timeout=timeout, metadata=metadata, **kwargs)
+        except grpc.RpcError as error:
+            attempts = _Attempts(self._method, timeout, started)
+            if not attempts.wait_to_retry(error):
+                raise
+            return self._repeat(self._inner.with_call, attempts, request, metadata, kwargs)
+
+    @staticmethod
+    def _repeat(
+        call: Callable[..., Any], attempts: _Attempts, request: Any, metadata: Any, kwargs: Any
+    ) -> Any:
+        """The attempts after the first, until one is not back-pressure (its error is raised)."""
+        while True:
+            try:
+                return call(request, timeout=attempts.timeout(), metadata=metadata, **kwargs)
+            except grpc.RpcError as error:
+                if not attempts.wait_to_retry(error):
+                    raise
+
+
+class _RetryingServerStream(_Keyed):
+    """A server-streaming multi-callable with the key, whose calls start over while their first
+    message is back-pressure."""
+
+    def __init__(self, method: str, inner: Any, key: Metadata) -> None:
+        super().__init__(inner, key)
+        self._method = method
+
+    def __call__(
+        self, request: Any, timeout: float | None = None, metadata: Any = None, **kwargs: Any
+    ) -> Any:
+        attempts = _Attempts(self._method, timeout)
+        metadata = _with_key(metadata, self._key)
+        inner = self._inner
+        return _RetryingStream(
+            lambda: inner(request, timeout=attempts.timeout(), metadata=metadata, **kwargs), attempts
+        )
 
 
 class _RetryingStream:
