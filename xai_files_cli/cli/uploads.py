@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import fnmatch
 import glob
+import itertools
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from xai_files_cli.errors import UsageError, XaiError
 
@@ -80,11 +82,43 @@ def make_planner(
 
 
 # -- folders -----------------------------------------------------------------------------------------
+class UploadItems(Sequence["UploadItem"]):
+    """Files to upload, kept as plain strings (a Path object per file costs several times more);
+    each UploadItem is made when it is looked at, so a batch that hands its results on holds
+    only these strings for the files not yet sent."""
+
+    def __init__(self, entries: Iterable[tuple[str, str | None]] = ()) -> None:
+        self._entries = list(entries)  # (path, name or None for the path's basename)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @overload
+    def __getitem__(self, index: int) -> UploadItem: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[UploadItem]: ...
+
+    def __getitem__(self, index: int | slice) -> UploadItem | list[UploadItem]:
+        if isinstance(index, slice):
+            return [_item(*entry) for entry in self._entries[index]]
+        return _item(*self._entries[index])
+
+    def __iter__(self) -> Iterator[UploadItem]:
+        return itertools.starmap(_item, self._entries)
+
+
+def _item(path: str, name: str | None) -> UploadItem:
+    from xai_files_cli.core.records import UploadItem
+
+    return UploadItem(path=Path(path), name=name)
+
+
 @dataclass
 class Collected:
     """The files to upload, and how many paths were left out for each reason."""
 
-    items: list[UploadItem] = field(default_factory=list)
+    items: UploadItems = field(default_factory=UploadItems)
     left_out: Counter[str] = field(default_factory=Counter)
 
     def left_out_line(self) -> str | None:
@@ -128,11 +162,10 @@ def collect_upload_items(
     files and whole directories anywhere. A missing path, a pattern matching nothing, or a
     non-regular file named explicitly is a usage error (exit 2) reported before anything is uploaded.
     """
-    from xai_files_cli.core.records import UploadItem
     from xai_files_cli.core.transfer import check_regular_file
 
     collected = Collected()
-    found: list[tuple[Path, str | None, str]] = []  # (path, name, real path: the key of duplicates)
+    found: list[tuple[str, str | None, str]] = []  # (path, name, real path: the key of duplicates)
 
     def walk(folder: Path, base: str, real: str) -> None:
         """A folder's files (sorted), then its subfolders; symlinked folders are not followed."""
@@ -151,7 +184,7 @@ def collect_upload_items(
                 subfolders.append(entry)
             elif entry.is_file():  # follows a symlink to a file; skips FIFOs, sockets, devices
                 key = os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(real, entry.name)
-                found.append((Path(entry.path), relative, key))
+                found.append((entry.path, relative, key))
         for entry in subfolders:
             walk(Path(entry.path), f"{base}{entry.name}/", os.path.join(real, entry.name))
 
@@ -177,7 +210,7 @@ def collect_upload_items(
         if excludes and _excluded(path.name, excludes):
             collected.left_out["excluded"] += 1
         else:
-            found.append((path, None, os.path.realpath(path)))
+            found.append((str(path), None, os.path.realpath(path)))
 
     for arg in args:
         literal = Path(arg)
@@ -189,10 +222,10 @@ def collect_upload_items(
                 add(Path(match), explicit=False)
         else:
             add(literal, explicit=True)
-    unique: dict[str, tuple[Path, str | None]] = {}
+    unique: dict[str, tuple[str, str | None]] = {}
     for path, name, key in found:
         unique.setdefault(key, (path, name))
-    collected.items = [UploadItem(path=path, name=name) for path, name in unique.values()]
+    collected.items = UploadItems(unique.values())
     return collected
 
 
@@ -400,37 +433,46 @@ def batch_upload_paths(
     return len(items), run.failures
 
 
-def _batch(run: UploadRun, items: list[UploadItem], concurrency: int) -> None:
+def _batch(run: UploadRun, items: UploadItems, concurrency: int) -> None:
     from xai_files_cli.core.upload_plan import SKIP
     from xai_files_cli.output.files import human_size
     from xai_files_cli.output.progress import make_progress
 
     app_ctx, options = run.app_ctx, run.options
     client = app_ctx.files()
-    plan = run.plan(items, client)
-    if options.dry_run:
-        run.show_plan(plan)
-        return
-    sizes = {entry.item: entry.size for entry in plan}
-    report = _BatchReport(run, sizes)
-    to_send = [entry.item for entry in plan if entry.action != SKIP]
+    report = _BatchReport(run)
+    skipped: list[PlanEntry] = []
+    to_send: Sequence[UploadItem] = items
+    if options.skip_existing or options.dry_run:
+        plan = run.plan(list(items), client)
+        if options.dry_run:
+            run.show_plan(plan)
+            return
+        skipped = [entry for entry in plan if entry.action == SKIP]
+        sending = [entry for entry in plan if entry.action != SKIP]
+        del plan
+        to_send = [entry.item for entry in sending]
     with run.ci.group(f"xai files batch-upload: {len(items)} files"):
-        for entry in plan:
-            if entry.action == SKIP:
-                report(skipped_result(entry))
+        for entry in skipped:
+            report(skipped_result(entry))
         if to_send:
             progress = make_progress(app_ctx.io, quiet=app_ctx.options.quiet, verb="batch upload")
             report.progress = progress
-            run.journal().prepare(entry for entry in plan if entry.action != SKIP)
+            journal = run.journal()
+            batch: Iterable[UploadItem] = to_send
+            if options.skip_existing:  # the planner's sizes and digests go into the pending rows
+                journal.prepare(sending)
+            else:  # pending rows a group at a time, as the batch takes the files
+                batch = journal.prepared(to_send)
             try:
                 client.batch_upload(
-                    to_send,
+                    batch,
                     concurrency=concurrency,
                     expires_after=options.expires_after,
                     on_result=report,
                     progress=progress,
                     on_notice=app_ctx.say.info,
-                    journal=run.journal(),
+                    journal=journal,
                 )
             except KeyboardInterrupt:
                 client.cancel.set()
@@ -442,6 +484,14 @@ def _batch(run: UploadRun, items: list[UploadItem], concurrency: int) -> None:
         app_ctx.say.info(uploaded)
 
 
+def _size_of(item: UploadItem) -> int | None:
+    """The size of a file that failed to upload, for the manifest (None when it cannot be read)."""
+    try:
+        return os.stat(item.path).st_size
+    except OSError:
+        return None
+
+
 def _files(count: int) -> str:
     return f"{count} file" if count == 1 else f"{count} files"
 
@@ -449,9 +499,8 @@ def _files(count: int) -> str:
 class _BatchReport:
     """Shows each finished item (terminal line, `id<TAB>path`, or a JSON line) and counts them."""
 
-    def __init__(self, run: UploadRun, sizes: dict[UploadItem, int | None]) -> None:
+    def __init__(self, run: UploadRun) -> None:
         self.run = run
-        self.sizes = sizes
         self.progress: object = None
         self.uploaded = self.uploaded_bytes = self.skipped = self.skipped_bytes = 0
 
@@ -466,7 +515,7 @@ class _BatchReport:
         app_ctx = self.run.app_ctx
         io = app_ctx.io
         self._count(result)
-        self.run.finished(result, self.sizes.get(result.item))
+        self.run.finished(result, result.file.size if result.file is not None else _size_of(result.item))
         if self.run.options.json_output:
             machine.write_jsonl(io, [result.to_json()])
         elif io.stdout_is_tty:

@@ -82,7 +82,7 @@ def upload_all(
     A signal, or `client.cancel` set from another thread, raises Interrupted.
     """
     overall = progress or NullProgress()
-    overall.start(*_total_of(items))
+    overall.start(*(_total_of(items) if not isinstance(overall, NullProgress) else (None, "files")))
     results: list[UploadResult] = []
     uploaded = False
 
@@ -110,11 +110,12 @@ def upload_all(
 
 
 def _total_of(items: Iterable[UploadItem]) -> tuple[int | None, str]:
-    """The bytes of all items and a label for the progress display; no total for a generator."""
+    """The bytes of all items and a label for the progress display; no total for a generator.
+    Items that write as they are handed out (`upload_plan.PreparedItems`) are looked at unprepared."""
     if not isinstance(items, Sized):
         return None, "files"
     total = 0
-    for item in items:
+    for item in getattr(items, "unprepared", items):
         with contextlib.suppress(OSError):
             total += item.path.stat().st_size
     return total, f"{len(items)} files"

@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -480,14 +480,22 @@ class UploadJournal:
 
     def prepare(self, plan: Iterable[PlanEntry]) -> None:
         """The pending rows of the uploads of a batch, before any of them starts."""
-        entries = list(plan)
-        paths = [_absolute(e.item.path) for e in entries]
+        self._prepare_group([(e.item, e.size, e.sha256) for e in plan])
+
+    def prepared(self, items: Sequence[UploadItem]) -> PreparedItems:
+        """`items` handed out in groups of PREPARE_GROUP, each group's pending rows written (in one
+        transaction) before the first of the group is handed out: every upload still has its row
+        before its first byte, and the journal holds a group's tickets instead of the whole batch's."""
+        return PreparedItems(self, items)
+
+    def _prepare_group(self, group: list[tuple[UploadItem, int | None, str | None]]) -> None:
+        paths = [_absolute(item.path) for item, _, _ in group]
         ops = [
-            begin_op(self._index.run, path=path, name=e.item.filename, size=e.size, sha256=e.sha256)
-            for e, path in zip(entries, paths, strict=True)
+            begin_op(self._index.run, path=path, name=item.filename, size=size, sha256=sha)
+            for (item, size, sha), path in zip(group, paths, strict=True)
         ]
-        for entry, path, pending_id in zip(entries, paths, self._index.apply(ops), strict=True):
-            self._prepared[entry.item] = Ticket(pending_id, path)
+        for (item, _, _), path, pending_id in zip(group, paths, self._index.apply(ops), strict=True):
+            self._prepared[item] = Ticket(pending_id, path)
 
     def started(
         self, item: UploadItem, src: HashingSource, *, stream: bool = False
@@ -555,6 +563,33 @@ class UploadJournal:
         if self._group:
             group, self._group, self._group_bytes = self._group, [], 0
             self._writer.submit(lambda conn: [op(conn) for op in group])
+
+
+class PreparedItems:
+    """A batch's items with their pending rows written a group at a time, as they are handed out
+    (see `UploadJournal.prepared`); `unprepared` is the plain sequence, to look at without writing."""
+
+    GROUP = 256
+
+    def __init__(self, journal: UploadJournal, items: Sequence[UploadItem]) -> None:
+        self._journal = journal
+        self.unprepared = items
+
+    def __len__(self) -> int:
+        return len(self.unprepared)
+
+    def __iter__(self) -> Iterator[UploadItem]:
+        items = iter(self.unprepared)
+        while group := list(itertools.islice(items, self.GROUP)):
+            self._journal._prepare_group([(item, _size_of(item.path), None) for item in group])
+            yield from group
+
+
+def _size_of(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return None
 
 
 def _may_have_been_stored(error: BaseException) -> bool:
