@@ -6,11 +6,15 @@ own, see `gnu_time`), optionally the time to its first byte on stdout.
 
 from __future__ import annotations
 
+import atexit
+import ctypes
+import ctypes.util
 import functools
 import os
 import re
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -127,17 +131,45 @@ def interleaved(runs: int, makers: dict[str, Callable[[], Sample]]) -> dict[str,
     return {name: combine(taken) for name, taken in samples.items()}
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM unwinds the harness like Ctrl-C does, so every `finally` (stopping servers) runs."""
+    raise SystemExit(128 + signum)
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A pre-exec hook that has Linux send the child SIGTERM when the harness dies, even by SIGKILL
+    (which runs no `finally` and no atexit); None where prctl is not available."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    parent = os.getpid()
+
+    def hook() -> None:
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the harness died before the line above took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return hook
+
+
 class Server:
-    """`xai serve` on a free loopback port with its own data dir; `target` is what clients dial."""
+    """`xai serve` on a free loopback port with its own data dir; `target` is what clients dial.
+
+    The server never outlives the harness: `stop` is also called at exit, SIGTERM unwinds the harness
+    as SIGINT does, and the server gets SIGTERM from the kernel when the harness is killed outright."""
 
     def __init__(self, data_dir: Path) -> None:
         env = dict(os.environ, XAI_API_KEY=KEY)
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
         self.proc = subprocess.Popen(
             [*XAI, "serve", "--port", "0", "--data-dir", str(data_dir), "--api-key", KEY],
             env=env,
             stderr=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent(),
         )
+        atexit.register(self.stop)
         assert self.proc.stderr is not None
         line = self.proc.stderr.readline().decode()
         match = re.search(r"listening on \S*?:(\d+)", line)
@@ -156,8 +188,16 @@ class Server:
         return rest.decode(errors="replace")
 
     def stop(self) -> None:
+        """End the server (gracefully, then by SIGKILL after 15 s); a second call does nothing."""
+        atexit.unregister(self.stop)
+        if self.proc.poll() is not None:
+            return
         self.proc.terminate()
-        self.proc.wait(timeout=15)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def client_env(target: str, home: Path) -> dict[str, str]:

@@ -55,7 +55,7 @@ class Plan:
 def plan_for(quick: bool, repeat: int) -> Plan:
     """The full plan (the sizes listed at the top of this module), or a few-second one for the smoke test."""
     if quick:
-        return Plan((150, 300), (20, 60), 4096, 8 * 1000 * 1000, 4 * MIB, runs=1, large_runs=1)
+        return Plan((20, 40), (5, 15), 4096, 1000 * 1000, 1 * MIB, runs=1, large_runs=1)
     return Plan(
         (10_000, 50_000), (500, 5_000), 4096, 500 * 1000 * 1000, 256 * MIB, runs=repeat, large_runs=repeat
     )

@@ -17,9 +17,9 @@ from harness import MIB, SDK, XAI, Row, Sample, Server, client_env, interleaved,
 def run_standard(work: Path, quick: bool, repeat: int) -> list[Row]:
     """Every standard row, against one `xai serve` whose data lives under `work`."""
     runs = 1 if quick else repeat
-    big = (8 if quick else 256) * MIB
-    batch_count = 40 if quick else 500
-    chat_size = (256 * 1024) if quick else 2 * 1000 * 1000
+    big = (1 if quick else 256) * MIB
+    batch_count = 10 if quick else 500
+    chat_size = (32 * 1024) if quick else 2 * 1000 * 1000
     server = Server(work / "server")
     env = client_env(server.target, work)
     rows: list[Row] = []
@@ -43,7 +43,7 @@ def run_standard(work: Path, quick: bool, repeat: int) -> list[Row]:
 
     try:
         xai_bin = shutil.which("xai", path=str(Path(sys.executable).parent)) or "xai"
-        help_run = median_of(max(runs, 5), lambda: measure([xai_bin, "--help"], env))
+        help_run = median_of(runs if quick else max(runs, 5), lambda: measure([xai_bin, "--help"], env))
         rows.append(
             Row(
                 "xai --help", help_run.brief(), target="< 0.25 s", ok=help_run.wall < 0.25, runs=help_run.runs

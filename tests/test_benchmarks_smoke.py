@@ -6,6 +6,8 @@ are read from a full `python benchmarks/run.py [--scale]`, not from timed unit t
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.constants import REPO_ROOT
-from tests.support.processes import xai_subprocess_env
-
-pytestmark = pytest.mark.slow  # whole benchmark runs in subprocesses: the longest tests of the suite
+from tests.support.processes import exits_within, python_command, xai_subprocess_env
 
 SCALE_TARGET_ROWS = (
     "files: wall",
@@ -40,7 +40,7 @@ def run_benchmarks(*args: str, tmp: Path) -> list[str]:
         capture_output=True,
         text=True,
         env=dict(xai_subprocess_env(), TMPDIR=str(tmp)),
-        timeout=300,
+        timeout=100,  # under the suite's per-test timeout, so that this clearer failure comes first
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout.splitlines()[2:]  # after the title and the column header
@@ -53,6 +53,7 @@ def rows_named(lines: list[str], part: str) -> list[str]:
     return matches
 
 
+@pytest.mark.slow  # a whole benchmark run in subprocesses: among the longest tests of the suite
 def test_quick_benchmark_run_produces_every_row(tmp_path: Path) -> None:
     lines = run_benchmarks("--quick", tmp=tmp_path)
     for expected in (
@@ -68,6 +69,7 @@ def test_quick_benchmark_run_produces_every_row(tmp_path: Path) -> None:
         rows_named(lines, expected)
 
 
+@pytest.mark.slow
 def test_quick_scale_run_produces_every_row_and_cleans_up(tmp_path: Path) -> None:
     lines = run_benchmarks("--scale", "--quick", tmp=tmp_path)
     for name in SCALE_TARGET_ROWS:  # the speed target of a listing applies at the largest size only
@@ -79,3 +81,38 @@ def test_quick_scale_run_produces_every_row_and_cleans_up(tmp_path: Path) -> Non
         rows = rows_named(lines, name)
         assert rows[0].endswith(("PASS", "MISS", "n/a (flag not implemented)")), rows
     assert list(tmp_path.iterdir()) == [], "the benchmark left files behind"
+
+
+HARNESS_WITH_A_SERVER = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from harness import Server
+server = Server(Path(sys.argv[2]))
+print(server.proc.pid, flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=lambda s: s.name)
+def test_the_benchmark_server_ends_with_the_harness(tmp_path: Path, signum: signal.Signals) -> None:
+    """A harness stopped by a signal (a timed-out smoke test kills it) leaves no `xai serve` behind."""
+    harness = subprocess.Popen(
+        python_command("-c", HARNESS_WITH_A_SERVER, str(REPO_ROOT / "benchmarks"), str(tmp_path / "data")),
+        env=xai_subprocess_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert harness.stdout is not None
+    server_pid = int(harness.stdout.readline())
+    try:
+        harness.send_signal(signum)
+        harness.wait(timeout=20)
+        assert exits_within(server_pid, timeout=10), "xai serve outlived the benchmark harness"
+    finally:
+        if not exits_within(server_pid, timeout=0):
+            os.kill(server_pid, signal.SIGKILL)
+        harness.kill()
+        harness.wait()
