@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,6 +20,12 @@ from tests.support.samples import NOTES
 from tests.support.timing import install_fast_retries
 from tests.support.tls import TlsCerts, make_certs
 from xai_files_cli.emulator.server import RunningServer
+
+# The suite keeps bytecode caches even where PYTHONDONTWRITEBYTECODE is set: without them every xdist
+# worker rewrites the asserts of every test module again (about 5 s of CPU each), and every `xai`
+# subprocess compiles the package from source. Caches are only written from here on; a changed source
+# file still invalidates its cache.
+sys.dont_write_bytecode = False
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
