@@ -8,6 +8,7 @@ documented exit code.
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import logging
 import os
@@ -170,10 +171,61 @@ def _setup_logging(verbose: int, io: IOStreams) -> None:
 
 
 @functools.cache
-def click_command() -> Command:
+def click_command(only: str | None = None) -> Command:
     """`app` as a click command, built once per process: building it costs far more than most
-    commands take to run, and tests run the CLI in-process thousands of times."""
-    return typer.main.get_command(app)
+    commands take to run, and tests run the CLI in-process thousands of times. With `only`, the
+    root holds that one top-level command (its options and behaviour unchanged): building the
+    whole tree takes about twice as long as building `files` alone."""
+    if only is None:
+        return typer.main.get_command(app)
+    root = copy.copy(app)
+    root.registered_groups = [g for g in app.registered_groups if _group_name(g) == only]
+    root.registered_commands = [c for c in app.registered_commands if _command_name(c) == only]
+    return typer.main.get_command(root)
+
+
+def _group_name(group: typer.models.TyperInfo) -> str | None:
+    instance = group.typer_instance
+    return group.name or (instance.info.name if instance is not None else None)
+
+
+def _command_name(command: typer.models.CommandInfo) -> str | None:
+    callback = command.callback
+    return command.name or (callback.__name__.replace("_", "-") if callback is not None else None)
+
+
+@functools.cache
+def _root_options() -> dict[str, bool]:
+    """Each root option (`--timeout`, `-q`, ...) and whether it takes a value."""
+    bare = copy.copy(app)
+    bare.registered_groups, bare.registered_commands = [], []
+    taking: dict[str, bool] = {}
+    for param in typer.main.get_command(bare).params:
+        takes_value = not (getattr(param, "is_flag", False) or getattr(param, "count", False))
+        for opt in (*param.opts, *param.secondary_opts):
+            taking[opt] = takes_value
+    return taking
+
+
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The top-level command `argv` runs, when nothing before it needs the whole tree (root help,
+    the version, an option the root does not know, shell completion); else None."""
+    if any(name.endswith("_COMPLETE") for name in os.environ):
+        return None
+    names = {_group_name(g) for g in app.registered_groups} | {
+        _command_name(c) for c in app.registered_commands
+    }
+    options = _root_options()
+    args = iter(argv)
+    for arg in args:
+        if not arg.startswith("-") or arg == "-":
+            return arg if arg in names else None
+        option = arg.split("=", 1)[0]
+        if option in ("-h", "--help", "--version") or option not in options:
+            return None
+        if options[option] and "=" not in arg:
+            next(args, None)
+    return None
 
 
 def run(argv: Sequence[str], io: IOStreams, ctx: AppContext | None = None) -> int:
@@ -181,7 +233,7 @@ def run(argv: Sequence[str], io: IOStreams, ctx: AppContext | None = None) -> in
     ctx = ctx or AppContext(io=io)
     if error_format_in(argv) == "json":  # parse errors before the root options apply are JSON too
         ctx.options.error_format = "json"
-    command = click_command()
+    command = click_command(_command_named(argv))
     saved_streams = sys.stdout, sys.stderr  # typer wraps both when it meets EPIPE
     try:
         result = command.main(args=list(argv), prog_name="xai", standalone_mode=False, obj=ctx)
