@@ -114,10 +114,10 @@ def test_bash_in_a_terminal_completes_a_file_older_than_the_newest_hundred(
     script = REPO_ROOT / "completions" / "xai.bash"
     with tmux_terminal(120) as terminal:
         session = terminal.start(["bash", "--norc", "--noprofile", "-i"], env)
-        session.type(f"source {shlex.quote(str(script))}", "Enter")
-        session.type(f"xai files get {file_id[:13]}", "Tab")
-        session.type("quart", "Tab")  # a second argument, by name: completes to the same id
-        session.type("C-a", "echo RESULT: ", "C-e", f"; {session.signal_command('done')}", "Enter")
+        session.keys(f"source {shlex.quote(str(script))}", "Enter")
+        session.keys(f"xai files get {file_id[:13]}", "Tab")
+        session.keys("quart", "Tab")  # a second argument, by name: completes to the same id
+        session.keys("C-a", "echo RESULT: ", "C-e", f"; {session.signal_command('done')}", "Enter")
         session.wait("done")
         screen = session.screen()
     result = next(line for line in screen if line.startswith("RESULT: "))

@@ -17,7 +17,7 @@ from tests.support.constants import REPO_ROOT, TEST_KEY
 from tests.support.emulator import ChatServer
 from tests.support.processes import xai_command, xai_subprocess_env
 from tests.support.samples import make_pages_pdf
-from tests.support.tmux_session import TmuxSession
+from tests.support.tmux import TmuxSession
 from xai_files_cli.output.chat import CitationMarkers, MarkdownPrinter, split_finished_blocks
 from xai_files_cli.output.io import IOStreams
 

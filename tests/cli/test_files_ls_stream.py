@@ -17,7 +17,7 @@ from tests.support.constants import PYTHON, REPO_ROOT, TEST_KEY
 from tests.support.emulator import seed_many
 from tests.support.listing_proxy import ListingProxy
 from tests.support.processes import xai_command, xai_subprocess_env
-from tests.support.tmux_session import TmuxSession
+from tests.support.tmux import TmuxSession
 from xai_files_cli.emulator.server import RunningServer
 from xai_files_cli.output.io import IOStreams
 from xai_files_cli.output.machine import to_json_text, write_json_array, write_jsonl

@@ -1,10 +1,17 @@
-"""A real terminal of a chosen size: tmux runs a command in a detached pane and the screen is read back.
+"""A real terminal of a chosen size: a command in a tmux pane on a private tmux server, read back as lines.
 
-`tmux_terminal(width).run(argv, env)` returns the pane's screen as lines (a row wider than
-the terminal shows up as two lines, just as a person would see it) and, with `escapes=True`, the
-SGR sequences the program wrote. Synchronisation uses `tmux wait-for` channels: the pane signals
-when the command has finished and then waits to be released, so the screen is read while the pane
-still exists, without sleeping. Each run has its own tmux server (socket in a short temp dir).
+- `TmuxSession.start(argv, env, width=, height=)` runs argv in a detached pane with exactly `env`
+  (less COLUMNS, LINES and TMUX, which would override the pane's real size); `keys` types,
+  `screen` and `wait_for_screen` read the screen, `wait_exit` waits until the command has ended and
+  gives its exit status and last screen, `signal_command`/`wait` wait on a tmux channel that a typed
+  command signals. Always `close()` it: the private tmux server and its temp dir go too.
+- `tmux_terminal(width)` gives a `TmuxTerminal` of one size for several commands: `run` returns the
+  screen of a command run to its end (with `escapes=True` also the SGR sequences it wrote).
+
+A screen's lines are the pane's rows: a line wider than the terminal shows as two, as a person would
+see it. Synchronisation uses `tmux wait-for` channels: the pane signals when its command has ended and
+then waits to be released, so the last screen is read while the pane still exists, without sleeping;
+only `wait_for_screen`, waiting for a redraw, looks at the screen repeatedly. Tests skip without tmux.
 """
 
 from __future__ import annotations
@@ -13,7 +20,8 @@ import shlex
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,7 +29,9 @@ import pytest
 
 from tests.support.processes import xai_command
 
-TIMEOUT = 60
+TIMEOUT = 60.0
+POLL = 0.05  # seconds between two looks at the screen while waiting for it to change
+_NOT_PASSED = ("COLUMNS", "LINES", "TMUX")
 
 
 def require_tmux() -> str:
@@ -32,106 +42,120 @@ def require_tmux() -> str:
     return path
 
 
-class TmuxTerminal:
-    """One tmux server with a pane of `width` x `height` cells."""
+class TmuxSession:
+    """One pane running one command on its own tmux server; always `close()` it."""
 
-    def __init__(self, directory: Path, width: int, height: int) -> None:
+    def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.width = width
-        self.height = height
-        self._runs = 0
+        self.socket = directory / "sock"
+        self.tmux = require_tmux()
 
-    @property
-    def socket(self) -> Path:
-        """The current run's server: one per run, since a server with no session left exits."""
-        return self.directory / f"sock{self._runs}"
+    @classmethod
+    def start(
+        cls, argv: Sequence[str], env: Mapping[str, str], *, width: int = 100, height: int = 30
+    ) -> TmuxSession:
+        """Start `argv` in a fresh `width` x `height` pane whose environment is exactly `env` (TERM
+        defaults to xterm-256color)."""
+        session = cls(Path(tempfile.mkdtemp(prefix="xai-tmux-")))
+        pairs = {k: v for k, v in env.items() if k not in _NOT_PASSED}
+        pairs.setdefault("TERM", "xterm-256color")
+        program = shlex.join(["env", "-i", *(f"{k}={v}" for k, v in pairs.items()), *argv])
+        status = shlex.quote(str(session.directory / "status"))
+        wait = shlex.join([session.tmux, "-S", str(session.socket), "wait-for"])
+        command = f"{program}; echo $? > {status}; {wait} -S ended; {wait} released"
+        size = ["-x", str(width), "-y", str(height)]
+        session._run("new-session", "-d", "-s", "t", *size, command, env={"TERM": pairs["TERM"]})
+        return session
 
-    def _tmux(self, *args: str, socket: Path | None = None) -> str:
+    def _run(self, *args: str, env: Mapping[str, str] | None = None) -> str:
         result = subprocess.run(
-            [require_tmux(), "-S", str(socket or self.socket), "-f", "/dev/null", *args],
+            [self.tmux, "-S", str(self.socket), "-f", "/dev/null", *args],
             capture_output=True,
             text=True,
+            env=dict(env) if env is not None else None,
             timeout=TIMEOUT,
         )
         assert result.returncode == 0, f"tmux {args[0]}: {result.stderr}"
         return result.stdout
 
-    def start(self, argv: Sequence[str], env: Mapping[str, str]) -> TmuxSession:
-        """Start `argv` (e.g. an interactive shell) in a fresh pane with exactly `env`; type into it."""
-        self._runs += 1
-        name = f"s{self._runs}"
-        pairs = [f"{k}={v}" for k, v in env.items() if k not in ("COLUMNS", "LINES", "TMUX")]
-        size = ["-x", str(self.width), "-y", str(self.height)]
-        self._tmux("new-session", "-d", "-s", name, *size, shlex.join(["env", "-i", *pairs, *argv]))
-        return TmuxSession(self, name, self.socket)
+    def screen(self, *, escapes: bool = False) -> list[str]:
+        """The pane's lines, trailing blanks removed; with `escapes`, the SGR sequences kept."""
+        text = self._run("capture-pane", "-p", "-t", "t", *(["-e"] if escapes else []))
+        return [line.rstrip() for line in text.rstrip("\n").split("\n")]
 
-    def run(self, argv: Sequence[str], env: Mapping[str, str], *, escapes: bool = False) -> list[str]:
-        """Run `argv` in a fresh pane with `env` (COLUMNS/LINES removed) and return its screen lines."""
-        self._runs += 1
-        done, release = f"done{self._runs}", f"release{self._runs}"
-        tmux = shlex.join([require_tmux(), "-S", str(self.socket)])
-        # Exactly `env` (a pane gets the tmux server's environment, not the client's), less what would
-        # override the terminal's real size.
-        pairs = [f"{k}={v}" for k, v in env.items() if k not in ("COLUMNS", "LINES", "TMUX")]
-        command = (
-            f"{shlex.join(['env', '-i', *pairs, *argv])}; "
-            f"{tmux} wait-for -S {done}; {tmux} wait-for {release}"
-        )
-        size = ["-x", str(self.width), "-y", str(self.height)]
-        self._tmux("new-session", "-d", "-s", f"s{self._runs}", *size, command)
-        self._tmux("wait-for", done)
-        capture = ["capture-pane", "-p", "-t", f"s{self._runs}"] + (["-e"] if escapes else [])
-        screen = self._tmux(*capture)
-        self._tmux("wait-for", "-S", release)
-        lines = screen.split("\n")
-        while lines and not lines[-1].strip():
-            lines.pop()
-        return lines
-
-    def close(self) -> None:
-        for socket in self.directory.glob("sock*"):
-            subprocess.run(
-                [require_tmux(), "-S", str(socket), "kill-server"], capture_output=True, timeout=TIMEOUT
-            )
-
-
-class TmuxSession:
-    """A pane started by `TmuxTerminal.start`: type keys, wait for a signal, read the screen."""
-
-    def __init__(self, terminal: TmuxTerminal, name: str, socket: Path) -> None:
-        self._terminal = terminal
-        self.name = name
-        self.socket = socket
-
-    def type(self, *keys: str) -> None:
-        """tmux `send-keys`: key names (`Enter`, `Tab`, `C-a`) or literal text, in order."""
-        self._terminal._tmux("send-keys", "-t", self.name, *keys, socket=self.socket)
+    def keys(self, *keys: str) -> None:
+        """Type (tmux `send-keys`): literal text, or key names such as Enter, Tab, Up, C-a, in order."""
+        self._run("send-keys", "-t", "t", *keys)
 
     def signal_command(self, channel: str) -> str:
-        """A shell command that tells `wait(channel)` to return: type it after what to wait for."""
-        return shlex.join([require_tmux(), "-S", str(self.socket), "wait-for", "-S", channel])
+        """A shell command that makes `wait(channel)` return: type it after what to wait for."""
+        return shlex.join([self.tmux, "-S", str(self.socket), "wait-for", "-S", channel])
 
     def wait(self, channel: str) -> None:
-        self._terminal._tmux("wait-for", channel, socket=self.socket)
+        """Block until `channel` is signalled (see `signal_command`)."""
+        self._run("wait-for", channel)
 
-    def screen(self) -> list[str]:
-        lines = self._terminal._tmux("capture-pane", "-p", "-t", self.name, socket=self.socket).split("\n")
-        while lines and not lines[-1].strip():
-            lines.pop()
-        return lines
+    def wait_for_screen(self, condition: Callable[[list[str]], bool], what: str) -> list[str]:
+        """The screen once `condition(lines)` holds (the terminal redraws on its own schedule, so it
+        is looked at every POLL seconds); fails after TIMEOUT seconds naming `what`."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            lines = self.screen()
+            if condition(lines):
+                return lines
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the terminal never showed {what}:\n" + "\n".join(lines))
+            time.sleep(POLL)
+
+    def wait_exit(self, *, escapes: bool = False) -> tuple[int, list[str]]:
+        """Wait until the command has ended; its exit status and last screen (see `screen`)."""
+        self.wait("ended")
+        code = int((self.directory / "status").read_text().strip())
+        return code, self.screen(escapes=escapes)
+
+    def close(self) -> None:
+        subprocess.run(
+            [self.tmux, "-S", str(self.socket), "kill-server"], capture_output=True, timeout=TIMEOUT
+        )
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class TmuxTerminal:
+    """Panes of `width` x `height` cells, each command in a session of its own."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width = width
+        self.height = height
+        self._sessions: list[TmuxSession] = []
+
+    def start(self, argv: Sequence[str], env: Mapping[str, str]) -> TmuxSession:
+        """`argv` (e.g. an interactive shell) in a fresh pane to type into; closed with the terminal."""
+        session = TmuxSession.start(argv, env, width=self.width, height=self.height)
+        self._sessions.append(session)
+        return session
+
+    def run(self, argv: Sequence[str], env: Mapping[str, str], *, escapes: bool = False) -> list[str]:
+        """Run `argv` to its end in a fresh pane with `env`; its screen lines."""
+        session = TmuxSession.start(argv, env, width=self.width, height=self.height)
+        try:
+            return session.wait_exit(escapes=escapes)[1]
+        finally:
+            session.close()
+
+    def close(self) -> None:
+        for session in self._sessions:
+            session.close()
 
 
 @contextmanager
 def tmux_terminal(width: int, height: int = 40) -> Iterator[TmuxTerminal]:
-    """A terminal `width` cells wide, gone afterwards (its socket lives in a short temp dir)."""
+    """A terminal `width` cells wide whose panes are all gone afterwards."""
     require_tmux()
-    directory = Path(tempfile.mkdtemp(prefix="xai-tmux-"))
-    terminal = TmuxTerminal(directory, width, height)
+    terminal = TmuxTerminal(width, height)
     try:
         yield terminal
     finally:
         terminal.close()
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def xai_in_terminal(terminal: TmuxTerminal, env: Mapping[str, str], *args: str, **kw: bool) -> list[str]:
