@@ -38,7 +38,10 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             'xai files upload scan.pdf --name "Q3 report.pdf" --expires-after 2d',
         ),
         Example("Upload what a command writes", "date | xai files upload - --name today.txt"),
-        Example("Keep the id for later commands", "ID=$(xai files upload notes.txt) && xai files get $ID"),
+        Example(
+            "Keep the id for later commands; run again, it reuses the stored file instead of resending it",
+            "ID=$(xai files upload notes.txt --skip-existing) && xai files get $ID",
+        ),
     ),
     "files batch-upload": (
         Example("Upload everything under a folder, 50 at a time", "xai files batch-upload docs/"),
@@ -48,6 +51,10 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         ),
         Example(
             "One JSON line per file, for a script", "xai files batch-upload docs/ --json > results.jsonl"
+        ),
+        Example(
+            "Send only files not uploaded before (a re-run skips them), and record each in a manifest",
+            "xai files batch-upload docs/ --skip-existing --manifest uploads.jsonl",
         ),
     ),
     "files ls": (
