@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from tests.emulator.conversation_helpers import ChatClient
+from tests.emulator.conversation_helpers import ChatClient, report_pdf
 from tests.support.constants import TEST_KEY
 from tests.support.emulator import Emulators
 from tests.support.raw_grpc import Files
+from tests.support.samples import NOTES
 from xai_files_cli.emulator.server import RunningServer
 
 
@@ -30,6 +31,18 @@ def chat(server: RunningServer) -> Iterator[ChatClient]:
     client = ChatClient(server.target, TEST_KEY)
     yield client
     client.close()
+
+
+@pytest.fixture
+def notes_id(files: Files) -> str:
+    """The id of the project notes (tests/support/samples.py) stored as notes.txt on `server`."""
+    return files.upload("notes.txt", NOTES.encode()).id
+
+
+@pytest.fixture
+def report_id(files: Files) -> str:
+    """The id of the two-page report PDF (conversation_helpers.report_pdf) stored as report.pdf."""
+    return files.upload("report.pdf", report_pdf()).id
 
 
 @pytest.fixture

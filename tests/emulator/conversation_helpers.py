@@ -57,8 +57,15 @@ class ChatClient:
     def stream(self, req: chat_pb2.GetCompletionsRequest) -> list[chat_pb2.GetChatCompletionChunk]:
         return list(self.stub.GetCompletionChunk(req, metadata=self.metadata, timeout=30))
 
-    def ask(self, text: str, *file_ids: str, **fields: Any) -> chat_pb2.GetChatCompletionResponse:
-        return self.complete(request(user(text, *file_ids), **fields))
+    def ask(
+        self, text: str, *file_ids: str, data: bytes | None = None, filename: str = "", **fields: Any
+    ) -> chat_pb2.GetChatCompletionResponse:
+        """`text` about stored files (by id) and, with `data`, one inline file; `fields` of the request."""
+        return self.complete(request(user(text, *file_ids, data=data, filename=filename), **fields))
+
+    def ask_streamed(self, text: str, *file_ids: str, **fields: Any) -> list[chat_pb2.GetChatCompletionChunk]:
+        """`ask`, answered as a stream of chunks."""
+        return self.stream(request(user(text, *file_ids), **fields))
 
     def get(self, response_id: str) -> chat_pb2.GetChatCompletionResponse:
         req = chat_pb2.GetStoredCompletionRequest(response_id=response_id)
@@ -72,7 +79,7 @@ class ChatClient:
         return self.auth.get_api_key_info(empty_pb2.Empty(), metadata=self.metadata, timeout=30)
 
 
-__all__ = ["ChatClient", "accumulate", "answer_of", "report_pdf", "request", "user"]
+__all__ = ["ChatClient", "accumulate", "answer_of", "report_pdf"]
 
 
 def accumulate(

@@ -13,11 +13,7 @@ from tests.emulator.conversation_helpers import (
     ChatClient,
     accumulate,
     answer_of,
-    report_pdf,
-    request,
-    user,
 )
-from tests.support.raw_grpc import Files
 from tests.support.samples import NOTES
 
 
@@ -26,9 +22,9 @@ from tests.support.samples import NOTES
     [("How did revenue grow?", REVENUE_LINE, 1), ("What is the budget reserve?", BUDGET_LINE, 2)],
 )
 def test_inline_citations_name_the_file_and_page_of_a_two_page_pdf(
-    chat: ChatClient, files: Files, question: str, line: str, page: int
+    chat: ChatClient, report_id: str, question: str, line: str, page: int
 ) -> None:
-    file_id = files.upload("report.pdf", report_pdf()).id
+    file_id = report_id
     response = chat.ask(question, file_id, include=[INLINE_CITATIONS])
     answer = answer_of(response)
     [citation] = answer.citations
@@ -44,15 +40,13 @@ def test_inline_citations_name_the_file_and_page_of_a_two_page_pdf(
     assert list(response.citations) == [f"file://{file_id}/report.pdf"]
 
 
-def test_streamed_inline_citations_arrive_with_their_markers(chat: ChatClient, files: Files) -> None:
-    notes = files.upload("notes.txt", NOTES.encode()).id
-    req = request(user("What are the risks?", notes), include=[INLINE_CITATIONS])
-    unary = chat.complete(req)
-    chunks = chat.stream(req)
+def test_streamed_inline_citations_arrive_with_their_markers(chat: ChatClient, notes_id: str) -> None:
+    unary = chat.ask("What are the risks?", notes_id, include=[INLINE_CITATIONS])
+    chunks = chat.ask_streamed("What are the risks?", notes_id, include=[INLINE_CITATIONS])
     content, inline, sources = accumulate(chunks)
     assert content == answer_of(unary).content
     assert inline == list(answer_of(unary).citations) and len(inline) == 2
-    assert sources == list(unary.citations) == [f"file://{notes}/notes.txt"]
+    assert sources == list(unary.citations) == [f"file://{notes_id}/notes.txt"]
     assert [c.collections_citation.chunk_id for c in inline] == ["passage-2", "passage-4"]
     sent = ""
     for chunk in chunks:  # each citation comes in the chunk that completes its marker
@@ -65,19 +59,18 @@ def test_streamed_inline_citations_arrive_with_their_markers(chat: ChatClient, f
 
 
 def test_without_inline_citations_the_answer_has_no_markers_but_names_its_files(
-    chat: ChatClient, files: Files
+    chat: ChatClient, notes_id: str, report_id: str
 ) -> None:
-    notes = files.upload("notes.txt", NOTES.encode()).id
-    report = files.upload("report.pdf", report_pdf()).id
-    response = chat.ask("What are the main risks?", notes, report)
+    response = chat.ask("What are the main risks?", notes_id, report_id)
     answer = answer_of(response)
     assert "[[" not in answer.content and not answer.citations
-    assert list(response.citations) == [f"file://{notes}/notes.txt", f"file://{report}/report.pdf"]
+    assert list(response.citations) == [f"file://{notes_id}/notes.txt", f"file://{report_id}/report.pdf"]
 
 
 def test_inline_bytes_are_cited_by_file_name(chat: ChatClient) -> None:
-    message = user("What is the budget?", data=NOTES.encode(), filename="status notes.txt")
-    response = chat.complete(request(message, include=[INLINE_CITATIONS]))
+    response = chat.ask(
+        "What is the budget?", data=NOTES.encode(), filename="status notes.txt", include=[INLINE_CITATIONS]
+    )
     [citation] = answer_of(response).citations
     assert citation.collections_citation.file_id == ""
     assert list(response.citations) == ["file://inline/status%20notes.txt"]
@@ -86,9 +79,8 @@ def test_inline_bytes_are_cited_by_file_name(chat: ChatClient) -> None:
     )
 
 
-def test_tell_me_more_after_cited_quotes_skips_what_was_quoted(chat: ChatClient, files: Files) -> None:
-    notes = files.upload("notes.txt", NOTES.encode()).id
-    first = chat.ask("What is the budget?", notes, include=[INLINE_CITATIONS], store_messages=True)
+def test_tell_me_more_after_cited_quotes_skips_what_was_quoted(chat: ChatClient, notes_id: str) -> None:
+    first = chat.ask("What is the budget?", notes_id, include=[INLINE_CITATIONS], store_messages=True)
     assert "> Budget: spending is on plan" in answer_of(first).content
     more = answer_of(chat.ask("Tell me more", previous_response_id=first.id)).content
     # the earlier quote ends with a citation marker; it is still recognised as already quoted

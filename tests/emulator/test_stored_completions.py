@@ -17,8 +17,6 @@ from tests.emulator.conversation_helpers import (
     accumulate,
     answer_of,
     report_pdf,
-    request,
-    user,
 )
 from tests.support.constants import TEST_KEY
 from tests.support.emulator import Emulators, FakeClock
@@ -28,11 +26,6 @@ from xai_files_cli._pb import chat_pb2
 from xai_files_cli.emulator.server import RunningServer
 
 OTHER_KEY = "xai-otherkey9876543210zyxwvutsrqponmlkjih"
-
-
-@pytest.fixture
-def report_id(files: Files) -> str:
-    return files.upload("report.pdf", report_pdf()).id
 
 
 @pytest.fixture
@@ -115,7 +108,7 @@ def test_only_responses_asked_to_be_stored_are_kept(chat: ChatClient, report_id:
 
 
 def test_a_streamed_stored_completion_is_kept_as_its_unary_response(chat: ChatClient, report_id: str) -> None:
-    chunks = chat.stream(request(user("How did revenue grow?", report_id), store_messages=True))
+    chunks = chat.ask_streamed("How did revenue grow?", report_id, store_messages=True)
     content, _, _ = accumulate(chunks)
     stored = chat.get(chunks[0].id)
     assert answer_of(stored).content == content and stored.id == chunks[0].id
@@ -163,11 +156,7 @@ def test_stored_completions_belong_to_the_key_that_stored_them(
     running = launch(tmp_path / "open", api_key=None)  # --no-auth: any key is accepted
     mine, theirs = ChatClient(running.target, TEST_KEY), ChatClient(running.target, OTHER_KEY)
     try:
-        first = mine.complete(
-            request(
-                user("What are the risks?", data=NOTES.encode(), filename="notes.txt"), store_messages=True
-            )
-        )
+        first = _stored_question_about_inline_notes(mine)
         for call in (
             lambda: theirs.get(first.id),
             lambda: theirs.delete(first.id),
@@ -186,11 +175,7 @@ def test_a_server_restarted_with_another_key_does_not_show_the_old_keys_completi
     running = launch(tmp_path / "data")
     chat = ChatClient(running.target, TEST_KEY)
     try:
-        first = chat.complete(
-            request(
-                user("What are the risks?", data=NOTES.encode(), filename="notes.txt"), store_messages=True
-            )
-        )
+        first = _stored_question_about_inline_notes(chat)
     finally:
         chat.close()
     running.stop(grace=0)
@@ -217,15 +202,19 @@ def test_stored_completions_are_kept_for_thirty_days(emulators: Emulators) -> No
     running = emulators.start(point_cli=False, clock=clock, faults=None)
     chat = ChatClient(running.target, TEST_KEY)
     try:
-        message = user("What are the risks?", data=NOTES.encode(), filename="notes.txt")
-        old = chat.complete(request(message, store_messages=True))
+        old = _stored_question_about_inline_notes(chat)
         clock.advance(29 * 86400)
         assert chat.get(old.id).id == old.id
         clock.advance(2 * 86400)
         for call in (lambda: chat.get(old.id), lambda: chat.delete(old.id)):
             assert error_of(call).code() == grpc.StatusCode.NOT_FOUND
-        chat.complete(request(message, store_messages=True))  # a save also removes the expired row
+        _stored_question_about_inline_notes(chat)  # a save also removes the expired row
         rows = running.storage.read_connection().execute("SELECT id FROM stored_completions").fetchall()
         assert len(rows) == 1 and rows[0][0] != old.id
     finally:
         chat.close()
+
+
+def _stored_question_about_inline_notes(chat: ChatClient) -> chat_pb2.GetChatCompletionResponse:
+    """A stored completion of a question about the project notes, sent inline (no stored file)."""
+    return chat.ask("What are the risks?", data=NOTES.encode(), filename="notes.txt", store_messages=True)

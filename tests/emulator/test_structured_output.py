@@ -12,15 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.emulator.conversation_helpers import (
-    INLINE_CITATIONS,
-    ChatClient,
-    accumulate,
-    answer_of,
-    report_pdf,
-    request,
-    user,
-)
+from tests.emulator.conversation_helpers import INLINE_CITATIONS, ChatClient, accumulate, answer_of
 from tests.support.raw_grpc import Files, error_of
 from tests.support.samples import NOTES
 from xai_files_cli._pb import chat_pb2
@@ -116,9 +108,8 @@ def test_a_schema_is_filled_from_the_file_and_validates(chat: ChatClient, files:
     assert answer_of(again).content == answer.content  # deterministic
 
 
-def test_a_pydantic_style_schema_with_refs_arrays_and_optionals(chat: ChatClient, files: Files) -> None:
-    notes = files.upload("notes.txt", NOTES.encode()).id
-    response = chat.ask("Project status", notes, response_format=schema_format(STATUS_SCHEMA))
+def test_a_pydantic_style_schema_with_refs_arrays_and_optionals(chat: ChatClient, notes_id: str) -> None:
+    response = chat.ask("Project status", notes_id, response_format=schema_format(STATUS_SCHEMA))
     assert validated(answer_of(response).content, STATUS_SCHEMA) == {
         "project": "Project Falcon status notes.",
         "risks": [
@@ -133,15 +124,14 @@ def test_a_pydantic_style_schema_with_refs_arrays_and_optionals(chat: ChatClient
     }
 
 
-def test_values_cite_the_pdf_page_they_come_from(chat: ChatClient, files: Files) -> None:
-    report = files.upload("report.pdf", report_pdf()).id
+def test_values_cite_the_pdf_page_they_come_from(chat: ChatClient, report_id: str) -> None:
     schema = {
         "type": "object",
         "properties": {"revenue_growth": {"type": "integer"}, "reserve": {"type": "number"}},
         "required": ["revenue_growth", "reserve"],
     }
     response = chat.ask(
-        "Key figures", report, response_format=schema_format(schema), include=[INLINE_CITATIONS]
+        "Key figures", report_id, response_format=schema_format(schema), include=[INLINE_CITATIONS]
     )
     answer = answer_of(response)
     assert validated(answer.content, schema) == {"revenue_growth": 12, "reserve": 40000}
@@ -153,10 +143,11 @@ def test_values_cite_the_pdf_page_they_come_from(chat: ChatClient, files: Files)
 
 def test_a_streamed_schema_answer_accumulates_to_the_same_json(chat: ChatClient, files: Files) -> None:
     invoice = files.upload("invoice.txt", INVOICE.encode()).id
-    req = request(user("Extract the invoice", invoice), response_format=schema_format(INVOICE_SCHEMA))
-    chunks = chat.stream(req)
+    response_format = schema_format(INVOICE_SCHEMA)
+    chunks = chat.ask_streamed("Extract the invoice", invoice, response_format=response_format)
     content, _, _ = accumulate(chunks)
-    assert len(chunks) > 5 and content == answer_of(chat.complete(req)).content
+    unary = chat.ask("Extract the invoice", invoice, response_format=response_format)
+    assert len(chunks) > 5 and content == answer_of(unary).content
     validated(content, INVOICE_SCHEMA)
 
 
