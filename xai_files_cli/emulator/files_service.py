@@ -50,6 +50,9 @@ _SORT_NAMES = {
 }
 
 
+_NS = 1_000_000_000
+
+
 def to_timestamp(ns: int) -> Timestamp:
     """Nanoseconds since the epoch as a protobuf Timestamp."""
     return Timestamp(seconds=ns // 1_000_000_000, nanos=ns % 1_000_000_000)
@@ -70,6 +73,24 @@ def to_proto(record: FileRecord) -> files_pb2.File:
         if record.public_url_expires_at_ns is not None:
             message.public_url_expires_at.CopyFrom(to_timestamp(record.public_url_expires_at_ns))
     return message
+
+
+def add_files(response: files_pb2.ListFilesResponse, rows: list[tuple[Any, ...]]) -> None:
+    """Append the stored files' rows (`Storage.list_rows`) to a ListFiles reply: what `to_proto` makes,
+    written into the reply's own messages instead of built and copied in."""
+    add = response.data.add
+    for file_id, filename, size, _, created, expires, url, url_expires in rows:
+        message = add(id=file_id, filename=filename, size=size)
+        stamp = message.created_at
+        stamp.seconds, stamp.nanos = divmod(created, _NS)
+        if expires is not None:
+            stamp = message.expires_at
+            stamp.seconds, stamp.nanos = divmod(expires, _NS)
+        if url is not None:
+            message.public_url = url
+            if url_expires is not None:
+                stamp = message.public_url_expires_at
+                stamp.seconds, stamp.nanos = divmod(url_expires, _NS)
 
 
 def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
@@ -217,20 +238,18 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
             except FilterError as error:
                 _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"invalid filter: {error}")
             where = (compiled.sql, compiled.params)
-        records, more = self.storage.list_files(
+        rows, more = self.storage.list_rows(
             sort=sort, descending=descending, limit=limit, after=after, where=where
         )
-        response = files_pb2.ListFilesResponse(data=[to_proto(record) for record in records])
-        if more and records:
-            last = records[-1]
-            keys: dict[str, int | str] = {
-                "created_at": last.created_at_ns,
-                "filename": last.filename,
-                "size": last.size,
-            }
-            value = keys[sort]
+        response = files_pb2.ListFilesResponse()
+        add_files(response, rows)
+        if more and rows:
+            file_id, filename, size, _, created_at_ns, *_ = rows[-1]
+            keys: dict[str, int | str] = {"created_at": created_at_ns, "filename": filename, "size": size}
             response.pagination_token = pagination.encode(
-                pagination.Cursor(sort, descending, value, last.id, pagination.filter_digest(filter_text))
+                pagination.Cursor(
+                    sort, descending, keys[sort], file_id, pagination.filter_digest(filter_text)
+                )
             )
         return response
 

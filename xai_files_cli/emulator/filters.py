@@ -14,6 +14,7 @@ inside an index (e.g. a created_at window while it walks the created_at or filen
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -79,11 +80,31 @@ class CompiledFilter:
     params: tuple[object, ...]
 
 
+class _Now:
+    """Stands in the parameters of a parsed filter for the current time, bound at each use."""
+
+
+_NOW = _Now()
+
+
 def compile_filter(text: str, now_ns: int) -> CompiledFilter:
-    """Parse `text` and return SQL for it; raises FilterError with a precise message."""
+    """Parse `text` and return SQL for it; raises FilterError with a precise message.
+
+    A text is parsed once and kept (a listing sends the same filter with every page), with the
+    current time bound afresh each call.
+    """
     if len(text) > MAX_FILTER_CHARS:
         raise FilterError(f"filter is longer than {MAX_FILTER_CHARS} characters")
-    return _Parser(_tokenize(text), now_ns).parse()
+    parsed = _parsed(text)
+    if not any(param is _NOW for param in parsed.params):
+        return parsed
+    return CompiledFilter(parsed.sql, tuple(now_ns if param is _NOW else param for param in parsed.params))
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(text: str) -> CompiledFilter:
+    """`text` as SQL, with `_NOW` where the current time goes (an invalid text is not kept)."""
+    return _Parser(_tokenize(text), _NOW).parse()
 
 
 def parse_rfc3339(value: str) -> int:
@@ -131,10 +152,10 @@ def _tokenize(text: str) -> list[_Token]:
 
 
 class _Parser:
-    def __init__(self, tokens: list[_Token], now_ns: int) -> None:
+    def __init__(self, tokens: list[_Token], now: object) -> None:
         self.tokens = tokens
         self.index = 0
-        self.now_ns = now_ns
+        self.now = now  # the parameter bound where a field compares against the current time
         self.params: list[object] = []
         self.comparisons = 0
 
@@ -212,7 +233,7 @@ class _Parser:
         self.comparisons += 1
         if self.comparisons > MAX_COMPARISONS:
             raise FilterError(f"filter has more than {MAX_COMPARISONS} comparisons")
-        self.params.extend([self.now_ns] * field.now_params)
+        self.params.extend([self.now] * field.now_params)
         if value_token.kind == "word" and value_token.text.lower() == "null":
             if op == "=":
                 return f"({field.sql} IS NULL)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ class Cursor:
     filter_digest: str
 
 
+@functools.lru_cache(maxsize=256)
 def filter_digest(filter_text: str | None) -> str:
     """A short digest of the filter text so a token is only valid for the query that made it."""
     return hashlib.sha256((filter_text or "").encode("utf-8")).hexdigest()[:16]

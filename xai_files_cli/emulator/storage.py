@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from xai_files_cli.emulator import content
 from xai_files_cli.emulator.group_commit import GroupCommit, Ticket
@@ -400,10 +400,28 @@ class Storage:
         Every page costs the same however deep it is: the query seeks the sort key's index to
         `after` and reads on from there (see `list_plan`).
         """
+        rows, more = self.list_rows(sort=sort, descending=descending, limit=limit, after=after, where=where)
+        return [FileRecord(*row) for row in rows], more
+
+    def list_rows(
+        self,
+        *,
+        sort: str = "created_at",
+        descending: bool = False,
+        limit: int = 100,
+        after: tuple[int | str, str] | None = None,
+        where: tuple[str, tuple[object, ...]] | None = None,
+    ) -> tuple[list[tuple[Any, ...]], bool]:
+        """The page `list_files` gives, as rows of FileRecord's fields in order (no record made per
+        file: the cheap form for ListFiles), a public URL past its expiry already cleared."""
         now = self.now_ns()
         sql, params = _page_query(sort, descending, limit + 1, after, where, now)
         rows = self._conn().execute(sql, params).fetchall()
-        return [self._record(row, now) for row in rows[:limit]], len(rows) > limit
+        more = len(rows) > limit
+        del rows[limit:]
+        if any(row[7] is not None and row[6] is not None and row[7] <= now for row in rows):
+            rows = [_live_url(row, now) for row in rows]
+        return rows, more
 
     def list_plan(
         self,
@@ -815,6 +833,14 @@ class Upload:
         if error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
             raise StorageFull("no space left on the server's disk") from None
         raise error
+
+
+def _live_url(row: tuple[Any, ...], now: int) -> tuple[Any, ...]:
+    """A files row (`_COLUMNS` order) without its public URL once the URL has expired."""
+    url, url_expires = row[6], row[7]
+    if url is not None and url_expires is not None and url_expires <= now:
+        return (*row[:6], None, None)
+    return row
 
 
 def _record_failure(ticket: Ticket[Upload], kind: type[Exception], step: Callable[[], None]) -> None:
