@@ -23,7 +23,6 @@ __all__ = [
     "TextTooLong",
     "UnreadableFileError",
     "extract_document",
-    "extract_text",
     "min_chars",
 ]
 
@@ -71,21 +70,6 @@ class ExtractedText:
 
     text: str
     page_starts: tuple[int, ...] = ()
-
-
-def extract_text(
-    source: BinaryIO,
-    filename: str,
-    content_type: str = "",
-    *,
-    max_chars: int | None = None,
-    pdf_limits: PdfLimits | None = None,
-    cancelled: Callable[[], bool] = _never,
-) -> str:
-    """Return the text of a seekable binary file, newlines normalised to `\\n` (see extract_document)."""
-    return extract_document(
-        source, filename, content_type, max_chars=max_chars, pdf_limits=pdf_limits, cancelled=cancelled
-    ).text
 
 
 def extract_document(
