@@ -115,6 +115,7 @@ def run_ls(app_ctx: AppContext, request: LsRequest) -> None:
 
     io = app_ctx.io
     client = app_ctx.files()
+    layouts = {"json": machine.ARRAY_ELEMENT, "jsonl": machine.JSONL_LINE}
     listing = client.iter_files(
         sort=request.sort,
         descending=request.descending,
@@ -122,14 +123,15 @@ def run_ls(app_ctx: AppContext, request: LsRequest) -> None:
         where=request.where,
         concurrency=list_concurrency(),
         as_json=request.output != "table",
+        json_layout=layouts.get(request.output),  # json and jsonl are written from the files' texts
     )
     with listing:
         if request.output == "jsonl":
-            machine.write_jsonl(io, listing)
+            machine.write_jsonl_pages(io, listing.pages())
         elif request.output == "ids":
             machine.write_lines(io, (item["id"] for item in listing))
         elif request.output == "json":
-            machine.write_json_array(io, listing)
+            machine.write_json_array_pages(io, listing.pages())
         else:
             _print_table(app_ctx, request, listing)
 

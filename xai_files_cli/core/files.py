@@ -32,6 +32,7 @@ from xai_files_cli.core.records import (
     SORT_KEYS,
     DeleteResult,
     FileInfo,
+    JsonLayout,
     Page,
     PublicUrl,
     RevokeResult,
@@ -320,9 +321,11 @@ class FilesClient:
         where: FileFilter | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         as_json: bool = False,
+        json_layout: JsonLayout | None = None,
     ) -> Listing:
         """Every file (or the first `limit`) in the given order, fetched as it is consumed: FileInfo,
-        or with `as_json` the `FileInfo.to_json()` objects (made without the FileInfo, faster).
+        or with `as_json` the `FileInfo.to_json()` objects (made without the FileInfo, faster), or
+        with `json_layout` those objects' JSON texts in that layout (fastest).
 
         `where` selects files (sent as the server's filter where it can be, always checked here).
         Over one page, the listing is read by up to `concurrency` cursors over disjoint created_at
@@ -339,6 +342,7 @@ class FilesClient:
             concurrency=concurrency,
             page_size=max(1, min(page_size, PAGE_SIZE)),
             as_json=as_json,
+            json_layout=json_layout,
         )
         return Listing(self, query)
 

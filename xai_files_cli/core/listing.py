@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import fnmatch
 import heapq
+import itertools
 import operator
 import queue
 import threading
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from xai_files_cli.core.records import FileInfo
+from xai_files_cli.core.records import FileInfo, JsonLayout
 from xai_files_cli.errors import InternalError, UsageError, XaiError
 
 if TYPE_CHECKING:
@@ -184,11 +185,13 @@ class ListQuery:
     concurrency: int = DEFAULT_CONCURRENCY
     page_size: int = PAGE_SIZE
     as_json: bool = False  # hand out `FileInfo.to_json()` objects instead of FileInfo (faster)
+    json_layout: JsonLayout | None = None  # hand out those objects' JSON texts (fastest)
 
 
 class Listing:
-    """The files of one query, in order, fetched as they are consumed: an iterator of FileInfo, or
-    of their JSON objects (`ListQuery.as_json`).
+    """The files of one query, in order, fetched as they are consumed: an iterator of FileInfo, of
+    their JSON objects (`ListQuery.as_json`) or of those objects' texts (`ListQuery.json_layout`);
+    `pages()` hands the same items out a list at a time.
 
     Close it (or use it as a context manager) when stopping early: that stops its cursors.
     `has_more()` after the limit was reached says whether more files match.
@@ -198,10 +201,11 @@ class Listing:
         if query.limit is not None and query.limit < 1:
             raise UsageError("the limit must be at least 1")
         self._engine = _Engine(client, query)
-        self._items = self._engine.files()
+        self._chunks = self._engine.chunks()
         self._limit = query.limit
         self._count = 0
-        self._peeked: list[Any] = []
+        self._chunk: list[Any] = []  # the chunk being handed out, from `_index` on
+        self._index = 0
 
     def __iter__(self) -> Listing:
         return self
@@ -209,18 +213,37 @@ class Listing:
     def __next__(self) -> Any:
         if self._limit is not None and self._count >= self._limit:
             raise StopIteration
-        info = self._peeked.pop() if self._peeked else next(self._items)
+        while self._index >= len(self._chunk):
+            self._chunk, self._index = next(self._chunks), 0
+        item = self._chunk[self._index]
+        self._index += 1
         self._count += 1
-        return info
+        return item
+
+    def pages(self) -> Iterator[list[Any]]:
+        """The items iteration would give, in order and within the limit, a non-empty list at a time
+        (as the server's pages arrive), for writers that write a page at once."""
+        while self._limit is None or self._count < self._limit:
+            if self._index < len(self._chunk):
+                page, self._chunk, self._index = self._chunk[self._index :], [], 0
+            else:
+                try:
+                    page = next(self._chunks)
+                except StopIteration:
+                    return
+            if self._limit is not None and len(page) > self._limit - self._count:
+                room = self._limit - self._count
+                self._chunk, self._index = page, room  # the rest stays unread (see has_more)
+                page = page[:room]
+            self._count += len(page)
+            yield page
 
     def has_more(self) -> bool:
         """Whether files beyond those returned match (reads ahead only when it cannot tell otherwise)."""
-        if self._peeked:
-            return True
-        if self._engine.surely_more():
+        if self._index < len(self._chunk) or self._engine.surely_more():
             return True
         try:
-            self._peeked.append(next(self._items))
+            self._chunk, self._index = next(self._chunks), 0
         except StopIteration:
             return False
         return True
@@ -236,7 +259,7 @@ class Listing:
         }
 
     def close(self) -> None:
-        self._items.close()
+        self._chunks.close()
         self._engine.stop()
 
     def __enter__(self) -> Listing:
@@ -261,9 +284,7 @@ class _Window:
     done: bool = False
     busy: bool = False
     position: int | None = None  # created_at of the last file its cursor returned
-    pages: deque[list[Any]] = field(default_factory=deque)
-    current: list[Any] = field(default_factory=list)  # the page being handed out
-    index: int = 0
+    pages: deque[list[Any]] = field(default_factory=deque)  # read, not handed out yet
     abandoned: bool = False  # replaced by other windows; a late reply is dropped
     seen_files: int = 0  # files its cursor returned, and the time they spanned (its density)
     seen_span: int = 0
@@ -275,7 +296,7 @@ class _Window:
         )
 
     def unread(self) -> bool:
-        return bool(self.pages) or self.index < len(self.current)
+        return bool(self.pages)
 
 
 @dataclass(frozen=True)
@@ -297,7 +318,7 @@ class _Engine:
         self.client = client
         self.query = query
         self.by_time = query.sort == "created_at"
-        self.convert: Callable[[Any], Any] = FileInfo.json_from_pb if query.as_json else FileInfo.from_pb
+        self.convert = _converter(query)
         flt = query.filter if query.filter is not None and not query.filter.is_empty else None
         self.predicate = flt
         self.server_filter = flt.expression() if flt is not None else None
@@ -321,14 +342,14 @@ class _Engine:
         self._pool: _Pool | None = None
 
     # -- public ------------------------------------------------------------------------------------
-    def files(self) -> Generator[Any, None, None]:
-        """Every matching file in the asked order (the Listing applies the limit)."""
+    def chunks(self) -> Generator[list[Any], None, None]:
+        """Every matching file in the asked order, in non-empty lists (the Listing applies the limit)."""
         try:
             self.probing = self.cursors > 1
-            if self.by_time or self.cursors == 1:
-                yield from self._in_sequence()
-            else:
-                yield from self._merged()
+            pages = self._in_sequence() if self.by_time or self.cursors == 1 else self._merged()
+            convert = self.convert
+            for page in pages:
+                yield list(map(convert, page))
         finally:
             self.stop()
 
@@ -344,12 +365,12 @@ class _Engine:
             self._pool = None
 
     # -- handing out -------------------------------------------------------------------------------
-    def _in_sequence(self) -> Iterator[Any]:
+    def _in_sequence(self) -> Iterator[list[Any]]:
         while self.head < len(self.windows):
-            yield from self._window_files(self.windows[self.head])
+            yield from self._window_pages(self.windows[self.head])
             self.head += 1
 
-    def _merged(self) -> Iterator[Any]:
+    def _merged(self) -> Iterator[list[Any]]:
         """Files sorted by name or size: time slices merged by (key, id), or the one cursor."""
         first = self.first
         while not (first.started and not first.busy) or len(self.probes) < len(self.probes_wanted):
@@ -360,22 +381,17 @@ class _Engine:
             return
         first.done, first.abandoned, first.pages = True, True, deque()  # it read across every slice
         self.windows = self._time_slices()
-        name = "filename" if self.query.sort == "filename" else "size"
-        getter = operator.itemgetter if self.query.as_json else operator.attrgetter
-        key = getter(name, "id")
-        streams = [self._window_files(window) for window in self.windows]
-        yield from heapq.merge(*streams, key=key, reverse=self.query.descending)
+        key = operator.attrgetter("filename" if self.query.sort == "filename" else "size", "id")
+        streams = [itertools.chain.from_iterable(self._window_pages(window)) for window in self.windows]
+        merged = heapq.merge(*streams, key=key, reverse=self.query.descending)
+        while chunk := list(itertools.islice(merged, self.query.page_size)):
+            yield chunk
 
-    def _window_files(self, window: _Window) -> Iterator[Any]:
+    def _window_pages(self, window: _Window) -> Iterator[list[Any]]:
         while True:
-            while window.index < len(window.current):
-                info = window.current[window.index]
-                window.index += 1
-                yield info
             if window.pages:
-                window.current, window.index = window.pages.popleft(), 0
+                yield window.pages.popleft()
             elif window.done:
-                window.current, window.index = [], 0
                 return
             else:
                 self._pump()
@@ -484,9 +500,9 @@ class _Engine:
 
     # -- replies -----------------------------------------------------------------------------------
     def _take(self, window: _Window, reply: Any) -> None:
-        """Keep a page's matching files; end the window at its cut or its last page."""
+        """Keep a page's matching files (the `File` messages; converted when handed out); end the
+        window at its cut or its last page."""
         kept: list[Any] = []
-        convert = self.convert
         accept = self.predicate.matches if self.predicate is not None else None
         first_created: int | None = None
         read = 0
@@ -505,7 +521,7 @@ class _Engine:
             first_created = created if first_created is None else first_created
             window.position = created
             if accept is None or accept(message.filename, message.size, created):
-                kept.append(convert(message))
+                kept.append(message)
         else:
             self._advance(window, reply)
         if first_created is not None and window.position is not None:
@@ -636,6 +652,14 @@ class _Engine:
             rest = _Window(lo=cut, hi=window.hi)
             window.hi = cut
         return rest
+
+
+def _converter(query: ListQuery) -> Callable[[Any], Any]:
+    """What each listed `File` message becomes: a FileInfo, its JSON object, or that object's text."""
+    if query.json_layout is not None:
+        layout = query.json_layout
+        return lambda message: FileInfo.json_text_from_pb(message, layout)
+    return FileInfo.json_from_pb if query.as_json else FileInfo.from_pb
 
 
 class _Pool:

@@ -21,11 +21,16 @@ if TYPE_CHECKING:
 # surrogates (a file name that is not UTF-8), which cannot be written as UTF-8 at all.
 _JSON_UNSAFE = re.compile(f"[{DEL_AND_C1_CONTROLS}{BIDI_AND_INVISIBLE}{LINE_SEPARATORS}{LONE_SURROGATES}]")
 
+# How `write_json_array` and `write_jsonl` lay out a flat object: what opens it, what goes between
+# two members, what closes it. Texts made in these layouts can be written by the page writers below.
+ARRAY_ELEMENT = ("{\n    ", ",\n    ", "\n  }")
+JSONL_LINE = ("{", ", ", "}")
+
 
 def to_json_text(value: Any, *, indent: int | None = 2) -> str:
     """JSON with UTF-8 kept readable but C1 controls and bidi overrides escaped as \\uXXXX."""
     if indent is None:
-        flat = _flat_object(value, "{", ", ", "}")
+        flat = _flat_object(value, *JSONL_LINE)
         return _escape_unsafe(flat if flat is not None else json.dumps(value, ensure_ascii=False))
     return _escape_unsafe(json.dumps(value, ensure_ascii=False, indent=indent))
 
@@ -58,9 +63,28 @@ def write_json_array(io: IOStreams, values: Iterable[Any]) -> None:
     io.write_out("\n]\n" if opened else "[]\n")
 
 
+def write_json_array_pages(io: IOStreams, pages: Iterable[list[str]]) -> None:
+    """`write_json_array` for elements given as their JSON texts (made in the ARRAY_ELEMENT layout),
+    a list at a time: the same text, one write per list, the first list flushed at once."""
+    opened = False
+    for page in pages:
+        io.write_out((",\n  " if opened else "[\n  ") + _escape_unsafe(",\n  ".join(page)))
+        if not opened:
+            opened = True
+            io.flush_out()
+    io.write_out("\n]\n" if opened else "[]\n")
+
+
+def write_jsonl_pages(io: IOStreams, pages: Iterable[list[str]]) -> None:
+    """`write_jsonl` for values given as their JSON texts (made in the JSONL_LINE layout), a list at a
+    time."""
+    for page in pages:
+        io.write_out(_escape_unsafe("\n".join(page)) + "\n")
+
+
 def _element_text(value: Any) -> str:
     """One array element as `to_json_text([value])` would show it (two extra spaces of indent)."""
-    flat = _flat_object(value, "{\n    ", ",\n    ", "\n  }")
+    flat = _flat_object(value, *ARRAY_ELEMENT)
     if flat is not None:
         return _escape_unsafe(flat)
     return to_json_text(value).replace("\n", "\n  ")
