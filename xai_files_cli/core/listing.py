@@ -27,6 +27,7 @@ that cannot filter still gives the right files.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import heapq
 import itertools
 import operator
@@ -349,7 +350,7 @@ class _Engine:
             pages = self._in_sequence() if self.by_time or self.cursors == 1 else self._merged()
             convert = self.convert
             for page in pages:
-                yield list(map(convert, page))
+                yield convert(page)
         finally:
             self.stop()
 
@@ -502,18 +503,17 @@ class _Engine:
     def _take(self, window: _Window, reply: Any) -> None:
         """Keep a page's matching files (the `File` messages; converted when handed out); end the
         window at its cut or its last page."""
+        if self.by_time and self.predicate is None:
+            self._take_in_time_order(window, reply)
+            return
         kept: list[Any] = []
         accept = self.predicate.matches if self.predicate is not None else None
         first_created: int | None = None
         read = 0
         for message in reply.data:
-            stamp = message.created_at
-            created = stamp.seconds * _NS + stamp.nanos
+            created = _created_ns(message)
             if not window.holds(created):
-                raise InternalError(
-                    "list files: the server returned a file outside the requested created_at range "
-                    "(it does not honour the filter)"
-                )
+                raise _outside_the_window()
             if self._past_cut(window, created):
                 window.done = True
                 break
@@ -525,11 +525,37 @@ class _Engine:
         else:
             self._advance(window, reply)
         if first_created is not None and window.position is not None:
-            span = abs(window.position - first_created)
-            self.seen_files, self.seen_span = self.seen_files + read, self.seen_span + span
-            window.seen_files, window.seen_span = window.seen_files + read, window.seen_span + span
+            self._count_seen(window, read, abs(window.position - first_created))
         if kept:
             window.pages.append(kept)
+
+    def _take_in_time_order(self, window: _Window, reply: Any) -> None:
+        """`_take` for a page in created_at order that every file passes: only the times at its ends
+        are read, as every file between them lies between them in time."""
+        data = reply.data
+        if not data:
+            self._advance(window, reply)
+            return
+        first, last = _created_ns(data[0]), _created_ns(data[-1])
+        if not (window.holds(first) and window.holds(last)):
+            raise _outside_the_window()
+        count = len(data)
+        if self._past_cut(window, last):
+            window.done = True
+            count = next(i for i, message in enumerate(data) if self._past_cut(window, _created_ns(message)))
+            if count == 0:
+                return
+            last = _created_ns(data[count - 1])
+        else:
+            self._advance(window, reply)
+        window.position = last
+        self._count_seen(window, count, abs(last - first))
+        window.pages.append(list(data) if count == len(data) else list(data[:count]))
+
+    def _count_seen(self, window: _Window, files: int, span: int) -> None:
+        """Note that `window`'s cursor read `files` files spanning `span` ns (the densities cuts use)."""
+        self.seen_files, self.seen_span = self.seen_files + files, self.seen_span + span
+        window.seen_files, window.seen_span = window.seen_files + files, window.seen_span + span
 
     def _advance(self, window: _Window, reply: Any) -> None:
         token = reply.pagination_token if reply.HasField("pagination_token") else ""
@@ -654,12 +680,25 @@ class _Engine:
         return rest
 
 
-def _converter(query: ListQuery) -> Callable[[Any], Any]:
-    """What each listed `File` message becomes: a FileInfo, its JSON object, or that object's text."""
+def _created_ns(message: Any) -> int:
+    stamp = message.created_at
+    return int(stamp.seconds * _NS + stamp.nanos)
+
+
+def _outside_the_window() -> InternalError:
+    return InternalError(
+        "list files: the server returned a file outside the requested created_at range "
+        "(it does not honour the filter)"
+    )
+
+
+def _converter(query: ListQuery) -> Callable[[list[Any]], list[Any]]:
+    """What a page of listed `File` messages becomes: FileInfo, their JSON objects, or those objects'
+    texts."""
     if query.json_layout is not None:
-        layout = query.json_layout
-        return lambda message: FileInfo.json_text_from_pb(message, layout)
-    return FileInfo.json_from_pb if query.as_json else FileInfo.from_pb
+        return functools.partial(FileInfo.json_texts_from_pb, layout=query.json_layout)
+    each = FileInfo.json_from_pb if query.as_json else FileInfo.from_pb
+    return lambda page: list(map(each, page))
 
 
 class _Pool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -103,6 +104,14 @@ def _stamp_json_text(stamp: Any) -> str:
     return str(_stamp_json(stamp))
 
 
+def _public_url_text(message: Any, between: str) -> str:
+    """The public URL members of a file's JSON text (for a message that has a public URL)."""
+    expiry = message.public_url_expires_at
+    expires = _stamp_json_text(expiry) if message.HasField("public_url_expires_at") else "null"
+    url = _json_string(message.public_url)
+    return f'{between}"public_url": {url}{between}"public_url_expires_at": {expires}'
+
+
 # How a file's JSON object is laid out as text: what opens it, what goes between two members (a
 # comma, then a newline and indent or a space), and what closes it (output/machine.py names them).
 JsonLayout = tuple[str, str, str]
@@ -165,25 +174,32 @@ class FileInfo:
     def json_text_from_pb(message: Any, layout: JsonLayout) -> str:
         """The text `json.dumps` writes for `FileInfo.json_from_pb(message)` (ensure_ascii=False,
         members laid out as `layout` says), made without the object: a long listing's fast path."""
+        return FileInfo.json_texts_from_pb([message], layout)[0]
+
+    @staticmethod
+    def json_texts_from_pb(messages: Iterable[Any], layout: JsonLayout) -> list[str]:
+        """`json_text_from_pb` of each message (a page at a time: one call for a whole page)."""
         opening, between, closing = layout
-        # An unset created_at reads as 0 seconds: 1970-01-01T00:00:00Z, as `json_from_pb` says.
-        created = _stamp_json_text(message.created_at)
-        expires = _stamp_json_text(message.expires_at) if message.HasField("expires_at") else "null"
-        text = (
-            f'{opening}"id": {_json_string(message.id)}{between}"filename": {_json_string(message.filename)}'
-            f'{between}"size": {int(message.size)}{between}"created_at": {created}'
-            f'{between}"expires_at": {expires}'
-        )
-        if message.HasField("public_url"):
-            url_expires = message.public_url_expires_at
-            url_expiry = (
-                _stamp_json_text(url_expires) if message.HasField("public_url_expires_at") else "null"
+        id_, filename, size = f'{opening}"id": ', f'{between}"filename": ', f'{between}"size": '
+        created_at, expires_at = f'{between}"created_at": ', f'{between}"expires_at": '
+        texts = []
+        for message in messages:
+            # An unset created_at reads as 0 seconds: 1970-01-01T00:00:00Z, as `json_from_pb` says.
+            stamp = message.created_at
+            seconds = stamp.seconds
+            if 0 <= stamp.nanos < 1_000_000_000 and _DATETIME_SECONDS[0] <= seconds <= _DATETIME_SECONDS[1]:
+                created = _quoted_second(seconds)
+            else:
+                created = _stamp_json_text(stamp)
+            expires = _stamp_json_text(message.expires_at) if message.HasField("expires_at") else "null"
+            text = (
+                f"{id_}{_json_string(message.id)}{filename}{_json_string(message.filename)}"
+                f"{size}{int(message.size)}{created_at}{created}{expires_at}{expires}"
             )
-            text += (
-                f'{between}"public_url": {_json_string(message.public_url)}'
-                f'{between}"public_url_expires_at": {url_expiry}'
-            )
-        return text + closing
+            if message.HasField("public_url"):
+                text += _public_url_text(message, between)
+            texts.append(text + closing)
+        return texts
 
     def to_json(self) -> dict[str, Any]:
         """The stable JSON object for --json/--jsonl; public URL fields only when a URL is set."""
