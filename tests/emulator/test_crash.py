@@ -53,49 +53,59 @@ def _restart_and_check(data_dir) -> dict[str, str]:
 def test_sigkill_during_uploads_never_leaves_partial_files(tmp_path):
     """The server killed at random points of an upload (mid-stream, right after the last chunk)."""
     rng = random.Random(1234)
-    data_dir = tmp_path / "d"
-    serve = ServeProcess(data_dir)
+    serve = ServeProcess(tmp_path / "d")
     client = serve.client()
     expected = {}
     for index in range(3):
         payload = rng.randbytes(rng.randint(0, 2 * MIB))
         expected[client.upload(f"early{index}.bin", payload).id] = _sha(payload)
     client.close()
-    serve.kill()
-    for kill in range(KILLS):
-        serve = ServeProcess(data_dir)
-        client = serve.client()
-        payload = rng.randbytes(8 * MIB)
-        chunks = [payload[i : i + MIB] for i in range(0, len(payload), MIB)]
-        kill_after = len(chunks) if kill == KILLS - 1 else rng.randint(1, len(chunks) - 1)
-        reached = threading.Event()
+    try:
+        for kill in range(KILLS):
+            payload = rng.randbytes(8 * MIB)
+            kill_after = 8 if kill == KILLS - 1 else rng.randint(1, 7)  # of its eight 1 MiB chunks
+            landed = _upload_killed_after(serve, f"victim{kill}.bin", payload, kill_after)
+            if landed is not None:  # the server answered before dying: it must be there
+                expected[landed] = _sha(payload)
+            serve = ServeProcess(serve.data_dir)  # restart; start-up cleanup runs, then the checks
+            stored = {file_id: digest for file_id, (_, digest) in _check_store(serve).items()}
+            for file_id, digest in expected.items():  # every earlier file is intact
+                assert stored[file_id] == digest
+            new = set(stored) - set(expected)
+            assert len(new) <= 1  # the killed upload landed completely or not at all
+            for file_id in new:
+                assert stored[file_id] == _sha(payload)
+            expected = stored
+    finally:
+        serve.kill()
 
-        def messages(chunks=chunks, kill_after=kill_after, reached=reached, name=f"victim{kill}.bin"):
-            yield init(name)
-            for number, chunk in enumerate(chunks, start=1):
-                yield data(chunk)
-                if number == kill_after:
-                    reached.set()
 
-        future = client.stub.UploadFile.future(messages(), metadata=client.metadata)
+def _upload_killed_after(serve: ServeProcess, name: str, payload: bytes, kill_after: int) -> str | None:
+    """Stream `payload` in 1 MiB chunks and SIGKILL the server once `kill_after` chunks are sent; the
+    id of the file if the server confirmed the upload before it died."""
+    client = serve.client()
+    chunks = [payload[i : i + MIB] for i in range(0, len(payload), MIB)]
+    reached = threading.Event()
+
+    def messages():
+        yield init(name)
+        for number, chunk in enumerate(chunks, start=1):
+            yield data(chunk)
+            if number == kill_after:
+                reached.set()
+
+    future = client.stub.UploadFile.future(messages(), metadata=client.metadata)
+    try:
         assert reached.wait(20)
         serve.proc.kill()
         serve.proc.wait(10)
         try:
-            landed = future.result(timeout=20)
-            expected[landed.id] = _sha(payload)  # the server answered before dying: it must be there
+            return future.result(timeout=20).id
         except grpc.RpcError:
-            pass
+            return None
+    finally:
         client.close()
         serve.kill()
-        stored = _restart_and_check(data_dir)
-        for file_id, digest in expected.items():  # every earlier file is intact
-            assert stored[file_id] == digest
-        new = set(stored) - set(expected)
-        assert len(new) <= 1  # the killed upload landed completely or not at all
-        for file_id in new:
-            assert stored[file_id] == _sha(payload)
-        expected = stored
 
 
 def test_sigkill_during_deletes_keeps_rows_and_blobs_in_agreement(tmp_path):
