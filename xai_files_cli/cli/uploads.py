@@ -303,7 +303,7 @@ def skipped_result(entry: PlanEntry) -> UploadResult:
 # -- upload ------------------------------------------------------------------------------------------
 def upload_path(app_ctx: AppContext, path: str, name: str | None, options: RunOptions) -> None:
     """`xai files upload PATH|-`: plan, skip or upload, record, report."""
-    from xai_files_cli.core.content_hash import HashingSource
+    from xai_files_cli.core.content_hash import HashingSource, NoHasher
     from xai_files_cli.core.records import UploadItem
 
     io = app_ctx.io
@@ -316,9 +316,15 @@ def upload_path(app_ctx: AppContext, path: str, name: str | None, options: RunOp
         # read would return what was typed and then wait for a second Ctrl-D.
         stdin = getattr(io.stdin, "raw", io.stdin) if io.stdin_is_tty else io.stdin
         source = HashingSource.from_stream(stdin, label="stdin")
+        assert isinstance(source, HashingSource)
+        if options.manifest is None:  # hashed in the sending thread: only when the manifest wants it
+            source.hasher = NoHasher()
         item = UploadItem(path=Path("-"), name=name)
     else:
-        source = HashingSource.open_path(Path(path))
+        # A large file is hashed only when something needs the digest (the manifest, or a
+        # --skip-existing check that hashed it already); otherwise the index records its stat,
+        # and a later --skip-existing run that cannot trust the stat compares the stored content.
+        source = HashingSource.open_path(Path(path), digest=options.manifest is not None)
         item = UploadItem(path=Path(path), name=name or Path(path).name)
     run = UploadRun(app_ctx, options, "upload")
     try:
@@ -351,6 +357,8 @@ def _upload_one(run: UploadRun, source: UploadSource, item: UploadItem, *, from_
             run.finished(result, entry.size)
             _print_upload_result(app_ctx, result, entry.reason, options.json_output)
             return
+        if entry.sha256 is not None:  # compared with an earlier upload: remember this one's digest
+            source.want_digest()
     check_name(item.filename)  # before the index is written: a name that cannot be sent is exit 2
     journal = run.journal()
     progress = make_progress(app_ctx.io, quiet=app_ctx.options.quiet, verb="upload")
@@ -370,7 +378,7 @@ def _upload_one(run: UploadRun, source: UploadSource, item: UploadItem, *, from_
         if isinstance(error, XaiError):
             run.finished(UploadResult(item=item, error=error), source.size)
         raise
-    sha = journal.stored(ticket, source, info)
+    sha = journal.stored(ticket, source, info) or None  # None: sent without a hash
     result = UploadResult(item=item, file=info, sha256=sha)
     run.finished(result, info.size)
     _print_upload_result(

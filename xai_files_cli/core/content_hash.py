@@ -28,6 +28,7 @@ from xai_files_cli.errors import InternalError
 # Sources up to this size are hashed inline by `HashingSource.open_path`; larger ones in a thread.
 INLINE_HASH_BYTES = 256 * 1024
 QUEUED_CHUNKS = 4  # at most this many chunks (3 MiB each) wait for the hashing thread
+UNKNOWN_DIGEST = ""  # the digest of content sent without a hash
 
 
 class Hasher(Protocol):
@@ -56,6 +57,22 @@ class InlineHasher:
 
     def hexdigest(self) -> str:
         return self._sha.hexdigest()
+
+    def close(self) -> None:
+        pass
+
+
+class NoHasher:
+    """Takes no hash: its digest is UNKNOWN_DIGEST (see `HashingSource.open_path`)."""
+
+    def reset(self) -> None:
+        pass
+
+    def feed(self, data: bytes) -> None:
+        pass
+
+    def hexdigest(self) -> str:
+        return UNKNOWN_DIGEST
 
     def close(self) -> None:
         pass
@@ -129,14 +146,27 @@ class HashingSource(UploadSource):
         self._digest: str | None = None
 
     @classmethod
-    def open_path(cls, path: Path, *, hash_in_thread: bool = True) -> HashingSource:
+    def open_path(cls, path: Path, *, hash_in_thread: bool = True, digest: bool = True) -> HashingSource:
         """Open a regular file (UsageError otherwise); with `hash_in_thread`, a file above
-        INLINE_HASH_BYTES is hashed by a ThreadedHasher, else in the thread that reads it."""
+        INLINE_HASH_BYTES is hashed by a ThreadedHasher, else in the thread that reads it.
+
+        Without `digest` (nothing asked for the hash), a file above INLINE_HASH_BYTES is not hashed:
+        its `hexdigest` is UNKNOWN_DIGEST, and the SHA-256 costs nothing (about a quarter of the CPU
+        of a large upload). A smaller file is hashed anyway: it costs microseconds.
+        """
         source = super().open_path(path)
         assert isinstance(source, HashingSource)
-        if hash_in_thread and source.size is not None and source.size > INLINE_HASH_BYTES:
-            source.hasher = ThreadedHasher()
+        if source.size is not None and source.size > INLINE_HASH_BYTES:
+            if not digest:
+                source.hasher = NoHasher()
+            elif hash_in_thread:
+                source.hasher = ThreadedHasher()
         return source
+
+    def want_digest(self) -> None:
+        """Hash the coming read pass after all (a source opened without `digest`), in a thread."""
+        if isinstance(self.hasher, NoHasher):
+            self.hasher = ThreadedHasher()
 
     @property
     def opened_stat(self) -> os.stat_result | None:
@@ -153,7 +183,8 @@ class HashingSource(UploadSource):
         self.read_to_end = True
 
     def hexdigest(self) -> str:
-        """The SHA-256 of the bytes read in the last, complete pass (also after `close`)."""
+        """The SHA-256 of the bytes read in the last, complete pass (also after `close`), or
+        UNKNOWN_DIGEST when this source takes no hash."""
         if not self.read_to_end:
             raise InternalError(f"{self.label}: no complete read to take a hash of")
         if self._digest is None:

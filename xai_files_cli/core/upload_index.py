@@ -6,7 +6,8 @@ sizes, SHA-256 digests, times, and the local path and stat each upload was read 
 
 - `uploads`: one row per stored file: content (sha256 + size) and name -> file id, expiry, upload
   time; plus the path and its stat at the time of the read, so an unchanged file need not be hashed
-  again (see `Snapshot.known_digest`).
+  again (see `Snapshot.known_digest`). The sha256 is empty for a file sent without a hash until a
+  later check learns it (`digest_op`).
 - `pending`: one row per upload under way, written before its first byte is sent (path, name,
   size, start time) and removed when the upload ends. A row left behind means a run was killed
   while the server may have stored the file; a later run reconciles it with the server
@@ -161,7 +162,10 @@ class Snapshot:
 
     entries: dict[tuple[str, int], list[IndexEntry]] = field(default_factory=lambda: defaultdict(list))
     pending: dict[tuple[str, int], list[PendingEntry]] = field(default_factory=lambda: defaultdict(list))
-    digests: dict[str, list[tuple[Fingerprint, str, int]]] = field(default_factory=lambda: defaultdict(list))
+    # path -> (stat when read, sha256 or "" when uploaded without a hash, read time, file id)
+    digests: dict[str, list[tuple[Fingerprint, str, int, str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
     def entries_for(self, name: str, size: int) -> list[IndexEntry]:
         """Files uploaded under `name` with `size` bytes, newest first."""
@@ -178,11 +182,24 @@ class Snapshot:
         was read, and the file's last change must be older than that read by RACY_MARGIN_NS; a
         content write always moves ctime, which no program can set back.
         """
-        for recorded, sha, read_at in self.digests.get(path_key(path), []):
-            changed = max(fingerprint.mtime_ns, fingerprint.ctime_ns)
-            if recorded == fingerprint and changed < read_at - RACY_MARGIN_NS:
+        for recorded, sha, read_at, _ in self.digests.get(path_key(path), []):
+            if sha and _unchanged(recorded, fingerprint, read_at):
                 return sha
         return None
+
+    def unchanged_since_upload(self, path: Path, fingerprint: Fingerprint) -> frozenset[str]:
+        """The ids of the files uploaded from `path` whose content it still holds, by the same
+        rule as `known_digest`: also those uploaded without a hash."""
+        return frozenset(
+            file_id
+            for recorded, _, read_at, file_id in self.digests.get(path_key(path), [])
+            if _unchanged(recorded, fingerprint, read_at)
+        )
+
+
+def _unchanged(recorded: Fingerprint, now: Fingerprint, read_at_ns: int) -> bool:
+    """Whether a file whose stat is `now` holds what was read at `read_at_ns` with stat `recorded`."""
+    return recorded == now and max(now.mtime_ns, now.ctime_ns) < read_at_ns - RACY_MARGIN_NS
 
 
 def _ns(moment: Any) -> int | None:
@@ -316,12 +333,13 @@ class UploadIndex:
                     found.pending[(row[3], row[4])].append(PendingEntry(*row))
             for part in _chunks(keys):
                 marks = ",".join("?" * len(part))
-                for key, sha, *stat, read_at in conn.execute(
-                    "SELECT path, sha256, size, mtime_ns, ctime_ns, ino, dev, read_at_ns FROM uploads "
-                    f"WHERE path IN ({marks}) AND read_at_ns IS NOT NULL ORDER BY read_at_ns DESC",
+                for key, sha, *stat, read_at, file_id in conn.execute(
+                    "SELECT path, sha256, size, mtime_ns, ctime_ns, ino, dev, read_at_ns, file_id "
+                    f"FROM uploads WHERE path IN ({marks}) AND read_at_ns IS NOT NULL "
+                    "ORDER BY read_at_ns DESC",
                     tuple(part),
                 ):
-                    found.digests[key].append((Fingerprint(*stat), sha, read_at))
+                    found.digests[key].append((Fingerprint(*stat), sha, read_at, file_id))
             return found
 
         return self._safely(query, Snapshot())
@@ -419,6 +437,14 @@ def refresh_op(file_id: str, info: FileInfo, *, path: Path, stat: os.stat_result
         "UPDATE uploads SET expires_at_ns = ?, path = ?, dev = ?, ino = ?, mtime_ns = ?, ctime_ns = ?, "
         "read_at_ns = ? WHERE file_id = ?",
         values,
+    )
+
+
+def digest_op(file_id: str, sha256: str) -> Op:
+    """The SHA-256 of a file that was uploaded without one, once it is known."""
+    values = (sha256, file_id)
+    return lambda conn: conn.execute(
+        "UPDATE uploads SET sha256 = ? WHERE file_id = ? AND sha256 = ''", values
     )
 
 

@@ -9,8 +9,11 @@
 - upload otherwise: never seen, content changed, or the earlier upload was deleted or expired.
 
 A file is hashed before its upload only when the index has a candidate to compare with; otherwise
-the hash is taken during the upload (`core.content_hash`). A file whose stat equals the one recorded
-when it was last read is not hashed again (`Snapshot.known_digest`). The index is read once per run
+the hash is taken during the upload (`core.content_hash`), or not at all for a large file sent by
+`upload` without --manifest. A file whose stat equals the one recorded when it was last read is not
+hashed again (`Snapshot.known_digest`), and it matches a file uploaded from it without a hash; a
+file uploaded without a hash whose stat no longer tells is compared with the stored bytes
+(downloaded and hashed once: its digest is remembered). The index is read once per run
 (a `Snapshot`) and what the checks learn is written back in one transaction.
 
 `UploadJournal` writes the index around each upload (on the index's writer thread): a pending row
@@ -35,7 +38,7 @@ import grpc
 
 from xai_files_cli._pb import files_pb2, files_pb2_grpc
 from xai_files_cli.core import rpc
-from xai_files_cli.core.content_hash import HashingSource, HashSink, hash_file
+from xai_files_cli.core.content_hash import UNKNOWN_DIGEST, HashingSource, HashSink, hash_file
 from xai_files_cli.core.files import FilesClient
 from xai_files_cli.core.records import FileInfo, UploadItem, epoch_seconds, rfc3339
 from xai_files_cli.core.upload_index import (
@@ -47,6 +50,7 @@ from xai_files_cli.core.upload_index import (
     Snapshot,
     UploadIndex,
     begin_op,
+    digest_op,
     end_op,
     forget_op,
     record_op,
@@ -149,7 +153,9 @@ class UploadPlanner:
         """Whether deciding `check` takes a call of its own (a get, a filtered list, a download)."""
         if check.early is not None:
             return False
-        return bool(check.pending) or not all(view.covers(entry.uploaded_at_ns) for entry in check.same)
+        if check.pending or check.unknown:  # a filtered list, or a download to compare content with
+            return True
+        return not all(view.covers(entry.uploaded_at_ns) for entry in check.same)
 
     def plan(self, item: UploadItem, *, skip_existing: bool) -> PlanEntry:
         return self.plan_all([item], skip_existing=skip_existing)[0]
@@ -157,7 +163,7 @@ class UploadPlanner:
     def _ask_server(self, checks: list[_Check]) -> _ServerView:
         """The newest files back to the oldest candidate or pending row of these checks."""
         now = time.time_ns()
-        created = [e.uploaded_at_ns for c in checks for e in c.same if not e.expired(now)]
+        created = [e.uploaded_at_ns for c in checks for e in (*c.same, *c.unknown) if not e.expired(now)]
         started = [p.started_at_ns - CLOCK_SKEW_NS for c in checks for p in c.pending]
         if len(created) + len(started) < SCAN_FROM:
             return _ServerView(asked=False)
@@ -183,7 +189,19 @@ class UploadPlanner:
                 writes.append(forget_op(entry.file_id))
                 continue
             writes.append(refresh_op(entry.file_id, info, path=path, stat=check.stat, read_at_ns=read_at))
+            if entry.sha256 == UNKNOWN_DIGEST:  # uploaded without a hash: its content is known now
+                writes.append(digest_op(entry.file_id, sha))
             return PlanEntry(item, SKIP, f"unchanged: uploaded as {info.id}", size, sha, info)
+        for entry in check.unknown:  # uploaded without a hash, and the stat no longer tells
+            info = self._confirm(entry, view, read_at)
+            stored = self._content_of(entry.file_id) if info is not None else None
+            if info is None or stored is None:
+                writes.append(forget_op(entry.file_id))
+                continue
+            writes.append(digest_op(entry.file_id, stored))  # compared by its digest from now on
+            if stored == sha:
+                writes.append(refresh_op(entry.file_id, info, path=path, stat=check.stat, read_at_ns=read_at))
+                return PlanEntry(item, SKIP, f"unchanged: uploaded as {entry.file_id}", size, sha, info)
         if check.pending:
             adopted = self._adopt(item.filename, size, sha, check.pending, view)
             writes.append(end_op([p.id for p in check.pending]))
@@ -257,11 +275,22 @@ class _Check:
     read_at_ns: int = 0
     entries: tuple[IndexEntry, ...] = ()
     pending: tuple[PendingEntry, ...] = ()
+    unchanged: frozenset[str] = frozenset()  # files uploaded from this path, whose stat it still has
 
     @property
     def same(self) -> list[IndexEntry]:
-        """The remembered files with this content."""
-        return [entry for entry in self.entries if entry.sha256 == self.sha]
+        """The remembered files with this content: by digest, or by the stat of the path."""
+        return [
+            entry
+            for entry in self.entries
+            if (entry.sha256 and entry.sha256 == self.sha) or entry.file_id in self.unchanged
+        ]
+
+    @property
+    def unknown(self) -> list[IndexEntry]:
+        """Remembered files uploaded without a hash that the stat cannot vouch for: their content
+        is compared with the stored bytes."""
+        return [e for e in self.entries if e.sha256 == UNKNOWN_DIGEST and e.file_id not in self.unchanged]
 
 
 def _look(item: UploadItem, snapshot: Snapshot) -> _Check:
@@ -282,7 +311,8 @@ def _look(item: UploadItem, snapshot: Snapshot) -> _Check:
     if not entries and not pending:
         return early("not uploaded before", size)
     read_at = time.time_ns()
-    sha = snapshot.known_digest(_absolute(item.path), Fingerprint.of(st))
+    path, fingerprint = _absolute(item.path), Fingerprint.of(st)
+    sha = snapshot.known_digest(path, fingerprint)
     seconds = time.perf_counter() - started
     return _Check(
         item,
@@ -293,6 +323,7 @@ def _look(item: UploadItem, snapshot: Snapshot) -> _Check:
         read_at_ns=read_at,
         entries=tuple(entries),
         pending=tuple(pending),
+        unchanged=snapshot.unchanged_since_upload(path, fingerprint),
     )
 
 
