@@ -16,12 +16,13 @@ asked for, so the output is the one a single cursor would give:
   (equal slices of the time range) are merged by (key, id) in the asked direction: the tie order
   of the server (files with equal keys ordered by id, as the API and the emulator order them).
 
-Memory stays flat: a window holds at most WINDOW_PAGES pages (read ahead or in flight), and at most
-`4 x concurrency` windows are open. Windows are used only after a probe showed that the server
-honours filters (`created_at` before year 1 must select nothing): a server that rejects the filter
-(INVALID_ARGUMENT), or ignores it, gets the single cursor. A user filter (`FileFilter`) is sent as a
-filter expression where the language can say it and is always checked here as well, so a server
-that cannot filter still gives the right files.
+Memory stays flat: the windows next in line hold at most `concurrency x WINDOWS_PER_CURSOR x
+WINDOW_PAGES` pages between them (read ahead or in flight), a time slice of a merge MERGE_PAGES.
+Windows are used only after a probe showed that the server honours filters (`created_at` before
+year 1 must select nothing): a server that rejects the filter (INVALID_ARGUMENT), or ignores it,
+gets the single cursor. A user filter (`FileFilter`) is sent as a filter expression where the
+language can say it and is always checked here as well, so a server that cannot filter still gives
+the right files.
 """
 
 from __future__ import annotations
@@ -47,8 +48,13 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 100  # the API's largest page
 DEFAULT_CONCURRENCY = 8
-WINDOW_PAGES = 2  # pages one window may hold: buffered plus the one in flight
-WINDOWS_PER_CURSOR = 4  # windows next in line that may read ahead, per cursor
+# Pages one created_at window holds when cut (its last page is partial, so bigger windows make fewer
+# calls: 8 pages took 545 calls for 50,000 files where 2 took 625, and listed them ~20% faster both on
+# loopback and behind a 20 ms round trip), and windows next in line that may read ahead, per cursor:
+# together they bound the pages read ahead (cursors x WINDOWS_PER_CURSOR x WINDOW_PAGES).
+WINDOW_PAGES = 8
+WINDOWS_PER_CURSOR = 2
+MERGE_PAGES = 2  # pages one time slice of a merged (name or size) order may hold
 _NS = 1_000_000_000
 # Selects nothing on a server that honours filters; a server that returns files for it ignores them.
 _PROBE_FILTER = 'created_at < "0001-01-01T00:00:00Z"'
@@ -457,7 +463,7 @@ class _Engine:
         if self.by_time:  # the next window to hand out may always read; the others within the budget
             if not room and window is not self.windows[self.head]:
                 return False
-        elif len(window.pages) >= WINDOW_PAGES:  # a merge needs every window: a few pages each
+        elif len(window.pages) >= MERGE_PAGES:  # a merge needs every window: a few pages each
             return False
         if window is self.first:
             return not (self.deciding and window.started)
