@@ -76,44 +76,51 @@ def test_key_precedence(tmp_path: Path, env_key: bool, stored: bool, selection: 
     assert ENV_KEY not in repr(settings) and STORED_KEY not in repr(settings)
 
 
-@pytest.mark.parametrize(("flag", "env", "profile"), list(itertools.product([False, True], repeat=3)))
-def test_host_precedence(tmp_path: Path, flag: bool, env: bool, profile: bool) -> None:
-    """--api-host > XAI_API_HOST > profile api_host > api.x.ai:443."""
-    store = make_store(tmp_path, work={"api_host": "profile.example:1"} if profile else {})
-    environ = {"XAI_API_HOST": "env.example:2"} if env else {}
-    settings = resolution.resolve(
-        api_host_flag="flag.example:3" if flag else None, profile_flag="work", store=store, environ=environ
-    )
-    expected = (
-        ("flag.example:3", "flag --api-host")
-        if flag
-        else ("env.example:2", "env XAI_API_HOST")
-        if env
-        else ("profile.example:1", "profile work")
-        if profile
-        else ("api.x.ai:443", "default")
-    )
-    assert (settings.api_host, settings.host_source) == expected
+# setting: (resolve's flag keyword, the env var, the profile key, the Settings value and source
+# attributes, the value as (flag, env, profile, default) each with the source it is reported as)
+PRECEDENCE = {
+    "host": (
+        "api_host_flag",
+        "XAI_API_HOST",
+        "api_host",
+        ("api_host", "host_source"),
+        [
+            ("flag.example:3", "flag --api-host"),
+            ("env.example:2", "env XAI_API_HOST"),
+            ("profile.example:1", "profile work"),
+            ("api.x.ai:443", "default"),
+        ],
+    ),
+    "model": (
+        "model_flag",
+        "XAI_MODEL",
+        "model",
+        ("model", "model_source"),
+        [
+            ("flag-model", "flag --model"),
+            ("env-model", "env XAI_MODEL"),
+            ("profile-model", "profile work"),
+            (resolution.DEFAULT_MODEL, "default"),
+        ],
+    ),
+}
 
 
+@pytest.mark.parametrize("setting", sorted(PRECEDENCE))
 @pytest.mark.parametrize(("flag", "env", "profile"), list(itertools.product([False, True], repeat=3)))
-def test_model_precedence(tmp_path: Path, flag: bool, env: bool, profile: bool) -> None:
-    """--model (chat) > XAI_MODEL > profile model > grok-4."""
-    store = make_store(tmp_path, work={"model": "profile-model"} if profile else {})
-    environ = {"XAI_MODEL": "env-model"} if env else {}
-    settings = resolution.resolve(
-        model_flag="flag-model" if flag else None, profile_flag="work", store=store, environ=environ
-    )
-    expected = (
-        ("flag-model", "flag --model")
-        if flag
-        else ("env-model", "env XAI_MODEL")
-        if env
-        else ("profile-model", "profile work")
-        if profile
-        else (resolution.DEFAULT_MODEL, "default")
-    )
-    assert (settings.model, settings.model_source) == expected
+def test_flag_env_profile_default_precedence(
+    tmp_path: Path, setting: str, flag: bool, env: bool, profile: bool
+) -> None:
+    """--api-host > XAI_API_HOST > profile api_host > api.x.ai:443; --model (chat) > XAI_MODEL >
+    profile model > grok-4."""
+    flag_keyword, env_name, profile_key, (value_attr, source_attr), ranked = PRECEDENCE[setting]
+    (flag_value, _), (env_value, _), (profile_value, _), _ = ranked
+    store = make_store(tmp_path, work={profile_key: profile_value} if profile else {})
+    environ = {env_name: env_value} if env else {}
+    flags = {flag_keyword: flag_value if flag else None}
+    settings = resolution.resolve(profile_flag="work", store=store, environ=environ, **flags)
+    expected = next(pair for pair, given in zip(ranked, (flag, env, profile, True), strict=True) if given)
+    assert (getattr(settings, value_attr), getattr(settings, source_attr)) == expected
 
 
 @pytest.mark.parametrize(("flag", "env", "default_profile"), list(itertools.product([False, True], repeat=3)))

@@ -6,6 +6,7 @@ import io
 import os
 import stat
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -86,38 +87,39 @@ def test_empty_file_has_no_chunks(tmp_path: Path) -> None:
         assert list(source.chunks()) == []
 
 
-def test_growing_file_is_detected(tmp_path: Path) -> None:
-    path = tmp_path / "grows"
+def _grow(path: Path) -> None:
+    with path.open("ab") as handle:
+        handle.write(b"b" * 100)
+
+
+def _shrink(path: Path) -> None:
+    os.truncate(path, 70)
+
+
+def _rewrite_in_place(path: Path) -> None:
+    st = path.stat()  # same size, a later modification time
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_grow, "file changed during upload"),
+        (_shrink, "it shrank"),
+        (_rewrite_in_place, "modified while reading"),
+    ],
+    ids=["growing", "shrinking", "same-size rewrite"],
+)
+def test_a_file_changed_while_it_is_read_is_detected(
+    tmp_path: Path, change: Callable[[Path], None], message: str
+) -> None:
+    path = tmp_path / "changes"
     path.write_bytes(b"a" * 100)
     with UploadSource.open_path(path) as source:
         chunks = source.chunks(chunk_size=60)
         next(chunks)
-        with path.open("ab") as handle:
-            handle.write(b"b" * 100)
-        with pytest.raises(FileChangedError, match="file changed during upload"):
-            list(chunks)
-
-
-def test_shrinking_file_is_detected(tmp_path: Path) -> None:
-    path = tmp_path / "shrinks"
-    path.write_bytes(b"a" * 100)
-    with UploadSource.open_path(path) as source:
-        chunks = source.chunks(chunk_size=60)
-        next(chunks)
-        os.truncate(path, 70)
-        with pytest.raises(FileChangedError, match="it shrank"):
-            list(chunks)
-
-
-def test_same_size_rewrite_is_detected(tmp_path: Path) -> None:
-    path = tmp_path / "rewritten"
-    path.write_bytes(b"a" * 100)
-    with UploadSource.open_path(path) as source:
-        chunks = source.chunks(chunk_size=60)
-        next(chunks)
-        st = path.stat()
-        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
-        with pytest.raises(FileChangedError, match="modified while reading"):
+        change(path)
+        with pytest.raises(FileChangedError, match=message):
             list(chunks)
 
 
