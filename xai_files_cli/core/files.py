@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import grpc
 
 from xai_files_cli._pb import files_pb2, files_pb2_grpc
-from xai_files_cli.core import batch, rpc
+from xai_files_cli.core import rpc
 from xai_files_cli.core.channel import RETRY_ATTEMPTS, dial_settings, target_of
 from xai_files_cli.core.download import ContentWriter, content_call
 from xai_files_cli.core.listing import DEFAULT_CONCURRENCY, FileFilter, Listing, ListQuery
@@ -252,6 +252,8 @@ class FilesClient:
         dial = dial_settings(self._channel)
         if dial is None:
             raise TypeError("batch_upload needs a channel made by core.channel.connect")
+        from xai_files_cli.core import batch  # the grpc.aio engine: not loaded by the other commands
+
         return batch.upload_all(
             self,
             dial,

@@ -182,7 +182,8 @@ class FileInfo:
         opening, between, closing = layout
         id_, filename, size = f'{opening}"id": ', f'{between}"filename": ', f'{between}"size": '
         created_at, expires_at = f'{between}"created_at": ', f'{between}"expires_at": '
-        texts = []
+        texts: list[str] = []
+        append, string = texts.append, _json_string
         for message in messages:
             # An unset created_at reads as 0 seconds: 1970-01-01T00:00:00Z, as `json_from_pb` says.
             stamp = message.created_at
@@ -193,12 +194,12 @@ class FileInfo:
                 created = _stamp_json_text(stamp)
             expires = _stamp_json_text(message.expires_at) if message.HasField("expires_at") else "null"
             text = (
-                f"{id_}{_json_string(message.id)}{filename}{_json_string(message.filename)}"
-                f"{size}{int(message.size)}{created_at}{created}{expires_at}{expires}"
+                f"{id_}{string(message.id)}{filename}{string(message.filename)}"
+                f"{size}{message.size:d}{created_at}{created}{expires_at}{expires}"
             )
             if message.HasField("public_url"):
                 text += _public_url_text(message, between)
-            texts.append(text + closing)
+            append(text + closing)
         return texts
 
     def to_json(self) -> dict[str, Any]:
