@@ -137,17 +137,18 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 def _die_with_parent() -> Callable[[], None] | None:
-    """A pre-exec hook that has Linux send the child SIGTERM when the harness dies, even by SIGKILL
-    (which runs no `finally` and no atexit); None where prctl is not available."""
+    """A pre-exec hook that has Linux SIGKILL the child when the harness dies, even by SIGKILL (which
+    runs no `finally` and no atexit, so there is nobody left to wait for a graceful stop); None where
+    prctl is not available."""
     if not sys.platform.startswith("linux"):
         return None
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     parent = os.getpid()
 
     def hook() -> None:
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         if os.getppid() != parent:  # the harness died before the line above took effect
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), signal.SIGKILL)
 
     return hook
 
@@ -156,7 +157,7 @@ class Server:
     """`xai serve` on a free loopback port with its own data dir; `target` is what clients dial.
 
     The server never outlives the harness: `stop` is also called at exit, SIGTERM unwinds the harness
-    as SIGINT does, and the server gets SIGTERM from the kernel when the harness is killed outright."""
+    as SIGINT does, and the kernel kills the server when the harness is killed outright."""
 
     def __init__(self, data_dir: Path) -> None:
         env = dict(os.environ, XAI_API_KEY=KEY)

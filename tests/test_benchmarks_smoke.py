@@ -110,9 +110,18 @@ def test_the_benchmark_server_ends_with_the_harness(tmp_path: Path, signum: sign
     try:
         harness.send_signal(signum)
         harness.wait(timeout=20)
-        assert exits_within(server_pid, timeout=10), "xai serve outlived the benchmark harness"
+        assert exits_within(server_pid, timeout=20), f"xai serve outlived the harness: {_state(server_pid)}"
     finally:
         if not exits_within(server_pid, timeout=0):
             os.kill(server_pid, signal.SIGKILL)
         harness.kill()
         harness.wait()
+
+
+def _state(pid: int) -> str:
+    """The State line of a process, for a failure message."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return "gone"
+    return next((line for line in lines if line.startswith("State:")), "no state")
