@@ -28,6 +28,10 @@ from xai_files_cli.emulator.server import RunningServer
 from xai_files_cli.settings import resolution
 from xai_files_cli.settings.config_store import ConfigStore
 
+# Failed handshakes are UNAVAILABLE and retried: these tests check what is left once the retries
+# are spent, so the waits between them are milliseconds (real processes keep the real ones).
+pytestmark = pytest.mark.usefixtures("fast_retries")
+
 HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 TLS_HANDSHAKE_RECORD = 0x16
 
