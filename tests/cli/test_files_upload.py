@@ -172,7 +172,7 @@ def test_json_errors_are_json_on_stderr(xai, sample: Path) -> None:
     assert (error["code"], error["exit_code"]) == ("INVALID_ARGUMENT", 5)
 
 
-def test_upload_cut_mid_stream_is_restarted(emulators, tmp_path: Path) -> None:
+def test_upload_cut_mid_stream_is_restarted(emulators, tmp_path: Path, fast_retries: None) -> None:
     server = emulators.start("UploadFile:abort_upload:after=1")
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(8 * transfer.CHUNK_SIZE))
@@ -185,7 +185,7 @@ def test_upload_cut_mid_stream_is_restarted(emulators, tmp_path: Path) -> None:
     assert server.storage.get(file_id).size == big.stat().st_size
 
 
-def test_quiet_hides_the_restart_notice(emulators, tmp_path: Path) -> None:
+def test_quiet_hides_the_restart_notice(emulators, tmp_path: Path, fast_retries: None) -> None:
     emulators.start("UploadFile:abort_upload:after=1")
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(8 * transfer.CHUNK_SIZE))
