@@ -113,6 +113,7 @@ def listing_at(env: dict[str, str], count: int, runs: int, largest: bool) -> lis
         },
     )
     ours, sdk = got["xai"], got["sdk"]
+    load = os.getloadavg()[0]  # both processes share 2 cores with whatever else runs: say how busy
     expect_count(len(json.loads(ours.stdout)), count, "xai ls --all --json")
     expect_count(len(sdk.stdout.splitlines()), count, "sdk ls")
     label = f"ls --all --json, {count:,} files"
@@ -121,7 +122,7 @@ def listing_at(env: dict[str, str], count: int, runs: int, largest: bool) -> lis
         Row(
             f"{label}: wall",
             ours.brief(),
-            f"sdk {sdk.brief()}",
+            f"sdk {sdk.brief()} (load {load:.1f})",
             f"{speedup:.2f}x",
             f">= {LIST_SPEEDUP}x sdk" if largest else "",
             speedup >= LIST_SPEEDUP if largest else None,
