@@ -171,17 +171,30 @@ def _setup_logging(verbose: int, io: IOStreams) -> None:
 
 
 @functools.cache
-def click_command(only: str | None = None) -> Command:
+def click_command(only: str | None = None, sub: str | None = None) -> Command:
     """`app` as a click command, built once per process: building it costs far more than most
     commands take to run, and tests run the CLI in-process thousands of times. With `only`, the
     root holds that one top-level command (its options and behaviour unchanged): building the
-    whole tree takes about twice as long as building `files` alone."""
+    whole tree takes about twice as long as building `files` alone. With `sub` too, that group
+    holds only its command `sub` (e.g. `files ls` without the other nine `files` commands)."""
     if only is None:
         return typer.main.get_command(app)
     root = copy.copy(app)
-    root.registered_groups = [g for g in app.registered_groups if _group_name(g) == only]
+    root.registered_groups = [_pruned(g, sub) for g in app.registered_groups if _group_name(g) == only]
     root.registered_commands = [c for c in app.registered_commands if _command_name(c) == only]
     return typer.main.get_command(root)
+
+
+def _pruned(group: typer.models.TyperInfo, sub: str | None) -> typer.models.TyperInfo:
+    """`group` holding only its command or sub-group `sub` (all of them when `sub` is None)."""
+    if sub is None or group.typer_instance is None:
+        return group
+    instance = copy.copy(group.typer_instance)
+    instance.registered_groups = [g for g in instance.registered_groups if _group_name(g) == sub]
+    instance.registered_commands = [c for c in instance.registered_commands if _command_name(c) == sub]
+    pruned = copy.copy(group)
+    pruned.typer_instance = instance
+    return pruned
 
 
 def _group_name(group: typer.models.TyperInfo) -> str | None:
@@ -210,22 +223,44 @@ def _root_options() -> dict[str, bool]:
 def _command_named(argv: Sequence[str]) -> str | None:
     """The top-level command `argv` runs, when nothing before it needs the whole tree (root help,
     the version, an option the root does not know, shell completion); else None."""
+    at = _command_index(argv)
+    return argv[at] if at is not None else None
+
+
+def _command_index(argv: Sequence[str]) -> int | None:
+    """Where in `argv` the top-level command `_command_named` finds is, or None."""
     if any(name.endswith("_COMPLETE") for name in os.environ):
         return None
     names = {_group_name(g) for g in app.registered_groups} | {
         _command_name(c) for c in app.registered_commands
     }
     options = _root_options()
-    args = iter(argv)
-    for arg in args:
+    at = 0
+    while at < len(argv):
+        arg = argv[at]
         if not arg.startswith("-") or arg == "-":
-            return arg if arg in names else None
+            return at if arg in names else None
         option = arg.split("=", 1)[0]
         if option in ("-h", "--help", "--version") or option not in options:
             return None
-        if options[option] and "=" not in arg:
-            next(args, None)
+        at += 2 if options[option] and "=" not in arg else 1
     return None
+
+
+def _subcommand_named(argv: Sequence[str]) -> tuple[str | None, str | None]:
+    """The top-level command `argv` runs and, when it is a group and the very next argument names
+    one of its commands or sub-groups, that name (help, options or an unknown name: None)."""
+    at = _command_index(argv)
+    if at is None:
+        return None, None
+    group = next((g for g in app.registered_groups if _group_name(g) == argv[at]), None)
+    if group is None or group.typer_instance is None or at + 1 >= len(argv):
+        return argv[at], None
+    instance, sub = group.typer_instance, argv[at + 1]
+    names = {_group_name(g) for g in instance.registered_groups} | {
+        _command_name(c) for c in instance.registered_commands
+    }
+    return argv[at], (sub if sub in names else None)
 
 
 def run(argv: Sequence[str], io: IOStreams, ctx: AppContext | None = None) -> int:
@@ -233,7 +268,7 @@ def run(argv: Sequence[str], io: IOStreams, ctx: AppContext | None = None) -> in
     ctx = ctx or AppContext(io=io)
     if error_format_in(argv) == "json":  # parse errors before the root options apply are JSON too
         ctx.options.error_format = "json"
-    command = click_command(_command_named(argv))
+    command = click_command(*_subcommand_named(argv))
     saved_streams = sys.stdout, sys.stderr  # typer wraps both when it meets EPIPE
     try:
         result = command.main(args=list(argv), prog_name="xai", standalone_mode=False, obj=ctx)
