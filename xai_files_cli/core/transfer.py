@@ -11,7 +11,6 @@ import contextlib
 import errno
 import functools
 import os
-import secrets
 import stat
 import sys
 import threading
@@ -506,7 +505,7 @@ class AtomicFileSink:
         if self._fd is None:
             remove_stale_partials(self.dest)
             for _ in range(10):
-                temp = self.dest.with_name(_partial_prefix(self.dest) + secrets.token_hex(4) + PARTIAL_SUFFIX)
+                temp = self.dest.with_name(_partial_prefix(self.dest) + os.urandom(4).hex() + PARTIAL_SUFFIX)
                 flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
                 flags |= getattr(os, "O_NOFOLLOW", 0)
                 try:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import stat
 import sys
 from collections.abc import Callable, Iterator
@@ -34,14 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
 from xai_files_cli.errors import UsageError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 try:
     import fcntl
@@ -159,6 +151,11 @@ class ConfigStore:
         _check_owner(path, st)
         self._warn_if_permissive(path, st)
         raw = _read_bytes(path)
+        # Imported here: most commands find no config file, and then never parse one.
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - exercised on 3.10 only
+            import tomli as tomllib
         try:
             return tomllib.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
@@ -187,6 +184,8 @@ class ConfigStore:
             credentials = self.load_credentials()
             before = (config.to_toml(), credentials.to_toml())
             yield config, credentials
+            import tomli_w  # only writing commands need it
+
             changed: list[tuple[Path, str]] = []
             if credentials.to_toml() != before[1]:
                 changed.append(
@@ -276,7 +275,7 @@ class ConfigStore:
         """A fully written, fsynced temp file next to `path`, with `path`'s mode (0600 when new)."""
         st = _lstat_if_present(path, "write")
         mode = stat.S_IMODE(st.st_mode) if st is not None else 0o600  # keep the user's choice; never widen it
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
             try:
