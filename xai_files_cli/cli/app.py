@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import gc
 import logging
 import os
 import signal
@@ -315,10 +316,24 @@ def main() -> None:
     # FORCE_COLOR or PY_COLORS is set, putting box drawing into CI logs; the streams decide instead.
     os.environ.setdefault("_TYPER_FORCE_DISABLE_TERMINAL", "1")
     signal.signal(signal.SIGTERM, _on_sigterm)
+    collect_garbage_less_often()
     color = "auto"
     io = IOStreams.system(color)
     code = run(sys.argv[1:], io)
     _leave(code)
+
+
+# Allocations between two collections of the youngest generation (Python's default: 700). A listing
+# allocates about a million short-lived objects, and collecting every 700 of them took about 30 ms
+# of `files ls --all` over 50,000 files; cycles are still collected, just in larger batches.
+YOUNG_GENERATION_THRESHOLD = 20_000
+
+
+def collect_garbage_less_often() -> None:
+    """Raise the garbage collector's youngest-generation threshold for this process (never lower it)."""
+    young, middle, old = gc.get_threshold()
+    if 0 < young < YOUNG_GENERATION_THRESHOLD:
+        gc.set_threshold(YOUNG_GENERATION_THRESHOLD, middle, old)
 
 
 def _leave(code: int) -> NoReturn:
