@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import gc
 import logging
 import os
 import signal
@@ -33,6 +32,7 @@ from xai_files_cli.cli import (
     serve,
 )
 from xai_files_cli.cli.context import AppContext, GlobalOptions
+from xai_files_cli.cli.gc_tuning import collect_garbage_less_often
 from xai_files_cli.cli.messages import Messages
 from xai_files_cli.cli.options import MAX_TIMEOUT, GlobalProfileOption, Seconds
 from xai_files_cli.cli.reporting import error_format_in, exit_code_for, report_error, silence_stdout
@@ -321,19 +321,6 @@ def main() -> None:
     io = IOStreams.system(color)
     code = run(sys.argv[1:], io)
     _leave(code)
-
-
-# Allocations between two collections of the youngest generation (Python's default: 700). A listing
-# allocates about a million short-lived objects, and collecting every 700 of them took about 30 ms
-# of `files ls --all` over 50,000 files; cycles are still collected, just in larger batches.
-YOUNG_GENERATION_THRESHOLD = 20_000
-
-
-def collect_garbage_less_often() -> None:
-    """Raise the garbage collector's youngest-generation threshold for this process (never lower it)."""
-    young, middle, old = gc.get_threshold()
-    if 0 < young < YOUNG_GENERATION_THRESHOLD:
-        gc.set_threshold(YOUNG_GENERATION_THRESHOLD, middle, old)
 
 
 def _leave(code: int) -> NoReturn:
