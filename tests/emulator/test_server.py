@@ -80,7 +80,8 @@ def test_loopback_detection():
 
 def test_server_options_accept_sdk_clients():
     options = dict(server_options())
-    assert options["grpc.max_receive_message_length"] == 20 * MIB
+    # Requests are accepted a little above the 20 MiB limit, which the handlers enforce themselves.
+    assert 20 * MIB < options["grpc.max_receive_message_length"] <= 24 * MIB
     assert options["grpc.max_send_message_length"] == 20 * MIB
     assert options["grpc.keepalive_permit_without_calls"] == 1
     assert options["grpc.http2.min_ping_interval_without_data_ms"] <= 30_000

@@ -182,12 +182,52 @@ def test_default_limit_is_512_megabytes_decimal(server):
     assert server.storage.max_file_size == 512_000_000
 
 
-def test_single_message_above_receive_limit_is_resource_exhausted(files, server):
-    """One 21 MiB message exceeds the server's 20 MiB receive limit."""
-    error = error_of(lambda: files.upload_messages([init("x.bin"), data(b"\0" * (21 * MIB))]))
-    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert files.list().data == []
-    assert disk_state(server.data_dir)[1] == set()
+API_MESSAGE_LIMIT = 20 * MIB
+
+
+def _data_of_serialized_size(size: int) -> files_pb2.UploadFileChunk:
+    """A data chunk whose wire form is exactly `size` bytes (tag and length prefix included)."""
+    message = data(b"\0" * (size - 5))  # 1 tag byte and a 4-byte length for 2 to 256 MiB of data
+    assert message.ByteSize() == size
+    return message
+
+
+def _refused_upload(make_server, messages: list[files_pb2.UploadFileChunk]) -> grpc.RpcError:
+    """Send `messages` to a fresh emulator; check that the upload handler itself refused the stream
+    with RESOURCE_EXHAUSTED (so no commit could follow it) and that nothing was stored."""
+    plan = FaultPlan()
+    running, client = make_server(faults=plan)
+    error = error_of(lambda: client.upload_messages(messages))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error.details()
+    assert plan.wait_for(lambda p: p.outcomes("UploadFile") == ["RESOURCE_EXHAUSTED"], timeout=10), (
+        plan.outcomes("UploadFile")
+    )
+    assert client.list().data == []
+    assert disk_state(running.data_dir) == (set(), set())
+    return error
+
+
+def test_single_message_above_receive_limit_is_resource_exhausted(make_server):
+    """One 21 MiB message exceeds the 20 MiB message limit: the handler refuses it in grpc's words,
+    whatever the load (a refusal by the transport would end the stream like a half-close)."""
+    error = _refused_upload(make_server, [init("x.bin"), data(b"\0" * (21 * MIB))])
+    assert error.details() == f"Received message larger than max ({21 * MIB + 5} vs. {API_MESSAGE_LIMIT})"
+
+
+def test_oversized_message_after_good_chunks_stores_nothing(make_server):
+    """Good chunks, then one message above the limit: the chunks already written are never
+    committed as a truncated file while the client is told the upload failed."""
+    good = [data(b"a" * MIB) for _ in range(3)]
+    _refused_upload(make_server, [init("x.bin"), *good, data(b"\0" * (21 * MIB))])
+
+
+def test_message_limit_is_inclusive(make_server):
+    """A chunk whose wire form is exactly 20 MiB is stored; one byte more is refused."""
+    _, client = make_server()
+    at_limit = _data_of_serialized_size(API_MESSAGE_LIMIT)
+    assert client.upload_messages([init("edge.bin"), at_limit]).size == len(at_limit.data)
+    error = _refused_upload(make_server, [init("over.bin"), _data_of_serialized_size(API_MESSAGE_LIMIT + 1)])
+    assert f"({API_MESSAGE_LIMIT + 1} vs. {API_MESSAGE_LIMIT})" in error.details()
 
 
 def test_chunks_up_to_five_megabytes_are_accepted(files):

@@ -1,4 +1,5 @@
-"""Requests that cannot be decoded get INVALID_ARGUMENT, as bad input should, instead of INTERNAL.
+"""Requests that cannot be decoded get INVALID_ARGUMENT, as bad input should, instead of INTERNAL;
+requests above the API's message limit get RESOURCE_EXHAUSTED, deterministically.
 
 grpc-python answers INTERNAL ("Exception deserializing request!") when a request message does not
 parse, e.g. a string field holding bytes that are not UTF-8 (a non-UTF-8 filename sent by a raw
@@ -7,6 +8,12 @@ not parse becomes a marker, and the handler, on meeting the marker (the request 
 or any message of a request stream), aborts with INVALID_ARGUMENT naming the message type.
 Register it innermost (after the auth interceptor), so an unauthenticated caller still gets
 UNAUTHENTICATED whatever it sends.
+
+With `max_message_bytes`, a request message whose serialized size is above it becomes a marker too
+(it is not parsed), and the handler aborts with RESOURCE_EXHAUSTED in grpc's own words. The server's
+transport accepts somewhat larger messages, so that the limit is enforced here, inside the handler,
+rather than by the transport: a receive the transport refuses ends a request stream the same way a
+clean half-close does, so an upload handler could not tell a refused chunk from the end of its file.
 """
 
 from __future__ import annotations
@@ -20,15 +27,18 @@ _CACHE_LIMIT = 256  # wrapped handlers kept (one per method of the registered se
 
 
 class _Undecodable:
-    """Stands in for a request message that did not parse."""
+    """Stands in for a request message that did not parse (or was too large to be parsed)."""
 
-    __slots__ = ("message",)
+    __slots__ = ("code", "message")
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, code: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT) -> None:
         self.message = message
+        self.code = code
 
 
-def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+def _tolerant(
+    deserializer: Callable[[bytes], Any] | None, max_message_bytes: int | None
+) -> Callable[[bytes], Any] | None:
     if deserializer is None:
         return None
     owner = getattr(deserializer, "__self__", None)  # e.g. UploadFileChunk.FromString
@@ -36,6 +46,11 @@ def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], 
     name = getattr(what, "full_name", "request")
 
     def deserialize(data: bytes) -> Any:
+        if max_message_bytes is not None and len(data) > max_message_bytes:
+            return _Undecodable(
+                f"Received message larger than max ({len(data)} vs. {max_message_bytes})",
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+            )
         try:
             return deserializer(data)
         except Exception:  # DecodeError, or anything else a parser raises on bad bytes
@@ -48,7 +63,7 @@ def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], 
 
 
 def _reject(context: grpc.ServicerContext, marker: _Undecodable) -> NoReturn:
-    context.abort(grpc.StatusCode.INVALID_ARGUMENT, marker.message)
+    context.abort(marker.code, marker.message)
     raise AssertionError("unreachable: context.abort raises")
 
 
@@ -102,11 +117,14 @@ def _wrap_behaviour(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
     return unary_unary
 
 
-def tolerant_handler(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-    """`handler` with a deserializer that never raises and a behaviour that rejects what did not parse."""
+def tolerant_handler(
+    handler: grpc.RpcMethodHandler, max_message_bytes: int | None = None
+) -> grpc.RpcMethodHandler:
+    """`handler` with a deserializer that never raises and a behaviour that rejects what did not parse
+    (and, with `max_message_bytes`, what is larger than that)."""
     behaviour = _wrap_behaviour(handler)
     options = {
-        "request_deserializer": _tolerant(handler.request_deserializer),
+        "request_deserializer": _tolerant(handler.request_deserializer, max_message_bytes),
         "response_serializer": handler.response_serializer,
     }
     if handler.request_streaming and handler.response_streaming:
@@ -119,9 +137,11 @@ def tolerant_handler(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
 
 
 class DecodeErrorInterceptor(grpc.ServerInterceptor):
-    """Turns undecodable request messages into INVALID_ARGUMENT for every method."""
+    """Turns undecodable request messages into INVALID_ARGUMENT for every method, and messages above
+    `max_message_bytes` (None: no limit of its own) into RESOURCE_EXHAUSTED."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_message_bytes: int | None = None) -> None:
+        self._max_message_bytes = max_message_bytes
         self._wrapped: dict[int, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def intercept_service(
@@ -134,7 +154,7 @@ class DecodeErrorInterceptor(grpc.ServerInterceptor):
             return None
         known = self._wrapped.get(id(handler))
         if known is None or known[0] is not handler:  # registered handlers are long-lived objects
-            known = (handler, tolerant_handler(handler))
+            known = (handler, tolerant_handler(handler, self._max_message_bytes))
             if len(self._wrapped) < _CACHE_LIMIT:
                 self._wrapped[id(handler)] = known
         return known[1]

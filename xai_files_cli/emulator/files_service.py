@@ -8,7 +8,8 @@ Status codes (every bad input gets a defined code, never UNKNOWN):
                       (time, pages, memory: pdf_text.py), an unknown enum value
   NOT_FOUND           unknown, deleted, expired or malformed file id
   DATA_LOSS           a listed file whose bytes are missing, unreadable or truncated on disk
-  RESOURCE_EXHAUSTED  upload above the size limit (as soon as it is crossed), or the disk is full
+  RESOURCE_EXHAUSTED  upload above the size limit (as soon as it is crossed), a request message above
+                      the 20 MiB message limit (decoding.py), or the disk is full
   UNAVAILABLE         the database stayed locked by another process beyond the busy timeout
   INTERNAL            any other storage failure (the message names it; never a traceback)
 """
@@ -140,13 +141,14 @@ def _guard_stream(stream: Iterator[Any], context: grpc.ServicerContext) -> Itera
 def _confirm_end_of_stream(
     requests: Iterator[files_pb2.UploadFileChunk], context: grpc.ServicerContext
 ) -> None:
-    """Make sure the request stream really ended with the client's half-close.
+    """Refuse to commit when the request stream may have ended by a failed receive.
 
     grpc-python ends the request iterator the same way for a clean half-close and for a receive
-    that failed in the transport (e.g. a message above the receive limit: the client then gets
-    RESOURCE_EXHAUSTED). Asking for one more message tells them apart: its completion is queued
-    after the call's cancellation, so for a failed call the iterator now raises instead of
-    stopping. Without this, a truncated upload could be committed as a short file.
+    that failed in the transport (a message above the transport's receive limit: the client then
+    gets RESOURCE_EXHAUSTED). Messages above the API's limit but within the transport's are refused
+    by the handler itself (decoding.py), deterministically; for the larger ones this asks for one
+    more message and checks the call, which catches the cancellation when grpc has processed it by
+    now. `_roll_back_if_call_ended` checks again after the commit.
     """
     extra = next(requests, None)
     if extra is not None:  # a message after the stream ended cannot happen; refuse to guess
@@ -201,6 +203,7 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
                     upload.write(message.data)
                 _confirm_end_of_stream(requests, context)
                 record = upload.commit(still_wanted=context.is_active)
+            self._roll_back_if_call_ended(record, context)
         except UploadCancelled:
             _abort(context, grpc.StatusCode.CANCELLED, "the call ended before the upload completed")
         except FileTooLarge as error:
@@ -208,6 +211,15 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
         except StorageFull as error:
             _abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
         return to_proto(record)
+
+    def _roll_back_if_call_ended(self, record: FileRecord, context: grpc.ServicerContext) -> None:
+        """Delete a just-committed upload (row, then blob, as any delete) when its call has ended
+        meanwhile: the client was told the upload failed (e.g. a message above the transport's
+        receive limit, whose cancellation grpc processed only now), so the file must not stay."""
+        if context.is_active():
+            return
+        self.storage.delete(record.id)
+        _abort(context, grpc.StatusCode.CANCELLED, "the call ended before the upload completed")
 
     # -- ListFiles -----------------------------------------------------------------------------
 
