@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.cli import run_xai
-from xai_files_cli.cli.app import _subcommand_named, click_command
+from xai_files_cli.cli.app import COMMAND_MODULES, _registered, _subcommand_named, click_command, whole_app
 from xai_files_cli.cli.context import AppContext
 from xai_files_cli.output.io import IOStreams
 
@@ -50,3 +50,16 @@ def test_a_group_commands_help_is_the_same_pruned(capsys: pytest.CaptureFixture[
     whole.main(args=["files", "ls", "--help"], prog_name="xai", standalone_mode=False, obj=context)
     assert capsys.readouterr().out == pruned_help
     assert "--all" in pruned_help
+
+
+def test_each_command_module_registers_the_command_it_is_listed_for() -> None:
+    for name in COMMAND_MODULES:
+        groups, commands = _registered(name)
+        names = [g.name for g in groups] + [c.name for c in commands]
+        assert names == [name]
+
+
+def test_the_whole_tree_holds_every_command() -> None:
+    root = click_command()
+    assert sorted(root.commands) == sorted(COMMAND_MODULES)  # type: ignore[attr-defined]
+    assert whole_app() is whole_app()  # registered once: examples are attached once

@@ -1,7 +1,7 @@
-"""`xai files ls` loads only what listing needs: no TOML parser or writer when no config file exists,
-and no `secrets`/`hmac` (temp file names come from os.urandom). The real entry point runs in a fresh
-interpreter under `-X importtime` (which lists every module the process imported) against a real
-emulator."""
+"""`xai files ls` loads only what listing needs: no TOML parser or writer when no config file
+exists, no `secrets`/`hmac` (temp file names come from os.urandom), and no other command's module.
+The real entry point runs in a fresh interpreter under `-X importtime` (which lists every module the
+process imported) against a real emulator."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from tests.support.processes import run_python, xai_subprocess_env
 from xai_files_cli.emulator.server import RunningServer
 
 NOT_NEEDED = ("tomllib", "tomli", "tomli_w", "secrets", "hmac")
+# The command modules of the other top-level commands: only `files` is imported to run `files ls`.
+OTHER_COMMANDS = ("chat", "completion", "config_cmd", "conversations", "models", "serve")
 
 
-def test_listing_loads_no_toml_and_no_secrets(server: RunningServer) -> None:
+def test_listing_loads_no_toml_no_secrets_and_no_other_command(server: RunningServer) -> None:
     env = xai_subprocess_env({"XAI_API_HOST": server.target, "XAI_API_KEY": TEST_KEY})
     result = run_python(
         "-X", "importtime", "-m", "xai_files_cli", "files", "ls", "--json", env=env, timeout=30
@@ -27,3 +29,5 @@ def test_listing_loads_no_toml_and_no_secrets(server: RunningServer) -> None:
     assert "xai_files_cli.core.files" in modules  # the listing is real: the client shows up in it
     loaded = sorted(m for m in modules if m.split(".")[0] in NOT_NEEDED)
     assert loaded == []
+    commands = sorted(m for m in modules if m.removeprefix("xai_files_cli.cli.") in OTHER_COMMANDS)
+    assert commands == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import importlib
 import logging
 import os
 import signal
@@ -20,17 +21,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from xai_files_cli import __version__
-from xai_files_cli.cli import (
-    auth,
-    chat,
-    completion,
-    config_cmd,
-    conversations,
-    examples,
-    files,
-    models,
-    serve,
-)
+from xai_files_cli.cli import examples
 from xai_files_cli.cli.context import AppContext, GlobalOptions
 from xai_files_cli.cli.gc_tuning import collect_garbage_less_often
 from xai_files_cli.cli.messages import Messages
@@ -48,7 +39,7 @@ Exit codes: 0 ok (an empty list too) · 1 other/internal error · 2 usage or loc
 DEADLINE_EXCEEDED) · 7 partial failure in a batch · 130 interrupted (143 SIGTERM).
 """
 
-app = typer.Typer(
+_root = typer.Typer(
     name="xai",
     help="xAI Files API and chat with files, from the terminal.",
     epilog=EXIT_CODES_HELP,
@@ -66,7 +57,7 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@_root.callback()
 def root(
     ctx: typer.Context,
     api_host: Annotated[
@@ -150,9 +141,56 @@ def root(
     _setup_logging(verbose, app_ctx.io)
 
 
-for module in (files, chat, conversations, models, serve, auth, config_cmd, completion):
-    module.register(app)
-examples.attach(app)  # every command's --help ends with real examples
+examples.attach(_root)  # the root's epilog; each command gets its examples when registered
+
+# Each top-level command and the module that registers it, in the order help lists them. A module
+# is imported only when its command runs (or the whole tree is needed): `xai files ls` does not
+# load chat, completion or config.
+COMMAND_MODULES = {
+    "files": "files",
+    "chat": "chat",
+    "conversations": "conversations",
+    "models": "models",
+    "serve": "serve",
+    "auth": "auth",
+    "config": "config_cmd",
+    "completion": "completion",
+}
+
+
+@functools.cache
+def _registered(name: str) -> tuple[list[typer.models.TyperInfo], list[typer.models.CommandInfo]]:
+    """The groups and commands module `COMMAND_MODULES[name]` registers, with their examples
+    (once per process: the partial and the whole tree share them)."""
+    module = importlib.import_module(f"xai_files_cli.cli.{COMMAND_MODULES[name]}")
+    holder = typer.Typer()
+    module.register(holder)
+    examples.attach(holder)  # every command's --help ends with real examples
+    return holder.registered_groups, holder.registered_commands
+
+
+def _tree(names: Sequence[str]) -> typer.Typer:
+    """The root with the top-level commands `names` registered."""
+    root = copy.copy(_root)
+    root.registered_groups, root.registered_commands = [], []
+    for name in names:
+        groups, commands = _registered(name)
+        root.registered_groups += groups
+        root.registered_commands += commands
+    return root
+
+
+@functools.cache
+def whole_app() -> typer.Typer:
+    """The root with every command registered (root help, completion, tests)."""
+    return _tree(list(COMMAND_MODULES))
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """`app`: the whole command tree, built when first asked for."""
+    if name == "app":
+        return whole_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _setup_logging(verbose: int, io: IOStreams) -> None:
@@ -179,10 +217,9 @@ def click_command(only: str | None = None, sub: str | None = None) -> Command:
     whole tree takes about twice as long as building `files` alone. With `sub` too, that group
     holds only its command `sub` (e.g. `files ls` without the other nine `files` commands)."""
     if only is None:
-        return typer.main.get_command(app)
-    root = copy.copy(app)
-    root.registered_groups = [_pruned(g, sub) for g in app.registered_groups if _group_name(g) == only]
-    root.registered_commands = [c for c in app.registered_commands if _command_name(c) == only]
+        return typer.main.get_command(whole_app())
+    root = _tree([only])
+    root.registered_groups = [_pruned(g, sub) for g in root.registered_groups]
     return typer.main.get_command(root)
 
 
@@ -211,8 +248,7 @@ def _command_name(command: typer.models.CommandInfo) -> str | None:
 @functools.cache
 def _root_options() -> dict[str, bool]:
     """Each root option (`--timeout`, `-q`, ...) and whether it takes a value."""
-    bare = copy.copy(app)
-    bare.registered_groups, bare.registered_commands = [], []
+    bare = _tree([])
     taking: dict[str, bool] = {}
     for param in typer.main.get_command(bare).params:
         takes_value = not (getattr(param, "is_flag", False) or getattr(param, "count", False))
@@ -232,9 +268,7 @@ def _command_index(argv: Sequence[str]) -> int | None:
     """Where in `argv` the top-level command `_command_named` finds is, or None."""
     if any(name.endswith("_COMPLETE") for name in os.environ):
         return None
-    names = {_group_name(g) for g in app.registered_groups} | {
-        _command_name(c) for c in app.registered_commands
-    }
+    names = COMMAND_MODULES.keys()
     options = _root_options()
     at = 0
     while at < len(argv):
@@ -254,7 +288,7 @@ def _subcommand_named(argv: Sequence[str]) -> tuple[str | None, str | None]:
     at = _command_index(argv)
     if at is None:
         return None, None
-    group = next((g for g in app.registered_groups if _group_name(g) == argv[at]), None)
+    group = next(iter(_registered(argv[at])[0]), None)
     if group is None or group.typer_instance is None or at + 1 >= len(argv):
         return argv[at], None
     instance, sub = group.typer_instance, argv[at + 1]
