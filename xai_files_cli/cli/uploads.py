@@ -513,20 +513,21 @@ class _BatchReport:
         self.uploaded = self.uploaded_bytes = self.skipped = self.skipped_bytes = 0
 
     def __call__(self, result: UploadResult) -> None:
-        from xai_files_cli.cli.reporting import report_error
-        from xai_files_cli.output import files as file_views
-        from xai_files_cli.output import machine
-        from xai_files_cli.output.progress import RichProgress
-        from xai_files_cli.output.sanitize import escape_terminal
-        from xai_files_cli.output.uploads import batch_skipped_line
+        from xai_files_cli.output.sanitize import escape_terminal  # imported once: a no-op from then on
 
         app_ctx = self.run.app_ctx
         io = app_ctx.io
         self._count(result)
         self.run.finished(result, result.file.size if result.file is not None else _size_of(result.item))
         if self.run.options.json_output:
+            from xai_files_cli.output import machine
+
             machine.write_jsonl(io, [result.to_json()])
         elif io.stdout_is_tty:
+            from xai_files_cli.output import files as file_views
+            from xai_files_cli.output.progress import RichProgress
+            from xai_files_cli.output.uploads import batch_skipped_line
+
             if result.skipped:
                 line = batch_skipped_line(result)
             else:  # fitted to the terminal: the path gives way, the id stays whole
@@ -538,6 +539,8 @@ class _BatchReport:
             file_id, path = escape_terminal(result.file.id), escape_terminal(str(result.item.path))
             io.write_out(f"{file_id}\t{path}\n")
         else:
+            from xai_files_cli.cli.reporting import report_error
+
             report_error(app_ctx, result.error)  # type: ignore[arg-type]
 
     def _count(self, result: UploadResult) -> None:

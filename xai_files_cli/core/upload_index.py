@@ -420,11 +420,16 @@ def record_op(
     return op
 
 
+def expiry_ns(info: FileInfo) -> int | None:
+    """A file's expiry as the index stores it (None: never)."""
+    return _ns(info.expires_at)
+
+
 def refresh_op(file_id: str, info: FileInfo, *, path: Path, stat: os.stat_result, read_at_ns: int) -> Op:
     """After the server confirmed a file: its current expiry, and the stat of the path just read."""
     fp = Fingerprint.of(stat)
     values = (
-        _ns(info.expires_at),
+        expiry_ns(info),
         path_key(path),
         fp.dev,
         fp.ino,

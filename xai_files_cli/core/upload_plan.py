@@ -24,8 +24,10 @@ pending row for the planner.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import itertools
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -53,6 +55,7 @@ from xai_files_cli.core.upload_index import (
     begin_op,
     digest_op,
     end_op,
+    expiry_ns,
     forget_op,
     record_op,
     refresh_op,
@@ -205,7 +208,10 @@ class UploadPlanner:
     def _decide(self, check: _Check, view: _ServerView, writes: list[Op]) -> PlanEntry:
         started = time.perf_counter()
         entry = check.early or self._conclude(check, view, writes)
-        return replace(entry, seconds=check.seconds + time.perf_counter() - started)
+        seconds = check.seconds + time.perf_counter() - started
+        return PlanEntry(
+            entry.item, entry.action, entry.reason, entry.size, entry.sha256, entry.existing, seconds
+        )
 
     def _conclude(self, check: _Check, view: _ServerView, writes: list[Op]) -> PlanEntry:
         item, size, sha = check.item, check.size, check.sha
@@ -216,7 +222,8 @@ class UploadPlanner:
             if info is None:
                 writes.append(forget_op(entry.file_id))
                 continue
-            writes.append(refresh_op(entry.file_id, info, path=path, stat=check.stat, read_at_ns=read_at))
+            if not _recorded_as_is(entry, info, check):
+                writes.append(refresh_op(entry.file_id, info, path=path, stat=check.stat, read_at_ns=read_at))
             if entry.sha256 == UNKNOWN_DIGEST:  # uploaded without a hash: its content is known now
                 writes.append(digest_op(entry.file_id, sha))
             return PlanEntry(item, SKIP, f"unchanged: uploaded as {info.id}", size, sha, info)
@@ -321,6 +328,13 @@ class _Check:
         return [e for e in self.entries if e.sha256 == UNKNOWN_DIGEST and e.file_id not in self.unchanged]
 
 
+def _recorded_as_is(entry: IndexEntry, info: FileInfo, check: _Check) -> bool:
+    """Whether the index row of `entry` already says what a refresh would write: the row was read
+    from this path with the stat it still has (the same rule that lets the stat stand for the
+    content) and the server's expiry is the one recorded. Then a re-run writes nothing for it."""
+    return entry.file_id in check.unchanged and expiry_ns(info) == entry.expires_at_ns
+
+
 def _look(item: UploadItem, snapshot: Snapshot) -> _Check:
     """Stat the file and find its index rows; a known digest when its stat says it is unchanged."""
     started = time.perf_counter()
@@ -398,13 +412,27 @@ class _ServerView:
 
     def __post_init__(self) -> None:
         self.by_id = {info.id: info for info in self.files}
+        # The complete part of each window, merged into disjoint spans (starts ascending), so that
+        # `covers` is one bisection however many windows and files there are.
+        self._starts: list[int] = []
+        self._ends: list[float] = []
+        spans = sorted(
+            (max(since, complete), math.inf if until is None else until)
+            for since, until, complete in self.windows
+        )
+        for start, end in spans:
+            if start > end:
+                continue
+            if self._ends and start <= self._ends[-1]:
+                self._ends[-1] = max(self._ends[-1], end)
+            else:
+                self._starts.append(start)
+                self._ends.append(end)
 
     def covers(self, created_ns: int) -> bool:
         """Whether a file created at `created_ns` would be in `files` if it were live."""
-        return self.asked and any(
-            since <= created_ns and (until is None or created_ns <= until) and created_ns >= complete
-            for since, until, complete in self.windows
-        )
+        at = bisect.bisect_right(self._starts, created_ns) - 1
+        return self.asked and at >= 0 and created_ns <= self._ends[at]
 
 
 class ServerFiles:
