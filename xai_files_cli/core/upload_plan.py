@@ -35,7 +35,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 
@@ -85,6 +85,7 @@ EDGE_NS = 1_000_000
 HASH_IN_THREADS_FROM = 8 * 1024 * 1024  # bytes to hash before a run's hashing is spread over threads
 
 UPLOAD, SKIP = "upload", "skip"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -142,10 +143,15 @@ class UploadPlanner:
         # is quicker done in this thread.
         unhashed = [i for i, check in enumerate(checks) if not (check.early or check.sha)]
         hashing = sum(checks[i].size or 0 for i in unhashed)
-        with _Workers(len(unhashed) if hashing > HASH_IN_THREADS_FROM else 0) as workers:
-            for i, check in zip(unhashed, workers.map(_hashed, [checks[i] for i in unhashed]), strict=True):
+        # The server is asked while the files are hashed: what to ask depends on the index rows
+        # found for each name and size, not on the digests.
+        with _Background(bool(unhashed)) as background:
+            asked = background.run(self._ask_server, list(checks))
+            with _Workers(len(unhashed) if hashing > HASH_IN_THREADS_FROM else 0) as workers:
+                hashed = workers.map(_hashed, [checks[i] for i in unhashed])
+            for i, check in zip(unhashed, hashed, strict=True):
                 checks[i] = check
-        view = self._ask_server(checks)
+            view = asked()
         remote = {i for i, check in enumerate(checks) if self._needs_server(check, view)}
         plan = {i: self._decide(check, view, writes) for i, check in enumerate(checks) if i not in remote}
         with _Workers(len(remote)) as workers:
@@ -170,10 +176,11 @@ class UploadPlanner:
         return self.plan_all([item], skip_existing=skip_existing)[0]
 
     def _ask_server(self, checks: list[_Check]) -> _ServerView:
-        """The server's files created when the candidates of these checks were, or (with pending
+        """The server's files created when the candidates of these checks were (every remembered
+        file of the same name and size, whatever the content turns out to be), or (with pending
         rows) from the oldest of them up to now."""
         now = time.time_ns()
-        created = [e.uploaded_at_ns for c in checks for e in (*c.same, *c.unknown) if not e.expired(now)]
+        created = [e.uploaded_at_ns for c in checks for e in c.entries if not e.expired(now)]
         started = [p.started_at_ns - CLOCK_SKEW_NS for c in checks for p in c.pending]
         if len(created) + len(started) < SCAN_FROM:
             return _ServerView(asked=False)
@@ -396,6 +403,27 @@ class _Workers:
 
     def __exit__(self, kind: object, *exc: object) -> None:
         if self._pool is not None:  # on Ctrl-C, calls under way finish on their own; none starts
+            self._pool.shutdown(wait=kind is None, cancel_futures=True)
+
+
+class _Background:
+    """`run` on a thread of its own when `wanted` (the caller has other work meanwhile), else in
+    this thread; the returned callable gives the result (or raises what the work raised)."""
+
+    def __init__(self, wanted: bool) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="xai-plan-ask") if wanted else None
+
+    def run(self, work: Callable[..., T], *args: Any) -> Callable[[], T]:
+        if self._pool is None:
+            result = work(*args)
+            return lambda: result
+        return self._pool.submit(work, *args).result
+
+    def __enter__(self) -> _Background:
+        return self
+
+    def __exit__(self, kind: object, *exc: object) -> None:
+        if self._pool is not None:  # on Ctrl-C, a call under way finishes on its own
             self._pool.shutdown(wait=kind is None, cancel_futures=True)
 
 
