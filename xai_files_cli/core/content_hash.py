@@ -29,6 +29,7 @@ from xai_files_cli.errors import InternalError
 INLINE_HASH_BYTES = 256 * 1024
 QUEUED_CHUNKS = 4  # at most this many chunks (3 MiB each) wait for the hashing thread
 UNKNOWN_DIGEST = ""  # the digest of content sent without a hash
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # bytes as they are, on Windows too
 
 
 class Hasher(Protocol):
@@ -207,12 +208,15 @@ def hash_file(path: Path, chunk_size: int = 1024 * 1024) -> tuple[str, os.stat_r
     A file that changed while it was read (size or mtime) is read again, up to three times.
     """
     for _ in range(3):
-        with path.open("rb", buffering=0) as stream:
-            before = os.fstat(stream.fileno())
+        fd = os.open(path, _READ_FLAGS)  # no file object: most files are small
+        try:
+            before = os.fstat(fd)
             sha = hashlib.sha256()
-            while data := stream.read(chunk_size):
+            while data := os.read(fd, chunk_size):
                 sha.update(data)
-            after = os.fstat(stream.fileno())
+            after = os.fstat(fd)
+        finally:
+            os.close(fd)
         if (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns):
             return sha.hexdigest(), before
     raise OSError(f"{path} keeps changing while it is read")

@@ -182,19 +182,21 @@ class Snapshot:
         was read, and the file's last change must be older than that read by RACY_MARGIN_NS; a
         content write always moves ctime, which no program can set back.
         """
-        for recorded, sha, read_at, _ in self.digests.get(path_key(path), []):
-            if sha and _unchanged(recorded, fingerprint, read_at):
-                return sha
-        return None
+        return self.vouched_for(path, fingerprint)[0]
 
     def unchanged_since_upload(self, path: Path, fingerprint: Fingerprint) -> frozenset[str]:
         """The ids of the files uploaded from `path` whose content it still holds, by the same
         rule as `known_digest`: also those uploaded without a hash."""
-        return frozenset(
-            file_id
-            for recorded, _, read_at, file_id in self.digests.get(path_key(path), [])
+        return self.vouched_for(path, fingerprint)[1]
+
+    def vouched_for(self, path: Path, fingerprint: Fingerprint) -> tuple[str | None, frozenset[str]]:
+        """`known_digest` and `unchanged_since_upload` of `path` at once."""
+        still = [
+            (sha, file_id)
+            for recorded, sha, read_at, file_id in self.digests.get(path_key(path), [])
             if _unchanged(recorded, fingerprint, read_at)
-        )
+        ]
+        return next((sha for sha, _ in still if sha), None), frozenset(file_id for _, file_id in still)
 
 
 def _unchanged(recorded: Fingerprint, now: Fingerprint, read_at_ns: int) -> bool:

@@ -361,7 +361,7 @@ def _look(item: UploadItem, snapshot: Snapshot) -> _Check:
         return early("not uploaded before", size)
     read_at = time.time_ns()
     path, fingerprint = _absolute(item.path), Fingerprint.of(st)
-    sha = snapshot.known_digest(path, fingerprint)
+    sha, unchanged = snapshot.vouched_for(path, fingerprint)
     seconds = time.perf_counter() - started
     return _Check(
         item,
@@ -372,7 +372,7 @@ def _look(item: UploadItem, snapshot: Snapshot) -> _Check:
         read_at_ns=read_at,
         entries=tuple(entries),
         pending=tuple(pending),
-        unchanged=snapshot.unchanged_since_upload(path, fingerprint),
+        unchanged=unchanged,
     )
 
 
