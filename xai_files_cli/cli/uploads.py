@@ -461,8 +461,7 @@ def _batch(run: UploadRun, items: UploadItems, concurrency: int) -> None:
         del plan
         to_send = [entry.item for entry in sending]
     with run.ci.group(f"xai files batch-upload: {len(items)} files"):
-        for entry in skipped:
-            report(skipped_result(entry))
+        report.all_skipped(skipped_result(entry) for entry in skipped)
         if to_send:
             progress = make_progress(app_ctx.io, quiet=app_ctx.options.quiet, verb="batch upload")
             report.progress = progress
@@ -513,6 +512,18 @@ class _BatchReport:
         self.uploaded = self.uploaded_bytes = self.skipped = self.skipped_bytes = 0
 
     def __call__(self, result: UploadResult) -> None:
+        text = self._text(result)
+        if text is not None:
+            self.run.app_ctx.io.write_out(text)
+
+    def all_skipped(self, results: Iterable[UploadResult]) -> None:
+        """The skipped files of a batch, before any upload starts: their lines in one write."""
+        texts = [self._text(result) for result in results]
+        if texts:
+            self.run.app_ctx.io.write_out("".join(text for text in texts if text is not None))
+
+    def _text(self, result: UploadResult) -> str | None:
+        """Count and record `result`; the text to show for it (None when shown already)."""
         from xai_files_cli.output.sanitize import escape_terminal  # imported once: a no-op from then on
 
         app_ctx = self.run.app_ctx
@@ -520,10 +531,10 @@ class _BatchReport:
         self._count(result)
         self.run.finished(result, result.file.size if result.file is not None else _size_of(result.item))
         if self.run.options.json_output:
-            from xai_files_cli.output import machine
+            from xai_files_cli.output.machine import to_json_text
 
-            machine.write_jsonl(io, [result.to_json()])
-        elif io.stdout_is_tty:
+            return to_json_text(result.to_json(), indent=None) + "\n"
+        if io.stdout_is_tty:
             from xai_files_cli.output import files as file_views
             from xai_files_cli.output.progress import RichProgress
             from xai_files_cli.output.uploads import batch_skipped_line
@@ -533,15 +544,14 @@ class _BatchReport:
             else:  # fitted to the terminal: the path gives way, the id stays whole
                 line = file_views.batch_result_line(result, width=io.out_console().width)
             shown = isinstance(self.progress, RichProgress) and self.progress.print_above(line)
-            if not shown:
-                io.write_out(line + "\n")
-        elif result.file is not None:
+            return None if shown else line + "\n"
+        if result.file is not None:
             file_id, path = escape_terminal(result.file.id), escape_terminal(str(result.item.path))
-            io.write_out(f"{file_id}\t{path}\n")
-        else:
-            from xai_files_cli.cli.reporting import report_error
+            return f"{file_id}\t{path}\n"
+        from xai_files_cli.cli.reporting import report_error
 
-            report_error(app_ctx, result.error)  # type: ignore[arg-type]
+        report_error(app_ctx, result.error)  # type: ignore[arg-type]
+        return None
 
     def _count(self, result: UploadResult) -> None:
         if result.file is None:
