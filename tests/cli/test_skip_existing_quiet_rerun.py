@@ -50,3 +50,27 @@ def test_a_deleted_upload_is_still_forgotten_and_sent_again(emulators, tmp_path:
     assert again.stderr == "xai: uploaded 1 file (64 B), skipped 2 unchanged (128 B)\n"
     recorded = {row[0] for row in index_rows(_state(), "uploads")}
     assert gone not in recorded and len(recorded) == 3 and ids
+
+
+def test_content_put_back_to_an_older_upload_is_skipped_as_that_upload(emulators, tmp_path: Path) -> None:
+    """The server is first asked about each name's newest upload (while the files are hashed);
+    content that matches an older one is confirmed by asking again, not sent again."""
+    server = emulators.start()
+    folder = tmp_path / "docs"
+    make_files(folder, 12)
+    first = run_xai("files", "batch-upload", str(folder), "--skip-existing")
+    assert first.code == 0, first
+    originals = {path: path.read_bytes() for path in folder.rglob("*.txt")}
+    for path, content in originals.items():
+        path.write_bytes(content.upper())  # same size, new content: uploaded as a second version
+    changed = run_xai("files", "batch-upload", str(folder), "--skip-existing")
+    assert changed.stderr.startswith("xai: uploaded 12 files"), changed.stderr
+    for path, content in originals.items():
+        path.write_bytes(content)
+    lists = server.faults.calls("ListFiles")
+    again = run_xai("files", "batch-upload", str(folder), "--skip-existing")
+    assert again.code == 0, again
+    assert again.stderr == "xai: uploaded 0 files (0 B), skipped 12 unchanged (768 B)\n"
+    assert sorted(again.stdout.splitlines()) == sorted(first.stdout.splitlines())
+    assert server.faults.calls("UploadFile") == 24
+    assert server.faults.calls("ListFiles") - lists == 2  # the guess, then the versions the digests chose

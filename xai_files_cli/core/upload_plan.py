@@ -143,15 +143,20 @@ class UploadPlanner:
         # is quicker done in this thread.
         unhashed = [i for i, check in enumerate(checks) if not (check.early or check.sha)]
         hashing = sum(checks[i].size or 0 for i in unhashed)
-        # The server is asked while the files are hashed: what to ask depends on the index rows
-        # found for each name and size, not on the digests.
+        # The server is asked while the files are hashed, about the files each check will most
+        # likely need (see `_likely`); asked again only if the digests then want others.
+        started = [p.started_at_ns - CLOCK_SKEW_NS for check in checks for p in check.pending]
+        guessed = _created(checks, _likely)
         with _Background(bool(unhashed)) as background:
-            asked = background.run(self._ask_server, list(checks))
+            asked = background.run(self._ask_server, guessed, started)
             with _Workers(len(unhashed) if hashing > HASH_IN_THREADS_FROM else 0) as workers:
                 hashed = workers.map(_hashed, [checks[i] for i in unhashed])
             for i, check in zip(unhashed, hashed, strict=True):
                 checks[i] = check
             view = asked()
+        needed = _created(checks, _needed)
+        if not {created for created in needed if not view.covers(created)} <= set(guessed):
+            view = self._ask_server(needed, started)
         remote = {i for i, check in enumerate(checks) if self._needs_server(check, view)}
         plan = {i: self._decide(check, view, writes) for i, check in enumerate(checks) if i not in remote}
         with _Workers(len(remote)) as workers:
@@ -175,13 +180,10 @@ class UploadPlanner:
     def plan(self, item: UploadItem, *, skip_existing: bool) -> PlanEntry:
         return self.plan_all([item], skip_existing=skip_existing)[0]
 
-    def _ask_server(self, checks: list[_Check]) -> _ServerView:
-        """The server's files created when the candidates of these checks were (every remembered
-        file of the same name and size, whatever the content turns out to be), or (with pending
-        rows) from the oldest of them up to now."""
-        now = time.time_ns()
-        created = [e.uploaded_at_ns for c in checks for e in c.entries if not e.expired(now)]
-        started = [p.started_at_ns - CLOCK_SKEW_NS for c in checks for p in c.pending]
+    def _ask_server(self, created: list[int], started: list[int]) -> _ServerView:
+        """The server's files created at the times `created` (of remembered files), or (with
+        `started`: the start times of pending rows, less the clock skew) from the oldest of them up
+        to now."""
         if len(created) + len(started) < SCAN_FROM:
             return _ServerView(asked=False)
         if not started:
@@ -333,6 +335,25 @@ class _Check:
         """Remembered files uploaded without a hash that the stat cannot vouch for: their content
         is compared with the stored bytes."""
         return [e for e in self.entries if e.sha256 == UNKNOWN_DIGEST and e.file_id not in self.unchanged]
+
+
+def _created(checks: list[_Check], candidates: Callable[[_Check], Iterable[IndexEntry]]) -> list[int]:
+    """The creation times of the live `candidates` of each check."""
+    now = time.time_ns()
+    return [entry.uploaded_at_ns for c in checks for entry in candidates(c) if not entry.expired(now)]
+
+
+def _needed(check: _Check) -> list[IndexEntry]:
+    """The remembered files deciding `check` asks the server about."""
+    return [*check.same, *check.unknown]
+
+
+def _likely(check: _Check) -> list[IndexEntry]:
+    """`_needed`, guessed before the file is hashed: the newest file remembered with its name and
+    size (a re-run's unchanged file) and those whose content is compared anyway."""
+    if check.sha is not None or not check.entries:
+        return _needed(check)
+    return [check.entries[0], *(e for e in check.unknown if e is not check.entries[0])]
 
 
 def _recorded_as_is(entry: IndexEntry, info: FileInfo, check: _Check) -> bool:
