@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import functools
 import itertools
 import math
 import os
@@ -136,8 +137,10 @@ class UploadPlanner:
         if not skip_existing:
             return [_unchecked(item) for item in items]
         names = [item.filename for item in items if _is_text(item.filename)]
-        snapshot = self._index.snapshot(names, [_absolute(item.path) for item in items])
-        checks = [_look(item, snapshot) for item in items]  # a stat each; most end here on a first run
+        paths = [_absolute(item.path) for item in items]
+        snapshot = self._index.snapshot(names, paths)
+        # A stat each; most end here on a first run.
+        checks = [_look(item, path, snapshot) for item, path in zip(items, paths, strict=True)]
         writes: list[Op] = []  # list.append is atomic: the workers share it
         # Only hashing (of more than a few MB) and calls to the server go to worker threads; the rest
         # is quicker done in this thread.
@@ -225,7 +228,7 @@ class UploadPlanner:
     def _conclude(self, check: _Check, view: _ServerView, writes: list[Op]) -> PlanEntry:
         item, size, sha = check.item, check.size, check.sha
         assert size is not None and sha is not None and check.stat is not None
-        read_at, path = check.read_at_ns, _absolute(item.path)
+        read_at, path = check.read_at_ns, check.path or _absolute(item.path)
         for entry in check.same:
             info = self._confirm(entry, view, read_at)
             if info is None:
@@ -320,8 +323,9 @@ class _Check:
     entries: tuple[IndexEntry, ...] = ()
     pending: tuple[PendingEntry, ...] = ()
     unchanged: frozenset[str] = frozenset()  # files uploaded from this path, whose stat it still has
+    path: Path | None = None  # absolute
 
-    @property
+    @functools.cached_property
     def same(self) -> list[IndexEntry]:
         """The remembered files with this content: by digest, or by the stat of the path."""
         return [
@@ -330,7 +334,7 @@ class _Check:
             if (entry.sha256 and entry.sha256 == self.sha) or entry.file_id in self.unchanged
         ]
 
-    @property
+    @functools.cached_property
     def unknown(self) -> list[IndexEntry]:
         """Remembered files uploaded without a hash that the stat cannot vouch for: their content
         is compared with the stored bytes."""
@@ -363,7 +367,7 @@ def _recorded_as_is(entry: IndexEntry, info: FileInfo, check: _Check) -> bool:
     return entry.file_id in check.unchanged and expiry_ns(info) == entry.expires_at_ns
 
 
-def _look(item: UploadItem, snapshot: Snapshot) -> _Check:
+def _look(item: UploadItem, path: Path, snapshot: Snapshot) -> _Check:
     """Stat the file and find its index rows; a known digest when its stat says it is unchanged."""
     started = time.perf_counter()
 
@@ -381,7 +385,7 @@ def _look(item: UploadItem, snapshot: Snapshot) -> _Check:
     if not entries and not pending:
         return early("not uploaded before", size)
     read_at = time.time_ns()
-    path, fingerprint = _absolute(item.path), Fingerprint.of(st)
+    fingerprint = Fingerprint.of(st)
     sha, unchanged = snapshot.vouched_for(path, fingerprint)
     seconds = time.perf_counter() - started
     return _Check(
@@ -394,6 +398,7 @@ def _look(item: UploadItem, snapshot: Snapshot) -> _Check:
         entries=tuple(entries),
         pending=tuple(pending),
         unchanged=unchanged,
+        path=path,
     )
 
 
