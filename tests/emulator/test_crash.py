@@ -33,8 +33,10 @@ def _check_store(serve: ServeProcess) -> dict[str, tuple[str, str]]:
         with sqlite3.connect(data_dir / "files.db") as db:
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             rows = {row[0] for row in db.execute("SELECT id FROM files")}
+            inline = {row[0] for row in db.execute("SELECT id FROM inline_blobs")}
         blobs = {p.name for p in (data_dir / "blobs").iterdir()}
-        assert rows == set(listed) == blobs  # no row without a blob, no orphan blob
+        assert not blobs & inline  # a file's bytes are in one place
+        assert rows == set(listed) == blobs | inline  # no row without its bytes, no orphan blob
         assert list((data_dir / "tmp").iterdir()) == []
         return {file_id: (name, _sha(client.content(file_id))) for file_id, name in listed.items()}
     finally:

@@ -28,14 +28,15 @@ from tests.support.processes import xai_subprocess_env
 from tests.support.raw_grpc import error_of
 from tests.support.samples import NOTES
 from xai_files_cli._pb import chat_pb2, chat_pb2_grpc
-from xai_files_cli.emulator.storage import Storage
+from xai_files_cli.emulator.storage import INLINE_LIMIT, Storage
 
 STALE_TEMP = "file_22222222-2222-4222-8222-222222222222.part"
 
 
 def _store(data_dir: Path, **files: bytes) -> dict[str, str]:
-    """Put files into a data dir through the store itself; returns {name: id}."""
+    """Put files into a data dir through the store itself, each in a blob file; returns {name: id}."""
     store = Storage(data_dir)
+    store.inline_limit = 0
     try:
         ids = {}
         for name, payload in files.items():
@@ -188,6 +189,7 @@ _CRASH_SCRIPT = textwrap.dedent(
     from xai_files_cli.emulator.storage import Storage
 
     store = Storage(sys.argv[1])
+    store.inline_limit = 0  # a blob file even for a small upload
     def die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
     if sys.argv[2] == "upload":  # killed after the blob was renamed into blobs/, before its row
@@ -233,7 +235,8 @@ def test_a_crash_leftover_the_database_noted_is_removed_at_start_up(tmp_path, mo
 
 @pytest.mark.parametrize("damage", ["missing", "truncated"])
 def test_a_listed_file_whose_bytes_are_lost_reads_as_data_loss(server, files, xai, damage):
-    created = files.upload("notes.txt", NOTES.encode())
+    stored = NOTES.encode() * (INLINE_LIMIT // len(NOTES.encode()) + 1)  # large enough for blobs/
+    created = files.upload("notes.txt", stored)
     blob = Path(server.data_dir) / "blobs" / created.id
     if damage == "missing":
         blob.unlink()

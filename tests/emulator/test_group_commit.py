@@ -25,15 +25,22 @@ def _count_calls(store: Storage, name: str) -> list[int]:
     real = getattr(store, name)
     sizes: list[int] = []
 
-    def counted(items: list) -> None:
+    def counted(items: list, *rest: object) -> None:
         sizes.append(len(items))
-        real(items)
+        real(items, *rest)
 
     setattr(store, name, counted)
     return sizes
 
 
-def test_uploads_committing_at_once_share_transactions_and_all_land(store):
+def _content(index: int, inline_limit: int, big: bool) -> bytes:
+    """Upload `index`'s bytes: kept inline in files.db, or (big) past the limit, in a blob file."""
+    text = f"content {index}".encode()
+    return text.ljust(inline_limit + 1, b".") if big else text
+
+
+@pytest.mark.parametrize("big", [False, True], ids=["inline", "blob files"])
+def test_uploads_committing_at_once_share_transactions_and_all_land(store, big):
     inserts = _count_calls(store, "_insert")
     notes = _count_calls(store, "_note_uploads")
     start = threading.Barrier(UPLOADS)
@@ -42,7 +49,7 @@ def test_uploads_committing_at_once_share_transactions_and_all_land(store):
     def upload(index: int) -> None:
         try:
             with store.begin_upload(f"f{index}.txt", None) as pending:
-                pending.write(f"content {index}".encode())
+                pending.write(_content(index, store.inline_limit, big))
                 start.wait()
                 records.append(pending.commit())
         except BaseException as error:  # pragma: no cover - reported below
@@ -54,13 +61,14 @@ def test_uploads_committing_at_once_share_transactions_and_all_land(store):
     for thread in threads:
         thread.join()
     assert errors == []
-    assert sum(inserts) == sum(notes) == UPLOADS
+    assert sum(inserts) == UPLOADS
+    assert sum(notes) == (UPLOADS if big else 0)  # an inline upload has no blob to note
     assert len(inserts) < UPLOADS  # some uploads shared a transaction
     assert {record.id for record in records} == store.all_ids()
     assert disk_state(store.data_dir) == (store.all_ids(), set())
     for record in records:
         with store.open_blob(record.id) as blob:
-            assert blob.read() == f"content {record.filename[1:-4]}".encode()
+            assert blob.read() == _content(int(record.filename[1:-4]), store.inline_limit, big)
     assert store._intents() == {}
 
 

@@ -8,7 +8,7 @@ import json
 import grpc
 import pytest
 
-from tests.support.emulator import FakeClock
+from tests.support.emulator import FakeClock, disk_state
 from tests.support.raw_grpc import error_of, status_of
 from xai_files_cli._pb import files_pb2
 from xai_files_cli.emulator.pagination import filter_digest
@@ -219,7 +219,7 @@ def test_expired_files_disappear_from_every_rpc_and_the_sweep_removes_them(clock
     clock.advance(3600)
     assert running.storage.sweep_expired() == 1
     assert other.id not in running.storage.all_ids()
-    assert {p.name for p in (running.data_dir / "blobs").iterdir()} == {keep.id}
+    assert disk_state(running.data_dir)[0] == {keep.id}
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,9 @@ from tests.support.emulator import FakeClock, disk_state
 from tests.support.raw_grpc import error_of
 from xai_files_cli.emulator import storage as storage_module
 from xai_files_cli.emulator.migrations import MIGRATIONS, applied_migrations
-from xai_files_cli.emulator.storage import FileTooLarge, Storage
+from xai_files_cli.emulator.storage import INLINE_LIMIT, FileTooLarge, Storage
+
+BIG = b"s" * (INLINE_LIMIT + 1)  # stored in blobs/, not inline in files.db
 
 
 @pytest.fixture
@@ -61,7 +63,7 @@ def test_migrations_are_applied_once_in_order(tmp_path):
 
 
 def test_permissions_are_private(store):
-    record = _put(store, "a.txt", b"secret")
+    record = _put(store, "a.txt", BIG)
     for directory in (store.data_dir, store.blob_dir, store.tmp_dir):
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     assert stat.S_IMODE((store.blob_dir / record.id).stat().st_mode) == 0o600
@@ -90,7 +92,7 @@ def test_record_fields_and_blob(tmp_path):
 
 def test_nothing_is_visible_before_commit(store):
     upload = store.begin_upload("pending.txt", None)
-    upload.write(b"half")
+    upload.write(BIG)
     assert store.list_files()[0] == []
     assert disk_state(store.data_dir) == (set(), {f"{upload.file_id}.part"})
     upload.abort()
@@ -130,7 +132,8 @@ def test_cleanup_by_another_process_spares_an_upload_in_progress(tmp_path):
     must not remove the first one's temp file, nor its blob between rename and row insert."""
     first = Storage(tmp_path / "shared")
     upload = first.begin_upload("in-progress.bin", None)
-    upload.write(b"a" * 1000)
+    upload.write(b"a" * INLINE_LIMIT)
+    upload.write(b"a" * 1000)  # past the inline limit: now a locked temp file
     second = Storage(tmp_path / "shared")  # runs startup cleanup
     try:
         assert disk_state(first.data_dir)[1] == {f"{upload.file_id}.part"}
@@ -138,7 +141,7 @@ def test_cleanup_by_another_process_spares_an_upload_in_progress(tmp_path):
         record = upload.commit()
         assert second.get(record.id) == record
         with second.open_blob(record.id) as blob:
-            assert blob.read() == b"a" * 1000 + b"b" * 1000
+            assert blob.read() == b"a" * (INLINE_LIMIT + 1000) + b"b" * 1000
         assert second.cleanup() == (0, 0)
         assert second.get(record.id) == record
     finally:
@@ -212,7 +215,7 @@ def test_disk_full_is_resource_exhausted_and_server_keeps_serving(files, server,
         return file_id, FullDisk(handle), path
 
     monkeypatch.setattr(storage_module.Upload, "_create_temp", create_on_full_disk)
-    error = error_of(lambda: files.upload("x.bin", b"data"))
+    error = error_of(lambda: files.upload("x.bin", BIG))
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "no space" in error.details()
     assert disk_state(server.data_dir) == (set(), set())

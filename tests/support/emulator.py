@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import sqlite3
 import subprocess
 import threading
 from collections.abc import Iterable
@@ -116,11 +118,19 @@ class FakeClock:
 
 
 def disk_state(data_dir: Any) -> tuple[set[str], set[str]]:
-    """(blob names, temp names) on disk under a data dir."""
+    """(ids whose bytes are stored: blob files plus small files kept in files.db, temp names) under a
+    data dir."""
     return (
-        {p.name for p in (data_dir / "blobs").iterdir()},
+        {p.name for p in (data_dir / "blobs").iterdir()} | inline_ids(data_dir),
         {p.name for p in (data_dir / "tmp").iterdir()},
     )
+
+
+def inline_ids(data_dir: Any) -> set[str]:
+    """Ids of the small files whose bytes files.db holds (no blob file), read without writing."""
+    uri = f"{(Path(data_dir) / 'files.db').as_uri()}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+        return {row[0] for row in db.execute("SELECT id FROM inline_blobs")}
 
 
 def seed_many(server: RunningServer, names: Iterable[str], payload: bytes = b"x") -> list[str]:

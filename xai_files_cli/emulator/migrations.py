@@ -87,6 +87,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        # The bytes of small files (at most storage.INLINE_LIMIT), kept in the database instead of a
+        # blob file each, committed in the same transaction as their row. A side table keeps the rows
+        # of `files` (read by every list page) as small as before; a row's bytes go with the row.
+        "m006_inline_blobs",
+        """
+        CREATE TABLE inline_blobs (
+            id   TEXT PRIMARY KEY REFERENCES files (id) ON DELETE CASCADE,
+            data BLOB NOT NULL
+        );
+        """,
+    ),
 ]
 
 

@@ -2,12 +2,17 @@
 
 Layout under the data dir (dirs the store creates are 0700, files 0600; an existing data dir keeps
 its mode):
-    files.db (+ -wal, -shm)   metadata; schema from migrations.py
-    blobs/<file id>           content of a committed file, named by the server id only
+    files.db (+ -wal, -shm)   metadata; schema from migrations.py; the bytes of small files
+    blobs/<file id>           content of a committed file larger than INLINE_LIMIT, named by its id
     tmp/<file id>.part        an upload in progress
     lost+found/<file id>      blobs the database did not list at start-up, kept rather than deleted
 
-Write protocol (a crash at any step leaves no half-stored file): an upload streams into tmp/<id>.part, is
+Small files (at most INLINE_LIMIT bytes) never touch the file system: an upload keeps them in memory
+and its row's transaction stores them in `inline_blobs`, so the WAL sync that makes the row durable
+makes the bytes durable too; they have no blob file, and cleanup has nothing to do for them.
+
+Write protocol of a larger file (a crash at any step leaves no half-stored file): an upload streams
+into tmp/<id>.part (once it outgrows INLINE_LIMIT), is
 fsynced, noted in `blob_intents`, renamed to blobs/<id>, the blobs dir is fsynced, and only THEN
 the row is inserted (dropping the note). Uploads that reach that point together share the steps
 after their own fsync (group commit, group_commit.py): one transaction notes them all, each is
@@ -33,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import io
 import logging
 import os
 import re
@@ -60,6 +66,13 @@ except ImportError:  # pragma: no cover - Windows: open files cannot be deleted 
 log = logging.getLogger("xai.emulator")
 
 DEFAULT_MAX_FILE_SIZE = 512_000_000
+# Files up to this size live in the database (`inline_blobs`), larger ones in blobs/. Creating,
+# fsyncing and renaming a file per upload costs more server CPU than a SQLite insert of 64 KiB, and
+# SQLite reads blobs below about 100 KB faster than separate files; above that, a streamed file
+# keeps downloads and public links (sendfile) flat in memory. An upload holds at most this much in
+# memory before it spills to its temp file, so uploads in memory stay bounded by this times the
+# concurrent calls (64 KiB x 128 calls = 8 MiB).
+INLINE_LIMIT = 64 * 1024
 BUSY_TIMEOUT_MS = 10_000
 DB_NAME = "files.db"
 LOST_AND_FOUND = "lost+found"
@@ -180,6 +193,7 @@ class Storage:
         self.db_path = self.data_dir / DB_NAME
         self.clock = clock
         self.max_file_size = max_file_size
+        self.inline_limit = INLINE_LIMIT  # tests lower it to put small files in blobs/
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
@@ -281,27 +295,29 @@ class Storage:
         return Upload(self, filename, ttl_seconds)
 
     def _publish(self, tickets: Sequence[Ticket[Upload]]) -> None:
-        """Make a group of fsynced uploads durable and visible: note them all (one transaction),
-        rename each into blobs/, fsync blobs/ once, then insert every row still wanted (one
-        transaction).
+        """Make a group of uploads durable and visible: note the fsynced temp files (one
+        transaction), rename each into blobs/, fsync blobs/ once, then insert every row still
+        wanted, with the bytes of the inline ones (one transaction).
 
         A failure of one upload's rename fails that upload only; a failure of a shared step fails
         every upload still in the group. Each failed upload is aborted by its own thread.
         """
-        self._note_uploads([ticket.item.file_id for ticket in tickets])
-        for ticket in tickets:
-            ticket.item._noted = True
-            _record_failure(ticket, OSError, ticket.item._move_into_blobs)
-        if all(ticket.error is not None for ticket in tickets):
-            return
-        _fsync_dir(self.blob_dir)
+        on_disk = [ticket for ticket in tickets if not ticket.item.is_inline]
+        if on_disk:
+            self._note_uploads([ticket.item.file_id for ticket in on_disk])
+            for ticket in on_disk:
+                ticket.item._noted = True
+                _record_failure(ticket, OSError, ticket.item._move_into_blobs)
+            if any(ticket.error is None for ticket in on_disk):
+                _fsync_dir(self.blob_dir)
         for ticket in tickets:
             if ticket.error is None and not ticket.item._still_wanted():
                 ticket.error = UploadCancelled()
         wanted = [ticket.item for ticket in tickets if ticket.error is None]
         if wanted:
             records = [upload._make_record(self.now_ns()) for upload in wanted]
-            self._insert(records)
+            inline = [(upload.file_id, upload._inline_data()) for upload in wanted if upload.is_inline]
+            self._insert(records, inline)
             for upload, record in zip(wanted, records, strict=True):
                 upload.record = record
 
@@ -319,11 +335,12 @@ class Storage:
         with self._write() as conn:
             conn.execute("DELETE FROM blob_intents WHERE id = ?", (file_id,))
 
-    def _insert(self, records: list[FileRecord]) -> None:
-        """Insert the rows of committed uploads, dropping their upload notes in the same transaction
-        (one statement each for the whole group: at most MAX_GROUP rows, well within SQLite's limit
-        of bound parameters)."""
-        ids = [record.id for record in records]
+    def _insert(self, records: list[FileRecord], inline: Sequence[tuple[str, bytes]] = ()) -> None:
+        """Insert the rows of committed uploads and the bytes of the inline ones, dropping their
+        upload notes in the same transaction (one statement each for the whole group: at most
+        MAX_GROUP rows, well within SQLite's limit of bound parameters)."""
+        inline_ids = {file_id for file_id, _ in inline}
+        noted = [record.id for record in records if record.id not in inline_ids]
         rows = [
             value
             for record in records
@@ -337,12 +354,18 @@ class Storage:
             )
         ]
         with self._write() as conn:
-            conn.execute(f"DELETE FROM blob_intents WHERE id IN ({', '.join('?' * len(ids))})", ids)
+            if noted:  # an inline upload was never noted
+                conn.execute(f"DELETE FROM blob_intents WHERE id IN ({', '.join('?' * len(noted))})", noted)
             conn.execute(
                 f"INSERT INTO files ({_COLUMNS}) VALUES "
                 + ", ".join(["(?, ?, ?, ?, ?, ?, NULL, NULL)"] * len(records)),
                 rows,
             )
+            if inline:
+                conn.execute(
+                    "INSERT INTO inline_blobs (id, data) VALUES " + ", ".join(["(?, ?)"] * len(inline)),
+                    [value for pair in inline for value in pair],
+                )
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -371,6 +394,11 @@ class Storage:
         record = self.get(file_id)
         if record is None:
             return None
+        inline = self._conn().execute("SELECT data FROM inline_blobs WHERE id = ?", (file_id,)).fetchone()
+        if inline is not None:
+            if len(inline[0]) != record.size:
+                raise BlobLostError(file_id, f"it has {len(inline[0])} bytes, {record.size} were stored")
+            return io.BytesIO(inline[0])
         try:
             blob = open(self.blob_dir / file_id, "rb")  # noqa: SIM115 - the caller closes it
         except OSError as error:
@@ -448,7 +476,8 @@ class Storage:
     # -- deletes and expiry --------------------------------------------------------------------
 
     def delete(self, file_id: str) -> bool:
-        """Delete a live file: the row first (committed), then the blob. False if not found."""
+        """Delete a live file: the row (with inline bytes) first, committed, then the blob. False if
+        not found."""
         if not is_file_id(file_id):
             return False
         now = self.now_ns()
@@ -456,13 +485,16 @@ class Storage:
             row = conn.execute("SELECT expires_at_ns FROM files WHERE id = ?", (file_id,)).fetchone()
             if row is None:
                 return False
+            inline = conn.execute("DELETE FROM inline_blobs WHERE id = ?", (file_id,)).rowcount
             conn.execute("DELETE FROM files WHERE id = ?", (file_id,))
-            _note_intent(conn, file_id, "delete", now)
-        self._unlink_blob(file_id)
+            if not inline:
+                _note_intent(conn, file_id, "delete", now)
+        if not inline:
+            self._unlink_blob(file_id)
         return row[0] is None or row[0] > now
 
     def sweep_expired(self) -> int:
-        """Remove every expired file (row, then blob); returns how many were removed."""
+        """Remove every expired file (row and inline bytes, then blob); returns how many were removed."""
         now = self.now_ns()
         with self._write() as conn:
             ids = [
@@ -471,6 +503,7 @@ class Storage:
                     "SELECT id FROM files WHERE expires_at_ns IS NOT NULL AND expires_at_ns <= ?", (now,)
                 )
             ]
+            conn.executemany("DELETE FROM inline_blobs WHERE id = ?", [(file_id,) for file_id in ids])
             conn.executemany("DELETE FROM files WHERE id = ?", [(file_id,) for file_id in ids])
             for file_id in ids:
                 _note_intent(conn, file_id, "delete", now)
@@ -715,10 +748,11 @@ class Storage:
 
 
 class Upload:
-    """An upload in progress: data goes to tmp/<id>.part; nothing is visible until `commit()`.
+    """An upload in progress: data stays in memory up to the store's inline limit, and goes to
+    tmp/<id>.part once it grows past it; nothing is visible until `commit()`.
 
     Use as a context manager: leaving the block without a commit (error, cancellation) aborts
-    and removes the temp file.
+    and removes the temp file, if any.
     """
 
     def __init__(self, storage: Storage, filename: str, ttl_seconds: int | None) -> None:
@@ -732,11 +766,32 @@ class Upload:
         self._content_type = ""
         self._still_wanted: Callable[[], bool] = _always  # see commit()
         self.record: FileRecord | None = None  # set once the row is committed
+        self._chunks: list[bytes] | None = []  # the data while it fits the inline limit, else None
+        self._file: BinaryIO | None = None
+        self.tmp_path: Path | None = None
+        self.file_id = new_file_id()  # 122 random bits: unique without a file to claim the name
+
+    @property
+    def is_inline(self) -> bool:
+        """Whether the data is still in memory (at most the inline limit), to be stored in the row."""
+        return self._chunks is not None
+
+    def _inline_data(self) -> bytes:
+        assert self._chunks is not None, "only an inline upload has its data in memory"
+        return b"".join(self._chunks)
+
+    def _spill(self) -> BinaryIO:
+        """Move the data held in memory to a new, locked temp file; the file from now on."""
+        assert self._chunks is not None
         self.file_id, self._file, self.tmp_path = self._create_temp()
+        for chunk in self._chunks:
+            self._file.write(chunk)
+        self._chunks = None
+        return self._file
 
     def _create_temp(self) -> tuple[str, BinaryIO, Path]:
+        file_id = self.file_id
         while True:
-            file_id = new_file_id()
             path = self.storage.tmp_dir / f"{file_id}.part"
             name = str(path)
             fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
@@ -749,6 +804,7 @@ class Upload:
                     same = False
                 if not same:
                     os.close(fd)
+                    file_id = new_file_id()
                     continue
             return file_id, open(fd, "wb"), path
 
@@ -769,15 +825,19 @@ class Upload:
             )
         if len(self._head) < content.SNIFF_BYTES:
             self._head += data[: content.SNIFF_BYTES - len(self._head)]
-        try:
-            self._file.write(data)
-        except OSError as error:
-            self._fail_on_disk_error(error)
+        if self._chunks is not None and self.size + len(data) <= self.storage.inline_limit:
+            self._chunks.append(data)
+        else:
+            try:
+                (self._file or self._spill()).write(data)
+            except OSError as error:
+                self._fail_on_disk_error(error)
         self.size += len(data)
 
     def commit(self, still_wanted: Callable[[], bool] | None = None) -> FileRecord:
         """Make the file durable and visible: fsync it, then (grouped with the uploads committing at
-        the same time) note it, rename it into blobs/, fsync blobs/ and insert its row.
+        the same time) note it, rename it into blobs/, fsync blobs/ and insert its row. An inline
+        upload only inserts its row and bytes: the transaction's WAL sync makes both durable.
 
         `still_wanted()` is asked right before the row is inserted (from another thread, maybe):
         False aborts the upload with UploadCancelled, e.g. when the call was cancelled because a
@@ -785,8 +845,9 @@ class Upload:
         """
         self._still_wanted = still_wanted or _always
         try:
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            if self._file is not None:
+                self._file.flush()
+                os.fsync(self._file.fileno())
             self._content_type = content.sniff_content_type(self._head, self.filename)
             self.storage._publisher.submit(self)
         except OSError as error:
@@ -796,12 +857,15 @@ class Upload:
             raise
         assert self.record is not None, "a published upload has its row"
         self._done = True
-        self._file.close()  # releases the flock only now that the row is committed
+        self._chunks = None
+        if self._file is not None:
+            self._file.close()  # releases the flock only now that the row is committed
         return self.record
 
     def _move_into_blobs(self) -> None:
         """Rename the fsynced temp file to blobs/<id> (its note is committed already)."""
         blob_path = self.storage.blob_dir / self.file_id
+        assert self.tmp_path is not None, "only an upload with a temp file is renamed"
         os.rename(self.tmp_path, blob_path)
         self.tmp_path = blob_path  # from here on, abort() must remove the blob
 
@@ -816,14 +880,18 @@ class Upload:
         )
 
     def abort(self) -> None:
-        """Discard the upload: close and remove the temp file (or the renamed blob). Idempotent."""
+        """Discard the upload: drop its data, close and remove its temp file (or the renamed blob).
+        Idempotent."""
         if self._done:
             return
         self._done = True
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.tmp_path)
-        with contextlib.suppress(OSError):
-            self._file.close()
+        self._chunks = None
+        if self.tmp_path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.tmp_path)
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
         if self._noted:  # best effort: start-up cleanup drops a note whose files are gone
             with contextlib.suppress(sqlite3.Error, RuntimeError):
                 self.storage._drop_intent(self.file_id)
