@@ -6,6 +6,7 @@ Helpers that are not fixtures live in tests/support/; test modules import those,
 
 from __future__ import annotations
 
+import compileall
 import os
 import shutil
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import xai_files_cli
 from tests.support.cli import CliResult, run_xai
 from tests.support.emulator import ChatServer, Emulators
 from tests.support.samples import NOTES
@@ -26,6 +28,15 @@ from xai_files_cli.emulator.server import RunningServer
 # subprocess compiles the package from source. Caches are only written from here on; a changed source
 # file still invalidates its cache.
 sys.dont_write_bytecode = False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Byte-compile the package once, before any worker starts, as an install would: the `xai`
+    subprocesses the tests start inherit PYTHONDONTWRITEBYTECODE and would otherwise each compile the
+    modules that no worker happened to import after the line above (measured on a clean clone: the
+    first run took 101 s, a second one 84 s)."""
+    if not hasattr(config, "workerinput"):
+        compileall.compile_dir(str(Path(xai_files_cli.__file__).parent), quiet=1)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
