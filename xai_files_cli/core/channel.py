@@ -493,28 +493,26 @@ class _RetryingUnary(_Keyed):
     def __call__(
         self, request: Any, timeout: float | None = None, metadata: Any = None, **kwargs: Any
     ) -> Any:
-        metadata = _with_key(metadata, self._key)
-        started = time.monotonic()
-        try:
-            return self._inner(request, timeout=timeout, metadata=metadata, **kwargs)
-        except grpc.RpcError as error:
-            attempts = _Attempts(self._method, timeout, started)
-            if not attempts.wait_to_retry(error):
-                raise
-            return self._repeat(self._inner, attempts, request, metadata, kwargs)
+        return self._retrying(self._inner, request, timeout, metadata, kwargs)
 
     def with_call(
         self, request: Any, timeout: float | None = None, metadata: Any = None, **kwargs: Any
     ) -> Any:
+        return self._retrying(self._inner.with_call, request, timeout, metadata, kwargs)
+
+    def _retrying(
+        self, call: Callable[..., Any], request: Any, timeout: float | None, metadata: Any, kwargs: Any
+    ) -> Any:
+        """The first attempt, then more while the server pushes back (within the deadline)."""
         metadata = _with_key(metadata, self._key)
         started = time.monotonic()
         try:
-            return self._inner.with_call(request, timeout=timeout, metadata=metadata, **kwargs)
+            return call(request, timeout=timeout, metadata=metadata, **kwargs)
         except grpc.RpcError as error:
             attempts = _Attempts(self._method, timeout, started)
             if not attempts.wait_to_retry(error):
                 raise
-            return self._repeat(self._inner.with_call, attempts, request, metadata, kwargs)
+            return self._repeat(call, attempts, request, metadata, kwargs)
 
     @staticmethod
     def _repeat(
