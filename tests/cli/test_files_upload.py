@@ -205,11 +205,13 @@ def test_lost_reply_reports_unknown_outcome(emulators, sample: Path) -> None:
 
 
 def test_timeout_flag_sets_the_upload_deadline(emulators, sample: Path) -> None:
-    emulators.start("UploadFile:delay:amount=1")
-    result = run_xai("--timeout", "0.2", "files", "upload", str(sample))
+    # The deadline leaves room for connecting and sending 12 bytes on a busy machine; the server then
+    # holds its reply for longer than the deadline.
+    emulators.start("UploadFile:delay:amount=2.5")
+    result = run_xai("--timeout", "1.5", "files", "upload", str(sample))
     assert (result.code, result.stdout) == (6, "")
     assert result.stderr == (
-        "xai: upload report.txt: timed out after 0.2 s (12 of 12 bytes sent) (DEADLINE_EXCEEDED); "
+        "xai: upload report.txt: timed out after 1.5 s (12 of 12 bytes sent) (DEADLINE_EXCEEDED); "
         "the server was too slow; raise the deadline with --timeout SECONDS; "
         "the upload may have completed: check `xai files ls` before retrying\n"
     )
