@@ -503,26 +503,22 @@ class _RetryingUnary(_Keyed):
     def _retrying(
         self, call: Callable[..., Any], request: Any, timeout: float | None, metadata: Any, kwargs: Any
     ) -> Any:
-        """The first attempt, then more while the server pushes back (within the deadline)."""
+        """Attempts until one is not back-pressure (its error is raised), within the deadline; the
+        retry bookkeeping is only made once the first attempt is pushed back."""
         metadata = _with_key(metadata, self._key)
         started = time.monotonic()
-        try:
-            return call(request, timeout=timeout, metadata=metadata, **kwargs)
-        except grpc.RpcError as error:
-            attempts = _Attempts(self._method, timeout, started)
-            if not attempts.wait_to_retry(error):
-                raise
-            return self._repeat(call, attempts, request, metadata, kwargs)
-
-    @staticmethod
-    def _repeat(
-        call: Callable[..., Any], attempts: _Attempts, request: Any, metadata: Any, kwargs: Any
-    ) -> Any:
-        """The attempts after the first, until one is not back-pressure (its error is raised)."""
+        attempts: _Attempts | None = None
         while True:
             try:
-                return call(request, timeout=attempts.timeout(), metadata=metadata, **kwargs)
+                return call(
+                    request,
+                    timeout=timeout if attempts is None else attempts.timeout(),
+                    metadata=metadata,
+                    **kwargs,
+                )
             except grpc.RpcError as error:
+                if attempts is None:
+                    attempts = _Attempts(self._method, timeout, started)
                 if not attempts.wait_to_retry(error):
                     raise
 

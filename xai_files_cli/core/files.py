@@ -277,12 +277,10 @@ class FilesClient:
         filter: str | None = None,
     ) -> files_pb2.ListFilesRequest:
         """The ListFiles request for one page (UsageError for an unknown sort key)."""
-        if sort not in _SORT_BY:
-            raise UsageError(f"invalid sort key {sort!r}; choose one of: {', '.join(SORT_KEYS)}")
         request = files_pb2.ListFilesRequest(
-            limit=max(1, min(page_size, PAGE_SIZE)),
+            limit=_page_limit(page_size),
             order=files_pb2.DESCENDING if descending else files_pb2.ASCENDING,
-            sort_by=_SORT_BY[sort],
+            sort_by=_sort_field(sort),
         )
         if token:
             request.pagination_token = token
@@ -334,15 +332,14 @@ class FilesClient:
         windows when the server honours filters (`core.listing`); the order is the same either way.
         Close the returned Listing when stopping early.
         """
-        if sort not in _SORT_BY:
-            raise UsageError(f"invalid sort key {sort!r}; choose one of: {', '.join(SORT_KEYS)}")
+        _sort_field(sort)
         query = ListQuery(
             sort=sort,
             descending=descending,
             limit=limit,
             filter=where,
             concurrency=concurrency,
-            page_size=max(1, min(page_size, PAGE_SIZE)),
+            page_size=_page_limit(page_size),
             as_json=as_json,
             json_layout=json_layout,
         )
@@ -464,6 +461,19 @@ class FilesClient:
             )
         url = reply.public_url if reply.HasField("public_url") else None
         return RevokeResult(file_id=reply.file_id or file_id, revoked=reply.revoked, url=url)
+
+
+def _sort_field(sort: str) -> files_pb2.FilesSortBy:
+    """The ListFiles sort field for a sort key (UsageError for an unknown key)."""
+    field = _SORT_BY.get(sort)
+    if field is None:
+        raise UsageError(f"invalid sort key {sort!r}; choose one of: {', '.join(SORT_KEYS)}")
+    return field
+
+
+def _page_limit(page_size: int) -> int:
+    """A page size within what one ListFiles call may ask for (1 to PAGE_SIZE)."""
+    return max(1, min(page_size, PAGE_SIZE))
 
 
 def _is_term(stop: BaseException) -> bool:
