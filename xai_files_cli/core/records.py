@@ -186,12 +186,7 @@ class FileInfo:
         append, string = texts.append, _json_string
         for message in messages:
             # An unset created_at reads as 0 seconds: 1970-01-01T00:00:00Z, as `json_from_pb` says.
-            stamp = message.created_at
-            seconds = stamp.seconds
-            if 0 <= stamp.nanos < 1_000_000_000 and _DATETIME_SECONDS[0] <= seconds <= _DATETIME_SECONDS[1]:
-                created = _quoted_second(seconds)
-            else:
-                created = _stamp_json_text(stamp)
+            created = _stamp_json_text(message.created_at)
             expires = _stamp_json_text(message.expires_at) if message.HasField("expires_at") else "null"
             text = (
                 f"{id_}{string(message.id)}{filename}{string(message.filename)}"
