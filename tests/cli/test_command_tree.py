@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.cli import run_xai
-from xai_files_cli.cli.app import _command_named, click_command
+from xai_files_cli.cli.app import _subcommand_named, click_command
 
 
 @pytest.mark.parametrize(
@@ -22,7 +22,7 @@ from xai_files_cli.cli.app import _command_named, click_command
     ],
 )
 def test_the_command_an_invocation_names_is_built_alone(argv: list[str], built: str | None) -> None:
-    assert _command_named(argv) == built
+    assert _subcommand_named(argv)[0] == built
 
 
 def test_a_partial_tree_holds_the_named_command_with_the_root_options() -> None:

@@ -257,15 +257,9 @@ def _root_options() -> dict[str, bool]:
     return taking
 
 
-def _command_named(argv: Sequence[str]) -> str | None:
-    """The top-level command `argv` runs, when nothing before it needs the whole tree (root help,
-    the version, an option the root does not know, shell completion); else None."""
-    at = _command_index(argv)
-    return argv[at] if at is not None else None
-
-
 def _command_index(argv: Sequence[str]) -> int | None:
-    """Where in `argv` the top-level command `_command_named` finds is, or None."""
+    """Where in `argv` the top-level command it runs is, when nothing before it needs the whole tree
+    (root help, the version, an option the root does not know, shell completion); else None."""
     if any(name.endswith("_COMPLETE") for name in os.environ):
         return None
     names = COMMAND_MODULES.keys()
