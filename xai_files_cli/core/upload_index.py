@@ -41,15 +41,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from xai_files_cli.core.file_clock import COARSE_MARGIN_NS, FINE_MARGIN_NS, racy_margin_ns
 from xai_files_cli.core.records import FileInfo, RawTime, epoch_seconds
 
 STATE_DIR_ENV = "XAI_STATE_DIR"
 LOCK_WAIT = 5.0  # seconds to wait for another process's write before giving the index up
 SCHEMA_VERSION = 1
 # A stat is trusted to stand for unchanged content only when the file's last change is older than
-# the read that hashed it by this much: a write within the same timestamp tick would otherwise go
-# unseen (coarse file system clocks; git calls this the "racy" case).
-RACY_MARGIN_NS = 2_000_000_000
+# the read that hashed it by a margin: a write within the same timestamp tick would otherwise go
+# unseen (git calls this the "racy" case). The margin follows the file's file system (see
+# `core.file_clock`): 50 ms on a local nanosecond one, this much anywhere else.
+RACY_MARGIN_NS = COARSE_MARGIN_NS
 PENDING_KEPT_NS = 30 * 24 * 3600 * 1_000_000_000  # forget a pending row after 30 days
 _QUERY_CHUNK = 500  # values per `IN (...)` list
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -115,7 +117,7 @@ def path_key(path: Path) -> str:
 @dataclass(frozen=True)
 class Fingerprint:
     """What a file's stat says about its content: equal fingerprints, unchanged content (see
-    RACY_MARGIN_NS for when that holds)."""
+    `Snapshot.known_digest` for when that holds)."""
 
     size: int
     mtime_ns: int
@@ -179,8 +181,10 @@ class Snapshot:
         """The SHA-256 of `path` as last read, when its stat says it has not changed since.
 
         The stat (size, mtime_ns, ctime_ns, inode, device) must equal the one taken when the file
-        was read, and the file's last change must be older than that read by RACY_MARGIN_NS; a
-        content write always moves ctime, which no program can set back.
+        was read, and the file's last change must be older than that read by the racy margin of
+        its file system (`core.file_clock.racy_margin_ns`: 50 ms on a local file system with
+        nanosecond times, else 2 s); a content write always moves ctime, which no program can set
+        back.
         """
         return self.vouched_for(path, fingerprint)[0]
 
@@ -201,7 +205,12 @@ class Snapshot:
 
 def _unchanged(recorded: Fingerprint, now: Fingerprint, read_at_ns: int) -> bool:
     """Whether a file whose stat is `now` holds what was read at `read_at_ns` with stat `recorded`."""
-    return recorded == now and max(now.mtime_ns, now.ctime_ns) < read_at_ns - RACY_MARGIN_NS
+    if recorded != now:
+        return False
+    age = read_at_ns - max(now.mtime_ns, now.ctime_ns)  # of the last change, when it was read
+    if age > COARSE_MARGIN_NS:
+        return True
+    return age > FINE_MARGIN_NS and age > racy_margin_ns(now.dev, now.ctime_ns)
 
 
 def _ns(moment: Any) -> int | None:
