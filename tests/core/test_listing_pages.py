@@ -69,6 +69,27 @@ def test_json_text_is_the_json_of_the_object(message: files_pb2.File) -> None:
     assert element == json.dumps([value], ensure_ascii=False, indent=2)[len("[\n  ") : -len("\n]")]
 
 
+def test_a_page_of_texts_is_each_file_on_its_own() -> None:
+    """Texts made a page at a time reuse the text of a creation second the file before had: a file
+    with invalid nanos (a RawTime) in that second, or between two files of it, keeps its own text."""
+    second = 1_700_000_000
+    page = [
+        *MESSAGES,
+        files_pb2.File(id="file_e", filename="e", created_at=_stamp(second, 7)),
+        files_pb2.File(id="file_f", filename="f", created_at=_stamp(second, 1_500_000_000)),
+        files_pb2.File(id="file_g", filename="g", created_at=_stamp(second)),
+        files_pb2.File(id="file_h", filename="h", created_at=_stamp(second + 1)),
+        files_pb2.File(id="file_i", filename="i", created_at=_stamp(second, -1)),
+    ]
+    for layout in (JSONL_LINE, ARRAY_ELEMENT):
+        assert FileInfo.json_texts_from_pb(page, layout) == [
+            FileInfo.json_text_from_pb(message, layout) for message in page
+        ]
+    assert [json.loads(text) for text in FileInfo.json_texts_from_pb(page, JSONL_LINE)] == [
+        FileInfo.from_pb(message).to_json() for message in page
+    ]
+
+
 @pytest.mark.parametrize(("sort", "descending"), [("created_at", True), ("filename", False), ("size", True)])
 def test_pages_hold_the_files_iteration_gives_cut_at_the_limit(
     clocked: RunningServer, client: FilesClient, sort: str, descending: bool

@@ -35,7 +35,7 @@ import operator
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -291,7 +291,7 @@ class _Window:
     done: bool = False
     busy: bool = False
     position: int | None = None  # created_at of the last file its cursor returned
-    pages: deque[list[Any]] = field(default_factory=deque)  # read, not handed out yet
+    pages: deque[Sequence[Any]] = field(default_factory=deque)  # read, not handed out yet
     abandoned: bool = False  # replaced by other windows; a late reply is dropped
     seen_files: int = 0  # files its cursor returned, and the time they spanned (its density)
     seen_span: int = 0
@@ -372,12 +372,12 @@ class _Engine:
             self._pool = None
 
     # -- handing out -------------------------------------------------------------------------------
-    def _in_sequence(self) -> Iterator[list[Any]]:
+    def _in_sequence(self) -> Iterator[Sequence[Any]]:
         while self.head < len(self.windows):
             yield from self._window_pages(self.windows[self.head])
             self.head += 1
 
-    def _merged(self) -> Iterator[list[Any]]:
+    def _merged(self) -> Iterator[Sequence[Any]]:
         """Files sorted by name or size: time slices merged by (key, id), or the one cursor."""
         first = self.first
         while not (first.started and not first.busy) or len(self.probes) < len(self.probes_wanted):
@@ -394,7 +394,7 @@ class _Engine:
         while chunk := list(itertools.islice(merged, self.query.page_size)):
             yield chunk
 
-    def _window_pages(self, window: _Window) -> Iterator[list[Any]]:
+    def _window_pages(self, window: _Window) -> Iterator[Sequence[Any]]:
         while True:
             if window.pages:
                 yield window.pages.popleft()
@@ -556,7 +556,7 @@ class _Engine:
             self._advance(window, reply)
         window.position = last
         self._count_seen(window, count, abs(last - first))
-        window.pages.append(list(data) if count == len(data) else list(data[:count]))
+        window.pages.append(data if count == len(data) else data[:count])  # converted when handed out
 
     def _count_seen(self, window: _Window, files: int, span: int) -> None:
         """Note that `window`'s cursor read `files` files spanning `span` ns (the densities cuts use)."""
@@ -698,7 +698,7 @@ def _outside_the_window() -> InternalError:
     )
 
 
-def _converter(query: ListQuery) -> Callable[[list[Any]], list[Any]]:
+def _converter(query: ListQuery) -> Callable[[Sequence[Any]], list[Any]]:
     """What a page of listed `File` messages becomes: FileInfo, their JSON objects, or those objects'
     texts."""
     if query.json_layout is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -177,24 +177,38 @@ class FileInfo:
         return FileInfo.json_texts_from_pb([message], layout)[0]
 
     @staticmethod
-    def json_texts_from_pb(messages: Iterable[Any], layout: JsonLayout) -> list[str]:
-        """`json_text_from_pb` of each message (a page at a time: one call for a whole page)."""
+    def json_texts_from_pb(messages: Sequence[Any], layout: JsonLayout) -> list[str]:
+        """`json_text_from_pb` of each message (a page at a time: one call for a whole page).
+
+        Files listed in time order often share their creation second, so the text of the last
+        second is reused while the next file has the same one.
+        """
+        if not messages:
+            return []
         opening, between, closing = layout
-        id_, filename, size = f'{opening}"id": ', f'{between}"filename": ', f'{between}"size": '
+        head, filename, size = f'{opening}"id": ', f'{between}"filename": ', f'{between}"size": '
         created_at, expires_at = f'{between}"created_at": ', f'{between}"expires_at": '
         texts: list[str] = []
-        append, string = texts.append, _json_string
+        append, string, has = texts.append, _json_string, type(messages[0]).HasField
+        low, high = _DATETIME_SECONDS
+        last_seconds, last_text = None, ""
         for message in messages:
             # An unset created_at reads as 0 seconds: 1970-01-01T00:00:00Z, as `json_from_pb` says.
-            created = _stamp_json_text(message.created_at)
-            expires = _stamp_json_text(message.expires_at) if message.HasField("expires_at") else "null"
-            text = (
-                f"{id_}{string(message.id)}{filename}{string(message.filename)}"
-                f"{size}{message.size:d}{created_at}{created}{expires_at}{expires}"
+            stamp = message.created_at
+            seconds = stamp.seconds
+            if not (0 <= stamp.nanos < 1_000_000_000 and low <= seconds <= high):
+                created = str(_stamp_json(stamp))
+            elif seconds != last_seconds:
+                last_seconds, last_text = seconds, _quoted_second(seconds)
+                created = last_text
+            else:
+                created = last_text
+            expires = _stamp_json_text(message.expires_at) if has(message, "expires_at") else "null"
+            tail = _public_url_text(message, between) + closing if has(message, "public_url") else closing
+            append(
+                f"{head}{string(message.id)}{filename}{string(message.filename)}"
+                f"{size}{message.size:d}{created_at}{created}{expires_at}{expires}{tail}"
             )
-            if message.HasField("public_url"):
-                text += _public_url_text(message, between)
-            append(text + closing)
         return texts
 
     def to_json(self) -> dict[str, Any]:
