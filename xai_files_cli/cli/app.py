@@ -3,9 +3,10 @@
 `run(argv, io)` is the whole program minus process exit, so tests drive it with injected streams.
 Whatever ends the invocation is reported once, by `cli.reporting`: one line on stderr and a
 documented exit code.
-"""
 
-from __future__ import annotations
+Annotations are evaluated when defined (no `from __future__ import annotations`): Typer reads the
+root callback's signature up to four times a run, and would otherwise `eval` each annotation's text.
+"""
 
 import contextlib
 import copy

@@ -3,9 +3,12 @@
 Each verb parses and checks its flags (local mistakes exit 2 before any RPC), makes one core call
 and hands the result to `output/`. Heavy modules (grpc, rich, core) are imported inside the
 functions so `xai --help` stays fast. Data goes to stdout, everything else to stderr.
-"""
 
-from __future__ import annotations
+Annotations are evaluated when defined (no `from __future__ import annotations`): Typer reads the
+signature of the command being run on every run, and would otherwise `eval` each parameter's
+annotation text (about a millisecond per command). Names imported only for type checking are
+written as strings.
+"""
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -353,7 +356,7 @@ class _TerminalTextSink:
 
     rewindable = False
 
-    def __init__(self, io: IOStreams) -> None:
+    def __init__(self, io: "IOStreams") -> None:
         import codecs
 
         self._io = io
@@ -378,7 +381,7 @@ class _TerminalTextSink:
     def abort(self) -> None:
         pass
 
-    def __enter__(self) -> _TerminalTextSink:
+    def __enter__(self) -> "_TerminalTextSink":
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -2,10 +2,10 @@
 
 Commands declare parameters in the `Annotated` style, so the annotation states the value the
 function really receives (`str | None` for an option without a default, `int | None` for a
-duration in seconds).
+duration in seconds). Annotations are evaluated when defined (no `from __future__ import
+annotations`): Typer reads the signatures of option callbacks on every run, and would otherwise
+`eval` each annotation's text.
 """
-
-from __future__ import annotations
 
 import math
 import re
