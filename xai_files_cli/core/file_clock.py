@@ -53,6 +53,8 @@ def device_types() -> dict[int, str]:
     """Each mounted device's file system type, as this process's mountinfo lists them (read on first
     use); empty off Linux or without /proc."""
     global _types
+    if _types is not None:
+        return _types
     with _lock:
         if _types is None:
             _types = _read_types()

@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import queue
 import re
-import secrets
 import sqlite3
 import threading
 import time
@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from xai_files_cli.core.file_clock import COARSE_MARGIN_NS, FINE_MARGIN_NS, racy_margin_ns
 from xai_files_cli.core.records import FileInfo, RawTime, epoch_seconds
@@ -114,10 +114,9 @@ def path_key(path: Path) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-@dataclass(frozen=True)
-class Fingerprint:
+class Fingerprint(NamedTuple):
     """What a file's stat says about its content: equal fingerprints, unchanged content (see
-    `Snapshot.known_digest` for when that holds)."""
+    `Snapshot.known_digest` for when that holds). A tuple: a run makes one per file."""
 
     size: int
     mtime_ns: int
@@ -130,9 +129,8 @@ class Fingerprint:
         return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
-@dataclass(frozen=True)
-class IndexEntry:
-    """A file this profile uploaded, as the index remembers it."""
+class IndexEntry(NamedTuple):
+    """A file this profile uploaded, as the index remembers it (a tuple: a run reads one per file)."""
 
     file_id: str
     name: str
@@ -195,12 +193,31 @@ class Snapshot:
 
     def vouched_for(self, path: Path, fingerprint: Fingerprint) -> tuple[str | None, frozenset[str]]:
         """`known_digest` and `unchanged_since_upload` of `path` at once."""
+        return self.vouched_for_key(path_key(path), fingerprint)
+
+    def vouched_for_key(self, key: str, fingerprint: Fingerprint) -> tuple[str | None, frozenset[str]]:
+        """`vouched_for` the path whose `path_key` is `key`."""
+        recorded = self.digests.get(key)
+        if not recorded:
+            return None, _NO_IDS
         still = [
-            (sha, file_id)
-            for recorded, sha, read_at, file_id in self.digests.get(path_key(path), [])
-            if _unchanged(recorded, fingerprint, read_at)
+            (sha, file_id) for was, sha, read_at, file_id in recorded if _unchanged(was, fingerprint, read_at)
         ]
         return next((sha for sha, _ in still if sha), None), frozenset(file_id for _, file_id in still)
+
+    def newest_by_name(self, now_ns: int) -> list[IndexEntry]:
+        """The newest live upload of each name (of any size)."""
+        newest: dict[str, IndexEntry] = {}
+        for entries in self.entries.values():
+            live = next((entry for entry in entries if not entry.expired(now_ns)), None)
+            if live is not None and live.uploaded_at_ns > getattr(
+                newest.get(live.name), "uploaded_at_ns", -1
+            ):
+                newest[live.name] = live
+        return list(newest.values())
+
+
+_NO_IDS: frozenset[str] = frozenset()
 
 
 def _unchanged(recorded: Fingerprint, now: Fingerprint, read_at_ns: int) -> bool:
@@ -225,9 +242,40 @@ def _ns(moment: Any) -> int | None:
     return max(_INT64_MIN, min(ns, _INT64_MAX))
 
 
-def _chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
-    for start in range(0, len(values), _QUERY_CHUNK):
-        yield values[start : start + _QUERY_CHUNK]
+# An upload's row as `_sort_into` reads it: its entry, then the path and stat it was read from.
+_UPLOAD_COLUMNS = """file_id, name, size, sha256, uploaded_at_ns, expires_at_ns,
+    path, mtime_ns, ctime_ns, ino, dev, read_at_ns"""
+
+
+def _sort_into(found: Snapshot, rows: Iterable[tuple[Any, ...]], names: set[str], keys: set[str]) -> None:
+    """`uploads` rows (`_UPLOAD_COLUMNS`) into the snapshot: an entry for each row of one of `names`
+    (newest upload first), its digest for each row read from one of `keys` (newest read first)."""
+    for row in sorted(rows, key=lambda row: row[4], reverse=True):
+        file_id, name, size, sha, uploaded_at, expires_at, key, mtime, ctime, ino, dev, read_at = row
+        if name in names:
+            found.entries[(name, size)].append(IndexEntry(file_id, name, size, sha, uploaded_at, expires_at))
+        if read_at is not None and key in keys:
+            found.digests[key].append((Fingerprint(size, mtime, ctime, ino, dev), sha, read_at, file_id))
+    for digests in found.digests.values():
+        if len(digests) > 1:
+            digests.sort(key=lambda digest: digest[2], reverse=True)
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
+
+
+def _pair_chunk(conn: sqlite3.Connection) -> int:
+    """Values per list in a statement with two `IN (...)` lists: at most _QUERY_CHUNK, and half of
+    what SQLite allows (999 variables before SQLite 3.32; Python 3.10 cannot ask)."""
+    getlimit = getattr(conn, "getlimit", None)
+    allowed = getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if getlimit is not None else 999
+    return max(1, min(_QUERY_CHUNK, allowed // 2))
+
+
+def _chunks(values: Sequence[T], size: int = _QUERY_CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 class UploadIndex:
@@ -238,7 +286,7 @@ class UploadIndex:
 
     def __init__(self, path: Path | None, *, warn: Warn | None = None) -> None:
         self.path = path
-        self.run = secrets.token_hex(8)  # marks this process's pending rows
+        self.run = os.urandom(8).hex()  # marks this process's pending rows
         self._warn = warn
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
@@ -322,35 +370,36 @@ class UploadIndex:
         return self
 
     # -- reads --------------------------------------------------------------------------------------
-    def snapshot(self, names: Iterable[str], paths: Iterable[Path] = ()) -> Snapshot:
-        """The uploads and pending rows (of other runs) under `names`, and the digests of `paths`."""
-        names, keys = sorted(set(names)), sorted({path_key(path) for path in paths})
+    def snapshot(
+        self, names: Iterable[str], paths: Iterable[Path] = (), *, keys: Iterable[str] = ()
+    ) -> Snapshot:
+        """The uploads and pending rows (of other runs) under `names`, and the digests of `paths`
+        (and of the paths whose `path_key` is in `keys`)."""
+        names = sorted(set(names))
+        wanted = {path_key(path) for path in paths}.union(keys)
 
         def query(conn: sqlite3.Connection) -> Snapshot:
             found = Snapshot()
+            rows: dict[str, tuple[Any, ...]] = {}  # one query per chunk of names and paths: a row once
+            size = _pair_chunk(conn)
+            pairs = itertools.zip_longest(_chunks(names, size), _chunks(sorted(wanted), size), fillvalue=())
+            for name_part, key_part in pairs:
+                rows.update(
+                    (row[0], row)
+                    for row in conn.execute(
+                        f"SELECT {_UPLOAD_COLUMNS} FROM uploads "
+                        f"WHERE name IN ({_marks(name_part)}) OR path IN ({_marks(key_part)})",
+                        (*name_part, *key_part),
+                    )
+                )
             for part in _chunks(names):
-                marks = ",".join("?" * len(part))
-                for row in conn.execute(
-                    "SELECT file_id, name, size, sha256, uploaded_at_ns, expires_at_ns FROM uploads "
-                    f"WHERE name IN ({marks}) ORDER BY uploaded_at_ns DESC",
-                    tuple(part),
-                ):
-                    found.entries[(row[1], row[2])].append(IndexEntry(*row))
                 for row in conn.execute(
                     "SELECT id, run, path, name, size, sha256, started_at_ns FROM pending "
-                    f"WHERE name IN ({marks}) AND run != ? ORDER BY started_at_ns",
+                    f"WHERE name IN ({_marks(part)}) AND run != ? ORDER BY started_at_ns",
                     (*part, self.run),
                 ):
                     found.pending[(row[3], row[4])].append(PendingEntry(*row))
-            for part in _chunks(keys):
-                marks = ",".join("?" * len(part))
-                for key, sha, *stat, read_at, file_id in conn.execute(
-                    "SELECT path, sha256, size, mtime_ns, ctime_ns, ino, dev, read_at_ns, file_id "
-                    f"FROM uploads WHERE path IN ({marks}) AND read_at_ns IS NOT NULL "
-                    "ORDER BY read_at_ns DESC",
-                    tuple(part),
-                ):
-                    found.digests[key].append((Fingerprint(*stat), sha, read_at, file_id))
+            _sort_into(found, rows.values(), set(names), wanted)
             return found
 
         return self._safely(query, Snapshot())

@@ -25,8 +25,6 @@ pending row for the planner.
 from __future__ import annotations
 
 import bisect
-import contextlib
-import functools
 import itertools
 import math
 import os
@@ -58,6 +56,7 @@ from xai_files_cli.core.upload_index import (
     end_op,
     expiry_ns,
     forget_op,
+    path_key,
     record_op,
     refresh_op,
 )
@@ -138,20 +137,28 @@ class UploadPlanner:
             return [_unchecked(item) for item in items]
         names = [item.filename for item in items if _is_text(item.filename)]
         paths = [_absolute(item.path) for item in items]
-        snapshot = self._index.snapshot(names, paths)
+        keys = [path_key(path) for path in paths]
+        snapshot = self._index.snapshot(names, keys=keys)
+        # Without pending rows, the server is asked right away about the newest upload of each name
+        # (a re-run's unchanged file), and answers while the files are looked at and hashed.
+        early = None
+        if not snapshot.pending:
+            guessed = [entry.uploaded_at_ns for entry in snapshot.newest_by_name(time.time_ns())]
+            early = self._ask_server(guessed, [])
         # A stat each; most end here on a first run.
-        checks = [_look(item, path, snapshot) for item, path in zip(items, paths, strict=True)]
+        checks = [_look(*looked, snapshot) for looked in zip(items, paths, keys, strict=True)]
         writes: list[Op] = []  # list.append is atomic: the workers share it
         # Only hashing (of more than a few MB) and calls to the server go to worker threads; the rest
         # is quicker done in this thread.
         unhashed = [i for i, check in enumerate(checks) if not (check.early or check.sha)]
         hashing = sum(checks[i].size or 0 for i in unhashed)
-        # The server is asked while the files are hashed, about the files each check will most
-        # likely need (see `_likely`); asked again only if the digests then want others.
+        # Otherwise it is asked while the files are hashed, about the files each check will most
+        # likely need (see `_likely`). Either way, asked again only if the digests then want others.
         started = [p.started_at_ns - CLOCK_SKEW_NS for check in checks for p in check.pending]
-        guessed = _created(checks, _likely)
-        with _Background(bool(unhashed)) as background:
-            asked = background.run(self._ask_server, guessed, started)
+        if early is None:
+            guessed = _created(checks, _likely)
+        with _Background(bool(unhashed) and early is None) as background:
+            asked = early or self._ask_server(guessed, started, background)
             with _Workers(len(unhashed) if hashing > HASH_IN_THREADS_FROM else 0) as workers:
                 hashed = workers.map(_hashed, [checks[i] for i in unhashed])
             for i, check in zip(unhashed, hashed, strict=True):
@@ -159,7 +166,7 @@ class UploadPlanner:
             view = asked()
         needed = _created(checks, _needed)
         if not {created for created in needed if not view.covers(created)} <= set(guessed):
-            view = self._ask_server(needed, started)
+            view = self._ask_server(needed, started)()
         remote = {i for i, check in enumerate(checks) if self._needs_server(check, view)}
         plan = {i: self._decide(check, view, writes) for i, check in enumerate(checks) if i not in remote}
         with _Workers(len(remote)) as workers:
@@ -183,49 +190,68 @@ class UploadPlanner:
     def plan(self, item: UploadItem, *, skip_existing: bool) -> PlanEntry:
         return self.plan_all([item], skip_existing=skip_existing)[0]
 
-    def _ask_server(self, created: list[int], started: list[int]) -> _ServerView:
-        """The server's files created at the times `created` (of remembered files), or (with
-        `started`: the start times of pending rows, less the clock skew) from the oldest of them up
-        to now."""
+    def _ask_server(
+        self, created: list[int], started: list[int], background: _Background | None = None
+    ) -> Callable[[], _ServerView]:
+        """Start asking for the server's files created at the times `created` (of remembered files),
+        or (with `started`: the start times of pending rows, less the clock skew) from the oldest of
+        them up to now; the returned callable waits for the answer. Windows are asked for at once,
+        without a thread; a scan runs on `background` (None: now)."""
         if len(created) + len(started) < SCAN_FROM:
-            return _ServerView(asked=False)
-        if not started:
-            with contextlib.suppress(RejectedError):  # a server without fractional times: one scan
-                return self._ask_in_windows(sorted(created))
-        # A killed run's files may have been created up to now; remembered files when they were.
+            unasked = _ServerView(asked=False)
+            return lambda: unasked
+        if started:
+            return (background or _Background(False)).run(self._scan, created, started)
+        windows = self._ask_in_windows(sorted(created))
+
+        def view() -> _ServerView:
+            try:
+                return windows()
+            except RejectedError:  # a server without fractional times: one scan
+                return self._scan(created, started)
+
+        return view
+
+    def _scan(self, created: list[int], started: list[int]) -> _ServerView:
+        """The server's newest files, back to the oldest of `created` and `started`: up to when the
+        newest of `created` was, or (with `started`: a killed run's files may have been created
+        since) up to now."""
         until = None if started else max(created) + 1_000_000_000
         budget = _budget(len(created) + len(started))
         since = min(created + started) - 1_000_000_000
         files, covered = self._server.newest(since_ns=since, until_ns=until, max_pages=budget)
         return _ServerView(asked=True, files=files, windows=[(since, until, covered or since)])
 
-    def _ask_in_windows(self, created: list[int]) -> _ServerView:
-        """The files created in windows around `created` (sorted), all windows read at once."""
+    def _ask_in_windows(self, created: list[int]) -> Callable[[], _ServerView]:
+        """Start reading the files created in windows around `created` (sorted), all windows at
+        once; the returned callable waits for them (RejectedError if the server refuses one)."""
         groups = [created[start : start + WINDOW] for start in range(0, len(created), WINDOW)]
         spans = [(group[0] - EDGE_NS, group[-1] + EDGE_NS, _budget(len(group))) for group in groups]
+        read = self._server.windows(spans)
 
-        def read(span: tuple[int, int, int]) -> tuple[list[FileInfo], int | None]:
-            since, until, budget = span
-            return self._server.newest(since_ns=since, until_ns=until, max_pages=budget, exact=True)
+        def view() -> _ServerView:
+            results = read()
+            files = {info.id: info for found, _ in results for info in found}
+            windows: list[tuple[int, int | None, int]] = [
+                (since, until, covered or since)
+                for (since, until, _), (_, covered) in zip(spans, results, strict=True)
+            ]
+            return _ServerView(asked=True, files=list(files.values()), windows=windows)
 
-        with _Workers(len(spans)) as workers:
-            results = workers.map(read, spans)
-        files = {info.id: info for found, _ in results for info in found}
-        windows: list[tuple[int, int | None, int]] = [
-            (since, until, covered or since)
-            for (since, until, _), (_, covered) in zip(spans, results, strict=True)
-        ]
-        return _ServerView(asked=True, files=list(files.values()), windows=windows)
+        return view
 
     def _decide(self, check: _Check, view: _ServerView, writes: list[Op]) -> PlanEntry:
+        if check.early is not None:
+            return check.early
         started = time.perf_counter()
-        entry = check.early or self._conclude(check, view, writes)
+        action, reason, existing = self._conclude(check, view, writes)
         seconds = check.seconds + time.perf_counter() - started
-        return PlanEntry(
-            entry.item, entry.action, entry.reason, entry.size, entry.sha256, entry.existing, seconds
-        )
+        return PlanEntry(check.item, action, reason, check.size, check.sha, existing, seconds)
 
-    def _conclude(self, check: _Check, view: _ServerView, writes: list[Op]) -> PlanEntry:
+    def _conclude(
+        self, check: _Check, view: _ServerView, writes: list[Op]
+    ) -> tuple[str, str, FileInfo | None]:
+        """The action, its reason, and the live file a skip stands for."""
         item, size, sha = check.item, check.size, check.sha
         assert size is not None and sha is not None and check.stat is not None
         read_at, path = check.read_at_ns, check.path or _absolute(item.path)
@@ -238,7 +264,7 @@ class UploadPlanner:
                 writes.append(refresh_op(entry.file_id, info, path=path, stat=check.stat, read_at_ns=read_at))
             if entry.sha256 == UNKNOWN_DIGEST:  # uploaded without a hash: its content is known now
                 writes.append(digest_op(entry.file_id, sha))
-            return PlanEntry(item, SKIP, f"unchanged: uploaded as {info.id}", size, sha, info)
+            return SKIP, f"unchanged: uploaded as {info.id}", info
         for entry in check.unknown:  # uploaded without a hash, and the stat no longer tells
             info = self._confirm(entry, view, read_at)
             stored = self._content_of(entry.file_id) if info is not None else None
@@ -248,22 +274,18 @@ class UploadPlanner:
             writes.append(digest_op(entry.file_id, stored))  # compared by its digest from now on
             if stored == sha:
                 writes.append(refresh_op(entry.file_id, info, path=path, stat=check.stat, read_at_ns=read_at))
-                return PlanEntry(item, SKIP, f"unchanged: uploaded as {entry.file_id}", size, sha, info)
+                return SKIP, f"unchanged: uploaded as {entry.file_id}", info
         if check.pending:
             adopted = self._adopt(item.filename, size, sha, check.pending, view)
             writes.append(end_op([p.id for p in check.pending]))
             if adopted is not None:
                 writes.append(record_op(adopted, sha, path=path, stat=check.stat, read_at_ns=read_at))
-                return PlanEntry(
-                    item, SKIP, f"stored by an interrupted run as {adopted.id}", size, sha, adopted
-                )
+                return SKIP, f"stored by an interrupted run as {adopted.id}", adopted
         if check.same:
-            return PlanEntry(
-                item, UPLOAD, f"earlier upload {check.same[0].file_id} deleted or expired", size, sha
-            )
+            return UPLOAD, f"earlier upload {check.same[0].file_id} deleted or expired", None
         if check.entries:
-            return PlanEntry(item, UPLOAD, f"content changed since {check.entries[0].file_id}", size, sha)
-        return PlanEntry(item, UPLOAD, "not uploaded before", size, sha)
+            return UPLOAD, f"content changed since {check.entries[0].file_id}", None
+        return UPLOAD, "not uploaded before", None
 
     def _confirm(self, entry: IndexEntry, view: _ServerView, now_ns: int) -> FileInfo | None:
         """The server's metadata of a remembered file when it is still live and the same file."""
@@ -309,9 +331,10 @@ class UploadPlanner:
         return sink.digest
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Check:
-    """What the local look at one file found; `early` is the decision when no server is needed."""
+    """What the local look at one file found; `early` is the decision when no server is needed.
+    (A plain class with slots: a run makes one or two per file.)"""
 
     item: UploadItem
     seconds: float
@@ -324,21 +347,16 @@ class _Check:
     pending: tuple[PendingEntry, ...] = ()
     unchanged: frozenset[str] = frozenset()  # files uploaded from this path, whose stat it still has
     path: Path | None = None  # absolute
+    # The remembered files with this content: by digest, or by the stat of the path.
+    same: list[IndexEntry] = field(init=False)
+    # Remembered files uploaded without a hash that the stat cannot vouch for: their content is
+    # compared with the stored bytes.
+    unknown: list[IndexEntry] = field(init=False)
 
-    @functools.cached_property
-    def same(self) -> list[IndexEntry]:
-        """The remembered files with this content: by digest, or by the stat of the path."""
-        return [
-            entry
-            for entry in self.entries
-            if (entry.sha256 and entry.sha256 == self.sha) or entry.file_id in self.unchanged
-        ]
-
-    @functools.cached_property
-    def unknown(self) -> list[IndexEntry]:
-        """Remembered files uploaded without a hash that the stat cannot vouch for: their content
-        is compared with the stored bytes."""
-        return [e for e in self.entries if e.sha256 == UNKNOWN_DIGEST and e.file_id not in self.unchanged]
+    def __post_init__(self) -> None:
+        sha, unchanged = self.sha, self.unchanged
+        self.same = [e for e in self.entries if (e.sha256 and e.sha256 == sha) or e.file_id in unchanged]
+        self.unknown = [e for e in self.entries if e.sha256 == UNKNOWN_DIGEST and e.file_id not in unchanged]
 
 
 def _created(checks: list[_Check], candidates: Callable[[_Check], Iterable[IndexEntry]]) -> list[int]:
@@ -367,12 +385,14 @@ def _recorded_as_is(entry: IndexEntry, info: FileInfo, check: _Check) -> bool:
     return entry.file_id in check.unchanged and expiry_ns(info) == entry.expires_at_ns
 
 
-def _look(item: UploadItem, path: Path, snapshot: Snapshot) -> _Check:
-    """Stat the file and find its index rows; a known digest when its stat says it is unchanged."""
+def _look(item: UploadItem, path: Path, key: str, snapshot: Snapshot) -> _Check:
+    """Stat the file and find its index rows; a known digest when its stat says it is unchanged
+    (`path` is absolute, `key` its `path_key`)."""
     started = time.perf_counter()
 
     def early(reason: str, size: int | None) -> _Check:
-        return _Check(item, time.perf_counter() - started, early=PlanEntry(item, UPLOAD, reason, size))
+        seconds = time.perf_counter() - started
+        return _Check(item, seconds, early=PlanEntry(item, UPLOAD, reason, size, seconds=seconds))
 
     try:
         st = os.stat(item.path)
@@ -386,7 +406,7 @@ def _look(item: UploadItem, path: Path, snapshot: Snapshot) -> _Check:
         return early("not uploaded before", size)
     read_at = time.time_ns()
     fingerprint = Fingerprint.of(st)
-    sha, unchanged = snapshot.vouched_for(path, fingerprint)
+    sha, unchanged = snapshot.vouched_for_key(key, fingerprint)
     seconds = time.perf_counter() - started
     return _Check(
         item,
@@ -409,10 +429,13 @@ def _hashed(check: _Check) -> _Check:
     try:
         sha, st = hash_file(item.path)
     except OSError as error:
-        return replace(check, early=PlanEntry(item, UPLOAD, f"cannot read: {error}", check.size))
-    if st.st_size != check.size:
-        return replace(check, early=PlanEntry(item, UPLOAD, "changed while checked", st.st_size))
-    return replace(check, sha=sha, stat=st, seconds=check.seconds + time.perf_counter() - started)
+        reason, size = f"cannot read: {error}", check.size
+    else:
+        if st.st_size == check.size:
+            return replace(check, sha=sha, stat=st, seconds=check.seconds + time.perf_counter() - started)
+        reason, size = "changed while checked", st.st_size
+    seconds = check.seconds + time.perf_counter() - started
+    return replace(check, early=PlanEntry(item, UPLOAD, reason, size, seconds=seconds))
 
 
 class _Workers:
@@ -515,12 +538,7 @@ class ServerFiles:
         which it is complete. The window goes to the server as a `filter` (whole seconds, widened;
         `exact`: to the microsecond, widened); a server that refuses it is read from its newest file,
         unless `exact` (then RejectedError)."""
-        window = f'created_at >= "{_rfc3339(since_ns, up=False, exact=exact)}"'
-        if until_ns is not None:
-            window += f' AND created_at <= "{_rfc3339(until_ns, up=True, exact=exact)}"'
-        request = files_pb2.ListFilesRequest(
-            limit=PAGE, order=files_pb2.DESCENDING, sort_by=files_pb2.FILES_SORT_BY_CREATED_AT, filter=window
-        )
+        request = _window_request(since_ns, until_ns, exact=exact)
         pages = self._pages(request)
         try:
             first = next(pages)
@@ -530,29 +548,76 @@ class ServerFiles:
             request.ClearField("filter")
             pages = self._pages(request)
             first = next(pages)
-        found: list[FileInfo] = []
-        for number, page in enumerate(itertools.chain([first], pages), start=1):
-            for info in page:
-                created = _ns(info)
-                if created < since_ns:
-                    return found, None
-                if until_ns is None or created <= until_ns:
-                    found.append(info)
-            if max_pages is not None and number >= max_pages:
-                last = _ns(page[-1]) if page else since_ns
-                return found, last + 1  # files created at `last` itself may go on over the next page
-        return found, None
+        return _created_within(itertools.chain([first], pages), since_ns, until_ns, max_pages)
 
-    def _pages(self, request: files_pb2.ListFilesRequest) -> Iterator[list[FileInfo]]:
-        """The files of each page in turn, following the pagination tokens."""
+    def windows(
+        self, spans: Sequence[tuple[int, int, int]]
+    ) -> Callable[[], list[tuple[list[FileInfo], int | None]]]:
+        """`newest(exact=True)` of each window (since, until, max_pages), all at once: the first
+        page of every window is asked for now, as gRPC futures (no thread each); the returned
+        callable waits for them, reads any further pages, and gives each window's result in
+        turn (RejectedError when the server refuses a window)."""
+        requests = [_window_request(since, until, exact=True) for since, until, _ in spans]
+        firsts = [self._stub.ListFiles.future(request, timeout=self._timeout) for request in requests]
+
+        def results() -> list[tuple[list[FileInfo], int | None]]:
+            try:
+                return [
+                    _created_within(self._pages(request, first), since, until, budget)
+                    for request, first, (since, until, budget) in zip(requests, firsts, spans, strict=True)
+                ]
+            finally:  # after a failure (or Ctrl-C), the calls still under way are not waited for
+                for first in firsts:
+                    first.cancel()
+
+        return results
+
+    def _pages(
+        self, request: files_pb2.ListFilesRequest, first: grpc.Future | None = None
+    ) -> Iterator[list[FileInfo]]:
+        """The files of each page in turn, following the pagination tokens; the first page is
+        `first`'s reply when that call was started already."""
         while True:
             with rpc.translate("list files", target=self._target, timeout=self._timeout):
-                reply = self._stub.ListFiles(request, timeout=self._timeout)
+                if first is not None:
+                    reply, first = first.result(), None
+                else:
+                    reply = self._stub.ListFiles(request, timeout=self._timeout)
             yield [FileInfo.from_pb(message) for message in reply.data]
             token = reply.pagination_token if reply.HasField("pagination_token") else None
             if not token or not reply.data:
                 return
             request.pagination_token = token
+
+
+def _window_request(since_ns: int, until_ns: int | None, *, exact: bool) -> files_pb2.ListFilesRequest:
+    """A request for the files created from `since_ns` to `until_ns` (None: now), newest first."""
+    window = f'created_at >= "{_rfc3339(since_ns, up=False, exact=exact)}"'
+    if until_ns is not None:
+        window += f' AND created_at <= "{_rfc3339(until_ns, up=True, exact=exact)}"'
+    return files_pb2.ListFilesRequest(
+        limit=PAGE, order=files_pb2.DESCENDING, sort_by=files_pb2.FILES_SORT_BY_CREATED_AT, filter=window
+    )
+
+
+def _created_within(
+    pages: Iterable[list[FileInfo]], since_ns: int, until_ns: int | None, max_pages: int | None
+) -> tuple[list[FileInfo], int | None]:
+    """The files of newest-first `pages` created from `since_ns` to `until_ns`, reading at most
+    `max_pages` pages; and None when that reached `since_ns`, else the creation time after which
+    the result is complete."""
+    found: list[FileInfo] = []
+    for number, page in enumerate(pages, start=1):
+        for info in page:
+            created = _ns(info)
+            if created < since_ns:
+                return found, None
+            if until_ns is None or created <= until_ns:
+                found.append(info)
+        if max_pages is not None and number >= max_pages:
+            last = _ns(page[-1]) if page else since_ns
+            return found, last + 1  # files created at `last` itself may go on over the next page
+    return found, None
 
 
 def _ns(info: FileInfo) -> int:
