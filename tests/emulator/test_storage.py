@@ -236,22 +236,53 @@ class _FailingCommit:
             raise sqlite3.OperationalError("database or disk is full")
         return self.conn.execute(sql, *args)
 
+    def __getattr__(self, name: str):
+        return getattr(self.conn, name)
+
+
+def test_the_connection_of_writes_keeps_the_durability_pragmas_and_temp_files_in_memory(store):
+    """Every write goes through one connection of the store: it has the same durability settings as
+    the readers' ones, and its statement journals (multi-row inserts) are never files of their own."""
+    _put(store, "a.txt", b"a")
+    writer = store._writer()
+    settings = {
+        name: writer.execute(f"PRAGMA {name}").fetchone()[0]
+        for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+    }
+    assert settings == store.pragmas()
+    assert writer.execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY
+    assert store.read_connection().execute("PRAGMA temp_store").fetchone()[0] == 2
+
 
 def test_a_failed_commit_is_rolled_back_so_later_writes_still_work(store):
     """SQLite's advice for SQLITE_FULL/IOERR/BUSY: ROLLBACK explicitly, or the transaction stays
     open, holding the write lock, and every later write on the connection fails."""
-    store._local.conn = _FailingCommit(store._conn())
-    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
-        _put(store, "lost.txt", b"x")
-    assert store.all_ids() == set()
-    assert disk_state(store.data_dir) == (set(), set())
     kept = _put(store, "kept.txt", b"y")
+    store._writer_conn = _FailingCommit(store._writer())  # every write of the store goes through it
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        store.delete(kept.id)
     assert store.all_ids() == {kept.id}
+    later = _put(store, "later.txt", b"z")
+    assert store.all_ids() == {kept.id, later.id}
     other = Storage(store.data_dir)  # another connection can write too: no lock was left behind
     try:
         assert other.delete(kept.id)
     finally:
         other.close()
+
+
+def test_a_group_of_uploads_whose_insert_fails_stores_none_of_them(store):
+    """A group's rows and bytes go in with one statement: a failure on any row (here an id that is
+    taken) leaves no row and no bytes of the group behind, and the store keeps working."""
+    first = _put(store, "first.txt", b"1")
+    fresh = storage_module.FileRecord("file_" + "0" * 8 + "-0000-4000-8000-" + "0" * 12, "a", 1, "t", 1, None)
+    taken = storage_module.FileRecord(first.id, "b", 1, "t", 2, None)
+    with pytest.raises(sqlite3.IntegrityError):
+        store._insert([fresh, taken], [(fresh.id, b"a"), (taken.id, b"b")])
+    assert store.all_ids() == {first.id}
+    assert store.read_connection().execute("SELECT COUNT(*) FROM inline_blobs").fetchone()[0] == 1
+    second = _put(store, "second.txt", b"2")
+    assert store.all_ids() == {first.id, second.id}
 
 
 def test_sql_is_parameterised(store):

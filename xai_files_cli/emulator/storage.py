@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from xai_files_cli.emulator import content
-from xai_files_cli.emulator.group_commit import GroupCommit, Ticket
+from xai_files_cli.emulator.group_commit import MAX_GROUP, GroupCommit, Ticket
 from xai_files_cli.emulator.migrations import apply_migrations
 from xai_files_cli.emulator.validation import is_file_id, is_temp_name, new_file_id
 
@@ -94,6 +94,20 @@ _SORT_INDEXES = {
 PUBLIC_TOKEN_BYTES = 24  # 32 URL-safe characters
 _PUBLIC_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _PUBLIC_PORT_SETTING = "public_port"
+# A write-only view on the writer connection: inserting (id, filename, size, content_type,
+# created_at_ns, expires_at_ns, data) stores an uploaded file's row, its bytes when `data` is not NULL
+# (an inline file), and otherwise drops the note of its blob file (see `_note_uploads`).
+_UPLOAD_ROWS_SQL = """
+CREATE TEMP VIEW upload_rows (id, filename, size, content_type, created_at_ns, expires_at_ns, data) AS
+    SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0;
+CREATE TEMP TRIGGER upload_rows_insert INSTEAD OF INSERT ON upload_rows
+BEGIN
+    DELETE FROM blob_intents WHERE NEW.data IS NULL AND id = NEW.id;
+    INSERT INTO files (id, filename, size, content_type, created_at_ns, expires_at_ns)
+        VALUES (NEW.id, NEW.filename, NEW.size, NEW.content_type, NEW.created_at_ns, NEW.expires_at_ns);
+    INSERT INTO inline_blobs (id, data) SELECT NEW.id, NEW.data WHERE NEW.data IS NOT NULL;
+END;
+"""
 _COLUMNS = (
     "id, filename, size, content_type, created_at_ns, expires_at_ns, public_url, public_url_expires_at_ns"
 )
@@ -199,6 +213,7 @@ class Storage:
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._writer_conn: sqlite3.Connection | None = None
         self._publisher: GroupCommit[Upload] = GroupCommit(self._publish)
         self._closed = False
         _make_dirs(self.data_dir)
@@ -221,21 +236,50 @@ class Storage:
     # -- connections ---------------------------------------------------------------------------
 
     def _conn(self) -> sqlite3.Connection:
-        """This thread's connection (one per thread; SQLite and the write lock serialize writers)."""
+        """This thread's connection for reads (one per thread; writes go through `_write`)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            if self._closed:
-                raise RuntimeError("storage is closed")
-            conn = sqlite3.connect(
-                self.db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA foreign_keys=ON")
+            conn = self._connect()
             self._local.conn = conn
-            with self._connections_lock:
-                self._connections.append(conn)
+        return conn
+
+    def _connect(self, cached_statements: int = 128) -> sqlite3.Connection:
+        """A new connection with the store's settings, closed by `close()`.
+
+        Temporary files (statement journals of multi-row inserts) stay in memory: they only serve to
+        undo one statement inside its transaction, and a file each cost more than the insert.
+        """
+        if self._closed:
+            raise RuntimeError("storage is closed")
+        conn = sqlite3.connect(
+            self.db_path,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+            cached_statements=cached_statements,
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        with self._connections_lock:
+            self._connections.append(conn)
+        return conn
+
+    def _writer(self) -> sqlite3.Connection:
+        """The connection of every write of this process (call with the write lock held).
+
+        One connection for all writes keeps its page cache and prepared statements warm: a write
+        on whichever thread's own connection first re-read the pages other connections had changed.
+        It also holds `upload_rows` (`_UPLOAD_ROWS_SQL`), through which one statement stores a
+        group of uploads.
+        """
+        conn = self._writer_conn
+        if conn is None:
+            conn = self._connect(cached_statements=2 * MAX_GROUP)  # one insert per group size
+            conn.executescript(_UPLOAD_ROWS_SQL)
+            self._writer_conn = conn
         return conn
 
     @contextlib.contextmanager
@@ -246,14 +290,13 @@ class Storage:
         advises: after SQLITE_FULL/IOERR/BUSY it may still be open, holding the write lock.
         """
         with self._write_lock:
-            conn = self._conn()
+            conn = self._writer()
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
                 conn.execute("COMMIT")
             except BaseException:
-                with contextlib.suppress(sqlite3.Error):  # fails if SQLite already rolled back
-                    conn.execute("ROLLBACK")
+                _roll_back(conn)
                 raise
 
     def pragmas(self) -> dict[str, object]:
@@ -279,6 +322,7 @@ class Storage:
     def close(self) -> None:
         """Close every connection; later calls fail."""
         self._closed = True
+        self._writer_conn = None
         with self._connections_lock:
             connections, self._connections = self._connections, []
         for conn in connections:
@@ -337,12 +381,15 @@ class Storage:
             conn.execute("DELETE FROM blob_intents WHERE id = ?", (file_id,))
 
     def _insert(self, records: list[FileRecord], inline: Sequence[tuple[str, bytes]] = ()) -> None:
-        """Insert the rows of committed uploads and the bytes of the inline ones, dropping their
-        upload notes in the same transaction (one statement each for the whole group: at most
-        MAX_GROUP rows, well within SQLite's limit of bound parameters)."""
-        inline_ids = {file_id for file_id, _ in inline}
-        noted = [record.id for record in records if record.id not in inline_ids]
-        rows = [
+        """Insert the rows of committed uploads and the bytes of the inline ones, dropping the upload
+        notes of the others, all in one statement (its own transaction: at most MAX_GROUP rows, well
+        within SQLite's limit of bound parameters).
+
+        One statement instead of a transaction of four: Python's sqlite3 lets go of the GIL several
+        times for each statement, and with many upload calls in flight each of those is a thread switch.
+        """
+        data = dict(inline)
+        values = [
             value
             for record in records
             for value in (
@@ -352,21 +399,17 @@ class Storage:
                 record.content_type,
                 record.created_at_ns,
                 record.expires_at_ns,
+                data.get(record.id),
             )
         ]
-        with self._write() as conn:
-            if noted:  # an inline upload was never noted
-                conn.execute(f"DELETE FROM blob_intents WHERE id IN ({', '.join('?' * len(noted))})", noted)
-            conn.execute(
-                f"INSERT INTO files ({_COLUMNS}) VALUES "
-                + ", ".join(["(?, ?, ?, ?, ?, ?, NULL, NULL)"] * len(records)),
-                rows,
-            )
-            if inline:
-                conn.execute(
-                    "INSERT INTO inline_blobs (id, data) VALUES " + ", ".join(["(?, ?)"] * len(inline)),
-                    [value for pair in inline for value in pair],
-                )
+        sql = "INSERT INTO upload_rows VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(records))
+        with self._write_lock:
+            conn = self._writer()
+            try:
+                conn.execute(sql, values)
+            except BaseException:
+                _roll_back(conn)
+                raise
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -914,6 +957,13 @@ def _live_url(row: tuple[Any, ...], now: int) -> tuple[Any, ...]:
     if url is not None and url_expires is not None and url_expires <= now:
         return (*row[:6], None, None)
     return row
+
+
+def _roll_back(conn: sqlite3.Connection) -> None:
+    """End a failed write's transaction if SQLite left it open (a failed ROLLBACK means it had not)."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
 
 
 def _record_failure(ticket: Ticket[Upload], kind: type[Exception], step: Callable[[], None]) -> None:
