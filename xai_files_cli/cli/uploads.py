@@ -235,7 +235,6 @@ class UploadRun:
 
     def __init__(self, app_ctx: AppContext, options: RunOptions, command: str) -> None:
         from xai_files_cli.output.ci_log import CiLog, wants_github
-        from xai_files_cli.output.manifest import Manifest
 
         self.app_ctx = app_ctx
         self.options = options
@@ -243,7 +242,11 @@ class UploadRun:
         self.ci: CiLog = CiLog(app_ctx.io.stderr, enabled=wants_github(options.log_format))
         # A dry run finishes no item: it leaves the manifest alone.
         manifest = options.manifest if not options.dry_run else None
-        self.manifest: Manifest | None = Manifest(Path(manifest)) if manifest else None
+        self.manifest: Manifest | None = None
+        if manifest:
+            from xai_files_cli.output.manifest import Manifest
+
+            self.manifest = Manifest(Path(manifest))
         self.index = open_index(app_ctx)
         self.failures: list[XaiError] = []
         self._journal: UploadJournal | None = None
@@ -444,7 +447,6 @@ def batch_upload_paths(
 def _batch(run: UploadRun, items: UploadItems, concurrency: int) -> None:
     from xai_files_cli.core.upload_plan import SKIP
     from xai_files_cli.output.files import human_size
-    from xai_files_cli.output.progress import make_progress
 
     app_ctx, options = run.app_ctx, run.options
     client = app_ctx.files()
@@ -463,6 +465,8 @@ def _batch(run: UploadRun, items: UploadItems, concurrency: int) -> None:
     with run.ci.group(f"xai files batch-upload: {len(items)} files"):
         report.all_skipped(skipped_result(entry) for entry in skipped)
         if to_send:
+            from xai_files_cli.output.progress import make_progress
+
             progress = make_progress(app_ctx.io, quiet=app_ctx.options.quiet, verb="batch upload")
             report.progress = progress
             journal = run.journal()
