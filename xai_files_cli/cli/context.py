@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from xai_files_cli.cli.messages import Messages
 from xai_files_cli.cli.prompter import Prompter
 from xai_files_cli.errors import AuthError
 from xai_files_cli.output.io import IOStreams
+from xai_files_cli.record import Record, field
 from xai_files_cli.settings import resolution
 from xai_files_cli.settings.config_store import ConfigStore
 
@@ -36,8 +36,7 @@ def ca_cert_of(settings: resolution.Settings) -> bytes | None:
     return load_ca_cert(settings.ca_cert, settings.ca_cert_source)
 
 
-@dataclass
-class GlobalOptions:
+class GlobalOptions(Record, frozen=False):
     """Options given before the subcommand (`xai --local files ls`)."""
 
     api_host: str | None = None
@@ -51,8 +50,7 @@ class GlobalOptions:
     error_format: str = "text"
 
 
-@dataclass
-class AppContext:
+class AppContext(Record, frozen=False):
     """Per-invocation state; tests build one with `IOStreams.for_test()` and pass it to `run`."""
 
     io: IOStreams

@@ -14,10 +14,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from xai_files_cli.errors import AlreadyReported, Interrupted, PartialFailure, UsageError, XaiError
+from xai_files_cli.record import Record
 
 if TYPE_CHECKING:
     from xai_files_cli.cli.context import AppContext
@@ -97,8 +97,7 @@ def list_concurrency() -> int:
 
 
 # -- ls -------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LsRequest:
+class LsRequest(Record):
     """What `xai files ls` was asked for, checked."""
 
     sort: str
@@ -162,8 +161,7 @@ def _first_words(request: LsRequest, count: int) -> str:
 
 
 # -- rm -------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RmRequest:
+class RmRequest(Record):
     """What `xai files rm` was asked for, checked."""
 
     file_ids: tuple[str, ...]
@@ -210,8 +208,7 @@ def read_ids(app_ctx: AppContext) -> tuple[str, ...]:
     return tuple(dict.fromkeys(text.split()))
 
 
-@dataclass(frozen=True)
-class _Target:
+class _Target(Record):
     """One file to delete: its id, and its name and size when known."""
 
     id: str

@@ -6,15 +6,13 @@ no message can carry a control character from a server string or a key into the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from xai_files_cli.output.io import IOStreams
 from xai_files_cli.output.sanitize import escape_terminal
+from xai_files_cli.record import Record
 from xai_files_cli.redact import redact
 
 
-@dataclass
-class Messages:
+class Messages(Record, frozen=False):
     """Writes the CLI's one-line messages to stderr; `info` lines are dropped under `--quiet`."""
 
     io: IOStreams

@@ -28,7 +28,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -37,6 +36,7 @@ import grpc.aio
 from xai_files_cli import __version__
 from xai_files_cli.core import rpc, tracing
 from xai_files_cli.errors import AuthError, UsageError
+from xai_files_cli.record import Record, field
 from xai_files_cli.redact import register_secret
 from xai_files_cli.security import check_key_transport, is_loopback
 
@@ -83,8 +83,7 @@ def service_config(backoff: rpc.UnavailableBackoff) -> dict[str, Any]:
 SERVICE_CONFIG = service_config(rpc.UnavailableBackoff())  # with the default waits
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(Record):
     """A parsed `--api-host` value."""
 
     host: str
@@ -184,8 +183,7 @@ def channel_options(user_agent: str, connect_timeout: float | None = None) -> li
     ]
 
 
-@dataclass(frozen=True)
-class DialSettings:
+class DialSettings(Record):
     """The arguments a channel was opened with, so a grpc.aio twin can be opened with the same ones."""
 
     target: str
@@ -203,8 +201,7 @@ class DialSettings:
         return _KeyedAioChannel(inner, _bearer_metadata(dialled.api_key))
 
 
-@dataclass(frozen=True)
-class _Dialled:
+class _Dialled(Record):
     """What the rules of `connect` decided for one channel: where, over what, with which key."""
 
     endpoint: Endpoint

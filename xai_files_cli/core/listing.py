@@ -36,12 +36,12 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from xai_files_cli.core.records import FileInfo, JsonLayout
 from xai_files_cli.errors import InternalError, UsageError, XaiError
+from xai_files_cli.record import Record, field
 
 if TYPE_CHECKING:
     from xai_files_cli.core.files import FilesClient
@@ -62,8 +62,7 @@ _GLOB_CHARS = frozenset("*?[")
 
 
 # -- the user's filter ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class FileFilter:
+class FileFilter(Record):
     """Which files a housekeeping command selects (all given conditions must hold).
 
     Times are nanoseconds since 1970 (UTC); sizes are bytes and exclusive (`larger_than=10` selects
@@ -181,8 +180,7 @@ def rfc3339_ns(ns: int) -> str:
 
 
 # -- the listing ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ListQuery:
+class ListQuery(Record):
     """What to list: sort key and order, how many (None: all), which files, how many cursors."""
 
     sort: str = "created_at"
@@ -276,8 +274,7 @@ class Listing:
         self.close()
 
 
-@dataclass(eq=False)
-class _Window:
+class _Window(Record, frozen=False, eq=False):
     """One cursor's share of the listing: files with `lo <= created_at < hi` (None: unbounded)."""
 
     lo: int | None = None
@@ -306,8 +303,7 @@ class _Window:
         return bool(self.pages)
 
 
-@dataclass(frozen=True)
-class _Bounds:
+class _Bounds(Record):
     """The oldest and newest created_at of the listed files when the listing began."""
 
     low: int

@@ -14,18 +14,17 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from xai_files_cli.errors import XaiError
+from xai_files_cli.record import Record
 
 SORT_KEYS = ("created_at", "filename", "size")
 
 
-@dataclass(frozen=True)
-class RawTime:
+class RawTime(Record):
     """A wire Timestamp that `datetime` cannot hold (before year 1, after 9999, or invalid nanos)."""
 
     seconds: int
@@ -128,8 +127,7 @@ def enum_label(enum_type: Any, value: int, *, prefix: str = "") -> str | int:
     return name.removeprefix(prefix).lower()
 
 
-@dataclass(frozen=True)
-class FileInfo:
+class FileInfo(Record):
     """Metadata of one stored file (`xai_api.File`)."""
 
     id: str
@@ -226,16 +224,14 @@ class FileInfo:
         return data
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(Record):
     """One ListFiles page; `next_token` is None on the last page."""
 
     files: tuple[FileInfo, ...]
     next_token: str | None = None
 
 
-@dataclass(frozen=True)
-class PublicUrl:
+class PublicUrl(Record):
     """Result of CreatePublicUrl."""
 
     file_id: str
@@ -246,8 +242,7 @@ class PublicUrl:
         return {"id": self.file_id, "public_url": self.url, "expires_at": rfc3339(self.expires_at)}
 
 
-@dataclass(frozen=True)
-class RevokeResult:
+class RevokeResult(Record):
     """Result of RevokePublicUrl: `revoked` is False when the file had no URL (a no-op)."""
 
     file_id: str
@@ -258,16 +253,14 @@ class RevokeResult:
         return {"id": self.file_id, "revoked": self.revoked, "public_url": self.url}
 
 
-@dataclass(frozen=True)
-class DeleteResult:
+class DeleteResult(Record):
     """Result of DeleteFile; `already_deleted` when a retry found the file gone after a lost reply."""
 
     file_id: str
     already_deleted: bool = False
 
 
-@dataclass(frozen=True)
-class UploadItem:
+class UploadItem(Record):
     """One file of a batch upload; `name` defaults to the path's basename."""
 
     path: Path
@@ -278,8 +271,7 @@ class UploadItem:
         return self.name or self.path.name
 
 
-@dataclass(frozen=True)
-class UploadResult:
+class UploadResult(Record):
     """Outcome of one batch item: the stored file (or, when `skipped`, the live file that already
     holds its content), or the error that stopped it; `sha256` of the content when known."""
 

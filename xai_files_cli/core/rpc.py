@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import grpc
 
@@ -27,6 +26,7 @@ from xai_files_cli.errors import (
     UnavailableError,
     XaiError,
 )
+from xai_files_cli.record import Record
 from xai_files_cli.redact import redact
 
 AUTH_HINT = "run `xai auth login`, set XAI_API_KEY, or use --local"
@@ -79,8 +79,7 @@ _RULE_PHRASES = ("larger than", "too large", "too big", "exceed", "maximum", "no
 PUSHBACK_KEY = "grpc-retry-pushback-ms"
 
 
-@dataclass(frozen=True)
-class BackoffPolicy:
+class BackoffPolicy(Record):
     """How a call turned away by back-pressure is repeated: jittered exponential back-off, unless the
     server's pushback says how long to wait. Tests install a faster one as `BACKPRESSURE`."""
 
@@ -102,8 +101,7 @@ class BackoffPolicy:
 BACKPRESSURE = BackoffPolicy()
 
 
-@dataclass(frozen=True)
-class UnavailableBackoff:
+class UnavailableBackoff(Record):
     """How long to wait before repeating a call that failed with UNAVAILABLE (a server that is down,
     restarting or unreachable): gRFC A6 jittered back-off, uniform in [0, min(maximum, first * 2^(n-1))].
     The channel's retry policy starts at `first`, FilesClient's restart of a transfer at `restart_first`.

@@ -8,13 +8,13 @@ IOStreams and let BrokenPipeError propagate (the root command exits 0 on it).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xai_files_cli.core.records import FileInfo, Moment, PublicUrl, RawTime, UploadResult
 from xai_files_cli.output.sanitize import escape_terminal
+from xai_files_cli.record import Record
 
 if TYPE_CHECKING:
     from xai_files_cli.output.io import IOStreams
@@ -86,8 +86,7 @@ GAP = 2  # cells between two columns
 SHRINK_FLOOR = 3  # cells the shrinking column keeps on a terminal too narrow for its minimum
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(Record):
     """One column of a terminal table and how it gives way on a narrow terminal.
 
     At most one column `shrinks`: it is cut with an ellipsis, down to `min_width` cells. Columns with

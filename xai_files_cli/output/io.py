@@ -11,10 +11,10 @@ import errno
 import io
 import os
 import sys
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from xai_files_cli.errors import InternalError
+from xai_files_cli.record import Record, field
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -50,8 +50,7 @@ def decide_color(mode: str, stdout_is_tty: bool) -> bool:
     return stdout_is_tty
 
 
-@dataclass
-class IOStreams:
+class IOStreams(Record, frozen=False):
     """The three standard streams plus the decisions that depend on them."""
 
     stdin: BinaryIO

@@ -29,11 +29,11 @@ import re
 import stat
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from xai_files_cli.errors import UsageError
+from xai_files_cli.record import Record, field
 
 try:
     import fcntl
@@ -72,8 +72,7 @@ def check_profile_name(name: str) -> str:
     return name
 
 
-@dataclass
-class ConfigData:
+class ConfigData(Record, frozen=False):
     """The parsed `config.toml`: the default profile and each profile's plain settings.
 
     `extra` holds the top-level keys and tables this version does not know, and `profile_extra`
@@ -97,8 +96,7 @@ class ConfigData:
         return doc
 
 
-@dataclass
-class Credentials:
+class Credentials(Record, frozen=False):
     """The parsed `credentials` file: API key per profile."""
 
     keys: dict[str, str] = field(default_factory=dict, repr=False)  # never show keys in a repr

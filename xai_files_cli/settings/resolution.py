@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 from xai_files_cli.errors import UsageError
+from xai_files_cli.record import Record, field
 from xai_files_cli.redact import register_secret
 from xai_files_cli.settings.config_store import ConfigData, ConfigStore, Credentials, check_profile_name
 
@@ -33,8 +33,7 @@ KEY_NONE = "none"
 KEY_LOCAL = "embedded server"
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(Record):
     """The effective settings of one invocation, with the source of each value.
 
     Sources read like `flag --api-host`, `env XAI_API_HOST`, `profile work` or `default`.
