@@ -11,13 +11,13 @@ import grpc
 import pytest
 
 from xai_files_cli._pb import files_pb2, files_pb2_grpc
-from xai_files_cli.emulator.files_service import FilesServicer
+from xai_files_cli.emulator.files_service import FilesServicer, add_files_servicer
 from xai_files_cli.emulator.storage import Storage
 
 
 @pytest.fixture(scope="module")
 def grpc_add_to_server():
-    return files_pb2_grpc.add_FilesServicer_to_server
+    return add_files_servicer  # the generated registration, with ListFiles' replies sent as bytes
 
 
 @pytest.fixture(scope="module")

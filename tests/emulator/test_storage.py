@@ -313,7 +313,7 @@ def test_storage_failures_get_defined_codes_never_unknown(files, server, monkeyp
         raise error
 
     monkeypatch.setattr(server.storage, "list_files", broken)
-    monkeypatch.setattr(server.storage, "list_rows", broken)  # what ListFiles reads
+    monkeypatch.setattr(server.storage, "list_entries", broken)  # what ListFiles reads
     monkeypatch.setattr(server.storage, "open_blob", broken)
     for call in (files.list, lambda: files.content(created.id)):
         failure = error_of(call)

@@ -31,6 +31,7 @@ from xai_files_cli.emulator.filters import FilterError, compile_filter
 from xai_files_cli.emulator.pdf_text import ExtractionCancelled, PdfLimits
 from xai_files_cli.emulator.storage import (
     BlobLostError,
+    EntriesPage,
     FileRecord,
     FileTooLarge,
     Storage,
@@ -52,6 +53,7 @@ _SORT_NAMES = {
 
 
 _NS = 1_000_000_000
+_SERVICE = "xai_api.Files"
 
 
 def to_timestamp(ns: int) -> Timestamp:
@@ -92,6 +94,68 @@ def add_files(response: files_pb2.ListFilesResponse, rows: list[tuple[Any, ...]]
             if url_expires is not None:
                 stamp = message.public_url_expires_at
                 stamp.seconds, stamp.nanos = divmod(url_expires, _NS)
+
+
+def _built_page(
+    storage: Storage,
+    sort: str,
+    descending: bool,
+    limit: int,
+    after: tuple[int | str, str] | None,
+    where: tuple[str, tuple[object, ...]] | None,
+) -> EntriesPage:
+    """A list page built from its rows' columns: for pages holding a file with a live public URL, or
+    one stored before list entries were kept."""
+    rows, more = storage.list_rows(sort=sort, descending=descending, limit=limit, after=after, where=where)
+    reply = files_pb2.ListFilesResponse()
+    add_files(reply, rows)
+    last = None
+    if rows:
+        file_id, filename, size, _, created_at_ns, *_ = rows[-1]
+        last = (file_id, filename, size, created_at_ns)
+    return EntriesPage(reply.SerializeToString(), len(rows), more, last)
+
+
+def _serialized(reply: Any) -> bytes:
+    """A reply's wire bytes: ListFiles hands over its reply serialized already."""
+    return reply if type(reply) is bytes else reply.SerializeToString()
+
+
+def add_files_servicer(servicer: FilesServicer, server: grpc.Server) -> None:
+    """Register `servicer` on `server` as the generated `add_FilesServicer_to_server` does, except that
+    ListFiles replies (wire bytes already, see `FilesServicer.ListFiles`) are sent as they are."""
+    pb = files_pb2
+    handlers: dict[str, grpc.RpcMethodHandler] = {
+        "UploadFile": grpc.stream_unary_rpc_method_handler(
+            servicer.UploadFile, pb.UploadFileChunk.FromString, pb.File.SerializeToString
+        ),
+        "ListFiles": grpc.unary_unary_rpc_method_handler(
+            servicer.ListFiles, pb.ListFilesRequest.FromString, _serialized
+        ),
+        "RetrieveFile": grpc.unary_unary_rpc_method_handler(
+            servicer.RetrieveFile, pb.RetrieveFileRequest.FromString, pb.File.SerializeToString
+        ),
+        "DeleteFile": grpc.unary_unary_rpc_method_handler(
+            servicer.DeleteFile, pb.DeleteFileRequest.FromString, pb.DeleteFileResponse.SerializeToString
+        ),
+        "RetrieveFileContent": grpc.unary_stream_rpc_method_handler(
+            servicer.RetrieveFileContent,
+            pb.RetrieveFileContentRequest.FromString,
+            pb.FileContentChunk.SerializeToString,
+        ),
+        "CreatePublicUrl": grpc.unary_unary_rpc_method_handler(
+            servicer.CreatePublicUrl,
+            pb.CreatePublicUrlRequest.FromString,
+            pb.CreatePublicUrlResponse.SerializeToString,
+        ),
+        "RevokePublicUrl": grpc.unary_unary_rpc_method_handler(
+            servicer.RevokePublicUrl,
+            pb.RevokePublicUrlRequest.FromString,
+            pb.RevokePublicUrlResponse.SerializeToString,
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(_SERVICE, handlers),))
+    server.add_registered_method_handlers(_SERVICE, handlers)
 
 
 def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
@@ -225,6 +289,8 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
 
     @_storage_errors
     def ListFiles(self, request, context):
+        """One page, returned as the reply's wire bytes (`add_files_servicer` sends them as they are):
+        the stored entries of its files concatenated, then the pagination token."""
         limit = min(request.limit, MAX_PAGE_SIZE) if request.limit > 0 else DEFAULT_PAGE_SIZE
         sort_value = request.sort_by if request.HasField("sort_by") else files_pb2.FILES_SORT_BY_CREATED_AT
         sort = _SORT_NAMES.get(sort_value)
@@ -250,20 +316,17 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
             except FilterError as error:
                 _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"invalid filter: {error}")
             where = (compiled.sql, compiled.params)
-        rows, more = self.storage.list_rows(
+        page = self.storage.list_entries(
             sort=sort, descending=descending, limit=limit, after=after, where=where
+        ) or _built_page(self.storage, sort, descending, limit, after, where)
+        if not (page.more and page.last):
+            return page.entries
+        file_id, filename, size, created_at_ns = page.last
+        keys: dict[str, int | str] = {"created_at": created_at_ns, "filename": filename, "size": size}
+        token = pagination.encode(
+            pagination.Cursor(sort, descending, keys[sort], file_id, pagination.filter_digest(filter_text))
         )
-        response = files_pb2.ListFilesResponse()
-        add_files(response, rows)
-        if more and rows:
-            file_id, filename, size, _, created_at_ns, *_ = rows[-1]
-            keys: dict[str, int | str] = {"created_at": created_at_ns, "filename": filename, "size": size}
-            response.pagination_token = pagination.encode(
-                pagination.Cursor(
-                    sort, descending, keys[sort], file_id, pagination.filter_digest(filter_text)
-                )
-            )
-        return response
+        return page.entries + files_pb2.ListFilesResponse(pagination_token=token).SerializeToString()
 
     # -- RetrieveFile / DeleteFile -------------------------------------------------------------
 

@@ -99,6 +99,16 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        # Each file's entry of a ListFiles reply as it goes on the wire (a framed `data` field: the
+        # File without its public URL, whose fields come last), so a list page is the concatenation
+        # of its rows' entries. Rows written before (or by an older server) have NULL until the
+        # store fills them in at start-up; a page with such a row is built from the columns.
+        "m007_list_entries",
+        """
+        ALTER TABLE files ADD COLUMN list_entry BLOB;
+        """,
+    ),
 ]
 
 

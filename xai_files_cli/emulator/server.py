@@ -23,12 +23,11 @@ from typing import TYPE_CHECKING
 
 import grpc
 
-from xai_files_cli._pb import files_pb2_grpc
 from xai_files_cli.emulator.auth import AuthInterceptor, blank_key_problem
 from xai_files_cli.emulator.decoding import DecodeErrorInterceptor
 from xai_files_cli.emulator.faults import ENV_VAR as FAULTS_ENV_VAR
 from xai_files_cli.emulator.faults import FaultPlan
-from xai_files_cli.emulator.files_service import FilesServicer
+from xai_files_cli.emulator.files_service import FilesServicer, add_files_servicer
 from xai_files_cli.emulator.pdf_text import PdfLimits
 from xai_files_cli.emulator.public_http import (
     PUBLIC_HOST,
@@ -229,7 +228,7 @@ def start_server(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -
             f"cannot serve public links on {PUBLIC_HOST}:{config.public_port}: {error.strerror or error}"
         ) from None
     servicer = FilesServicer(storage, _public_url_base(storage, public_links), config.pdf_limits)
-    files_pb2_grpc.add_FilesServicer_to_server(servicer, server)
+    add_files_servicer(servicer, server)
     _register_extra_services(server, storage, config.pdf_limits)
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:

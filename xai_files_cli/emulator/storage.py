@@ -54,6 +54,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from xai_files_cli._pb import files_pb2
 from xai_files_cli.emulator import content
 from xai_files_cli.emulator.group_commit import MAX_GROUP, GroupCommit, Ticket
 from xai_files_cli.emulator.migrations import apply_migrations
@@ -95,16 +96,18 @@ PUBLIC_TOKEN_BYTES = 24  # 32 URL-safe characters
 _PUBLIC_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _PUBLIC_PORT_SETTING = "public_port"
 # A write-only view on the writer connection: inserting (id, filename, size, content_type,
-# created_at_ns, expires_at_ns, data) stores an uploaded file's row, its bytes when `data` is not NULL
-# (an inline file), and otherwise drops the note of its blob file (see `_note_uploads`).
+# created_at_ns, expires_at_ns, list_entry, data) stores an uploaded file's row, its bytes when `data`
+# is not NULL (an inline file), and otherwise drops the note of its blob file (see `_note_uploads`).
 _UPLOAD_ROWS_SQL = """
-CREATE TEMP VIEW upload_rows (id, filename, size, content_type, created_at_ns, expires_at_ns, data) AS
-    SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0;
+CREATE TEMP VIEW upload_rows
+    (id, filename, size, content_type, created_at_ns, expires_at_ns, list_entry, data)
+AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0;
 CREATE TEMP TRIGGER upload_rows_insert INSTEAD OF INSERT ON upload_rows
 BEGIN
     DELETE FROM blob_intents WHERE NEW.data IS NULL AND id = NEW.id;
-    INSERT INTO files (id, filename, size, content_type, created_at_ns, expires_at_ns)
-        VALUES (NEW.id, NEW.filename, NEW.size, NEW.content_type, NEW.created_at_ns, NEW.expires_at_ns);
+    INSERT INTO files (id, filename, size, content_type, created_at_ns, expires_at_ns, list_entry)
+        VALUES (NEW.id, NEW.filename, NEW.size, NEW.content_type, NEW.created_at_ns, NEW.expires_at_ns,
+                NEW.list_entry);
     INSERT INTO inline_blobs (id, data) SELECT NEW.id, NEW.data WHERE NEW.data IS NOT NULL;
 END;
 """
@@ -179,6 +182,32 @@ class PublicUrlChange:
     public_url: str | None
 
 
+@dataclass(frozen=True)
+class EntriesPage:
+    """One list page as the wire form of its files: `entries` is the `data` field of a ListFilesResponse
+    (each file framed as the reply frames it), `last` the (id, filename, size, created_at_ns) of its
+    last file (None when empty), `more` whether files follow it."""
+
+    entries: bytes
+    count: int
+    more: bool
+    last: tuple[str, str, int, int] | None
+
+
+def list_entry(
+    file_id: str, filename: str, size: int, created_at_ns: int, expires_at_ns: int | None
+) -> bytes:
+    """A file's entry of a ListFiles reply without its public URL: the bytes protobuf writes for a reply
+    holding just that File (the URL's fields come last in a File, so a file with a live URL cannot
+    use it)."""
+    reply = files_pb2.ListFilesResponse()
+    file = reply.data.add(id=file_id, filename=filename, size=size)
+    file.created_at.seconds, file.created_at.nanos = divmod(created_at_ns, 1_000_000_000)
+    if expires_at_ns is not None:
+        file.expires_at.seconds, file.expires_at.nanos = divmod(expires_at_ns, 1_000_000_000)
+    return reply.SerializeToString()
+
+
 def _to_datetime(ns: int) -> datetime:
     return datetime.fromtimestamp(ns // 1_000_000_000, tz=timezone.utc).replace(
         microsecond=(ns % 1_000_000_000) // 1000
@@ -228,6 +257,7 @@ class Storage:
                 os.close(os.open(self.db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         try:
             apply_migrations(self._conn())
+            self._fill_list_entries()
             self.cleanup()
         except BaseException:
             self.close()  # e.g. a damaged database: do not leak the connection just opened
@@ -389,9 +419,13 @@ class Storage:
         times for each statement, and with many upload calls in flight each of those is a thread switch.
         """
         data = dict(inline)
+        entries = [
+            list_entry(record.id, record.filename, record.size, record.created_at_ns, record.expires_at_ns)
+            for record in records
+        ]
         values = [
             value
-            for record in records
+            for record, entry in zip(records, entries, strict=True)
             for value in (
                 record.id,
                 record.filename,
@@ -399,10 +433,11 @@ class Storage:
                 record.content_type,
                 record.created_at_ns,
                 record.expires_at_ns,
+                entry,
                 data.get(record.id),
             )
         ]
-        sql = "INSERT INTO upload_rows VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(records))
+        sql = "INSERT INTO upload_rows VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(records))
         with self._write_lock:
             conn = self._writer()
             try:
@@ -498,6 +533,38 @@ class Storage:
         if any(row[7] is not None and row[6] is not None and row[7] <= now for row in rows):
             rows = [_live_url(row, now) for row in rows]
         return rows, more
+
+    def list_entries(
+        self,
+        *,
+        sort: str = "created_at",
+        descending: bool = False,
+        limit: int = 100,
+        after: tuple[int | str, str] | None = None,
+        where: tuple[str, tuple[object, ...]] | None = None,
+    ) -> EntriesPage | None:
+        """The page `list_rows` gives, as the concatenated wire entries of its files (one SQLite row
+        holding them and the page's facts: see `list_rows` on the GIL); None when a file of the page
+        has a live public URL or no stored entry, and the page must be built from `list_rows`."""
+        now = self.now_ns()
+        sql, params = _page_query(sort, descending, limit + 1, after, where, now, f"{_COLUMNS}, list_entry")
+        facts = (
+            "json_array((SELECT count(*) FROM page), id, filename, size, created_at_ns, "
+            "total(list_entry IS NULL OR (public_url IS NOT NULL "
+            "AND (public_url_expires_at_ns IS NULL OR public_url_expires_at_ns > ?))), max(rn))"
+        )
+        packed = self._conn().execute(
+            f"WITH page AS MATERIALIZED (SELECT row_number() OVER () AS rn, * FROM ({sql})) "
+            f"SELECT CAST({facts} || x'00' || coalesce(group_concat(list_entry, ''), '') AS BLOB) "
+            "FROM page WHERE rn <= ?",
+            [*params, now, limit],
+        )
+        head, _, entries = packed.fetchone()[0].partition(b"\0")
+        fetched, file_id, filename, size, created, needs_building, count = json.loads(head)
+        if needs_building:
+            return None
+        last = None if file_id is None else (file_id, filename, size, created)
+        return EntriesPage(entries, count or 0, fetched > limit, last)
 
     def list_plan(
         self,
@@ -683,6 +750,24 @@ class Storage:
             conn.execute(
                 "UPDATE files SET public_url = ? || public_token WHERE public_token IS NOT NULL", (base_url,)
             )
+
+    def _fill_list_entries(self) -> None:
+        """Store the list entry of every row without one (written before migration m007, or by an
+        older server sharing the data dir), so their list pages are served from the entries too."""
+        missing = (
+            self._conn()
+            .execute(
+                "SELECT id, filename, size, created_at_ns, expires_at_ns FROM files WHERE list_entry IS NULL"
+            )
+            .fetchall()
+        )
+        for start in range(0, len(missing), 1000):
+            batch = missing[start : start + 1000]
+            with self._write() as conn:
+                conn.executemany(
+                    "UPDATE files SET list_entry = ? WHERE id = ? AND list_entry IS NULL",
+                    [(list_entry(*row), row[0]) for row in batch],
+                )
 
     # -- crash recovery ------------------------------------------------------------------------
 
@@ -986,6 +1071,7 @@ def _page_query(
     after: tuple[int | str, str] | None,
     where: tuple[str, tuple[object, ...]] | None,
     now: int,
+    columns: str = _COLUMNS,
 ) -> tuple[str, list[object]]:
     """The SQL of one list page: a keyset seek on the sort key's index, never a sort of the table.
 
@@ -1004,7 +1090,7 @@ def _page_query(
         clauses.append(f"({where[0]})")
         params.extend(where[1])
     sql = (
-        f"SELECT {_COLUMNS} FROM files INDEXED BY {index} WHERE {' AND '.join(clauses)} "
+        f"SELECT {columns} FROM files INDEXED BY {index} WHERE {' AND '.join(clauses)} "
         f"ORDER BY {column} {direction}, id {direction} LIMIT ?"
     )
     params.append(limit)
