@@ -19,9 +19,8 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, NamedTuple, overload
 
 from xai_files_cli.errors import UsageError, XaiError
 
@@ -38,8 +37,7 @@ if TYPE_CHECKING:
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
 
-@dataclass(frozen=True)
-class RunOptions:
+class RunOptions(NamedTuple):
     """The options `upload` and `batch-upload` share."""
 
     expires_after: int | None = None
@@ -114,12 +112,12 @@ def _item(path: str, name: str | None) -> UploadItem:
     return UploadItem(path=Path(path), name=name)
 
 
-@dataclass
 class Collected:
     """The files to upload, and how many paths were left out for each reason."""
 
-    items: UploadItems = field(default_factory=UploadItems)
-    left_out: Counter[str] = field(default_factory=Counter)
+    def __init__(self) -> None:
+        self.items = UploadItems()
+        self.left_out: Counter[str] = Counter()
 
     def left_out_line(self) -> str | None:
         """`skipped 3 hidden paths (--hidden includes them) and 1 path matching --exclude`."""

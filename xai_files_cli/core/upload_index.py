@@ -37,7 +37,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -143,8 +142,7 @@ class IndexEntry(NamedTuple):
         return self.expires_at_ns is not None and self.expires_at_ns <= now_ns
 
 
-@dataclass(frozen=True)
-class PendingEntry:
+class PendingEntry(NamedTuple):
     """An upload that started and never reported how it ended (its run may have been killed)."""
 
     id: int
@@ -156,16 +154,14 @@ class PendingEntry:
     started_at_ns: int
 
 
-@dataclass
 class Snapshot:
     """The index rows a run needs, read once: by (name, size), and the digests by path."""
 
-    entries: dict[tuple[str, int], list[IndexEntry]] = field(default_factory=lambda: defaultdict(list))
-    pending: dict[tuple[str, int], list[PendingEntry]] = field(default_factory=lambda: defaultdict(list))
-    # path -> (stat when read, sha256 or "" when uploaded without a hash, read time, file id)
-    digests: dict[str, list[tuple[Fingerprint, str, int, str]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, int], list[IndexEntry]] = defaultdict(list)
+        self.pending: dict[tuple[str, int], list[PendingEntry]] = defaultdict(list)
+        # path -> (stat when read, sha256 or "" when uploaded without a hash, read time, file id)
+        self.digests: dict[str, list[tuple[Fingerprint, str, int, str]]] = defaultdict(list)
 
     def entries_for(self, name: str, size: int) -> list[IndexEntry]:
         """Files uploaded under `name` with `size` bytes, newest first."""

@@ -31,10 +31,9 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import grpc
 
@@ -88,8 +87,7 @@ UPLOAD, SKIP = "upload", "skip"
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class PlanEntry:
+class PlanEntry(NamedTuple):
     """The decision for one file: `action` is "upload" or "skip", `reason` says why."""
 
     item: UploadItem
@@ -231,12 +229,13 @@ class UploadPlanner:
 
         def view() -> _ServerView:
             results = read()
-            files = {info.id: info for found, _ in results for info in found}
             windows: list[tuple[int, int | None, int]] = [
                 (since, until, covered or since)
                 for (since, until, _), (_, covered) in zip(spans, results, strict=True)
             ]
-            return _ServerView(asked=True, files=list(files.values()), windows=windows)
+            return _ServerView(
+                asked=True, files=(info for found, _ in results for info in found), windows=windows
+            )
 
         return view
 
@@ -331,32 +330,56 @@ class UploadPlanner:
         return sink.digest
 
 
-@dataclass(slots=True)
 class _Check:
     """What the local look at one file found; `early` is the decision when no server is needed.
-    (A plain class with slots: a run makes one or two per file.)"""
+    (A plain class with slots: a run makes one or two per file, and a dataclass costs half a
+    millisecond at import.)
 
-    item: UploadItem
-    seconds: float
-    early: PlanEntry | None = None
-    size: int | None = None
-    stat: os.stat_result | None = None
-    sha: str | None = None
-    read_at_ns: int = 0
-    entries: tuple[IndexEntry, ...] = ()
-    pending: tuple[PendingEntry, ...] = ()
-    unchanged: frozenset[str] = frozenset()  # files uploaded from this path, whose stat it still has
-    path: Path | None = None  # absolute
-    # The remembered files with this content: by digest, or by the stat of the path.
-    same: list[IndexEntry] = field(init=False)
-    # Remembered files uploaded without a hash that the stat cannot vouch for: their content is
-    # compared with the stored bytes.
-    unknown: list[IndexEntry] = field(init=False)
+    `same`: the remembered files with this content, by digest or by the stat of the path.
+    `unknown`: remembered files uploaded without a hash that the stat cannot vouch for (their
+    content is compared with the stored bytes).
+    """
 
-    def __post_init__(self) -> None:
-        sha, unchanged = self.sha, self.unchanged
-        self.same = [e for e in self.entries if (e.sha256 and e.sha256 == sha) or e.file_id in unchanged]
-        self.unknown = [e for e in self.entries if e.sha256 == UNKNOWN_DIGEST and e.file_id not in unchanged]
+    __slots__ = (
+        "early",
+        "entries",
+        "item",
+        "path",
+        "pending",
+        "read_at_ns",
+        "same",
+        "seconds",
+        "sha",
+        "size",
+        "stat",
+        "unchanged",
+        "unknown",
+    )
+
+    def __init__(
+        self,
+        item: UploadItem,
+        seconds: float,
+        early: PlanEntry | None = None,
+        size: int | None = None,
+        stat: os.stat_result | None = None,
+        sha: str | None = None,
+        read_at_ns: int = 0,
+        entries: tuple[IndexEntry, ...] = (),
+        pending: tuple[PendingEntry, ...] = (),
+        unchanged: frozenset[str] = frozenset(),  # files uploaded from this path, whose stat it still has
+        path: Path | None = None,  # absolute
+    ) -> None:
+        self.item, self.seconds, self.early, self.size, self.stat = item, seconds, early, size, stat
+        self.sha, self.read_at_ns, self.entries, self.pending = sha, read_at_ns, entries, pending
+        self.unchanged, self.path = unchanged, path
+        self.same = [e for e in entries if (e.sha256 and e.sha256 == sha) or e.file_id in unchanged]
+        self.unknown = [e for e in entries if e.sha256 == UNKNOWN_DIGEST and e.file_id not in unchanged]
+
+    def replaced(self, **changes: Any) -> _Check:
+        """A copy with `changes` (`same` and `unknown` worked out again)."""
+        given = {name: getattr(self, name) for name in self.__slots__ if name not in ("same", "unknown")}
+        return _Check(**{**given, **changes})
 
 
 def _created(checks: list[_Check], candidates: Callable[[_Check], Iterable[IndexEntry]]) -> list[int]:
@@ -432,10 +455,10 @@ def _hashed(check: _Check) -> _Check:
         reason, size = f"cannot read: {error}", check.size
     else:
         if st.st_size == check.size:
-            return replace(check, sha=sha, stat=st, seconds=check.seconds + time.perf_counter() - started)
+            return check.replaced(sha=sha, stat=st, seconds=check.seconds + time.perf_counter() - started)
         reason, size = "changed while checked", st.st_size
     seconds = check.seconds + time.perf_counter() - started
-    return replace(check, early=PlanEntry(item, UPLOAD, reason, size, seconds=seconds))
+    return check.replaced(early=PlanEntry(item, UPLOAD, reason, size, seconds=seconds))
 
 
 class _Workers:
@@ -476,26 +499,27 @@ class _Background:
             self._pool.shutdown(wait=kind is None, cancel_futures=True)
 
 
-@dataclass
 class _ServerView:
     """What a look at the server's files showed: `asked` False when it was not worth it (few files
     to check); else the files created in each window (since, until or None for now, complete from):
     a file of interest created in a window at or after its `complete from` and missing from `files`
     is gone."""
 
-    asked: bool
-    files: list[FileInfo] = field(default_factory=list)
-    windows: list[tuple[int, int | None, int]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.by_id = {info.id: info for info in self.files}
+    def __init__(
+        self,
+        asked: bool,
+        files: Iterable[FileInfo] = (),
+        windows: Iterable[tuple[int, int | None, int]] = (),
+    ) -> None:
+        self.asked = asked
+        self.by_id = {info.id: info for info in files}
+        self.files = list(self.by_id.values())
         # The complete part of each window, merged into disjoint spans (starts ascending), so that
         # `covers` is one bisection however many windows and files there are.
         self._starts: list[int] = []
         self._ends: list[float] = []
         spans = sorted(
-            (max(since, complete), math.inf if until is None else until)
-            for since, until, complete in self.windows
+            (max(since, complete), math.inf if until is None else until) for since, until, complete in windows
         )
         for start, end in spans:
             if start > end:
@@ -670,8 +694,7 @@ def _quoted(text: str) -> str:
 
 
 # -- around each upload --------------------------------------------------------------------------------
-@dataclass
-class Ticket:
+class Ticket(NamedTuple):
     """One upload under way: its pending row and the path it is read from (None for a stream)."""
 
     pending_id: int | None
