@@ -3,7 +3,9 @@ without turning the collector off."""
 
 from __future__ import annotations
 
-from tests.support.processes import run_python
+from tests.support.constants import TEST_KEY
+from tests.support.processes import run_python, xai_subprocess_env
+from xai_files_cli.emulator.server import RunningServer
 
 PROBE = (
     "import gc, sys; from xai_files_cli.cli import app; "
@@ -34,3 +36,43 @@ def test_python_m_raises_it_before_importing_the_command_tree() -> None:
     assert result.stdout.startswith("xai ")
     thresholds = [int(line.split()[1]) for line in result.stderr.splitlines() if line.startswith("threshold")]
     assert thresholds and thresholds[0] >= 10_000
+
+
+# The `xai` console script runs `from xai_files_cli.cli.app import main; main()`: prints the threshold
+# at the moment Typer is first imported.
+SCRIPT_PROBE = (
+    "import gc, sys; "
+    "sys.addaudithook(lambda event, args: event == 'import' and args[0] == 'typer' "
+    "and print('threshold', gc.get_threshold()[0], file=sys.stderr)); "
+    "sys.argv = ['xai', '--version']; from xai_files_cli.cli.app import main; main()"
+)
+
+
+def test_the_console_script_raises_it_before_importing_typer() -> None:
+    result = run_python("-c", SCRIPT_PROBE, timeout=30)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("xai ")
+    thresholds = [int(line.split()[1]) for line in result.stderr.splitlines() if line.startswith("threshold")]
+    assert thresholds and thresholds[0] >= 10_000
+
+
+# Runs `python -m xai_files_cli ARGS` and prints how many collections of each generation it made
+# (the CLI leaves through os._exit, so the count is printed there).
+COUNTING_PROBE = (
+    "import gc, os, runpy, sys; done = []; "
+    "gc.callbacks.append(lambda phase, info: phase == 'stop' and done.append(info['generation'])); "
+    "leave = os._exit; "
+    "os._exit = lambda code: (print('collections', len(done), file=sys.stderr), leave(code)); "
+    "sys.argv = ['xai', *sys.argv[1:]]; runpy.run_module('xai_files_cli', run_name='__main__')"
+)
+
+
+def test_a_short_command_never_collects(server: RunningServer) -> None:
+    """Start-up leaves tens of thousands of objects alive (modules, classes, functions); a collection
+    scans them all (about 4 ms each), so the threshold is above what a short command allocates."""
+    env = xai_subprocess_env({"XAI_API_HOST": server.target, "XAI_API_KEY": TEST_KEY})
+    result = run_python("-c", COUNTING_PROBE, "files", "ls", "--limit", "1", "--json", env=env, timeout=30)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
+    counts = [int(line.split()[1]) for line in result.stderr.splitlines() if line.startswith("collections")]
+    assert counts == [0]

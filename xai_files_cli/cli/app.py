@@ -8,6 +8,13 @@ Annotations are evaluated when defined (no `from __future__ import annotations`)
 root callback's signature up to four times a run, and would otherwise `eval` each annotation's text.
 """
 
+# ruff: noqa: E402 (the garbage collector's threshold is raised before the imports)
+from xai_files_cli.cli.gc_tuning import collect_garbage_less_often
+
+# The `xai` console script imports this module first: the threshold is raised before its imports
+# (Typer's and the command tree's), as `python -m xai_files_cli` does.
+collect_garbage_less_often()
+
 import contextlib
 import copy
 import functools
@@ -24,7 +31,6 @@ import typer
 from xai_files_cli import __version__
 from xai_files_cli.cli import examples
 from xai_files_cli.cli.context import AppContext, GlobalOptions
-from xai_files_cli.cli.gc_tuning import collect_garbage_less_often
 from xai_files_cli.cli.messages import Messages
 from xai_files_cli.cli.options import MAX_TIMEOUT, GlobalProfileOption, Seconds
 from xai_files_cli.cli.reporting import error_format_in, exit_code_for, report_error, silence_stdout

@@ -13,13 +13,14 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from xai_files_cli.errors import AlreadyReported, Interrupted, PartialFailure, UsageError, XaiError
 from xai_files_cli.record import Record
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from xai_files_cli.cli.context import AppContext
     from xai_files_cli.core.files import FilesClient
     from xai_files_cli.core.listing import FileFilter, Listing
@@ -316,6 +317,8 @@ def _in_order(
         for target in targets:
             yield target, attempt(target.id)
         return
+    from concurrent.futures import ThreadPoolExecutor  # only deletes use a pool: not loaded by `ls`
+
     pending: deque[tuple[_Target, Future[DeleteResult | XaiError]]] = deque()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="xai-rm") as pool:
         for target in targets:
