@@ -43,3 +43,31 @@ def test_a_server_refusing_a_window_is_read_in_one_scan(emulators, tmp_path: Pat
     again = _statuses(run_xai("files", "batch-upload", str(tmp_path / "docs"), "--skip-existing", "--json"))
     assert set(again.values()) == {"skipped"} and len(again) == 12
     assert "INVALID_ARGUMENT" in server.faults.outcomes("ListFiles")
+
+
+class _TickingClock:
+    """The server's clock, 10 µs later at each look: a batch's files are created microseconds apart."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000 * 1_000_000_000
+
+    def __call__(self) -> int:
+        self.now += 10_000
+        return self.now
+
+
+def test_windows_of_files_created_microseconds_apart_do_not_overlap(
+    emulators, tmp_path: Path, monkeypatch
+) -> None:
+    """Each window reaches only to the midpoint to its neighbour, so it lists its own files alone:
+    one page each, where windows widened into each other listed every file three times over."""
+    monkeypatch.setattr(upload_plan, "WINDOW", 4)
+    monkeypatch.setattr(upload_plan, "PAGE", 5)
+    server = emulators.start(clock=_TickingClock())
+    make_files(tmp_path / "docs", 12)
+    assert run_xai("files", "batch-upload", str(tmp_path / "docs")).code == 0
+    before = server.faults.calls("ListFiles")
+    again = _statuses(run_xai("files", "batch-upload", str(tmp_path / "docs"), "--skip-existing", "--json"))
+    assert set(again.values()) == {"skipped"} and len(again) == 12
+    assert server.faults.calls("ListFiles") - before == 3  # three windows, one page each
+    assert server.faults.calls("RetrieveFile") == 0

@@ -77,8 +77,9 @@ PLAN_WORKERS = 16  # files checked at once (hashing releases the GIL; the checks
 SCAN_FROM = 8
 PAGE = 100
 # Without pending rows, the remembered files are asked about in windows of their creation times
-# (at most WINDOW files each), read at once on worker threads: one round trip of latency instead of
-# one per page. Stored times are floats (sub-microsecond error): each window is widened by EDGE_NS.
+# (about WINDOW files each), read at once: one round trip of latency instead of one per page. Stored
+# times are floats (sub-microsecond error): each window is widened by EDGE_NS, but never into the
+# next window (files a batch uploaded at once are created within microseconds of each other).
 WINDOW = 90
 EDGE_NS = 1_000_000
 HASH_IN_THREADS_FROM = 8 * 1024 * 1024  # bytes to hash before a run's hashing is spread over threads
@@ -223,8 +224,7 @@ class UploadPlanner:
     def _ask_in_windows(self, created: list[int]) -> Callable[[], _ServerView]:
         """Start reading the files created in windows around `created` (sorted), all windows at
         once; the returned callable waits for them (RejectedError if the server refuses one)."""
-        groups = [created[start : start + WINDOW] for start in range(0, len(created), WINDOW)]
-        spans = [(group[0] - EDGE_NS, group[-1] + EDGE_NS, _budget(len(group))) for group in groups]
+        spans = _windows(created)
         read = self._server.windows(spans)
 
         def view() -> _ServerView:
@@ -656,6 +656,28 @@ def _rfc3339(ns: int, *, up: bool = False, exact: bool = False) -> str:
     seconds, micros = divmod(units * unit, 1_000_000_000)
     text = str(rfc3339(datetime.fromtimestamp(seconds, timezone.utc)))
     return f"{text[:-1]}.{micros // 1_000:06d}Z" if exact else text
+
+
+def _windows(created: list[int]) -> list[tuple[int, int, int]]:
+    """Windows (since, until, pages to read) around sorted creation times: WINDOW times each (more
+    when several share a time: a window ends only between two different times), each reaching
+    EDGE_NS beyond its first and last time but not past the midpoint to its neighbour's, so that
+    no file is listed by two windows (which would take a page more)."""
+    groups: list[list[int]] = []
+    for created_ns in created:
+        if groups and (len(groups[-1]) < WINDOW or created_ns == groups[-1][-1]):
+            groups[-1].append(created_ns)
+        else:
+            groups.append([created_ns])
+    spans = []
+    for at, group in enumerate(groups):
+        since, until = group[0] - EDGE_NS, group[-1] + EDGE_NS
+        if at > 0:
+            since = max(since, (groups[at - 1][-1] + group[0]) // 2 + 1)
+        if at + 1 < len(groups):
+            until = min(until, (group[-1] + groups[at + 1][0]) // 2)
+        spans.append((since, until, _budget(len(group))))
+    return spans
 
 
 def _budget(files: int) -> int:
