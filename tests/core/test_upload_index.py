@@ -4,9 +4,12 @@ times SQLite cannot hold, and a writer thread that meets a failure."""
 from __future__ import annotations
 
 import os
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+
+import pytest
 
 from xai_files_cli.core.records import FileInfo, RawTime
 from xai_files_cli.core.upload_index import (
@@ -16,6 +19,7 @@ from xai_files_cli.core.upload_index import (
     UploadIndex,
     index_path,
     record_op,
+    state_dir,
 )
 
 
@@ -71,3 +75,17 @@ def test_one_index_per_profile_and_host(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("XAI_STATE_DIR", str(tmp_path))
     paths = {index_path(p, h) for p in ("default", "work") for h in ("api.x.ai:443", "localhost:50051")}
     assert len(paths) == 4 and all(path.parent == tmp_path / "uploads" for path in paths)
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="the XDG rule is taken without platformdirs on Linux"
+)
+def test_the_state_dir_is_the_one_platformdirs_gives(tmp_path: Path, monkeypatch) -> None:
+    import platformdirs
+
+    monkeypatch.delenv("XAI_STATE_DIR")
+    for xdg in (str(tmp_path / "state"), "relative/state", ""):
+        monkeypatch.setenv("XDG_STATE_HOME", xdg)
+        assert state_dir() == Path(platformdirs.user_state_dir("xai", appauthor=False))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert state_dir() == tmp_path / "state" / "xai"

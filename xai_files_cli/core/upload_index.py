@@ -32,6 +32,7 @@ import os
 import queue
 import re
 import sqlite3
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -92,10 +93,15 @@ CREATE INDEX IF NOT EXISTS pending_by_name ON pending (name, size);
 
 
 def state_dir() -> Path:
-    """`XAI_STATE_DIR` if set, else the platform's user state dir for `xai`."""
+    """`XAI_STATE_DIR` if set, else the platform's user state dir for `xai`: on Linux with an
+    absolute `XDG_STATE_HOME`, `$XDG_STATE_HOME/xai` (the XDG rule, which platformdirs follows,
+    without importing it: a few ms); else what platformdirs says."""
     override = os.environ.get(STATE_DIR_ENV)
     if override:
         return Path(override).expanduser()
+    xdg = os.environ.get("XDG_STATE_HOME", "")
+    if sys.platform.startswith("linux") and os.path.isabs(xdg):
+        return Path(xdg) / "xai"
     import platformdirs
 
     return Path(platformdirs.user_state_dir("xai", appauthor=False))
