@@ -10,7 +10,10 @@ also runs that code's server, interleaved, so a noisy spell hits both alike. Dat
 only at the end: ext4 without a journal skips inodes freed in the last minute when it allocates
 new ones, so deleting thousands of files between rounds would make the next round's creates
 dearer. For the same reason a --work dir away from a busy /tmp (e.g. /var/tmp) gives steadier
-figures: creating each upload's file is the largest cost that depends on the machine. Linux only.
+figures: creating each upload's file is the largest cost that depends on the machine. Each round and
+the end print the load average: on a machine busy with other work the server's CPU per call grows
+(more of its thread hand-offs become context switches), so compare ratios measured in one run, over
+several rounds. Linux only.
 """
 
 from __future__ import annotations
@@ -88,7 +91,9 @@ def main() -> None:
             for name, code in contenders.items():
                 ms, wall = one_round(code, work / f"{name}-{number}", args.count, args.size)
                 results[name].append(ms)
-                print(f"round {number} {name:8s}: {ms:.3f} ms server CPU per file ({wall:.2f} s)", flush=True)
+                load = os.getloadavg()[0]
+                what = f"{ms:.3f} ms server CPU per file ({wall:.2f} s, load {load:.1f})"
+                print(f"round {number} {name:8s}: {what}", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     for name, values in results.items():
@@ -97,6 +102,7 @@ def main() -> None:
     if args.baseline is not None:
         ratio = statistics.median(results["this"]) / statistics.median(results["baseline"])
         print(f"this / baseline: {ratio:.2f}")
+    print("load average (1, 5, 15 min): {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":
