@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import fnmatch
-import glob
 import itertools
 import os
 import re
@@ -213,6 +212,8 @@ def collect_upload_items(
     for arg in args:
         literal = Path(arg)
         if _GLOB_CHARS.search(arg) and not literal.exists():
+            import glob
+
             matches = sorted(glob.glob(arg, recursive=True))
             if not matches:
                 raise UsageError(f"no files match {arg!r}", path=arg)

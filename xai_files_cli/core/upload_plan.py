@@ -30,10 +30,10 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import grpc
 
@@ -67,6 +67,9 @@ from xai_files_cli.errors import (
     UnavailableError,
     XaiError,
 )
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 # A killed run's file is looked for among files created from this long before the run started,
 # in case the server's clock is behind ours (content is compared, so a wider window is safe).
@@ -461,11 +464,18 @@ def _hashed(check: _Check) -> _Check:
     return check.replaced(early=PlanEntry(item, UPLOAD, reason, size, seconds=seconds))
 
 
+def _pool(workers: int, name: str) -> ThreadPoolExecutor:
+    """A thread pool (its module is imported only when a run needs one: a re-run seldom does)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(workers, thread_name_prefix=name)
+
+
 class _Workers:
     """`map` in a thread pool when there are several files to check, else in this thread."""
 
     def __init__(self, busy: int) -> None:
-        self._pool = ThreadPoolExecutor(PLAN_WORKERS, thread_name_prefix="xai-plan") if busy > 1 else None
+        self._pool = _pool(PLAN_WORKERS, "xai-plan") if busy > 1 else None
 
     def map(self, work: Callable[[Any], Any], values: list[Any]) -> list[Any]:
         return list(self._pool.map(work, values) if self._pool is not None else map(work, values))
@@ -483,7 +493,7 @@ class _Background:
     this thread; the returned callable gives the result (or raises what the work raised)."""
 
     def __init__(self, wanted: bool) -> None:
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="xai-plan-ask") if wanted else None
+        self._pool = _pool(1, "xai-plan-ask") if wanted else None
 
     def run(self, work: Callable[..., T], *args: Any) -> Callable[[], T]:
         if self._pool is None:
