@@ -13,7 +13,6 @@ calls that found no server.
 from __future__ import annotations
 
 import contextlib
-import random
 from collections.abc import Iterator
 
 import grpc
@@ -79,6 +78,13 @@ _RULE_PHRASES = ("larger than", "too large", "too big", "exceed", "maximum", "no
 PUSHBACK_KEY = "grpc-retry-pushback-ms"
 
 
+def _uniform(low: float, high: float) -> float:
+    """A random wait in [low, high] (`random` is imported by the first retry, not at start-up)."""
+    import random
+
+    return random.uniform(low, high)
+
+
 class BackoffPolicy(Record):
     """How a call turned away by back-pressure is repeated: jittered exponential back-off, unless the
     server's pushback says how long to wait. Tests install a faster one as `BACKPRESSURE`."""
@@ -95,7 +101,7 @@ class BackoffPolicy(Record):
         if pushback is not None:
             return min(pushback, self.max_pushback)
         ceiling = min(self.maximum, self.initial * self.multiplier ** (retry - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)  # never ~0: the server just said "not now"
+        return ceiling / 2 + _uniform(0, ceiling / 2)  # never ~0: the server just said "not now"
 
 
 BACKPRESSURE = BackoffPolicy()
@@ -114,7 +120,7 @@ class UnavailableBackoff(Record):
     def delay(self, attempt: int, *, restart: bool = False) -> float:
         """Seconds to wait before retry number `attempt` (1-based); `restart` for a transfer's restart."""
         first = self.restart_first if restart else self.first
-        return random.uniform(0, min(self.maximum, first * 2 ** (attempt - 1)))
+        return _uniform(0, min(self.maximum, first * 2 ** (attempt - 1)))
 
 
 UNAVAILABLE_BACKOFF = UnavailableBackoff()
