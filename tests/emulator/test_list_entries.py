@@ -11,7 +11,6 @@ import grpc
 
 from tests.support.emulator import FakeClock
 from xai_files_cli._pb import files_pb2
-from xai_files_cli.emulator.migrations import MIGRATIONS
 from xai_files_cli.emulator.storage import FileRecord, Storage, list_entry
 
 _NS = 1_000_000_000
@@ -106,7 +105,10 @@ def test_rows_stored_before_migration_m007_get_their_entries_when_the_store_open
     data_dir = tmp_path / "data"
     Storage(data_dir).close()
     conn = sqlite3.connect(data_dir / "files.db")
-    conn.execute("DELETE FROM _migrations WHERE name = 'm007_list_entries'")
+    conn.execute(
+        "DELETE FROM _migrations WHERE name IN ('m007_list_entries', 'm008_rows_without_list_entry')"
+    )
+    conn.execute("DROP INDEX files_without_list_entry")
     conn.execute("ALTER TABLE files DROP COLUMN list_entry")  # the schema of m006
     rows = [
         (
@@ -127,7 +129,6 @@ def test_rows_stored_before_migration_m007_get_their_entries_when_the_store_open
     )
     conn.commit()
     conn.close()
-    assert [name for name, _ in MIGRATIONS][-1] == "m007_list_entries"
     store = Storage(data_dir)
     try:
         stored = dict(store.read_connection().execute("SELECT id, list_entry FROM files").fetchall())
@@ -140,3 +141,32 @@ def test_rows_stored_before_migration_m007_get_their_entries_when_the_store_open
         assert page.entries == expected.SerializeToString()
     finally:
         store.close()
+
+
+def test_rows_an_older_server_writes_without_an_entry_are_listed_and_filled_in_at_the_next_open(
+    tmp_path: Path,
+) -> None:
+    store = Storage(tmp_path / "data")
+    kept = store.begin_upload("new.txt", None)
+    kept.write(b"new")
+    new = kept.commit()
+    older = ("file_00000000-0000-4000-8000-000000000001", "old.txt", 3, "text/plain", new.created_at_ns + 1)
+    with store.write_transaction() as conn:  # an insert as a server without m007 makes it
+        conn.execute(
+            "INSERT INTO files (id, filename, size, content_type, created_at_ns) VALUES (?, ?, ?, ?, ?)",
+            older,
+        )
+    assert store.list_entries(limit=100) is None  # that page is built from the columns
+    store.close()
+    reopened = Storage(tmp_path / "data")
+    try:
+        left = "SELECT count(*) FROM files INDEXED BY files_without_list_entry WHERE list_entry IS NULL"
+        assert reopened.read_connection().execute(left).fetchone()[0] == 0
+        page = reopened.list_entries(limit=100)
+        assert page is not None and page.count == 2
+        expected = files_pb2.ListFilesResponse()
+        for record in reopened.list_files(limit=100)[0]:
+            expected.data.append(_expected_file(record))
+        assert page.entries == expected.SerializeToString()
+    finally:
+        reopened.close()

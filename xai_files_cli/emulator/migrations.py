@@ -109,6 +109,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE files ADD COLUMN list_entry BLOB;
         """,
     ),
+    (
+        # The rows still without a list entry, found at start-up without a scan of every file (empty
+        # once they are filled in; rows with an entry never enter it).
+        "m008_rows_without_list_entry",
+        """
+        CREATE INDEX files_without_list_entry ON files (id) WHERE list_entry IS NULL;
+        """,
+    ),
 ]
 
 
