@@ -122,6 +122,22 @@ def test_fields_of_a_base_record_come_first() -> None:
     assert repr(Point3(1, z=3)) == "Point3(x=1, y=0, label='', z=3)"
 
 
+def test_a_subclass_without_fields_of_its_own_has_its_base_fields() -> None:
+    class Named(Point):
+        def name(self) -> str:
+            return f"{self.x},{self.y}"
+
+    assert Named._fields == Point._fields and Named(1, 2).name() == "1,2"
+    assert Named(1) != Point(1)
+
+
+def test_a_mutable_default_is_refused_as_by_the_dataclass() -> None:
+    with pytest.raises(ValueError, match="default_factory"):
+
+        class Bad(Record):
+            items: list[int] = []  # noqa: RUF012
+
+
 def test_copies_and_pickles_are_equal() -> None:
     point = Point(1, 2, "a", "s")
     for twin in (copy.copy(point), copy.deepcopy(point), pickle.loads(pickle.dumps(point))):

@@ -163,5 +163,7 @@ def _field_spec(cls: type, name: str) -> Field[Any]:
         else:
             setattr(cls, name, spec.default)
         return spec
+    if declared is not MISSING and type(declared).__hash__ is None:  # a list, dict, set...: shared
+        raise ValueError(f"mutable default {type(declared).__name__} for field {name}: use default_factory")
     plain: Field[Any] = field() if declared is MISSING else field(default=declared)
     return plain
