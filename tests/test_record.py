@@ -150,6 +150,8 @@ MODULES = [
     "xai_files_cli.core.channel",
     "xai_files_cli.core.rpc",
     "xai_files_cli.cli.context",
+    "xai_files_cli.cli.examples",
+    "xai_files_cli.cli.prompter",
     "xai_files_cli.cli.housekeeping",
     "xai_files_cli.cli.messages",
     "xai_files_cli.settings.config_store",

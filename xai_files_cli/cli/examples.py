@@ -8,15 +8,15 @@ written in tests/cli/test_help_examples.py against the local server, with `file_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from xai_files_cli.record import Record
 
 if TYPE_CHECKING:
     import typer
 
 
-@dataclass(frozen=True)
-class Example:
+class Example(Record):
     """One command line and what it does (shown as a `#` comment above it)."""
 
     does: str

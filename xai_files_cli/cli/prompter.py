@@ -16,17 +16,16 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from xai_files_cli.output.io import IOStreams
+from xai_files_cli.record import Record, field
 
 HISTORY_LINES = 1000
 
 
-@dataclass
-class Prompter:
+class Prompter(Record, frozen=False):
     """Reads answers from the invocation's stdin, prompting on its stderr."""
 
     io: IOStreams
@@ -115,8 +114,7 @@ def _echo_off(fd: int, io: IOStreams) -> Iterator[None]:
         io.write_err("\n")  # Enter was not echoed
 
 
-@dataclass
-class _LineEditor:
+class _LineEditor(Record, frozen=False):
     """readline on the process's terminal, with a history file."""
 
     readline: Any
