@@ -17,7 +17,7 @@ def _state() -> Path:
 
 
 def _as_if_read_long_after_the_last_change() -> None:
-    """Move each recorded read 3 s later: the stat then vouches for the content (the 2 s rule)."""
+    """Move each recorded read 3 s later: the stat then vouches for the content on any file system."""
     (index,) = (_state() / "uploads").glob("*.sqlite3")
     with sqlite3.connect(index) as conn:
         conn.execute("UPDATE uploads SET read_at_ns = read_at_ns + 3000000000")

@@ -29,6 +29,13 @@ def _digests() -> list[object]:
     return [row[3] for row in index_rows(_state(), "uploads")]
 
 
+def _as_if_read_as_it_changed() -> None:
+    """Record each read as made at the file's last change (an upload right after a write)."""
+    (index,) = (_state() / "uploads").glob("*.sqlite3")
+    with sqlite3.connect(index) as conn:
+        conn.execute("UPDATE uploads SET read_at_ns = MAX(mtime_ns, ctime_ns)")
+
+
 def _status(result) -> str:
     assert result.code == 0, result.stderr
     return str(json.loads(result.stdout)["status"])
@@ -41,7 +48,9 @@ def test_a_plain_upload_records_no_digest_and_a_skip_compares_the_stored_content
     path = _big(tmp_path / "big.bin")
     assert run_xai("files", "upload", str(path)).code == 0
     assert _digests() == [""]  # sent without a hash
-    # Just written, so its stat cannot vouch for the content: the stored bytes are compared.
+    # Read in the same tick as its last change, so its stat cannot vouch for the content: the stored
+    # bytes are compared.
+    _as_if_read_as_it_changed()
     assert _status(run_xai("files", "upload", str(path), "--skip-existing", "--json")) == "skipped"
     assert server.faults.calls("RetrieveFileContent") == 1
     assert _digests() == [sha256_of(path)]  # learnt: the next run compares digests
