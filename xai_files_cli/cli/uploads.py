@@ -462,7 +462,7 @@ def _batch(run: UploadRun, items: UploadItems, concurrency: int) -> None:
         del plan
         to_send = [entry.item for entry in sending]
     with run.ci.group(f"xai files batch-upload: {len(items)} files"):
-        report.all_skipped(skipped_result(entry) for entry in skipped)
+        report.all_skipped(skipped)
         if to_send:
             from xai_files_cli.output.progress import make_progress
 
@@ -519,16 +519,24 @@ class _BatchReport:
         if text is not None:
             self.run.app_ctx.io.write_out(text)
 
-    def all_skipped(self, results: Iterable[UploadResult]) -> None:
-        """The skipped files of a batch, before any upload starts: their lines in one write."""
-        texts = [self._text(result) for result in results]
-        if texts:
-            self.run.app_ctx.io.write_out("".join(text for text in texts if text is not None))
+    def all_skipped(self, skipped: Sequence[PlanEntry]) -> None:
+        """The skipped files of a batch, before any upload starts: their lines in one write. Piped
+        without --json or --manifest, each is the `ID<TAB>PATH` line of `_text`, made straight from
+        its plan entry."""
+        if not skipped:
+            return
+        run, io = self.run, self.run.app_ctx.io
+        if run.manifest is not None or run.options.json_output or io.stdout_is_tty:
+            texts = [self._text(skipped_result(entry)) for entry in skipped]
+            io.write_out("".join(text for text in texts if text is not None))
+            return
+        found = [(entry.existing, entry.item.path) for entry in skipped if entry.existing is not None]
+        self.skipped += len(found)
+        self.skipped_bytes += sum(info.size for info, _ in found)
+        io.write_out("".join(_id_and_path(info.id, path) for info, path in found))
 
     def _text(self, result: UploadResult) -> str | None:
         """Count and record `result`; the text to show for it (None when shown already)."""
-        from xai_files_cli.output.sanitize import escape_terminal  # imported once: a no-op from then on
-
         app_ctx = self.run.app_ctx
         io = app_ctx.io
         self._count(result)
@@ -549,8 +557,7 @@ class _BatchReport:
             shown = isinstance(self.progress, RichProgress) and self.progress.print_above(line)
             return None if shown else line + "\n"
         if result.file is not None:
-            file_id, path = escape_terminal(result.file.id), escape_terminal(str(result.item.path))
-            return f"{file_id}\t{path}\n"
+            return _id_and_path(result.file.id, result.item.path)
         from xai_files_cli.cli.reporting import report_error
 
         report_error(app_ctx, result.error)  # type: ignore[arg-type]
@@ -565,6 +572,13 @@ class _BatchReport:
         else:
             self.uploaded += 1
             self.uploaded_bytes += result.file.size
+
+
+def _id_and_path(file_id: str, path: Path) -> str:
+    """A finished item's line on a pipe: `ID<TAB>PATH`, as `upload` prints the id alone."""
+    from xai_files_cli.output.sanitize import escape_terminal  # imported once: a no-op from then on
+
+    return f"{escape_terminal(file_id)}\t{escape_terminal(str(path))}\n"
 
 
 # -- chat --file -------------------------------------------------------------------------------------
