@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from xai_files_cli.record import Record, field
+from xai_files_cli.record import FrozenInstanceError, Record, field
 
 
 class Point(Record):
@@ -92,11 +92,12 @@ def test_equality_and_hash_follow_the_compared_fields() -> None:
 
 def test_a_frozen_record_refuses_assignment() -> None:
     point = Point(1)
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(FrozenInstanceError):
         point.x = 2  # type: ignore[misc]
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(FrozenInstanceError):
         del point.x
     assert point.x == 1
+    assert issubclass(FrozenInstanceError, AttributeError)  # as the dataclass's
     assert Point.SCALE == 10 and Point.y == 0 and "SCALE" not in Point._fields
 
 

@@ -1,6 +1,7 @@
 """`xai files ls` loads only what listing needs: no TOML parser or writer when no config file
 exists, no `secrets`/`hmac` (temp file names come from os.urandom), no `random` (only a retry's
-wait is random), no thread pool (only `rm` uses one), and no other command's module.
+wait is random), no `dataclasses` (whose classes compile their methods at import), no thread pool
+(only `rm` uses one), and no other command's module.
 The real entry point runs in a fresh interpreter under `-X importtime` (which lists every module the
 process imported) against a real emulator."""
 
@@ -10,7 +11,8 @@ from tests.support.constants import TEST_KEY
 from tests.support.processes import run_python, xai_subprocess_env
 from xai_files_cli.emulator.server import RunningServer
 
-NOT_NEEDED = ("tomllib", "tomli", "tomli_w", "secrets", "hmac", "random")  # random: a retry's jitter
+# random: only a retry's wait; dataclasses: the value classes are records (xai_files_cli.record)
+NOT_NEEDED = ("tomllib", "tomli", "tomli_w", "secrets", "hmac", "random", "dataclasses")
 # Modules whose parent package is loaded anyway (by grpc) but which only other commands use: the
 # thread pool of `rm`.
 NOT_NEEDED_SUBMODULES = ("concurrent.futures.thread",)
