@@ -22,7 +22,8 @@ from xai_files_cli.errors import UsageError
 MAX_TIMEOUT = 365 * 86400.0
 MAX_DURATION = 100 * 365 * 86400  # the wire fields are int64; nothing sensible is this long anyway
 
-_DURATION_PART = re.compile(r"(\d+)\s*([smhd]?)", re.IGNORECASE)
+# Patterns are compiled (and cached by `re`) when a duration or size is first read, not at start-up.
+_DURATION_PART = r"(\d+)\s*([smhd]?)"
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -91,7 +92,7 @@ def check_api_host(value: str) -> None:
 def parse_duration(text: str, flag: str) -> int:
     """`3600`, `90m`, `1h`, `2d`, `1d12h` -> seconds; UsageError (exit 2) naming `flag` otherwise."""
     compact = text.strip().replace(" ", "")
-    matches = list(_DURATION_PART.finditer(compact))
+    matches = list(re.finditer(_DURATION_PART, compact, re.IGNORECASE))
     if not compact or not matches or "".join(m.group(0) for m in matches) != compact:
         raise UsageError(f"invalid {flag} {text!r}: use SECONDS or a duration such as 1h, 12h, 2d")
     if len(matches) > 1 and any(not m.group(2) for m in matches):
@@ -115,7 +116,7 @@ class Duration(ParamType):
 
 
 # -- sizes ----------------------------------------------------------------------------------------
-_SIZE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(?:([kmgtp])(i)?)?(b)?", re.IGNORECASE)
+_SIZE = r"(\d+(?:\.\d*)?|\.\d+)\s*(?:([kmgtp])(i)?)?(b)?"
 _SIZE_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
 MAX_SIZE = 2**63 - 1  # the wire's size field is an int64
 
@@ -126,7 +127,7 @@ def parse_size(text: str, flag: str) -> int:
     naming `flag` otherwise."""
     from decimal import ROUND_HALF_UP, Decimal
 
-    match = _SIZE.fullmatch(text.strip())
+    match = re.fullmatch(_SIZE, text.strip(), re.IGNORECASE)
     if match is None:
         raise UsageError(f"invalid {flag} {text!r}: use BYTES or a size such as 500kB, 10MB, 1.5GiB")
     number, prefix, binary, _ = match.groups()

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 # Characters json.dumps(ensure_ascii=False) leaves raw but a terminal would act on, and lone
 # surrogates (a file name that is not UTF-8), which cannot be written as UTF-8 at all.
-_JSON_UNSAFE = re.compile(f"[{DEL_AND_C1_CONTROLS}{BIDI_AND_INVISIBLE}{LINE_SEPARATORS}{LONE_SURROGATES}]")
+# Compiled (and cached by `re`) when first needed, not at start-up: plain ASCII output never needs it.
+_JSON_UNSAFE = f"[{DEL_AND_C1_CONTROLS}{BIDI_AND_INVISIBLE}{LINE_SEPARATORS}{LONE_SURROGATES}]"
 
 # How `write_json_array` and `write_jsonl` lay out a flat object: what opens it, what goes between
 # two members, what closes it. Texts made in these layouts can be written by the page writers below.
@@ -39,7 +40,7 @@ def _escape_unsafe(text: str) -> str:
     """`text` with the characters of `_JSON_UNSAFE` as \\uXXXX escapes (plain ASCII has only DEL)."""
     if text.isascii() and "\x7f" not in text:
         return text
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    return re.sub(_JSON_UNSAFE, lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 def write_json(io: IOStreams, value: Any) -> None:
