@@ -67,11 +67,29 @@ def _reject(context: grpc.ServicerContext, marker: _Undecodable) -> NoReturn:
     raise AssertionError("unreachable: context.abort raises")
 
 
-def _checked(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
-    for request in requests:
+class _Checked:
+    """A request stream whose undecodable messages abort the call.
+
+    A plain iterator rather than a generator: every `next` goes on to gRPC's own iterator, also
+    after the end. An ended generator answers StopIteration without asking gRPC, and the upload
+    handler's one more receive, which is how it tells a half-close from a cancelled or broken
+    stream (files_service._confirm_end_of_stream), would never reach gRPC.
+    """
+
+    __slots__ = ("_context", "_requests")
+
+    def __init__(self, requests: Iterator[Any], context: grpc.ServicerContext) -> None:
+        self._requests = iter(requests)
+        self._context = context
+
+    def __iter__(self) -> _Checked:
+        return self
+
+    def __next__(self) -> Any:
+        request = next(self._requests)
         if isinstance(request, _Undecodable):
-            _reject(context, request)
-        yield request
+            _reject(self._context, request)
+        return request
 
 
 def handler_behaviour(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
@@ -91,13 +109,13 @@ def _wrap_behaviour(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
     if handler.request_streaming and handler.response_streaming:
 
         def stream_stream(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
-            yield from inner(_checked(requests, context), context)
+            yield from inner(_Checked(requests, context), context)
 
         return stream_stream
     if handler.request_streaming:
 
         def stream_unary(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
-            return inner(_checked(requests, context), context)
+            return inner(_Checked(requests, context), context)
 
         return stream_unary
     if handler.response_streaming:

@@ -207,12 +207,15 @@ def _confirm_end_of_stream(
 ) -> None:
     """Refuse to commit when the request stream may have ended by a failed receive.
 
-    grpc-python ends the request iterator the same way for a clean half-close and for a receive
-    that failed in the transport (a message above the transport's receive limit: the client then
-    gets RESOURCE_EXHAUSTED). Messages above the API's limit but within the transport's are refused
-    by the handler itself (decoding.py), deterministically; for the larger ones this asks for one
-    more message and checks the call, which catches the cancellation when grpc has processed it by
-    now. `_roll_back_if_call_ended` checks again after the commit.
+    grpc-python ends the request iterator the same way for a clean half-close and for a stream
+    that did not finish: cancelled by the client, cut by a dead connection (a client killed with
+    the stream open), or a receive that failed in the transport (a message above the transport's
+    receive limit: the client then gets RESOURCE_EXHAUSTED). Messages above the API's limit but
+    within the transport's are refused by the handler itself (decoding.py), deterministically. For
+    the rest this asks gRPC for one more message: in practice gRPC completes that receive only
+    after the cancellation, so it raises for a stream that did not finish. Every wrapper around the
+    request iterator must therefore pass a `next` after the end on to gRPC (an ended generator
+    would not). `_roll_back_if_call_ended` checks again after the commit.
     """
     extra = next(requests, None)
     if extra is not None:  # a message after the stream ended cannot happen; refuse to guess
