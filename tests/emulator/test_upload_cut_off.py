@@ -65,7 +65,7 @@ def test_uploads_of_a_killed_client_store_nothing(emulators: Emulators) -> None:
         assert plan.wait_for(lambda p, n=round_ * STREAMS: len(p.outcomes("UploadFile")) >= n, 10)
     stored = [server.storage.get(file_id) for file_id in server.storage.all_ids()]
     assert [(record.filename, record.size) for record in stored if record is not None] == []
-    assert set(plan.outcomes("UploadFile")) == {"CANCELLED"}
+    assert "OK" not in plan.outcomes("UploadFile")
 
 
 class _Receives:
