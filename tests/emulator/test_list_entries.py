@@ -11,7 +11,7 @@ import grpc
 
 from tests.support.emulator import FakeClock
 from xai_files_cli._pb import files_pb2
-from xai_files_cli.emulator.storage import FileRecord, Storage, list_entry
+from xai_files_cli.emulator.storage import FileRecord, PageQuery, Storage, list_entry
 
 _NS = 1_000_000_000
 BASE = "http://127.0.0.1:1/public/"
@@ -56,7 +56,7 @@ def _raw_pages(target: str, key: str, limit: int) -> list[bytes]:
 
 
 def _assert_replies_match_the_records(running, limit: int) -> None:
-    records, _ = running.storage.list_files(limit=100)
+    records, _ = running.storage.list_files(PageQuery(limit=100))
     pages = _raw_pages(running.target, running.api_key, limit)
     assert len(pages) == -(-len(records) // limit)
     for number, raw in enumerate(pages):
@@ -83,7 +83,7 @@ def test_list_replies_are_the_bytes_of_file_messages_built_field_by_field(make_s
     storage.set_public_url(ids[2], BASE, None)  # never expires
     storage.set_public_url(ids[9], BASE, 60)
     clock.advance(61)  # the last public URL has expired; its file has not
-    records, _ = storage.list_files(limit=100)
+    records, _ = storage.list_files(PageQuery(limit=100))
     assert [record.public_url is not None for record in records].count(True) == 2
     for limit in (1, 3, 5, 100):  # pages without a public URL, with one, and all in one page
         _assert_replies_match_the_records(running, limit)
@@ -93,12 +93,14 @@ def test_plain_pages_are_served_from_the_stored_entries(make_server) -> None:
     running, client = make_server()
     first = client.upload("a.txt", b"a")
     client.upload("b.txt", b"b", ttl=7200)
-    page = running.storage.list_entries(limit=1)
+    page = running.storage.list_entries(PageQuery(limit=1))
     assert page is not None and page.count == 1 and page.more
     assert page.last is not None and page.last[0] == first.id
     running.storage.set_public_url(first.id, BASE, None)
-    assert running.storage.list_entries(limit=1) is None  # a live URL: the page is built from its rows
-    assert running.storage.list_entries(limit=1, after=(page.last[3], first.id)) is not None
+    assert (
+        running.storage.list_entries(PageQuery(limit=1)) is None
+    )  # a live URL: the page is built from its rows
+    assert running.storage.list_entries(PageQuery(limit=1, after=(page.last[3], first.id))) is not None
 
 
 def test_rows_stored_before_migration_m007_get_their_entries_when_the_store_opens(tmp_path: Path) -> None:
@@ -133,10 +135,10 @@ def test_rows_stored_before_migration_m007_get_their_entries_when_the_store_open
     try:
         stored = dict(store.read_connection().execute("SELECT id, list_entry FROM files").fetchall())
         assert stored == {row[0]: list_entry(row[0], row[1], row[2], row[4], row[5]) for row in rows}
-        page = store.list_entries(limit=100)
+        page = store.list_entries(PageQuery(limit=100))
         assert page is not None and page.count == 4
         expected = files_pb2.ListFilesResponse()
-        for record in store.list_files(limit=100)[0]:
+        for record in store.list_files(PageQuery(limit=100))[0]:
             expected.data.append(_expected_file(record))
         assert page.entries == expected.SerializeToString()
     finally:
@@ -156,16 +158,16 @@ def test_rows_an_older_server_writes_without_an_entry_are_listed_and_filled_in_a
             "INSERT INTO files (id, filename, size, content_type, created_at_ns) VALUES (?, ?, ?, ?, ?)",
             older,
         )
-    assert store.list_entries(limit=100) is None  # that page is built from the columns
+    assert store.list_entries(PageQuery(limit=100)) is None  # that page is built from the columns
     store.close()
     reopened = Storage(tmp_path / "data")
     try:
         left = "SELECT count(*) FROM files INDEXED BY files_without_list_entry WHERE list_entry IS NULL"
         assert reopened.read_connection().execute(left).fetchone()[0] == 0
-        page = reopened.list_entries(limit=100)
+        page = reopened.list_entries(PageQuery(limit=100))
         assert page is not None and page.count == 2
         expected = files_pb2.ListFilesResponse()
-        for record in reopened.list_files(limit=100)[0]:
+        for record in reopened.list_files(PageQuery(limit=100))[0]:
             expected.data.append(_expected_file(record))
         assert page.entries == expected.SerializeToString()
     finally:

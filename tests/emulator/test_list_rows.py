@@ -7,6 +7,7 @@ from tests.support.emulator import FakeClock
 from xai_files_cli._pb import files_pb2
 from xai_files_cli.emulator.files_service import add_files, to_proto
 from xai_files_cli.emulator.filters import compile_filter
+from xai_files_cli.emulator.storage import PageQuery
 
 
 def test_list_reply_equals_to_proto_of_each_record(make_server) -> None:
@@ -24,14 +25,14 @@ def test_list_reply_equals_to_proto_of_each_record(make_server) -> None:
     storage.set_public_url(lapsing.id, "http://127.0.0.1:1/public/", 60)
     clock.advance(61)  # the last file's public URL has expired; the file has not
 
-    records, _ = storage.list_files(limit=100)
+    records, _ = storage.list_files(PageQuery(limit=100))
     listed = client.list_all()
     assert [file.id for file in listed] == [plain.id, expiring.id, shared.id, lapsing.id]
     assert listed == [to_proto(record) for record in records]
     assert listed[2].public_url and not listed[3].HasField("public_url")
     assert listed[1].HasField("expires_at") and not listed[0].HasField("expires_at")
 
-    rows, more = storage.list_rows(limit=3)
+    rows, more = storage.list_rows(PageQuery(limit=3))
     reply = files_pb2.ListFilesResponse()
     add_files(reply, rows)
     assert more and list(reply.data) == listed[:3]

@@ -17,7 +17,7 @@ from typing import TypeVar
 import pytest
 
 from xai_files_cli.emulator.filters import compile_filter, parse_rfc3339
-from xai_files_cli.emulator.storage import FileRecord, Storage
+from xai_files_cli.emulator.storage import FileRecord, PageQuery, Storage
 
 SORTS = ("created_at", "filename", "size")
 START_NS = 1_800_000_000 * 1_000_000_000
@@ -83,8 +83,8 @@ def test_every_page_query_seeks_the_sort_index_and_never_sorts(big_store, sort, 
     where = _where(big_store, filter_text)
     after = ({"created_at": START_NS, "filename": "report-500.txt", "size": 2000}[sort], "file_" + "0" * 36)
     index = {"created_at": "files_by_created", "filename": "files_by_filename", "size": "files_by_size"}[sort]
-    first = big_store.list_plan(sort=sort, descending=descending, where=where)
-    later = big_store.list_plan(sort=sort, descending=descending, after=after, where=where)
+    first = big_store.list_plan(PageQuery(sort=sort, descending=descending, where=where))
+    later = big_store.list_plan(PageQuery(sort=sort, descending=descending, after=after, where=where))
     for plan in (first, later):
         assert all("TEMP B-TREE" not in line for line in plan), plan
         assert any(f"USING INDEX {index}" in line for line in plan), plan
@@ -142,8 +142,10 @@ def _median_seconds(call: Callable[[], object], runs: int = 7) -> float:
 def test_a_page_deep_into_50000_files_costs_what_the_first_page_costs(big_store, sort, descending):
     deep = _page_after(big_store, sort, descending, FILES - 500)
     pages = {
-        "first": lambda: big_store.list_files(sort=sort, descending=descending, limit=100),
-        "deep": lambda: big_store.list_files(sort=sort, descending=descending, limit=100, after=deep),
+        "first": lambda: big_store.list_files(PageQuery(sort=sort, descending=descending, limit=100)),
+        "deep": lambda: big_store.list_files(
+            PageQuery(sort=sort, descending=descending, limit=100, after=deep)
+        ),
     }
     records, more = pages["deep"]()
     assert len(records) == 100 and more  # a real page, not the empty end
@@ -170,9 +172,8 @@ def test_a_filtered_walk_pages_in_steady_work_and_matches_one_query(big_store):
         after = None
         more = True
         while more:
-            page = functools.partial(
-                big_store.list_files, sort="filename", descending=descending, after=after, where=where
-            )
+            query = PageQuery(sort="filename", descending=descending, after=after, where=where)
+            page = functools.partial(big_store.list_files, query)
             steps, (records, more) = _work(big_store, page)
             work.append(steps)
             seen += [record.id for record in records]

@@ -14,7 +14,7 @@ from tests.support.emulator import FakeClock, disk_state
 from tests.support.raw_grpc import error_of
 from xai_files_cli.emulator import storage as storage_module
 from xai_files_cli.emulator.migrations import MIGRATIONS, applied_migrations
-from xai_files_cli.emulator.storage import INLINE_LIMIT, FileTooLarge, Storage
+from xai_files_cli.emulator.storage import INLINE_LIMIT, FileTooLarge, PageQuery, Storage
 
 BIG = b"s" * (INLINE_LIMIT + 1)  # stored in blobs/, not inline in files.db
 
@@ -158,7 +158,7 @@ def test_restart_keeps_every_file(tmp_path):
     store.close()
     reopened = Storage(tmp_path / "d")
     try:
-        assert {r.id for r in reopened.list_files(limit=100)[0]} == set(made)
+        assert {r.id for r in reopened.list_files(PageQuery(limit=100))[0]} == set(made)
         for file_id, payload in made.items():
             with reopened.open_blob(file_id) as blob:
                 assert blob.read() == payload
@@ -190,7 +190,7 @@ def test_concurrent_writers_in_two_processes_do_not_get_busy_errors(tmp_path):
         thread.join()
     try:
         assert errors == []
-        assert len(a.list_files(limit=100)[0]) == 2 * (40 - 14)
+        assert len(a.list_files(PageQuery(limit=100))[0]) == 2 * (40 - 14)
     finally:
         a.close()
         b.close()
@@ -289,7 +289,7 @@ def test_sql_is_parameterised(store):
     hostile = "x'); DROP TABLE files; --"
     record = _put(store, hostile, b"")
     assert store.get(record.id).filename == hostile
-    assert store.list_files(where=("filename = ?", (hostile,)))[0] == [record]
+    assert store.list_files(PageQuery(where=("filename = ?", (hostile,))))[0] == [record]
     assert store.integrity_check() == "ok"
 
 

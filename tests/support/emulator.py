@@ -29,6 +29,7 @@ from tests.support.processes import start_xai, xai_command, xai_subprocess_env
 from tests.support.raw_grpc import Files
 from xai_files_cli.emulator.faults import FaultPlan
 from xai_files_cli.emulator.server import RunningServer, ServerConfig, start_server
+from xai_files_cli.emulator.storage import PageQuery
 
 
 class Emulators:
@@ -90,7 +91,7 @@ class ChatServer:
 
     def stored(self) -> list[str]:
         """Names of the files the server holds now."""
-        records, _ = self.running.storage.list_files(limit=1000)
+        records, _ = self.running.storage.list_files(PageQuery(limit=1000))
         return sorted(record.filename for record in records)
 
     def calls(self, method: str) -> int:

@@ -34,6 +34,7 @@ from xai_files_cli.emulator.storage import (
     EntriesPage,
     FileRecord,
     FileTooLarge,
+    PageQuery,
     Storage,
     StorageFull,
     UploadCancelled,
@@ -96,17 +97,10 @@ def add_files(response: files_pb2.ListFilesResponse, rows: list[tuple[Any, ...]]
                 stamp.seconds, stamp.nanos = divmod(url_expires, _NS)
 
 
-def _built_page(
-    storage: Storage,
-    sort: str,
-    descending: bool,
-    limit: int,
-    after: tuple[int | str, str] | None,
-    where: tuple[str, tuple[object, ...]] | None,
-) -> EntriesPage:
+def _built_page(storage: Storage, query: PageQuery) -> EntriesPage:
     """A list page built from its rows' columns: for pages holding a file with a live public URL, or
     one stored before list entries were kept."""
-    rows, more = storage.list_rows(sort=sort, descending=descending, limit=limit, after=after, where=where)
+    rows, more = storage.list_rows(query)
     reply = files_pb2.ListFilesResponse()
     add_files(reply, rows)
     last = None
@@ -319,9 +313,8 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
             except FilterError as error:
                 _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"invalid filter: {error}")
             where = (compiled.sql, compiled.params)
-        page = self.storage.list_entries(
-            sort=sort, descending=descending, limit=limit, after=after, where=where
-        ) or _built_page(self.storage, sort, descending, limit, after, where)
+        query = PageQuery(sort, descending, limit, after, where)
+        page = self.storage.list_entries(query) or _built_page(self.storage, query)
         if not (page.more and page.last):
             return page.entries
         file_id, filename, size, created_at_ns = page.last

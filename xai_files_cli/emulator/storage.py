@@ -183,6 +183,22 @@ class PublicUrlChange:
 
 
 @dataclass(frozen=True)
+class PageQuery:
+    """Which page of live files to list: ordered by (`sort`, id), `limit` files, after the keyset
+    position `after` (sort value, id) of the previous page's last file, and only those matching the
+    trusted SQL condition `where` with its bound parameters (see filters.py)."""
+
+    sort: str = "created_at"
+    descending: bool = False
+    limit: int = 100
+    after: tuple[int | str, str] | None = None
+    where: tuple[str, tuple[object, ...]] | None = None
+
+
+FIRST_PAGE = PageQuery()
+
+
+@dataclass(frozen=True)
 class EntriesPage:
     """One list page as the wire form of its files: `entries` is the `data` field of a ListFilesResponse
     (each file framed as the reply frames it), `last` the (id, filename, size, created_at_ns) of its
@@ -491,63 +507,37 @@ class Storage:
             raise BlobLostError(file_id, f"its blob has {size} bytes, {record.size} were stored")
         return blob
 
-    def list_files(
-        self,
-        *,
-        sort: str = "created_at",
-        descending: bool = False,
-        limit: int = 100,
-        after: tuple[int | str, str] | None = None,
-        where: tuple[str, tuple[object, ...]] | None = None,
-    ) -> tuple[list[FileRecord], bool]:
-        """One page of live files ordered by (`sort`, id); returns (records, more_pages_exist).
+    def list_files(self, query: PageQuery = FIRST_PAGE) -> tuple[list[FileRecord], bool]:
+        """One page of live files; returns (records, more_pages_exist).
 
-        `after` is the keyset position (sort value, id) of the last file of the previous page;
-        `where` is an extra trusted SQL condition with its bound parameters (see filters.py).
         Every page costs the same however deep it is: the query seeks the sort key's index to
-        `after` and reads on from there (see `list_plan`).
+        `query.after` and reads on from there (see `list_plan`).
         """
-        rows, more = self.list_rows(sort=sort, descending=descending, limit=limit, after=after, where=where)
+        rows, more = self.list_rows(query)
         return [FileRecord(*row) for row in rows], more
 
-    def list_rows(
-        self,
-        *,
-        sort: str = "created_at",
-        descending: bool = False,
-        limit: int = 100,
-        after: tuple[int | str, str] | None = None,
-        where: tuple[str, tuple[object, ...]] | None = None,
-    ) -> tuple[list[tuple[Any, ...]], bool]:
+    def list_rows(self, query: PageQuery = FIRST_PAGE) -> tuple[list[tuple[Any, ...]], bool]:
         """The page `list_files` gives, as rows of FileRecord's fields in order (no record made per
         file: the cheap form for ListFiles), a public URL past its expiry already cleared."""
         now = self.now_ns()
-        sql, params = _page_query(sort, descending, limit + 1, after, where, now)
+        sql, params = _page_query(query, now)
         # The page comes back as one row holding a JSON array of rows: Python's sqlite3 lets go of
         # the GIL for every row it steps, and with concurrent calls each of those hand-overs costs
         # a thread switch, more than the whole query.
         packed = self._conn().execute(f"SELECT json_group_array(json_array({_COLUMNS})) FROM ({sql})", params)
         rows = json.loads(packed.fetchone()[0])
-        more = len(rows) > limit
-        del rows[limit:]
+        more = len(rows) > query.limit
+        del rows[query.limit :]
         if any(row[7] is not None and row[6] is not None and row[7] <= now for row in rows):
             rows = [_live_url(row, now) for row in rows]
         return rows, more
 
-    def list_entries(
-        self,
-        *,
-        sort: str = "created_at",
-        descending: bool = False,
-        limit: int = 100,
-        after: tuple[int | str, str] | None = None,
-        where: tuple[str, tuple[object, ...]] | None = None,
-    ) -> EntriesPage | None:
+    def list_entries(self, query: PageQuery = FIRST_PAGE) -> EntriesPage | None:
         """The page `list_rows` gives, as the concatenated wire entries of its files (one SQLite row
         holding them and the page's facts: see `list_rows` on the GIL); None when a file of the page
         has a live public URL or no stored entry, and the page must be built from `list_rows`."""
         now = self.now_ns()
-        sql, params = _page_query(sort, descending, limit + 1, after, where, now, f"{_COLUMNS}, list_entry")
+        sql, params = _page_query(query, now, f"{_COLUMNS}, list_entry")
         facts = (
             "json_array((SELECT count(*) FROM page), id, filename, size, created_at_ns, "
             "total(list_entry IS NULL OR (public_url IS NOT NULL "
@@ -557,25 +547,18 @@ class Storage:
             f"WITH page AS MATERIALIZED (SELECT row_number() OVER () AS rn, * FROM ({sql})) "
             f"SELECT CAST({facts} || x'00' || coalesce(group_concat(list_entry, ''), '') AS BLOB) "
             "FROM page WHERE rn <= ?",
-            [*params, now, limit],
+            [*params, now, query.limit],
         )
         head, _, entries = packed.fetchone()[0].partition(b"\0")
         fetched, file_id, filename, size, created, needs_building, count = json.loads(head)
         if needs_building:
             return None
         last = None if file_id is None else (file_id, filename, size, created)
-        return EntriesPage(entries, count or 0, fetched > limit, last)
+        return EntriesPage(entries, count or 0, fetched > query.limit, last)
 
-    def list_plan(
-        self,
-        *,
-        sort: str = "created_at",
-        descending: bool = False,
-        after: tuple[int | str, str] | None = None,
-        where: tuple[str, tuple[object, ...]] | None = None,
-    ) -> list[str]:
+    def list_plan(self, query: PageQuery = FIRST_PAGE) -> list[str]:
         """SQLite's `EXPLAIN QUERY PLAN` lines of the page query `list_files` would run."""
-        sql, params = _page_query(sort, descending, 101, after, where, self.now_ns())
+        sql, params = _page_query(query, self.now_ns())
         return [str(row[-1]) for row in self._conn().execute(f"EXPLAIN QUERY PLAN {sql}", params)]
 
     def all_ids(self) -> set[str]:
@@ -1063,36 +1046,29 @@ def is_public_token(text: str) -> bool:
     return _PUBLIC_TOKEN.fullmatch(text) is not None
 
 
-def _page_query(
-    sort: str,
-    descending: bool,
-    limit: int,
-    after: tuple[int | str, str] | None,
-    where: tuple[str, tuple[object, ...]] | None,
-    now: int,
-    columns: str = _COLUMNS,
-) -> tuple[str, list[object]]:
-    """The SQL of one list page: a keyset seek on the sort key's index, never a sort of the table.
+def _page_query(query: PageQuery, now: int, columns: str = _COLUMNS) -> tuple[str, list[object]]:
+    """The SQL of one list page and one file more (which tells whether more follow): a keyset seek
+    on the sort key's index, never a sort of the table.
 
     The cursor is a row-value comparison `(column, id) > (?, ?)`, which SQLite turns into a seek
     on the index (an OR of two comparisons would make it scan from the start). The index is named
     so the planner never trades it for an index on a filtered column plus a sort of every match.
     """
-    column, index = _SORT_INDEXES[sort]
-    direction, cmp = ("DESC", "<") if descending else ("ASC", ">")
+    column, index = _SORT_INDEXES[query.sort]
+    direction, cmp = ("DESC", "<") if query.descending else ("ASC", ">")
     clauses = ["(expires_at_ns IS NULL OR expires_at_ns > ?)"]
     params: list[object] = [now]
-    if after is not None:
+    if query.after is not None:
         clauses.append(f"({column}, id) {cmp} (?, ?)")
-        params.extend(after)
-    if where is not None:
-        clauses.append(f"({where[0]})")
-        params.extend(where[1])
+        params.extend(query.after)
+    if query.where is not None:
+        clauses.append(f"({query.where[0]})")
+        params.extend(query.where[1])
     sql = (
         f"SELECT {columns} FROM files INDEXED BY {index} WHERE {' AND '.join(clauses)} "
         f"ORDER BY {column} {direction}, id {direction} LIMIT ?"
     )
-    params.append(limit)
+    params.append(query.limit + 1)
     return sql, params
 
 
