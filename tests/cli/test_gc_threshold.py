@@ -31,11 +31,7 @@ MAIN_PROBE = (
 
 
 def test_python_m_raises_it_before_importing_the_command_tree() -> None:
-    result = run_python("-c", MAIN_PROBE, timeout=30)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.startswith("xai ")
-    thresholds = [int(line.split()[1]) for line in result.stderr.splitlines() if line.startswith("threshold")]
-    assert thresholds and thresholds[0] >= 10_000
+    assert _first_threshold_printed(MAIN_PROBE) >= 10_000
 
 
 # The `xai` console script runs `from xai_files_cli.cli.app import main; main()`: prints the threshold
@@ -49,11 +45,17 @@ SCRIPT_PROBE = (
 
 
 def test_the_console_script_raises_it_before_importing_typer() -> None:
-    result = run_python("-c", SCRIPT_PROBE, timeout=30)
+    assert _first_threshold_printed(SCRIPT_PROBE) >= 10_000
+
+
+def _first_threshold_printed(probe: str) -> int:
+    """The young-generation threshold `probe` (an `xai --version` run) printed first on stderr."""
+    result = run_python("-c", probe, timeout=30)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.startswith("xai ")
     thresholds = [int(line.split()[1]) for line in result.stderr.splitlines() if line.startswith("threshold")]
-    assert thresholds and thresholds[0] >= 10_000
+    assert thresholds, result.stderr[-2000:]
+    return thresholds[0]
 
 
 # Runs `python -m xai_files_cli ARGS` and prints how many collections of each generation it made

@@ -135,12 +135,7 @@ def test_rows_stored_before_migration_m007_get_their_entries_when_the_store_open
     try:
         stored = dict(store.read_connection().execute("SELECT id, list_entry FROM files").fetchall())
         assert stored == {row[0]: list_entry(row[0], row[1], row[2], row[4], row[5]) for row in rows}
-        page = store.list_entries(PageQuery(limit=100))
-        assert page is not None and page.count == 4
-        expected = files_pb2.ListFilesResponse()
-        for record in store.list_files(PageQuery(limit=100))[0]:
-            expected.data.append(_expected_file(record))
-        assert page.entries == expected.SerializeToString()
+        _assert_served_from_entries(store, files=4)
     finally:
         store.close()
 
@@ -164,11 +159,17 @@ def test_rows_an_older_server_writes_without_an_entry_are_listed_and_filled_in_a
     try:
         left = "SELECT count(*) FROM files INDEXED BY files_without_list_entry WHERE list_entry IS NULL"
         assert reopened.read_connection().execute(left).fetchone()[0] == 0
-        page = reopened.list_entries(PageQuery(limit=100))
-        assert page is not None and page.count == 2
-        expected = files_pb2.ListFilesResponse()
-        for record in reopened.list_files(PageQuery(limit=100))[0]:
-            expected.data.append(_expected_file(record))
-        assert page.entries == expected.SerializeToString()
+        _assert_served_from_entries(reopened, files=2)
     finally:
         reopened.close()
+
+
+def _assert_served_from_entries(store: Storage, *, files: int) -> None:
+    """The first page of `store` comes from its stored entries, holding `files` files, and equals the
+    reply built field by field from the same files' records."""
+    page = store.list_entries(PageQuery(limit=100))
+    assert page is not None and page.count == files
+    expected = files_pb2.ListFilesResponse()
+    for record in store.list_files(PageQuery(limit=100))[0]:
+        expected.data.append(_expected_file(record))
+    assert page.entries == expected.SerializeToString()
