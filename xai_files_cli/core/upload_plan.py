@@ -159,9 +159,9 @@ class UploadPlanner:
         started = [p.started_at_ns - CLOCK_SKEW_NS for check in checks for p in check.pending]
         if early is None:
             guessed = _created(checks, _likely)
-        with _Background(bool(unhashed) and early is None) as background:
+        with _background(bool(unhashed) and early is None) as background:
             asked = early or self._ask_server(guessed, started, background)
-            with _Workers(len(unhashed) if hashing > HASH_IN_THREADS_FROM else 0) as workers:
+            with _workers(len(unhashed) if hashing > HASH_IN_THREADS_FROM else 0) as workers:
                 hashed = workers.map(_hashed, [checks[i] for i in unhashed])
             for i, check in zip(unhashed, hashed, strict=True):
                 checks[i] = check
@@ -171,7 +171,7 @@ class UploadPlanner:
             view = self._ask_server(needed, started)()
         remote = {i for i, check in enumerate(checks) if self._needs_server(check, view)}
         plan = {i: self._decide(check, view, writes) for i, check in enumerate(checks) if i not in remote}
-        with _Workers(len(remote)) as workers:
+        with _workers(len(remote)) as workers:
             order = sorted(remote)
             plan.update(
                 zip(order, workers.map(lambda i: self._decide(checks[i], view, writes), order), strict=True)
@@ -193,7 +193,7 @@ class UploadPlanner:
         return self.plan_all([item], skip_existing=skip_existing)[0]
 
     def _ask_server(
-        self, created: list[int], started: list[int], background: _Background | None = None
+        self, created: list[int], started: list[int], background: _Threads | None = None
     ) -> Callable[[], _ServerView]:
         """Start asking for the server's files created at the times `created` (of remembered files),
         or (with `started`: the start times of pending rows, less the clock skew) from the oldest of
@@ -203,7 +203,7 @@ class UploadPlanner:
             unasked = _ServerView(asked=False)
             return lambda: unasked
         if started:
-            return (background or _Background(False)).run(self._scan, created, started)
+            return (background or _background(False)).run(self._scan, created, started)
         windows = self._ask_in_windows(sorted(created))
 
         def view() -> _ServerView:
@@ -464,49 +464,45 @@ def _hashed(check: _Check) -> _Check:
     return check.replaced(early=PlanEntry(item, UPLOAD, reason, size, seconds=seconds))
 
 
-def _pool(workers: int, name: str) -> ThreadPoolExecutor:
-    """A thread pool (its module is imported only when a run needs one: a re-run seldom does)."""
-    from concurrent.futures import ThreadPoolExecutor
+class _Threads:
+    """Work on `size` threads of a pool (imported only when a run needs one: a re-run seldom does),
+    or in this thread when `size` is 0. On leaving after Ctrl-C, work under way finishes on its own
+    and none starts."""
 
-    return ThreadPoolExecutor(workers, thread_name_prefix=name)
+    def __init__(self, size: int, name: str) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        if size > 0:
+            from concurrent.futures import ThreadPoolExecutor
 
-
-class _Workers:
-    """`map` in a thread pool when there are several files to check, else in this thread."""
-
-    def __init__(self, busy: int) -> None:
-        self._pool = _pool(PLAN_WORKERS, "xai-plan") if busy > 1 else None
+            self._pool = ThreadPoolExecutor(size, thread_name_prefix=name)
 
     def map(self, work: Callable[[Any], Any], values: list[Any]) -> list[Any]:
         return list(self._pool.map(work, values) if self._pool is not None else map(work, values))
 
-    def __enter__(self) -> _Workers:
-        return self
-
-    def __exit__(self, kind: object, *exc: object) -> None:
-        if self._pool is not None:  # on Ctrl-C, calls under way finish on their own; none starts
-            self._pool.shutdown(wait=kind is None, cancel_futures=True)
-
-
-class _Background:
-    """`run` on a thread of its own when `wanted` (the caller has other work meanwhile), else in
-    this thread; the returned callable gives the result (or raises what the work raised)."""
-
-    def __init__(self, wanted: bool) -> None:
-        self._pool = _pool(1, "xai-plan-ask") if wanted else None
-
     def run(self, work: Callable[..., T], *args: Any) -> Callable[[], T]:
+        """Start `work(*args)`; the returned callable gives its result (or raises what it raised)."""
         if self._pool is None:
             result = work(*args)
             return lambda: result
         return self._pool.submit(work, *args).result
 
-    def __enter__(self) -> _Background:
+    def __enter__(self) -> _Threads:
         return self
 
     def __exit__(self, kind: object, *exc: object) -> None:
-        if self._pool is not None:  # on Ctrl-C, a call under way finishes on its own
+        if self._pool is not None:
             self._pool.shutdown(wait=kind is None, cancel_futures=True)
+
+
+def _workers(busy: int) -> _Threads:
+    """Threads to check files on when there are several to check, else this thread."""
+    return _Threads(PLAN_WORKERS if busy > 1 else 0, "xai-plan")
+
+
+def _background(wanted: bool) -> _Threads:
+    """A thread of its own for one piece of work when `wanted` (the caller has other work meanwhile),
+    else this thread."""
+    return _Threads(1 if wanted else 0, "xai-plan-ask")
 
 
 class _ServerView:
