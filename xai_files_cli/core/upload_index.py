@@ -186,19 +186,11 @@ class Snapshot:
         nanosecond times, else 2 s); a content write always moves ctime, which no program can set
         back.
         """
-        return self.vouched_for(path, fingerprint)[0]
-
-    def unchanged_since_upload(self, path: Path, fingerprint: Fingerprint) -> frozenset[str]:
-        """The ids of the files uploaded from `path` whose content it still holds, by the same
-        rule as `known_digest`: also those uploaded without a hash."""
-        return self.vouched_for(path, fingerprint)[1]
-
-    def vouched_for(self, path: Path, fingerprint: Fingerprint) -> tuple[str | None, frozenset[str]]:
-        """`known_digest` and `unchanged_since_upload` of `path` at once."""
-        return self.vouched_for_key(path_key(path), fingerprint)
+        return self.vouched_for_key(path_key(path), fingerprint)[0]
 
     def vouched_for_key(self, key: str, fingerprint: Fingerprint) -> tuple[str | None, frozenset[str]]:
-        """`vouched_for` the path whose `path_key` is `key`."""
+        """`known_digest` of the path whose `path_key` is `key`, and the ids of the files uploaded
+        from it whose content it still holds by the same rule (also those uploaded without a hash)."""
         recorded = self.digests.get(key)
         if not recorded:
             return None, _NO_IDS
