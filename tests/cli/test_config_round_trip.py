@@ -122,3 +122,42 @@ def test_login_keeps_unknown_keys_and_sets_only_its_own() -> None:
     assert after["profiles"]["work"]["api_host"] == "new.example:443"
     assert after["default_profile"] == "work"
     assert run_xai("auth", "token").stdout == KEY + "\n"
+
+
+NEWER_CREDENTIALS = """\
+[work]
+api_key = "xai-work-key-0123456789abcdef"
+management_key = "xai-mgmt-secret-0123456789"
+
+[ci]
+session_token = "tok-0123456789"
+"""
+
+
+def _write_credentials(text: str) -> Path:
+    config_dir().mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = config_dir() / "credentials"
+    path.write_text(text)
+    path.chmod(0o600)
+    return path
+
+
+def test_login_keeps_the_credentials_keys_it_does_not_know() -> None:
+    path = _write_credentials(NEWER_CREDENTIALS)
+    result = run_xai("auth", "login", "--no-verify", "-p", "spare", stdin=KEY.encode())
+    assert result.code == 0, result
+    after = tomllib.loads(path.read_text())
+    assert after["work"] == tomllib.loads(NEWER_CREDENTIALS)["work"]
+    assert after["ci"] == {"session_token": "tok-0123456789"}  # a table without api_key stays too
+    assert after["spare"] == {"api_key": KEY}
+    assert "0123456789" not in result.stdout + result.stderr  # nothing of the file is shown
+    assert os.stat(path).st_mode & 0o777 == 0o600
+
+
+def test_logout_forgets_only_the_key_and_delete_forgets_the_whole_profile() -> None:
+    path = _write_credentials(NEWER_CREDENTIALS)
+    assert run_xai("auth", "logout", "-p", "work").code == 0
+    assert tomllib.loads(path.read_text())["work"] == {"management_key": "xai-mgmt-secret-0123456789"}
+    assert run_xai("config", "delete", "work").code == 0
+    assert run_xai("config", "delete", "ci").code == 0  # a profile known only by its unknown keys
+    assert tomllib.loads(path.read_text()) == {}

@@ -211,10 +211,10 @@ def delete(
         raise UsageError("the built-in 'local' profile cannot be deleted")
     store = app_ctx.store()
     with store.transaction() as (cfg, credentials):
-        if profile not in cfg.profiles and profile not in credentials.keys:
+        if profile not in cfg.profiles and not credentials.has_profile(profile):
             raise UsageError(f"profile '{profile}' does not exist")
         cfg.profiles.pop(profile, None)
-        credentials.keys.pop(profile, None)
+        credentials.forget_profile(profile)
         if cfg.default_profile == profile:
             cfg.default_profile = None
     app_ctx.say.say(f"deleted profile '{profile}'")

@@ -18,7 +18,8 @@ Rules:
 - A transaction writes both files or neither: every target is checked and its new content written
   to a temp file before the first rename, so a refused target (a symlink) leaves the other alone.
 - Keys and tables of `config.toml` that this version does not know (at the top level or in a
-  profile) are kept as they were on every rewrite; only comments are lost.
+  profile), and a `credentials` profile's keys other than `api_key`, are kept as they were on every
+  rewrite; only comments are lost.
 """
 
 from __future__ import annotations
@@ -97,12 +98,34 @@ class ConfigData(Record, frozen=False):
 
 
 class Credentials(Record, frozen=False):
-    """The parsed `credentials` file: API key per profile."""
+    """The parsed `credentials` file: API key per profile.
+
+    `extra` holds each profile's keys this version does not know (a newer version's, or the user's),
+    written back as they were read: forgetting a profile's key keeps them, deleting the profile
+    (`forget_profile`) removes them too.
+    """
 
     keys: dict[str, str] = field(default_factory=dict, repr=False)  # never show keys in a repr
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # may hold secrets too
+
+    def has_profile(self, name: str) -> bool:
+        """Whether anything is stored for profile `name`."""
+        return name in self.keys or name in self.extra
+
+    def forget_profile(self, name: str) -> None:
+        """Remove everything stored for profile `name`."""
+        self.keys.pop(name, None)
+        self.extra.pop(name, None)
 
     def to_toml(self) -> dict[str, Any]:
-        return {name: {"api_key": key} for name, key in sorted(self.keys.items())}
+        doc: dict[str, Any] = {}
+        for name in sorted(self.keys.keys() | self.extra.keys()):
+            table = dict(self.extra.get(name, {}))
+            if name in self.keys:
+                table["api_key"] = self.keys[name]
+            if table:
+                doc[name] = table
+        return doc
 
 
 class ConfigStore:
@@ -335,17 +358,21 @@ def _config_from_toml(doc: dict[str, Any], path: Path) -> ConfigData:
 
 def _credentials_from_toml(doc: dict[str, Any], path: Path) -> Credentials:
     keys: dict[str, str] = {}
+    extra: dict[str, dict[str, Any]] = {}
     for name, values in doc.items():
         # Never quote a value from this file in an error: it may be a key.
         if not PROFILE_NAME.fullmatch(name) or not isinstance(values, dict):
             raise _corrupt(path, 'each profile must be a table like [name] with api_key = "…"')
+        unknown = {field_name: value for field_name, value in values.items() if field_name != "api_key"}
+        if unknown:
+            extra[name] = unknown
         key = values.get("api_key")
         if key is None:
             continue
         if not isinstance(key, str):
             raise _corrupt(path, f"{name}.api_key must be a string")
         keys[name] = key
-    return Credentials(keys=keys)
+    return Credentials(keys=keys, extra=extra)
 
 
 def _corrupt(path: Path, detail: str) -> UsageError:
