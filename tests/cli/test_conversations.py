@@ -423,3 +423,23 @@ def test_an_expired_earlier_upload_the_conversation_reused_is_sent_again_too(
     second = ask("-c", "What is the budget reserve?")
     assert BUDGET in second["content"] and second["files"][0]["id"] != attached["id"]
     assert server.faults.calls("UploadFile") == 2
+
+
+def test_a_follow_up_sends_the_images_of_earlier_turns_again(
+    chat_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat_server()
+    (tmp_path / "shots").mkdir()
+    image = tmp_path / "shots" / "chart.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    monkeypatch.chdir(tmp_path / "shots")
+    first = ask("What does the chart show?", "--image", "chart.png")  # a path relative to this directory
+    assert first["usage"]["prompt_image_tokens"] == 256
+    monkeypatch.chdir(tmp_path)  # the follow-up runs elsewhere: the image is found by its logged path
+    second = ask("-c", "And its colours?")
+    assert second["usage"]["prompt_image_tokens"] == 256
+    image.unlink()
+    result = run_xai("chat", "-c", "Anything else?", "--json")
+    assert result.code == 0, result
+    assert json.loads(result.stdout)["usage"]["prompt_image_tokens"] == 0
+    assert f"cannot read {image} (an image of an earlier turn) any more" in result.stderr

@@ -194,7 +194,7 @@ def chat(
     if continue_ and conversation is not None:
         raise UsageError("use either --continue or --conversation ID, not both")
     answer_schema = _load_schema(schema, interactive=interactive)
-    from xai_files_cli.core.chat import ChatOptions, image_source
+    from xai_files_cli.core.chat import ChatOptions, image_reference, image_source
 
     # Everything local is checked before the first byte is sent: no upload happens for a bad call.
     question = read_prompt(app_ctx, prompt or [], interactive=interactive)
@@ -230,7 +230,8 @@ def chat(
         raw=raw,
         schema=answer_schema,
     )
-    _run(session, question, image_urls, images or [], renewals, interactive=interactive)
+    image_names = [image_reference(value) for value in images or []]
+    _run(session, question, image_urls, image_names, renewals, interactive=interactive)
 
 
 def _check_flags(
@@ -636,6 +637,11 @@ class _Session:
 
         user = Message("user", question, file_ids, images)
         messages, previous = self.thread.messages_for(user)
+        for image in self.thread.unreadable_images:
+            self.app_ctx.say.warn(
+                f"cannot read {image} (an image of an earlier turn) any more; asking without it"
+            )
+        self.thread.unreadable_images.clear()
         reply = self._answer(messages, replace(self.options, previous_response_id=previous))
         self._record(user, reply, self.attachments.take(file_ids), image_names)
         self._after_answer(reply)

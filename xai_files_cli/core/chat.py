@@ -19,6 +19,7 @@ Ctrl-C cancels the call before the KeyboardInterrupt propagates.
 from __future__ import annotations
 
 import base64
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -68,6 +69,14 @@ class ChatOptions:
     inline_citations: bool = False
     store: bool = False  # the server keeps the response (store_messages)
     previous_response_id: str | None = None  # continue a stored response
+
+
+def image_reference(value: str) -> str:
+    """How an attached image is logged, to be sent again with the history: a URL as is, a local
+    path made absolute (a later `xai chat -c` may run in another directory)."""
+    if value.startswith(("https://", "http://", "data:")):
+        return value
+    return os.path.abspath(value)
 
 
 def image_source(value: str) -> str:

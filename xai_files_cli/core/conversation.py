@@ -1,7 +1,8 @@
 """Thread: one conversation as the next request needs it, and its record in the conversation log.
 
 Continuing a conversation sends its whole history by default: every earlier prompt (with the files
-attached at that turn, by id: nothing is uploaded or read again) and answer, then the new prompt.
+attached at that turn, by id: nothing is uploaded or read again; its images, read again from their
+paths) and answer, then the new prompt.
 That works with any server, zero-data-retention teams included. In store mode (`--store`) the
 server keeps each response (`store_messages`) and the next turn sends only the new prompt with
 `previous_response_id`; the history is still kept locally, and sent in full again once when a
@@ -47,13 +48,14 @@ class Thread:
     previous_response_id: str | None = None  # the last response, when the server stored it
     replaced: dict[str, str] = field(default_factory=dict)  # file ids replaced since the last record
     recording: bool = True
+    unreadable_images: list[str] = field(default_factory=list)  # logged images that could not be sent
 
     @classmethod
     def resume(cls, log: ConversationLog, conversation: Conversation, *, store: bool, record: bool) -> Thread:
         """Go on with a logged conversation (store mode when it was stored or `store` asks for it)."""
         history: list[Message] = []
         for turn in conversation.turns:
-            history.append(Message("user", turn.prompt, turn.file_ids))
+            history.append(Message("user", turn.prompt, turn.file_ids, turn.images))
             history.append(Message("assistant", turn.content))
         last = conversation.turns[-1] if conversation.turns else None
         return cls(
@@ -76,7 +78,24 @@ class Thread:
         if self.store and self.previous_response_id is not None and not self.replaced:
             return [user], self.previous_response_id
         system = [Message("system", self.system)] if self.system else []
+        self.history = [self._with_images_read(message) for message in self.history]
         return [*system, *self.history, user], None
+
+    def _with_images_read(self, message: Message) -> Message:
+        """`message` with its logged images (local paths) read into data: URIs, once; an image that
+        can no longer be read is left out and added to `unreadable_images`."""
+        from xai_files_cli.core.chat import image_source
+        from xai_files_cli.errors import UsageError
+
+        if not message.images:
+            return message
+        sent = []
+        for image in message.images:
+            try:
+                sent.append(image_source(image))
+            except UsageError:
+                self.unreadable_images.append(image)
+        return replace(message, images=tuple(sent))
 
     def expired_uploads(self, now: float | None = None) -> list[AttachedFile]:
         """Files attached from a local path that the server has deleted (or will within a minute):
