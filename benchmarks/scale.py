@@ -1,6 +1,7 @@
 """The scale section of benchmarks/run.py: xai as the work grows, against the SDK and the floor, same run.
 
-- `ls --all --json` over 10,000 and 50,000 files: wall against the SDK's list loop, peak RSS, first byte.
+- `ls --all --json` over 10,000 and 50,000 files: wall against the SDK's list loop, peak RSS, first byte;
+  at 50,000 also the peak RSS of `--jsonl`, `--ids` and the table a terminal gets.
 - batch-upload of 500 and 5,000 x 4 KiB: against the SDK's batch_upload and the floor client.
 - download of a 500 MB file to a file: against the SDK, a raw gRPC stream read and a disk write+fsync.
 - `--skip-existing` (upload 256 MiB, batch 500 x 4 KiB, an all-skipped re-run): "n/a" until
@@ -142,6 +143,15 @@ def listing_at(env: dict[str, str], count: int, runs: int, largest: bool) -> lis
         for mode in ("--jsonl", "--ids"):
             sample = measure([*XAI, "files", "ls", "--all", mode], env)
             rows.append(rss_row(f"ls --all {mode}, {count:,} files: peak RSS", sample, LIST_RSS_MB))
+        # The table a terminal gets (without its pager: stdout is a pipe here), rendered in chunks.
+        table_env = dict(env, XAI_FORCE_TTY="1", COLUMNS="120")
+        table = measure([*XAI, "files", "ls", "--all"], table_env)
+        expect_count(
+            table.stdout.count(b"\nfile_") + table.stdout.startswith(b"file_"), count, "xai ls table"
+        )
+        rows.append(
+            rss_row(f"ls --all table, {count:,} files: peak RSS ({table.wall:.2f}s)", table, LIST_RSS_MB)
+        )
     return rows
 
 
