@@ -45,9 +45,10 @@ def config_dir() -> Path:
     return Path(os.environ["XAI_CONFIG_DIR"])
 
 
-def _write_config(text: str) -> Path:
+def _write_config(text: str, name: str = "config.toml") -> Path:
+    """`text` as a private file `name` of the config directory."""
     config_dir().mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = config_dir() / "config.toml"
+    path = config_dir() / name
     path.write_text(text)
     path.chmod(0o600)
     return path
@@ -134,16 +135,8 @@ session_token = "tok-0123456789"
 """
 
 
-def _write_credentials(text: str) -> Path:
-    config_dir().mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = config_dir() / "credentials"
-    path.write_text(text)
-    path.chmod(0o600)
-    return path
-
-
 def test_login_keeps_the_credentials_keys_it_does_not_know() -> None:
-    path = _write_credentials(NEWER_CREDENTIALS)
+    path = _write_config(NEWER_CREDENTIALS, "credentials")
     result = run_xai("auth", "login", "--no-verify", "-p", "spare", stdin=KEY.encode())
     assert result.code == 0, result
     after = tomllib.loads(path.read_text())
@@ -155,7 +148,7 @@ def test_login_keeps_the_credentials_keys_it_does_not_know() -> None:
 
 
 def test_logout_forgets_only_the_key_and_delete_forgets_the_whole_profile() -> None:
-    path = _write_credentials(NEWER_CREDENTIALS)
+    path = _write_config(NEWER_CREDENTIALS, "credentials")
     assert run_xai("auth", "logout", "-p", "work").code == 0
     assert tomllib.loads(path.read_text())["work"] == {"management_key": "xai-mgmt-secret-0123456789"}
     assert run_xai("config", "delete", "work").code == 0
