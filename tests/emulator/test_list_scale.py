@@ -181,3 +181,21 @@ def test_a_filtered_walk_pages_in_steady_work_and_matches_one_query(big_store):
         assert seen == [record.id for record in expected]
         assert len(work) > 20  # many pages
         assert max(work) <= 2 * statistics.median(work) + 5, work
+
+
+@pytest.mark.parametrize("sort", SORTS)
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("filter_text", [None, FILTERS[2]])
+def test_a_page_of_stored_entries_costs_less_than_twice_the_work_of_reading_its_rows(
+    big_store, sort, descending, filter_text
+):
+    """What ListFiles reads for a page (its files' stored entries, whether more follow, the last file
+    for the token) takes at most twice the SQLite work of reading the page's rows, whatever its depth."""
+    where = _where(big_store, filter_text)
+    for after in (None, _page_after(big_store, sort, descending, FILES // 2)):
+        query = PageQuery(sort=sort, descending=descending, limit=100, after=after, where=where)
+        rows_work, (rows, more) = _work(big_store, functools.partial(big_store.list_rows, query))
+        entries_work, page = _work(big_store, functools.partial(big_store.list_entries, query))
+        assert page is not None and (page.count, page.more) == (len(rows), more)
+        assert page.last == ((*rows[-1][:3], rows[-1][4]) if more else None)
+        assert entries_work <= 2 * rows_work, (entries_work, rows_work)
