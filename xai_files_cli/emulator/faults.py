@@ -47,6 +47,7 @@ from typing import Any
 
 import grpc
 
+from xai_files_cli._pb import files_pb2
 from xai_files_cli.emulator.decoding import handler_behaviour
 
 ENV_VAR = "XAI_EMULATOR_FAULTS"
@@ -362,6 +363,12 @@ class _AbortingRequests:
         return message
 
 
+def _as_message(response: Any) -> Any:
+    """A response as a message: RetrieveFileContent sends the chunks of a file's original bytes as
+    their wire bytes, which `truncate` and `pad` decode to count and cut them."""
+    return files_pb2.FileContentChunk.FromString(response) if type(response) is bytes else response
+
+
 def _shape_responses(
     responses: Iterable[Any], context: grpc.ServicerContext, faults: list[Fault], ended: threading.Event
 ) -> Iterator[Any]:
@@ -370,8 +377,11 @@ def _shape_responses(
     truncate_at = min((int(f.amount) for f in faults if f.action == "truncate"), default=None)
     pad = sum(int(f.amount) for f in faults if f.action == "pad")
     stalls = [f for f in faults if f.action == "stall"]
+    reshaping = truncate_at is not None or pad > 0
     sent_chunks = sent_bytes = 0
     for response in responses:
+        if reshaping:
+            response = _as_message(response)
         for stall in stalls:
             if sent_chunks == stall.after:
                 ended.wait(stall.amount)

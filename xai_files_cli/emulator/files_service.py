@@ -111,13 +111,15 @@ def _built_page(storage: Storage, query: PageQuery) -> EntriesPage:
 
 
 def _serialized(reply: Any) -> bytes:
-    """A reply's wire bytes: ListFiles hands over its reply serialized already."""
+    """A reply's wire bytes: ListFiles hands over its reply serialized already, as RetrieveFileContent
+    does each chunk of a file's original bytes."""
     return reply if type(reply) is bytes else reply.SerializeToString()
 
 
 def add_files_servicer(servicer: FilesServicer, server: grpc.Server) -> None:
     """Register `servicer` on `server` as the generated `add_FilesServicer_to_server` does, except that
-    ListFiles replies (wire bytes already, see `FilesServicer.ListFiles`) are sent as they are."""
+    ListFiles replies and RetrieveFileContent chunks that are wire bytes already (see
+    `FilesServicer.ListFiles`, `_wire_chunks`) are sent as they are."""
     pb = files_pb2
     handlers: dict[str, grpc.RpcMethodHandler] = {
         "UploadFile": grpc.stream_unary_rpc_method_handler(
@@ -135,7 +137,7 @@ def add_files_servicer(servicer: FilesServicer, server: grpc.Server) -> None:
         "RetrieveFileContent": grpc.unary_stream_rpc_method_handler(
             servicer.RetrieveFileContent,
             pb.RetrieveFileContentRequest.FromString,
-            pb.FileContentChunk.SerializeToString,
+            _serialized,
         ),
         "CreatePublicUrl": grpc.unary_unary_rpc_method_handler(
             servicer.CreatePublicUrl,
@@ -371,7 +373,8 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
 
     def _stream(
         self, blob: BinaryIO, record: FileRecord, as_text: bool, context: grpc.ServicerContext
-    ) -> Iterator[files_pb2.FileContentChunk]:
+    ) -> Iterator[files_pb2.FileContentChunk | bytes]:
+        """The content's chunks: the original bytes as wire bytes (`_wire_chunks`), text as messages."""
         with blob:
             if as_text:
                 pieces = content.iter_text(
@@ -393,11 +396,7 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
                 finally:
                     pieces.close()  # stops a PDF extraction child at once
                 return
-            while context.is_active():
-                data = blob.read(CHUNK_SIZE)
-                if not data:
-                    return
-                yield files_pb2.FileContentChunk(data=data)
+            yield from _wire_chunks(blob, context)
 
     # -- public URLs ---------------------------------------------------------------------------
 
@@ -434,3 +433,38 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
         if change.public_url is not None:
             response.public_url = change.public_url
         return response
+
+
+# -- RetrieveFileContent: the original bytes as wire chunks ------------------------------------------
+
+_DATA_TAG = 0x0A  # FileContentChunk.data: field 1, length-delimited
+_HEADER_ROOM = 10  # the tag and the longest varint length a chunk could need
+
+
+def chunk_header(size: int) -> bytes:
+    """What precedes `size` bytes of data in a serialized FileContentChunk: the tag, then the length
+    as a varint (7 bits a byte, low bits first, the high bit set on every byte but the last)."""
+    header = bytearray((_DATA_TAG,))
+    while size > 0x7F:
+        header.append(0x80 | (size & 0x7F))
+        size >>= 7
+    header.append(size)
+    return bytes(header)
+
+
+def _wire_chunks(blob: BinaryIO, context: grpc.ServicerContext) -> Iterator[bytes]:
+    """`blob`'s bytes as serialized FileContentChunk messages of up to CHUNK_SIZE bytes of data.
+
+    Each chunk is read into one reused buffer, behind room for its header, and copied out once as
+    the message's bytes, which the response serializer (`_serialized`) passes through: no message
+    is built and serialized, which would copy every chunk twice more.
+    """
+    buffer = memoryview(bytearray(_HEADER_ROOM + CHUNK_SIZE))
+    while context.is_active():
+        size = blob.readinto(buffer[_HEADER_ROOM:])  # type: ignore[attr-defined]  # open_blob's files have it
+        if not size:
+            return
+        header = chunk_header(size)
+        start = _HEADER_ROOM - len(header)
+        buffer[start:_HEADER_ROOM] = header
+        yield bytes(buffer[start : _HEADER_ROOM + size])
