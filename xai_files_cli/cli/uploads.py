@@ -158,57 +158,13 @@ def collect_upload_items(
     entries (a name starting with `.`) are left out unless `hidden`; `excludes` leave out matching
     files and whole directories anywhere. A missing path, a pattern matching nothing, or a
     non-regular file named explicitly is a usage error (exit 2) reported before anything is uploaded.
+
+    What the walk builds besides the items (a key per file to drop duplicates) is freed on return:
+    no closure refers to itself, so nothing waits for the garbage collector, which a long batch
+    would otherwise run only after holding all of it through the uploads.
     """
-    from xai_files_cli.core.transfer import check_regular_file
-
     collected = Collected()
-    found: list[tuple[str, str | None, str]] = []  # (path, name, real path: the key of duplicates)
-
-    def walk(folder: Path, base: str, real: str) -> None:
-        """A folder's files (sorted), then its subfolders; symlinked folders are not followed."""
-        try:
-            with os.scandir(folder) as listing:
-                entries = sorted(listing, key=lambda entry: entry.name)
-        except OSError:
-            return
-        subfolders = []
-        for entry in entries:
-            relative = base + entry.name
-            reason = _leave_out(entry.name, relative)
-            if reason:
-                collected.left_out[reason] += 1
-            elif entry.is_dir(follow_symlinks=False):
-                subfolders.append(entry)
-            elif entry.is_file():  # follows a symlink to a file; skips FIFOs, sockets, devices
-                key = os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(real, entry.name)
-                found.append((entry.path, relative, key))
-        for entry in subfolders:
-            walk(Path(entry.path), f"{base}{entry.name}/", os.path.join(real, entry.name))
-
-    def _leave_out(entry: str, relative: str) -> str | None:
-        if not hidden and entry.startswith("."):
-            return "hidden"
-        return "excluded" if excludes and _excluded(relative, excludes) else None
-
-    def add(path: Path, explicit: bool) -> None:
-        try:
-            mode = path.stat().st_mode
-        except OSError:
-            raise UsageError(f"cannot upload {path}: no such file", path=str(path)) from None
-        if path.is_dir():
-            walk(path, "", os.path.realpath(path))
-            return
-        if explicit:
-            check_regular_file(path, mode)
-            if not os.access(path, os.R_OK):
-                raise UsageError(f"cannot upload {path}: permission denied", path=str(path))
-        if not path.is_file():
-            return
-        if excludes and _excluded(path.name, excludes):
-            collected.left_out["excluded"] += 1
-        else:
-            found.append((str(path), None, os.path.realpath(path)))
-
+    walk = _Walk(collected.left_out, hidden=hidden, excludes=excludes)
     for arg in args:
         literal = Path(arg)
         if _GLOB_CHARS.search(arg) and not literal.exists():
@@ -218,14 +174,81 @@ def collect_upload_items(
             if not matches:
                 raise UsageError(f"no files match {arg!r}", path=arg)
             for match in matches:
-                add(Path(match), explicit=False)
+                walk.add(Path(match), explicit=False)
         else:
-            add(literal, explicit=True)
-    unique: dict[str, tuple[str, str | None]] = {}
-    for path, name, key in found:
-        unique.setdefault(key, (path, name))
-    collected.items = UploadItems(unique.values())
+            walk.add(literal, explicit=True)
+    collected.items = UploadItems(walk.found.values())
     return collected
+
+
+class _Walk:
+    """The files found so far, by real path (the first path and name of each), and what was left out."""
+
+    def __init__(self, left_out: Counter[str], *, hidden: bool, excludes: tuple[str, ...]) -> None:
+        self.found: dict[str, tuple[str, str | None]] = {}
+        self._left_out = left_out
+        self._hidden = hidden
+        self._excludes = excludes
+
+    def add(self, path: Path, explicit: bool) -> None:
+        """A path given on the command line (or matched by a glob): a folder is walked."""
+        from xai_files_cli.core.transfer import check_regular_file
+
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            raise UsageError(f"cannot upload {path}: no such file", path=str(path)) from None
+        if path.is_dir():
+            self._folders(str(path), os.path.realpath(path))
+            return
+        if explicit:
+            check_regular_file(path, mode)
+            if not os.access(path, os.R_OK):
+                raise UsageError(f"cannot upload {path}: permission denied", path=str(path))
+        if not path.is_file():
+            return
+        if self._excludes and _excluded(path.name, self._excludes):
+            self._left_out["excluded"] += 1
+        else:
+            self.found.setdefault(os.path.realpath(path), (str(path), None))
+
+    def _folders(self, top: str, real: str) -> None:
+        """Each folder's files (sorted), then its subfolders, depth first; symlinked folders are not
+        followed."""
+        pending = [(top, "", real)]
+        while pending:
+            folder, base, real = pending.pop()
+            subfolders = self._files_of(folder, base, real)
+            pending.extend(reversed(subfolders))
+
+    def _files_of(self, folder: str, base: str, real: str) -> list[tuple[str, str, str]]:
+        """Add the files of one folder; its subfolders (path, relative name, real path), in order."""
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=_entry_name)
+        except OSError:
+            return []
+        subfolders = []
+        for entry in entries:
+            relative = base + entry.name
+            reason = self._leave_out(entry.name, relative)
+            if reason:
+                self._left_out[reason] += 1
+            elif entry.is_dir(follow_symlinks=False):
+                subfolders.append((entry.path, f"{relative}/", os.path.join(real, entry.name)))
+            elif entry.is_file():  # follows a symlink to a file; skips FIFOs, sockets, devices
+                key = os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(real, entry.name)
+                self.found.setdefault(key, (entry.path, relative))
+        return subfolders
+
+    def _leave_out(self, entry: str, relative: str) -> str | None:
+        if not self._hidden and entry.startswith("."):
+            return "hidden"
+        return "excluded" if self._excludes and _excluded(relative, self._excludes) else None
+
+
+def _entry_name(entry: os.DirEntry[str]) -> str:
+    return entry.name
 
 
 # -- what every run shares ---------------------------------------------------------------------------

@@ -54,6 +54,10 @@ SCHEMA_VERSION = 1
 RACY_MARGIN_NS = COARSE_MARGIN_NS
 PENDING_KEPT_NS = 30 * 24 * 3600 * 1_000_000_000  # forget a pending row after 30 days
 _QUERY_CHUNK = 500  # values per `IN (...)` list
+# Pages each connection keeps in memory (SQLite's default is 2 MB): the index grows with every
+# upload, and a cache that fills up to the default made a run's memory grow with the index's size.
+# Its rows are read through indexes and appended, so a few hundred KiB hold what a run touches.
+CACHE_KIB = 256
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # What a failing index raises: SQLite's errors, file system errors, and values SQLite cannot hold.
 _INDEX_ERRORS = (sqlite3.Error, OSError, ValueError, OverflowError)
@@ -302,6 +306,7 @@ class UploadIndex:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise sqlite3.DatabaseError(f"made by a newer xai (schema {version})")
