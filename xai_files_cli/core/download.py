@@ -6,8 +6,8 @@
   ahead, while the calling thread checks the size and writes: the network and the disk work at the
   same time, memory stays flat, and the writing stays in the calling thread, where Ctrl-C interrupts
   a write to a pipe nobody reads.
-- The sink starts the disk's writeback as the file grows (`transfer.AtomicFileSink`), so the fsync
-  before the rename finds little left to do.
+- The sink writes a large file past the page cache with O_DIRECT, or starts the disk's writeback
+  as the file grows (`transfer.AtomicFileSink`), so the fsync before the rename finds little left.
 """
 
 from __future__ import annotations
