@@ -26,7 +26,7 @@ from xai_files_cli._pb import files_pb2
 from xai_files_cli.core.transfer import DownloadSink, Progress
 from xai_files_cli.errors import InternalError
 
-RECEIVE_AHEAD = 1  # chunks received but not yet written (the server sends up to 3 MiB per chunk)
+RECEIVE_AHEAD = 2  # chunks received but not yet written (up to 3 MiB each): slack for a slow write
 _CONTENT_METHOD = "/xai_api.Files/RetrieveFileContent"
 _DATA_FIELD_TAG = b"\x0a"  # FileContentChunk.data: field 1, length-delimited
 _M_ARENA_MAX = -8  # glibc's mallopt parameter
