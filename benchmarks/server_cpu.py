@@ -1,6 +1,7 @@
 """Server CPU per small upload: `xai serve` in a subprocess, the floor client uploading to it.
 
 Usage: python benchmarks/server_cpu.py [--count N] [--size BYTES] [--rounds R] [--baseline DIR] [--work DIR]
+                                      [--floor]
 
 Each round starts `xai serve` on a fresh data dir, uploads N generated files of SIZE bytes over one
 grpc.aio channel (benchmarks/floor_client.py, 64 at once) and reads the server's user+system CPU
@@ -13,7 +14,10 @@ dearer. For the same reason a --work dir away from a busy /tmp (e.g. /var/tmp) g
 figures: creating each upload's file is the largest cost that depends on the machine. Each round and
 the end print the load average: on a machine busy with other work the server's CPU per call grows
 (more of its thread hand-offs become context switches), so compare ratios measured in one run, over
-several rounds. Linux only.
+several rounds. With --floor, every round also runs a plain sync grpc-python server whose UploadFile
+reads the request stream (and one receive more, as the emulator must) and answers without storing
+anything: what gRPC itself costs per upload, so the end also gives each server's CPU above that
+floor, the part its own code spends. Linux only.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -41,10 +46,16 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def start_serve(code: Path, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """`xai serve` of the package in `code` on a free port; (process, target)."""
+FLOOR = "grpc floor"
+
+
+def start_serve(code: Path, data_dir: Path, grpc_floor: bool = False) -> tuple[subprocess.Popen[bytes], str]:
+    """`xai serve` of the package in `code` (or, with `grpc_floor`, the gRPC floor server) on a free port;
+    (process, target)."""
     env = dict(os.environ, XAI_API_KEY=KEY, PYTHONPATH=str(code))
     command = [sys.executable, "-m", "xai_files_cli", "serve", "--port", "0", "--data-dir", str(data_dir)]
+    if grpc_floor:
+        command = [sys.executable, str(Path(__file__).resolve()), "--serve-floor"]
     proc = subprocess.Popen(command, cwd=code, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     assert proc.stderr is not None
     line = proc.stderr.readline().decode()
@@ -55,9 +66,38 @@ def start_serve(code: Path, data_dir: Path) -> tuple[subprocess.Popen[bytes], st
     return proc, match.group(1)
 
 
-def one_round(code: Path, data_dir: Path, count: int, size: int) -> tuple[float, float]:
+def serve_floor() -> None:
+    """Serve UploadFile as cheaply as a sync grpc-python server can while keeping the emulator's
+    calls: read every message, ask for one more after the end, answer; nothing is stored."""
+    from concurrent import futures
+
+    import grpc
+
+    from xai_files_cli._pb import files_pb2, files_pb2_grpc
+
+    class Floor(files_pb2_grpc.FilesServicer):
+        def UploadFile(
+            self, request_iterator: Iterator[files_pb2.UploadFileChunk], context: grpc.ServicerContext
+        ) -> files_pb2.File:
+            requests = iter(request_iterator)
+            size = sum(len(message.data) for message in requests)
+            next(requests, None)
+            return files_pb2.File(id="file_floor", filename="floor", size=size)
+
+    threads = 128  # as `xai serve`: a thread per call in flight
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads), maximum_concurrent_rpcs=threads)
+    files_pb2_grpc.add_FilesServicer_to_server(Floor(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    print(f"grpc floor listening on 127.0.0.1:{port}", file=sys.stderr, flush=True)
+    server.wait_for_termination()
+
+
+def one_round(
+    code: Path, data_dir: Path, count: int, size: int, grpc_floor: bool = False
+) -> tuple[float, float]:
     """(server CPU ms per file, wall seconds) of one fresh server receiving `count` uploads."""
-    proc, target = start_serve(code, data_dir)
+    proc, target = start_serve(code, data_dir, grpc_floor)
     try:
         env = dict(os.environ, XAI_API_KEY=KEY, XAI_API_HOST=target)
         floor = [sys.executable, str(HERE / "floor_client.py"), "seed", "0", str(count), str(size)]
@@ -80,28 +120,40 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--baseline", type=Path, help="another checkout to compare with, interleaved")
     parser.add_argument("--work", type=Path, help="where the data dirs go (default: the temp dir)")
+    parser.add_argument("--floor", action="store_true", help="also measure the gRPC floor server")
+    parser.add_argument("--serve-floor", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_floor:
+        serve_floor()
+        return
     contenders = {"this": REPO}
     if args.baseline is not None:
         contenders = {"baseline": args.baseline.resolve(), **contenders}
+    if args.floor:
+        contenders[FLOOR] = REPO
     results: dict[str, list[float]] = {name: [] for name in contenders}
     work = Path(tempfile.mkdtemp(prefix="xai-cpu-", dir=args.work))
     try:
         for number in range(1, args.rounds + 1):
             for name, code in contenders.items():
-                ms, wall = one_round(code, work / f"{name}-{number}", args.count, args.size)
+                data_dir = work / f"{name.replace(' ', '-')}-{number}"
+                ms, wall = one_round(code, data_dir, args.count, args.size, grpc_floor=name == FLOOR)
                 results[name].append(ms)
                 load = os.getloadavg()[0]
                 what = f"{ms:.3f} ms server CPU per file ({wall:.2f} s, load {load:.1f})"
-                print(f"round {number} {name:8s}: {what}", flush=True)
+                print(f"round {number} {name:10s}: {what}", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    for name, values in results.items():
-        median = statistics.median(values)
-        print(f"median {name:8s}: {median:.3f} ms server CPU per file ({args.count} x {args.size} B)")
+    medians = {name: statistics.median(values) for name, values in results.items()}
+    for name, median in medians.items():
+        print(f"median {name:10s}: {median:.3f} ms server CPU per file ({args.count} x {args.size} B)")
     if args.baseline is not None:
-        ratio = statistics.median(results["this"]) / statistics.median(results["baseline"])
-        print(f"this / baseline: {ratio:.2f}")
+        print(f"this / baseline: {medians['this'] / medians['baseline']:.2f}")
+    if args.floor:
+        above = {name: medians[name] - medians[FLOOR] for name in medians if name != FLOOR}
+        print("above the grpc floor: " + ", ".join(f"{name} {ms:.3f} ms" for name, ms in above.items()))
+        if args.baseline is not None and above["baseline"] > 0:
+            print(f"this / baseline above the floor: {above['this'] / above['baseline']:.2f}")
     print("load average (1, 5, 15 min): {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
 
 

@@ -125,3 +125,24 @@ def _state(pid: int) -> str:
     except OSError:
         return "gone"
     return next((line for line in lines if line.startswith("State:")), "no state")
+
+
+def test_server_cpu_measures_the_grpc_floor_too(tmp_path: Path) -> None:
+    """benchmarks/server_cpu.py --floor also runs a bare gRPC server taking the same uploads, and
+    reports how much more CPU per upload `xai serve` spends than it."""
+    script = str(REPO_ROOT / "benchmarks" / "server_cpu.py")
+    result = subprocess.run(
+        [sys.executable, script, "--count", "20", "--rounds", "1", "--floor", "--work", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=xai_subprocess_env(),
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines if line.startswith("median")] == [
+        "median this      ",
+        "median grpc floor",
+    ]
+    assert any(line.startswith("above the grpc floor: this ") for line in lines), lines
+    assert list(tmp_path.iterdir()) == []  # the data dirs are removed at the end
