@@ -1,5 +1,4 @@
-"""Server-assigned file ids: drawn in bulk, each handed out once, 62 random bits each, and in the order
-they were made (so uploads committed together land in the same index pages)."""
+"""Server-assigned file ids: drawn in bulk from the OS's random source, each handed out once."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ import threading
 
 import pytest
 
-from tests.support.raw_grpc import Files
 from xai_files_cli.emulator.validation import is_file_id, new_file_id
 
 
@@ -43,16 +41,3 @@ def test_a_forked_child_does_not_reuse_the_parents_unused_ids() -> None:
     parents = {new_file_id() for _ in range(300)}
     assert is_file_id(child_id)
     assert child_id not in parents
-
-
-def test_files_uploaded_one_after_another_get_ids_in_that_order(files: Files) -> None:
-    ids = [files.upload(f"order{index}.txt", b"%d" % index).id for index in range(12)]
-    assert all(is_file_id(file_id) for file_id in ids)
-    assert ids == sorted(ids)
-
-
-def test_ids_made_in_the_same_millisecond_still_differ_in_their_random_part() -> None:
-    ids = [new_file_id() for _ in range(600)]
-    assert ids == sorted(ids)
-    randoms = {file_id[-16:] for file_id in ids}  # the variant nibble onwards: random but 2 bits
-    assert len(randoms) == len(ids)

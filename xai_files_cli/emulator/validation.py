@@ -9,8 +9,7 @@ from __future__ import annotations
 import collections
 import os
 import re
-import threading
-import time
+import uuid
 
 from xai_files_cli.security import C0_CONTROLS, DEL_AND_C1_CONTROLS, LINE_SEPARATORS
 
@@ -28,24 +27,14 @@ _FILE_ID = re.compile(r"file_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]
 
 _IDS_PER_DRAW = 256
 _unused_ids: collections.deque[str] = collections.deque()
-_RANDOM_BITS = 62
-_SEQUENCE_BITS = 12
-_last_stamp = 0  # the (millisecond << 12 | sequence) of the last id drawn, so that stamps only grow
-_stamp_lock = threading.Lock()
 
 
 def new_file_id() -> str:
-    """A fresh server-assigned id: `file_<uuid>` in the uuid4 shape, whose first 60 bits grow with
-    time (the millisecond, then a sequence number) and whose last 62 come from the OS's random source.
+    """A fresh server-assigned id: `file_<uuid4>` (122 random bits from the OS's random source).
 
-    Ids made one after the other sort one after the other, so the rows of uploads committed together
-    go into the same pages of every index keyed by id (the primary key, the size index among files
-    of one size, the inline bytes) instead of a random page each. The 62 random bits keep ids
-    unguessable and unique across processes sharing a data dir.
-
-    Ids are drawn many at once: reading the random bytes lets go of the GIL, which with many calls
-    in flight costs a thread switch per read. A popped id is never handed out twice (`popleft` is
-    atomic), and a forked child starts with none of its parent's ids.
+    The random bytes are drawn for many ids at once: reading them lets go of the GIL, which with
+    many calls in flight costs a thread switch per read. A popped id is never handed out twice
+    (`popleft` is atomic), and a forked child starts with none of its parent's ids.
     """
     while True:
         try:
@@ -55,34 +44,15 @@ def new_file_id() -> str:
 
 
 def _draw_ids() -> None:
-    global _last_stamp
-    random = os.urandom(8 * _IDS_PER_DRAW)
-    with _stamp_lock:
-        first = max((time.time_ns() // 1_000_000) << _SEQUENCE_BITS, _last_stamp + 1)
-        _last_stamp = first + _IDS_PER_DRAW - 1
-    random_mask = (1 << _RANDOM_BITS) - 1
+    random = os.urandom(16 * _IDS_PER_DRAW)
     _unused_ids.extend(
-        _formatted(first + index, int.from_bytes(random[8 * index : 8 * index + 8], "big") & random_mask)
-        for index in range(_IDS_PER_DRAW)
+        FILE_ID_PREFIX + str(uuid.UUID(bytes=random[start : start + 16], version=4))
+        for start in range(0, len(random), 16)
     )
 
 
-def _formatted(stamp: int, random: int) -> str:
-    """`file_` and the uuid of a stamp (48-bit milliseconds, 12-bit sequence) and 62 random bits."""
-    millis, sequence = stamp >> _SEQUENCE_BITS, stamp & ((1 << _SEQUENCE_BITS) - 1)
-    value = ((millis & ((1 << 48) - 1)) << 80) | (0x4 << 76) | (sequence << 64) | (0b10 << 62) | random
-    text = f"{value:032x}"
-    return f"{FILE_ID_PREFIX}{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-
-
-def _forget_ids_in_child() -> None:
-    global _stamp_lock
-    _unused_ids.clear()
-    _stamp_lock = threading.Lock()  # another thread of the parent may have held it
-
-
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_ids_in_child)
+    os.register_at_fork(after_in_child=_unused_ids.clear)
 
 
 def is_file_id(value: str) -> bool:
