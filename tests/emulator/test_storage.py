@@ -337,6 +337,12 @@ def test_read_errors_mid_download_are_internal(files, server, monkeypatch):
                 raise OSError(errno.EIO, "Input/output error")
             return self.inner.read(size)
 
+        def readinto(self, buffer):  # what the download stream reads with
+            self.reads += 1
+            if self.reads > 1:
+                raise OSError(errno.EIO, "Input/output error")
+            return self.inner.readinto(buffer)
+
         def __enter__(self):
             return self
 
