@@ -7,6 +7,8 @@ from __future__ import annotations
 import functools
 import gc
 import sqlite3
+import sys
+import tracemalloc
 from pathlib import Path
 from typing import ClassVar
 
@@ -14,6 +16,7 @@ import pytest
 
 from tests.support.cli import run_xai
 from tests.support.emulator import Emulators
+from xai_files_cli.cli.uploads import collect_upload_items
 from xai_files_cli.core import upload_index
 
 FILES = 120
@@ -79,3 +82,23 @@ def test_the_upload_index_keeps_a_small_page_cache(
     default = connect(":memory:").execute("PRAGMA cache_size").fetchone()[0]  # -2000: 2000 KiB
     assert len(_Recording.caches) >= 2, _Recording.caches  # the run's reads and its writer thread's
     assert all(default < cache < 0 for cache in _Recording.caches), _Recording.caches
+
+
+def test_the_files_of_a_folder_are_kept_as_their_paths_only(tmp_path: Path) -> None:
+    """A file found in a folder is named by the end of its path, so the batch keeps its path string
+    and a number, not a second string and a pair per file."""
+    folder = tmp_path / "kept"
+    folder.mkdir()
+    for index in range(FILES):
+        (folder / f"k{index:03d}.txt").write_bytes(b"z")
+    collect_upload_items([str(folder)])  # imports what collecting needs, outside the measure
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        items = collect_upload_items([str(folder)]).items
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    paths = sum(sys.getsizeof(str(item.path)) for item in items)
+    assert [item.name for item in items][:2] == ["k000.txt", "k001.txt"]
+    assert (kept - paths) / FILES < 40  # two list slots and a small int: under 40 bytes a file

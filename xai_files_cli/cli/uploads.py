@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import fnmatch
-import itertools
 import os
 import re
 from collections import Counter
@@ -82,13 +81,19 @@ def make_planner(
 class UploadItems(Sequence["UploadItem"]):
     """Files to upload, kept as plain strings (a Path object per file costs several times more);
     each UploadItem is made when it is looked at, so a batch that hands its results on holds
-    only these strings for the files not yet sent."""
+    only these strings for the files not yet sent. A name that ends its path (a file found in a
+    folder: `sub/report.pdf` of `folder/sub/report.pdf`) is kept as where it starts in the path,
+    not as a second string."""
 
     def __init__(self, entries: Iterable[tuple[str, str | None]] = ()) -> None:
-        self._entries = list(entries)  # (path, name or None for the path's basename)
+        self._paths: list[str] = []
+        self._names: list[str | int | None] = []  # None: the path's basename; int: the path from there
+        for path, name in entries:
+            self._paths.append(path)
+            self._names.append(_name_start(path, name))
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._paths)
 
     @overload
     def __getitem__(self, index: int) -> UploadItem: ...
@@ -98,11 +103,22 @@ class UploadItems(Sequence["UploadItem"]):
 
     def __getitem__(self, index: int | slice) -> UploadItem | list[UploadItem]:
         if isinstance(index, slice):
-            return [_item(*entry) for entry in self._entries[index]]
-        return _item(*self._entries[index])
+            return list(map(_stored_item, self._paths[index], self._names[index]))
+        return _stored_item(self._paths[index], self._names[index])
 
     def __iter__(self) -> Iterator[UploadItem]:
-        return itertools.starmap(_item, self._entries)
+        return map(_stored_item, self._paths, self._names)
+
+
+def _name_start(path: str, name: str | None) -> str | int | None:
+    """`name` as kept by UploadItems: where it starts in `path` when it ends the path."""
+    if name is not None and name and path.endswith(name):
+        return len(path) - len(name)
+    return name
+
+
+def _stored_item(path: str, name: str | int | None) -> UploadItem:
+    return _item(path, path[name:] if isinstance(name, int) else name)
 
 
 def _item(path: str, name: str | None) -> UploadItem:
