@@ -321,7 +321,7 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
             return page.entries
         file_id, filename, size, created_at_ns = page.last
         keys: dict[str, int | str] = {"created_at": created_at_ns, "filename": filename, "size": size}
-        token = pagination.encode(
+        token = pagination.issue(
             pagination.Cursor(sort, descending, keys[sort], file_id, pagination.filter_digest(filter_text))
         )
         return page.entries + files_pb2.ListFilesResponse(pagination_token=token).SerializeToString()

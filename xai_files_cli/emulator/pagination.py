@@ -4,6 +4,9 @@ A token is `p1.` + base64url(JSON). It records the sort key, the direction and a
 filter it was issued for, so reusing it with other parameters is refused (INVALID_ARGUMENT)
 instead of silently skipping or repeating files. Because it holds a position rather than an
 offset, pages stay correct while other files are inserted or deleted.
+
+The tokens ListFiles issued most recently (`issue`) are remembered with their cursor, so the token of
+the next page (nearly every token a server is sent) is taken back without being parsed again.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import binascii
 import functools
 import hashlib
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from xai_files_cli.emulator.validation import is_file_id
@@ -23,6 +27,9 @@ TOKEN_PREFIX = "p1."
 MAX_TOKEN_CHARS = 2048
 SORT_KEYS = ("created_at", "filename", "size")
 _INT64 = (-(2**63), 2**63 - 1)
+ISSUED_TOKENS_KEPT = 1024  # a listing has one token per cursor in flight, used at once
+_json_string = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) writes for a str
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 class TokenError(ValueError):
@@ -40,29 +47,47 @@ class Cursor:
     filter_digest: str
 
 
+_issued: OrderedDict[str, Cursor] = OrderedDict()  # token -> the cursor it was made from, oldest first
+
+
 @functools.lru_cache(maxsize=256)
 def filter_digest(filter_text: str | None) -> str:
     """A short digest of the filter text so a token is only valid for the query that made it."""
     return hashlib.sha256((filter_text or "").encode("utf-8")).hexdigest()[:16]
 
 
+def issue(cursor: Cursor) -> str:
+    """`encode(cursor)` for a cursor the server made from a listed file, remembered (see the module doc)."""
+    token = encode(cursor)
+    _issued[token] = cursor
+    if len(_issued) > ISSUED_TOKENS_KEPT:
+        _issued.popitem(last=False)
+    return token
+
+
 def encode(cursor: Cursor) -> str:
-    """Serialize a cursor into an opaque token."""
-    payload = {
-        "s": cursor.sort,
-        "d": cursor.descending,
-        "v": cursor.value,
-        "i": cursor.file_id,
-        "f": cursor.filter_digest,
-    }
-    raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return TOKEN_PREFIX + base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+    """Serialize a cursor into an opaque token: the JSON `json.dumps` writes, without its set-up."""
+    value = _json_string(cursor.value) if isinstance(cursor.value, str) else str(int(cursor.value))
+    text = (
+        f'{{"s":{_json_string(cursor.sort)},"d":{"true" if cursor.descending else "false"},"v":{value},'
+        f'"i":{_json_string(cursor.file_id)},"f":{_json_string(cursor.filter_digest)}}}'
+    )
+    encoded = binascii.b2a_base64(text.encode("utf-8"), newline=False).translate(_TO_URLSAFE)
+    return TOKEN_PREFIX + encoded.decode("ascii").rstrip("=")
 
 
 def decode(token: str, *, sort: str, descending: bool, filter_text: str | None) -> Cursor:
     """Parse and validate a token against the request it came with; raises TokenError."""
     if len(token) > MAX_TOKEN_CHARS or not token.startswith(TOKEN_PREFIX):
         raise TokenError("invalid pagination token")
+    issued = _issued.get(token)
+    if (
+        issued is not None
+        and issued.sort == sort
+        and issued.descending == descending
+        and issued.filter_digest == filter_digest(filter_text)
+    ):
+        return issued
     body = token[len(TOKEN_PREFIX) :]
     try:
         raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
