@@ -16,7 +16,8 @@ import pytest
 from tests.support.cli import run_xai
 from tests.support.opened import watch_opens
 from tests.support.stored import make_files, sha256_of, stored_by_name
-from xai_files_cli.core.file_clock import FINE_LOCAL_TYPES, FINE_MARGIN_NS, device_types
+from xai_files_cli.core.file_clock import FINE_LOCAL_TYPES, FINE_MARGIN_NS
+from xai_files_cli.core.file_systems import device_types
 
 MS = 1_000_000
 SKIPPED_ONE = "xai: uploaded 0 files (0 B), skipped 1 unchanged (64 B)\n"

@@ -11,14 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from xai_files_cli.core.file_clock import (
-    COARSE_MARGIN_NS,
-    FINE_MARGIN_NS,
-    device_types,
-    margin_for_type,
-    parse_mountinfo,
-    racy_margin_ns,
-)
+from xai_files_cli.core.file_clock import COARSE_MARGIN_NS, FINE_MARGIN_NS, margin_for_type, racy_margin_ns
+from xai_files_cli.core.file_systems import device_types, parse_mountinfo
 from xai_files_cli.core.records import FileInfo
 from xai_files_cli.core.upload_index import Fingerprint, Snapshot, UploadIndex, record_op
 

@@ -485,37 +485,18 @@ def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
 
 # The file systems written with O_DIRECT: local disks' (ext2/3/4, XFS, Btrfs). Elsewhere buffered
 # writes stay: tmpfs keeps files in the page cache anyway, and on NFS or FUSE every direct write
-# would be a synchronous round trip.
-_DIRECT_FILE_SYSTEMS = frozenset((0xEF53, 0x58465342, 0x9123683E))
-_STATFS_BYTES = 256  # more than any architecture's struct statfs
+# would be a synchronous round trip; an unknown file system is never taken for a local disk.
+_DIRECT_FILE_SYSTEMS = frozenset({"ext2", "ext3", "ext4", "xfs", "btrfs"})
 
 
 def _on_local_disk(fd: int) -> bool:
-    """Whether `fd`'s file system is one of _DIRECT_FILE_SYSTEMS (Linux's fstatfs; f_type comes first)."""
-    fstatfs = _fstatfs()
-    if fstatfs is None:
-        return False
-    import ctypes
-
-    buffer = ctypes.create_string_buffer(_STATFS_BYTES)
-    if fstatfs(fd, buffer) != 0:
-        return False
-    return ctypes.c_long.from_buffer(buffer).value in _DIRECT_FILE_SYSTEMS
-
-
-@functools.cache
-def _fstatfs() -> Callable[[int, object], int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
+    """Whether `fd`'s file system is one of _DIRECT_FILE_SYSTEMS."""
+    from xai_files_cli.core.file_systems import type_of
 
     try:
-        function = ctypes.CDLL(None, use_errno=True).fstatfs
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = (ctypes.c_int, ctypes.c_void_p)
-    function.restype = ctypes.c_int
-    return function
+        return type_of(os.fstat(fd).st_dev) in _DIRECT_FILE_SYSTEMS
+    except OSError:
+        return False
 
 
 def ctypes_errno() -> int:
