@@ -176,15 +176,19 @@ def test_a_server_failing_mid_listing_exits_6_and_leaves_the_array_open(
     error = json.loads(result.stderr)["error"]  # --json: the error is JSON too
     assert (result.code, error["code"], error["exit_code"]) == (6, "UNAVAILABLE", 6)
     assert error["message"].startswith("list files: ")
-    assert result.stdout.startswith("[\n  {") and not result.stdout.rstrip().endswith("]")
-    with pytest.raises(json.JSONDecodeError):
-        json.loads(result.stdout)  # `jq` fails loudly on what was written
-    prefix = json.loads(result.stdout + "\n]")  # whole elements: the listing's first files, in order
-    assert 0 < len(prefix) < 250 and [item["id"] for item in prefix] == many[::-1][: len(prefix)]
+    # With one cursor the pages answered before the failure were written; with 8, the newest
+    # window's first page may be among the calls that failed, and then nothing was (stdout empty).
+    least = 1 if concurrency == "1" else 0
+    if result.stdout or least:
+        assert result.stdout.startswith("[\n  {") and not result.stdout.rstrip().endswith("]")
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(result.stdout)  # `jq` fails loudly on what was written
+    prefix = json.loads(result.stdout + "\n]") if result.stdout else []  # whole elements, in order
+    assert least <= len(prefix) < 250 and [item["id"] for item in prefix] == many[::-1][: len(prefix)]
     lines = _through_failing_proxy(server, fail_after, monkeypatch, "files", "ls", "--all", "--jsonl")
     assert lines.code == 6
     written = [json.loads(line)["id"] for line in lines.stdout.splitlines()]
-    assert 0 < len(written) < 250 and written == many[::-1][: len(written)]
+    assert least <= len(written) < 250 and written == many[::-1][: len(written)]
 
 
 json_values = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
