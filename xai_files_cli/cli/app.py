@@ -351,7 +351,6 @@ def main() -> None:
     # FORCE_COLOR or PY_COLORS is set, putting box drawing into CI logs; the streams decide instead.
     os.environ.setdefault("_TYPER_FORCE_DISABLE_TERMINAL", "1")
     signal.signal(signal.SIGTERM, _on_sigterm)
-    collect_garbage_less_often()
     color = "auto"
     io = IOStreams.system(color)
     code = run(sys.argv[1:], io)
