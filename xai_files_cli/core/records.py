@@ -188,19 +188,17 @@ class FileInfo(Record):
         created_at, expires_at = f'{between}"created_at": ', f'{between}"expires_at": '
         texts: list[str] = []
         append, string, has = texts.append, _json_string, type(messages[0]).HasField
-        low, high = _DATETIME_SECONDS
         last_seconds, last_text = None, ""
         for message in messages:
             # An unset created_at reads as 0 seconds: 1970-01-01T00:00:00Z, as `json_from_pb` says.
             stamp = message.created_at
             seconds = stamp.seconds
-            if not (0 <= stamp.nanos < 1_000_000_000 and low <= seconds <= high):
-                created = str(_stamp_json(stamp))
-            elif seconds != last_seconds:
-                last_seconds, last_text = seconds, _quoted_second(seconds)
+            if seconds == last_seconds and 0 <= stamp.nanos < 1_000_000_000:
                 created = last_text
             else:
-                created = last_text
+                created = _stamp_json_text(stamp)
+                # Only a quoted text (a time in range) stands for every stamp of its second.
+                last_seconds, last_text = (seconds, created) if created[0] == '"' else (None, "")
             expires = _stamp_json_text(message.expires_at) if has(message, "expires_at") else "null"
             tail = _public_url_text(message, between) + closing if has(message, "public_url") else closing
             append(
