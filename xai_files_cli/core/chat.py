@@ -71,10 +71,13 @@ class ChatOptions:
     previous_response_id: str | None = None  # continue a stored response
 
 
+_IMAGE_URL_PREFIXES = ("https://", "http://", "data:")  # an image sent as it is, not read from a path
+
+
 def image_reference(value: str) -> str:
     """How an attached image is logged, to be sent again with the history: a URL as is, a local
     path made absolute (a later `xai chat -c` may run in another directory)."""
-    if value.startswith(("https://", "http://", "data:")):
+    if value.startswith(_IMAGE_URL_PREFIXES):
         return value
     return os.path.abspath(value)
 
@@ -85,7 +88,7 @@ def image_source(value: str) -> str:
     Raises:
         UsageError: a missing or unreadable path, an unsupported type, or over 10 MiB (no RPC sent).
     """
-    if value.startswith(("https://", "http://", "data:")):
+    if value.startswith(_IMAGE_URL_PREFIXES):
         return value
     path = Path(value)
     kind = IMAGE_TYPES.get(path.suffix.lower())
