@@ -112,19 +112,16 @@ class UploadItems(Sequence["UploadItem"]):
 
 def _name_start(path: str, name: str | None) -> str | int | None:
     """`name` as kept by UploadItems: where it starts in `path` when it ends the path."""
-    if name is not None and name and path.endswith(name):
+    if name and path.endswith(name):
         return len(path) - len(name)
     return name
 
 
 def _stored_item(path: str, name: str | int | None) -> UploadItem:
-    return _item(path, path[name:] if isinstance(name, int) else name)
-
-
-def _item(path: str, name: str | None) -> UploadItem:
+    """The UploadItem of a path and its name as UploadItems keeps them (see `_name_start`)."""
     from xai_files_cli.core.records import UploadItem
 
-    return UploadItem(path=Path(path), name=name)
+    return UploadItem(path=Path(path), name=path[name:] if isinstance(name, int) else name)
 
 
 class Collected:
