@@ -511,6 +511,13 @@ _DIRECT_ALIGN = 4096  # the offsets and lengths of direct writes: a multiple of 
 _O_DIRECT: int = getattr(os, "O_DIRECT", 0)
 
 
+def _set_direct(fd: int, on: bool) -> None:
+    """Turn O_DIRECT on or off for `fd` (raises OSError when the file system refuses it)."""
+    assert fcntl is not None
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    fcntl.fcntl(fd, fcntl.F_SETFL, flags | _O_DIRECT if on else flags & ~_O_DIRECT)
+
+
 def _write_all(fd: int, view: memoryview) -> None:
     while view:
         view = view[os.write(fd, view) :]
@@ -542,7 +549,7 @@ class _DirectWrites:
         if not _O_DIRECT or fcntl is None or not _on_local_disk(fd):
             return None
         try:
-            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | _O_DIRECT)
+            _set_direct(fd, True)
         except OSError:
             return None
         return cls(fd)
@@ -568,8 +575,7 @@ class _DirectWrites:
                 self._buffered()  # e.g. a device whose blocks are larger than _DIRECT_ALIGN
 
     def _buffered(self) -> None:
-        assert fcntl is not None
-        fcntl.fcntl(self._fd, fcntl.F_SETFL, fcntl.fcntl(self._fd, fcntl.F_GETFL) & ~_O_DIRECT)
+        _set_direct(self._fd, False)
         self._direct = False
 
     def finish(self) -> None:
