@@ -38,6 +38,7 @@ from xai_files_cli.emulator.storage import (
     Storage,
     StorageFull,
     UploadCancelled,
+    add_files,
 )
 from xai_files_cli.emulator.validation import describe_id, filename_problem, is_file_id, ttl_problem
 
@@ -53,7 +54,6 @@ _SORT_NAMES = {
 }
 
 
-_NS = 1_000_000_000
 _SERVICE = "xai_api.Files"
 
 
@@ -77,24 +77,6 @@ def to_proto(record: FileRecord) -> files_pb2.File:
         if record.public_url_expires_at_ns is not None:
             message.public_url_expires_at.CopyFrom(to_timestamp(record.public_url_expires_at_ns))
     return message
-
-
-def add_files(response: files_pb2.ListFilesResponse, rows: list[tuple[Any, ...]]) -> None:
-    """Append the stored files' rows (`Storage.list_rows`) to a ListFiles reply: what `to_proto` makes,
-    written into the reply's own messages instead of built and copied in."""
-    add = response.data.add
-    for file_id, filename, size, _, created, expires, url, url_expires in rows:
-        message = add(id=file_id, filename=filename, size=size)
-        stamp = message.created_at
-        stamp.seconds, stamp.nanos = divmod(created, _NS)
-        if expires is not None:
-            stamp = message.expires_at
-            stamp.seconds, stamp.nanos = divmod(expires, _NS)
-        if url is not None:
-            message.public_url = url
-            if url_expires is not None:
-                stamp = message.public_url_expires_at
-                stamp.seconds, stamp.nanos = divmod(url_expires, _NS)
 
 
 def _built_page(storage: Storage, query: PageQuery) -> EntriesPage:

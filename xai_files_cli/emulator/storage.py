@@ -217,11 +217,30 @@ def list_entry(
     holding just that File (the URL's fields come last in a File, so a file with a live URL cannot
     use it)."""
     reply = files_pb2.ListFilesResponse()
-    file = reply.data.add(id=file_id, filename=filename, size=size)
-    file.created_at.seconds, file.created_at.nanos = divmod(created_at_ns, 1_000_000_000)
-    if expires_at_ns is not None:
-        file.expires_at.seconds, file.expires_at.nanos = divmod(expires_at_ns, 1_000_000_000)
+    add_files(reply, [(file_id, filename, size, None, created_at_ns, expires_at_ns, None, None)])
     return reply.SerializeToString()
+
+
+_NS_PER_SECOND = 1_000_000_000
+
+
+def add_files(response: files_pb2.ListFilesResponse, rows: list[tuple[Any, ...]]) -> None:
+    """Append stored files' rows (`Storage.list_rows`, or one list entry's fields: see `list_entry`)
+    to a ListFiles reply: what `files_service.to_proto` makes, written into the reply's own messages
+    instead of built and copied in."""
+    add = response.data.add
+    for file_id, filename, size, _, created, expires, url, url_expires in rows:
+        message = add(id=file_id, filename=filename, size=size)
+        stamp = message.created_at
+        stamp.seconds, stamp.nanos = divmod(created, _NS_PER_SECOND)
+        if expires is not None:
+            stamp = message.expires_at
+            stamp.seconds, stamp.nanos = divmod(expires, _NS_PER_SECOND)
+        if url is not None:
+            message.public_url = url
+            if url_expires is not None:
+                stamp = message.public_url_expires_at
+                stamp.seconds, stamp.nanos = divmod(url_expires, _NS_PER_SECOND)
 
 
 def _to_datetime(ns: int) -> datetime:
