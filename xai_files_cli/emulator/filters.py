@@ -37,7 +37,8 @@ class _Field:
     nullable: bool = False  # whether the expression can be NULL (then comparisons get COALESCE)
 
 
-_PUBLIC_URL_LIVE = "(public_url_expires_at_ns IS NULL OR public_url_expires_at_ns > ?)"
+# A file's public URL has not expired (bound to the current time in ns); storage uses it too.
+PUBLIC_URL_LIVE = "(public_url_expires_at_ns IS NULL OR public_url_expires_at_ns > ?)"
 _FIELDS: dict[str, _Field] = {
     "file_id": _Field("id", "str"),
     "name": _Field("filename", "str"),
@@ -46,9 +47,9 @@ _FIELDS: dict[str, _Field] = {
     "content_type": _Field("content_type", "str"),
     "created_at": _Field("created_at_ns", "time"),
     "expires_at": _Field("expires_at_ns", "time", nullable=True),
-    "public_url": _Field(f"(CASE WHEN {_PUBLIC_URL_LIVE} THEN public_url END)", "str", 1, nullable=True),
+    "public_url": _Field(f"(CASE WHEN {PUBLIC_URL_LIVE} THEN public_url END)", "str", 1, nullable=True),
     "public_url_expires_at": _Field(
-        f"(CASE WHEN public_url IS NOT NULL AND {_PUBLIC_URL_LIVE} THEN public_url_expires_at_ns END)",
+        f"(CASE WHEN public_url IS NOT NULL AND {PUBLIC_URL_LIVE} THEN public_url_expires_at_ns END)",
         "time",
         1,
         nullable=True,

@@ -56,6 +56,7 @@ from typing import Any, BinaryIO
 
 from xai_files_cli._pb import files_pb2
 from xai_files_cli.emulator import content
+from xai_files_cli.emulator.filters import PUBLIC_URL_LIVE
 from xai_files_cli.emulator.group_commit import MAX_GROUP, GroupCommit, Ticket
 from xai_files_cli.emulator.migrations import apply_migrations
 from xai_files_cli.emulator.validation import is_file_id, is_temp_name, new_file_id
@@ -570,9 +571,8 @@ class Storage:
         )
         edge = f"SELECT json_group_array(json_array(id, filename, size, created_at_ns)) FROM ({edge_sql})"
         facts = (
-            "json_array(count(*), total(list_entry IS NULL OR (public_url IS NOT NULL "
-            "AND (public_url_expires_at_ns IS NULL OR public_url_expires_at_ns > ?))), "
-            f"json(({edge})))"
+            "json_array(count(*), total(list_entry IS NULL OR "
+            f"(public_url IS NOT NULL AND {PUBLIC_URL_LIVE})), json(({edge})))"
         )
         packed = self._conn().execute(
             f"SELECT CAST({facts} || x'00' || coalesce(group_concat(list_entry, ''), '') AS BLOB) "
@@ -720,7 +720,7 @@ class Storage:
         sql = (
             f"SELECT {_COLUMNS} FROM files WHERE public_token = ? "
             "AND (expires_at_ns IS NULL OR expires_at_ns > ?) "
-            "AND (public_url_expires_at_ns IS NULL OR public_url_expires_at_ns > ?)"
+            f"AND {PUBLIC_URL_LIVE}"
         )
         row = self._conn().execute(sql, (token, now, now)).fetchone()
         if row is None:
