@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import re
+import socket
 import subprocess
 
 import pytest
@@ -144,3 +145,22 @@ def test_argv_bytes_that_are_not_utf8_exit_2_before_any_rpc(emulators, args: lis
     assert result.stderr.endswith(" is not valid UTF-8 text, which is all the API accepts\n")
     assert "\\udcff" in result.stderr
     assert server.faults.calls(method) == 0
+
+
+def test_a_deadline_spent_waiting_for_a_connection_blames_the_route_not_the_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The listener completes TCP handshakes (kernel backlog) but never speaks HTTP/2: the
+    # connection is never set up, so "the server was too slow" would send the user the wrong way.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        target = "{}:{}".format(*silent.getsockname())
+        monkeypatch.setenv("XAI_API_HOST", target)
+        monkeypatch.setenv("XAI_API_KEY", TEST_KEY)
+        result = run_xai("--timeout", "1", "files", "ls")
+    assert (result.code, result.stdout) == (6, "")
+    assert result.stderr.startswith("xai: list files: timed out after 1 s (DEADLINE_EXCEEDED); ")
+    assert f"{target} accepted no connection in that time: check the host and port" in result.stderr
+    assert "too slow" not in result.stderr
+    assert result.stderr.count("\n") == 1

@@ -142,6 +142,14 @@ class AppContext(Record, frozen=False):
             self._channel = connect(target, key, ca_cert=ca_cert, call_timeout=self.options.timeout)
         return self._channel
 
+    def unreached_target(self) -> str | None:
+        """The server this invocation's channel dials when it has no connection to it now, else None."""
+        if self._channel is None or self._embedded is not None:
+            return None
+        from xai_files_cli.core.channel import is_connected
+
+        return None if is_connected(self._channel) else getattr(self._channel, "target", None)
+
     def files(self) -> FilesClient:
         from xai_files_cli.core.files import FilesClient
 

@@ -30,6 +30,8 @@ from xai_files_cli.output.sanitize import escape_terminal
 from xai_files_cli.redact import redact
 from xai_files_cli.settings.resolution import SOURCE_DEFAULT
 
+CHECK_THE_ROUTE = "check the host and port, and whether a firewall or proxy drops the traffic"
+
 if TYPE_CHECKING:
     from xai_files_cli.cli.context import AppContext
 
@@ -43,6 +45,7 @@ def report_error(ctx: AppContext, error: XaiError) -> None:
     """Write one error line (or one JSON object) to stderr; never a traceback, never a key."""
     if isinstance(error, AlreadyReported):
         return
+    _blame_the_connection(ctx, error)
     _name_host_source(ctx, error)
     if wants_json(ctx):
         _write_json_error(ctx, error)
@@ -61,6 +64,21 @@ def _write_json_error(ctx: AppContext, error: XaiError) -> None:
     ctx.io.write_err(to_json_text({"error": error.to_json()}, indent=None) + "\n")
 
 
+def _blame_the_connection(ctx: AppContext, error: XaiError) -> None:
+    """A deadline that expired before any connection was made is about reaching the server, not
+    its speed: the hint says so, naming the target, instead of "the server was too slow"."""
+    if not isinstance(error, UnavailableError) or error.status != "DEADLINE_EXCEEDED" or not error.hint:
+        return
+    from xai_files_cli.core.rpc import TIMEOUT_HINT
+
+    if TIMEOUT_HINT not in error.hint:
+        return
+    target = ctx.unreached_target()
+    if target is not None:
+        unreached = f"{target} accepted no connection in that time: {CHECK_THE_ROUTE}"
+        error.hint = error.hint.replace(TIMEOUT_HINT, unreached)
+
+
 def _name_host_source(ctx: AppContext, error: XaiError) -> None:
     """A server that cannot be reached: say where its address came from (flag, env, profile, default),
     since a stale XAI_API_HOST or profile is the usual cause. Added once, as the error's hint."""
@@ -75,7 +93,7 @@ def _name_host_source(ctx: AppContext, error: XaiError) -> None:
         target = parse_target(settings.api_host).target
     except XaiError:
         return
-    if target not in error.message:
+    if target not in error.message and target not in (error.hint or ""):
         return  # about another endpoint (e.g. `auth login --api-host`), or not about connecting
     error._host_named = True  # type: ignore[attr-defined]
     origin = host_origin(settings.host_source, settings.api_host)

@@ -153,6 +153,22 @@ def connect_timeout_for(call_timeout: float | None) -> float:
     return max(MIN_CONNECT_TIMEOUT, min(CONNECT_TIMEOUT, call_timeout / 2))
 
 
+def is_connected(channel: grpc.Channel, wait: float = 0.2) -> bool:
+    """Whether `channel` has (or, within `wait` seconds, gets) a working connection to its server.
+
+    For telling a deadline that expired while the server kept silent at connection set-up (nothing
+    was ever connected: the host, port, a firewall or a proxy is to blame) from a slow server.
+    """
+    ready = grpc.channel_ready_future(channel)
+    try:
+        ready.result(timeout=wait)
+    except grpc.FutureTimeoutError:
+        return False
+    finally:
+        ready.cancel()
+    return True
+
+
 def channel_options(user_agent: str, connect_timeout: float | None = None) -> list[tuple[str, object]]:
     """Channel options mirroring the SDK (message limits, keepalive, retries) plus our user agent.
 
