@@ -17,7 +17,8 @@ the end print the load average: on a machine busy with other work the server's C
 several rounds. With --floor, every round also runs a plain sync grpc-python server whose UploadFile
 reads the request stream (and one receive more, as the emulator must) and answers without storing
 anything: what gRPC itself costs per upload, so the end also gives each server's CPU above that
-floor, the part its own code spends. Linux only.
+floor, the part its own code spends; and a grpc.aio server doing the same on its event loop (the
+emulator's own kind of server since UploadFile became an async handler). Linux only.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -47,15 +49,19 @@ def cpu_seconds(pid: int) -> float:
 
 
 FLOOR = "grpc floor"
+AIO_FLOOR = "aio floor"
+FLOORS = {FLOOR: "sync", AIO_FLOOR: "aio"}
 
 
-def start_serve(code: Path, data_dir: Path, grpc_floor: bool = False) -> tuple[subprocess.Popen[bytes], str]:
-    """`xai serve` of the package in `code` (or, with `grpc_floor`, the gRPC floor server) on a free port;
-    (process, target)."""
+def start_serve(
+    code: Path, data_dir: Path, grpc_floor: str | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`xai serve` of the package in `code` (or, with `grpc_floor` "sync" or "aio", that gRPC floor
+    server) on a free port; (process, target)."""
     env = dict(os.environ, XAI_API_KEY=KEY, PYTHONPATH=str(code))
     command = [sys.executable, "-m", "xai_files_cli", "serve", "--port", "0", "--data-dir", str(data_dir)]
     if grpc_floor:
-        command = [sys.executable, str(Path(__file__).resolve()), "--serve-floor"]
+        command = [sys.executable, str(Path(__file__).resolve()), "--serve-floor", grpc_floor]
     proc = subprocess.Popen(command, cwd=code, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     assert proc.stderr is not None
     line = proc.stderr.readline().decode()
@@ -93,8 +99,38 @@ def serve_floor() -> None:
     server.wait_for_termination()
 
 
+def serve_aio_floor() -> None:
+    """The floor of a grpc.aio server: an async UploadFile on the loop that reads every message and one
+    receive more, and answers; nothing is stored."""
+    import asyncio
+
+    import grpc
+
+    from xai_files_cli._pb import files_pb2, files_pb2_grpc
+
+    class Floor(files_pb2_grpc.FilesServicer):
+        async def UploadFile(  # type: ignore[override]
+            self, request_iterator: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> files_pb2.File:
+            size = 0
+            async for message in request_iterator:
+                size += len(message.data)
+            await context.read()
+            return files_pb2.File(id="file_floor", filename="floor", size=size)
+
+    async def serve() -> None:
+        server = grpc.aio.server(maximum_concurrent_rpcs=128)
+        files_pb2_grpc.add_FilesServicer_to_server(Floor(), server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        print(f"aio floor listening on 127.0.0.1:{port}", file=sys.stderr, flush=True)
+        await server.wait_for_termination()
+
+    asyncio.run(serve())
+
+
 def one_round(
-    code: Path, data_dir: Path, count: int, size: int, grpc_floor: bool = False
+    code: Path, data_dir: Path, count: int, size: int, grpc_floor: str | None = None
 ) -> tuple[float, float]:
     """(server CPU ms per file, wall seconds) of one fresh server receiving `count` uploads."""
     proc, target = start_serve(code, data_dir, grpc_floor)
@@ -120,24 +156,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--baseline", type=Path, help="another checkout to compare with, interleaved")
     parser.add_argument("--work", type=Path, help="where the data dirs go (default: the temp dir)")
-    parser.add_argument("--floor", action="store_true", help="also measure the gRPC floor server")
-    parser.add_argument("--serve-floor", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--floor", action="store_true", help="also measure the gRPC floor servers")
+    parser.add_argument("--serve-floor", choices=("sync", "aio"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_floor:
-        serve_floor()
+        serve_aio_floor() if args.serve_floor == "aio" else serve_floor()
         return
     contenders = {"this": REPO}
     if args.baseline is not None:
         contenders = {"baseline": args.baseline.resolve(), **contenders}
     if args.floor:
-        contenders[FLOOR] = REPO
+        contenders.update({name: REPO for name in FLOORS})
     results: dict[str, list[float]] = {name: [] for name in contenders}
     work = Path(tempfile.mkdtemp(prefix="xai-cpu-", dir=args.work))
     try:
         for number in range(1, args.rounds + 1):
             for name, code in contenders.items():
                 data_dir = work / f"{name.replace(' ', '-')}-{number}"
-                ms, wall = one_round(code, data_dir, args.count, args.size, grpc_floor=name == FLOOR)
+                ms, wall = one_round(code, data_dir, args.count, args.size, grpc_floor=FLOORS.get(name))
                 results[name].append(ms)
                 load = os.getloadavg()[0]
                 what = f"{ms:.3f} ms server CPU per file ({wall:.2f} s, load {load:.1f})"
@@ -150,10 +186,10 @@ def main() -> None:
     if args.baseline is not None:
         print(f"this / baseline: {medians['this'] / medians['baseline']:.2f}")
     if args.floor:
-        above = {name: medians[name] - medians[FLOOR] for name in medians if name != FLOOR}
-        print("above the grpc floor: " + ", ".join(f"{name} {ms:.3f} ms" for name, ms in above.items()))
-        if args.baseline is not None and above["baseline"] > 0:
-            print(f"this / baseline above the floor: {above['this'] / above['baseline']:.2f}")
+        servers = [name for name in medians if name not in FLOORS]
+        for floor in FLOORS:
+            above = {name: medians[name] - medians[floor] for name in servers}
+            print(f"above the {floor}: " + ", ".join(f"{name} {ms:.3f} ms" for name, ms in above.items()))
     print("load average (1, 5, 15 min): {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
 
 

@@ -128,8 +128,8 @@ def _state(pid: int) -> str:
 
 
 def test_server_cpu_measures_the_grpc_floor_too(tmp_path: Path) -> None:
-    """benchmarks/server_cpu.py --floor also runs a bare gRPC server taking the same uploads, and
-    reports how much more CPU per upload `xai serve` spends than it."""
+    """benchmarks/server_cpu.py --floor also runs bare gRPC servers (sync, and grpc.aio) taking the same
+    uploads, and reports how much more CPU per upload `xai serve` spends than each."""
     script = str(REPO_ROOT / "benchmarks" / "server_cpu.py")
     result = subprocess.run(
         [sys.executable, script, "--count", "20", "--rounds", "1", "--floor", "--work", str(tmp_path)],
@@ -143,6 +143,8 @@ def test_server_cpu_measures_the_grpc_floor_too(tmp_path: Path) -> None:
     assert [line.split(":")[0] for line in lines if line.startswith("median")] == [
         "median this      ",
         "median grpc floor",
+        "median aio floor ",
     ]
     assert any(line.startswith("above the grpc floor: this ") for line in lines), lines
+    assert any(line.startswith("above the aio floor: this ") for line in lines), lines
     assert list(tmp_path.iterdir()) == []  # the data dirs are removed at the end

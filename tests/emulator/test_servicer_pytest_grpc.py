@@ -1,18 +1,29 @@
 """FilesServicer on its own (no auth, no interceptors), through pytest-grpc's server fixtures.
 
-pytest-grpc 0.8 works with grpcio 1.85 in its default mode (a real grpc.server on a local port);
-its `--grpc-fake-server` mode does not, because generated code now also calls
-`server.add_registered_method_handlers`, which its FakeServer lacks.
+pytest-grpc 0.8 works with grpcio 1.85 in its default mode (a real server on a local port); its
+`--grpc-fake-server` mode does not, because generated code now also calls
+`server.add_registered_method_handlers`, which its FakeServer lacks. The server is the emulator's
+grpc.aio one (UploadFile is an async handler), which pytest-grpc drives like the sync `grpc.server`.
 """
 
 from __future__ import annotations
+
+from concurrent import futures
 
 import grpc
 import pytest
 
 from xai_files_cli._pb import files_pb2, files_pb2_grpc
 from xai_files_cli.emulator.files_service import FilesServicer, add_files_servicer
+from xai_files_cli.emulator.loop_server import LoopServer
 from xai_files_cli.emulator.storage import Storage
+
+
+@pytest.fixture(scope="module")
+def _grpc_server():
+    """pytest-grpc's server: the emulator's grpc.aio server instead of a sync grpc.server."""
+    with futures.ThreadPoolExecutor(max_workers=4) as pool:
+        yield LoopServer(pool)
 
 
 @pytest.fixture(scope="module")

@@ -2,15 +2,16 @@
 half-close, stores nothing: not an empty file (only the init arrived), not a whole one (the data
 arrived but the client never said it was done).
 
-grpc-python ends a handler's request iterator the same way for both; the upload handler tells them
-apart by asking gRPC for one more message, which every wrapper around the iterator must pass on
-(a generator, once ended, would answer for gRPC without asking it)."""
+grpc.aio ends a handler's request stream the same way for both; the cancellation that tells them apart
+reaches the upload handler's task a moment later, at one of its awaits: the one more receive it asks
+gRPC for after the end, or the commit it waits for on the thread pool (test_upload_cancel_points.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -75,22 +76,30 @@ class _Receives:
         self._messages = iter(messages)
         self.asked = 0
 
-    def __iter__(self) -> Iterator[files_pb2.UploadFileChunk]:
+    def __aiter__(self) -> AsyncIterator[files_pb2.UploadFileChunk]:
         return self
 
-    def __next__(self) -> files_pb2.UploadFileChunk:
+    async def __anext__(self) -> files_pb2.UploadFileChunk:
         self.asked += 1
-        return next(self._messages)
+        message = next(self._messages, None)
+        if message is None:
+            raise StopAsyncIteration
+        return message
 
 
-def test_the_decoding_wrapper_passes_a_receive_after_the_end_on_to_grpc() -> None:
-    def behaviour(requests: Iterator[Any], context: Any) -> int:
-        ended = list(requests)
-        assert next(requests, None) is None  # the upload handler's check of the end
-        return len(ended)
+def test_the_decoding_wrapper_asks_grpc_for_a_message_only_when_the_handler_does() -> None:
+    """No read-ahead: a message the handler has not asked for stays with gRPC (where a cancellation or
+    a fault can still end the stream before it), and the end is passed on as the end."""
+    seen: list[int] = []
+
+    async def behaviour(requests: AsyncIterator[Any], context: Any) -> int:
+        async for _ in requests:
+            seen.append(receives.asked)
+        return len(seen)
 
     handler = tolerant_handler(grpc.stream_unary_rpc_method_handler(behaviour))
     assert handler is not None and handler.stream_unary is not None
-    receives = _Receives([files_pb2.UploadFileChunk(init=files_pb2.UploadFileInit(name="a"))])
-    assert handler.stream_unary(receives, None) == 1
-    assert receives.asked == 3  # the message, the end, and the one more receive after it
+    message = files_pb2.UploadFileChunk(init=files_pb2.UploadFileInit(name="a"))
+    receives = _Receives([message, message])
+    assert asyncio.run(handler.stream_unary(receives, None)) == 2
+    assert seen == [1, 2] and receives.asked == 3  # each message when asked for, then the end

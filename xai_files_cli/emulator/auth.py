@@ -11,7 +11,7 @@ presented `Bearer` followed only by whitespace never authenticates.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -27,7 +27,7 @@ def blank_key_problem(api_key: str) -> str | None:
     return None
 
 
-class AuthInterceptor(grpc.ServerInterceptor):
+class AuthInterceptor(grpc.aio.ServerInterceptor):
     """Rejects every call whose `authorization` metadata is not exactly `Bearer <api_key>`."""
 
     def __init__(self, api_key: str) -> None:
@@ -46,12 +46,12 @@ class AuthInterceptor(grpc.ServerInterceptor):
             return False  # no scheme, or "Bearer" with a blank key
         return hmac.compare_digest(presented, self._expected)
 
-    def intercept_service(
+    async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
-        handler = continuation(handler_call_details)
+        handler = await continuation(handler_call_details)
         if handler is None or self.is_authorized(handler_call_details.invocation_metadata):
             return handler
         return rejecting_handler(handler, grpc.StatusCode.UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE)
@@ -60,14 +60,15 @@ class AuthInterceptor(grpc.ServerInterceptor):
 def rejecting_handler(
     handler: grpc.RpcMethodHandler, code: grpc.StatusCode, message: str
 ) -> grpc.RpcMethodHandler:
-    """A handler of the same kind and serializers as `handler` that fails every call with `code`."""
+    """A handler of the same kind and serializers as `handler` whose async behaviour fails every call
+    with `code` (before reading any request message)."""
 
-    def reject(request_or_iterator: Any, context: grpc.ServicerContext) -> Any:
-        context.abort(code, message)
+    async def reject(request_or_iterator: Any, context: grpc.aio.ServicerContext) -> Any:
+        await context.abort(code, message)
 
-    def reject_stream(request_or_iterator: Any, context: grpc.ServicerContext) -> Any:
-        context.abort(code, message)
-        yield  # pragma: no cover - makes this a generator for the streaming-response kinds
+    async def reject_stream(request_or_iterator: Any, context: grpc.aio.ServicerContext) -> Any:
+        await context.abort(code, message)
+        yield  # pragma: no cover - makes this an async generator for the streaming-response kinds
 
     serializers = {
         "request_deserializer": handler.request_deserializer,

@@ -18,7 +18,7 @@ clean half-close does, so an upload handler could not tell a refused chunk from 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterable, Awaitable, Callable
 from typing import Any, NoReturn
 
 import grpc
@@ -62,33 +62,27 @@ def _tolerant(
     return deserialize
 
 
-def _reject(context: grpc.ServicerContext, marker: _Undecodable) -> NoReturn:
-    context.abort(marker.code, marker.message)
+async def _reject(context: grpc.aio.ServicerContext, marker: _Undecodable) -> NoReturn:
+    await context.abort(marker.code, marker.message)
     raise AssertionError("unreachable: context.abort raises")
 
 
 class _Checked:
-    """A request stream whose undecodable messages abort the call.
-
-    A plain iterator rather than a generator: every `next` goes on to gRPC's own iterator, also
-    after the end. An ended generator answers StopIteration without asking gRPC, and the upload
-    handler's one more receive, which is how it tells a half-close from a cancelled or broken
-    stream (files_service._confirm_end_of_stream), would never reach gRPC.
-    """
+    """A request stream whose undecodable messages abort the call (an async iterator over grpc.aio's)."""
 
     __slots__ = ("_context", "_requests")
 
-    def __init__(self, requests: Iterator[Any], context: grpc.ServicerContext) -> None:
-        self._requests = iter(requests)
+    def __init__(self, requests: AsyncIterable[Any], context: grpc.aio.ServicerContext) -> None:
+        self._requests = requests
         self._context = context
 
-    def __iter__(self) -> _Checked:
+    def __aiter__(self) -> _Checked:
         return self
 
-    def __next__(self) -> Any:
-        request = next(self._requests)
+    async def __anext__(self) -> Any:
+        request = await anext(self._requests)  # type: ignore[call-overload]  # grpc's receiver has __anext__
         if isinstance(request, _Undecodable):
-            _reject(self._context, request)
+            await _reject(self._context, request)
         return request
 
 
@@ -104,33 +98,36 @@ def handler_behaviour(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
 
 
 def _wrap_behaviour(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
-    """The handler's behaviour, checking its request (or each streamed request) first."""
+    """The handler's async behaviour, checking its request (or each streamed request) first. Streamed
+    responses come from an async generator (the only kind of streaming behaviour the emulator has)."""
     inner = handler_behaviour(handler)
     if handler.request_streaming and handler.response_streaming:
 
-        def stream_stream(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
-            yield from inner(_Checked(requests, context), context)
+        async def stream_stream(requests: AsyncIterable[Any], context: grpc.aio.ServicerContext) -> Any:
+            async for response in inner(_Checked(requests, context), context):
+                yield response
 
         return stream_stream
     if handler.request_streaming:
 
-        def stream_unary(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
-            return inner(_Checked(requests, context), context)
+        async def stream_unary(requests: AsyncIterable[Any], context: grpc.aio.ServicerContext) -> Any:
+            return await inner(_Checked(requests, context), context)
 
         return stream_unary
     if handler.response_streaming:
 
-        def unary_stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        async def unary_stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
             if isinstance(request, _Undecodable):
-                _reject(context, request)
-            yield from inner(request, context)
+                await _reject(context, request)
+            async for response in inner(request, context):
+                yield response
 
         return unary_stream
 
-    def unary_unary(request: Any, context: grpc.ServicerContext) -> Any:
+    async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
         if isinstance(request, _Undecodable):
-            _reject(context, request)
-        return inner(request, context)
+            await _reject(context, request)
+        return await inner(request, context)
 
     return unary_unary
 
@@ -154,7 +151,7 @@ def tolerant_handler(
     return grpc.unary_unary_rpc_method_handler(behaviour, **options)
 
 
-class DecodeErrorInterceptor(grpc.ServerInterceptor):
+class DecodeErrorInterceptor(grpc.aio.ServerInterceptor):
     """Turns undecodable request messages into INVALID_ARGUMENT for every method, and messages above
     `max_message_bytes` (None: no limit of its own) into RESOURCE_EXHAUSTED."""
 
@@ -162,12 +159,12 @@ class DecodeErrorInterceptor(grpc.ServerInterceptor):
         self._max_message_bytes = max_message_bytes
         self._wrapped: dict[int, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
-    def intercept_service(
+    async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
-        handler = continuation(handler_call_details)
+        handler = await continuation(handler_call_details)
         if handler is None:
             return None
         known = self._wrapped.get(id(handler))

@@ -39,9 +39,10 @@ can assert "exactly one attempt" or "the server saw the cancellation".
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,11 +119,11 @@ class Fault:
     def matches(self, method: str) -> bool:
         return self.method in ("*", method)
 
-    def fail(self, context: grpc.ServicerContext) -> None:
+    async def fail(self, context: grpc.aio.ServicerContext) -> None:
         """End the call with this fault's status (and pushback trailer, if any); never returns."""
         if self.pushback is not None:
             context.set_trailing_metadata((("grpc-retry-pushback-ms", str(self.pushback)),))
-        context.abort(self.code, self.message)
+        await context.abort(self.code, self.message)
 
 
 class FaultPlan:
@@ -161,7 +162,7 @@ class FaultPlan:
         with self._cond:
             return self._cond.wait_for(lambda: predicate(self), timeout)
 
-    def interceptor(self) -> grpc.ServerInterceptor:
+    def interceptor(self) -> grpc.aio.ServerInterceptor:
         """The server interceptor that counts calls and injects this plan's faults."""
         return _FaultInterceptor(self)
 
@@ -191,48 +192,48 @@ class FaultPlan:
 class _Call:
     """Outcome tracking of one call: the handler's result, or CANCELLED if the RPC ends first."""
 
-    def __init__(self, plan: FaultPlan, method: str, context: grpc.ServicerContext) -> None:
+    def __init__(self, plan: FaultPlan, method: str, context: grpc.aio.ServicerContext) -> None:
         self.plan, self.method = plan, method
-        self._lock = threading.Lock()
         self._recorded = False
-        self.ended = threading.Event()  # set when the RPC terminates, however it ends
-        context.add_callback(self.ended.set)
-        context.add_callback(lambda: self.finish("CANCELLED"))
+        # Runs when the RPC's task ends, also when a streamed response was left unfinished.
+        context.add_done_callback(lambda _: self.finish("CANCELLED"))  # type: ignore[arg-type]
 
     def finish(self, outcome: str) -> None:
-        with self._lock:
-            if self._recorded:
-                return
-            self._recorded = True
+        if self._recorded:  # only the loop thread records: no lock needed
+            return
+        self._recorded = True
         self.plan._record(self.method, outcome)
 
+    def ended(self, context: grpc.aio.ServicerContext, failed: bool) -> None:
+        """Record how the handler ended: its status code if it set one, else OK (or CANCELLED when
+        it raised without one, e.g. cancelled by the client)."""
+        code = _code_set(context)
+        if isinstance(code, grpc.StatusCode):
+            self.finish(code.name)
+        else:
+            self.finish("CANCELLED" if failed else "OK")
 
-def _code_set(context: grpc.ServicerContext) -> grpc.StatusCode | None:
-    """The status code the handler has set so far, if any (grpc has ServicerContext.code() since 1.38;
-    the type stubs leave it out)."""
-    code: grpc.StatusCode | None = context.code()  # type: ignore[attr-defined]
+
+def _code_set(context: grpc.aio.ServicerContext) -> grpc.StatusCode | None:
+    """The status code the handler has set so far, if any."""
+    code: grpc.StatusCode | None = context.code()
     return code
 
 
-def _status_name(context: grpc.ServicerContext) -> str:
-    code = _code_set(context)
-    return code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
-
-
-class _FaultInterceptor(grpc.ServerInterceptor):
+class _FaultInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, plan: FaultPlan) -> None:
         self.plan = plan
 
-    def intercept_service(
+    async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
-        handler = continuation(handler_call_details)
+        handler = await continuation(handler_call_details)
         if handler is None:
             return None
         method = handler_call_details.method.rsplit("/", 1)[-1]
-        faults = self.plan._start(method)
+        faults = self.plan._start(method)  # counted here, as the sync server did: calls turned away too
         serializers = {
             "request_deserializer": handler.request_deserializer,
             "response_serializer": handler.response_serializer,
@@ -248,116 +249,95 @@ class _FaultInterceptor(grpc.ServerInterceptor):
             return grpc.stream_unary_rpc_method_handler(wrapped, **serializers)
         return grpc.unary_unary_rpc_method_handler(wrapped, **serializers)
 
-    def _before(self, faults: list[Fault], context: grpc.ServicerContext, call: _Call) -> None:
+    @staticmethod
+    async def _before(faults: list[Fault], context: grpc.aio.ServicerContext) -> None:
         for fault in faults:
             if fault.action == "delay":
-                call.ended.wait(fault.amount)
+                await asyncio.sleep(fault.amount)  # a cancelled or aborted call ends it early
             elif fault.action == "fail":
-                fault.fail(context)
+                await fault.fail(context)
 
     def _wrap_unary(
         self, behavior: Callable[..., Any], method: str, faults: list[Fault], request_streaming: bool
     ) -> Callable[..., Any]:
-        def run(request: Any, context: grpc.ServicerContext) -> Any:
+        async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
             call = _Call(self.plan, method, context)
             try:
-                self._before(faults, context, call)
+                await self._before(faults, context)
                 if request_streaming:
-                    request = _abort_requests(request, context, faults)
-                    request = _stall_requests(request, faults, lambda: self.plan._hold(method), call.ended)
-                response = behavior(request, context)
+                    request = _shape_requests(request, context, faults, lambda: self.plan._hold(method))
+                response = await behavior(request, context)
                 for fault in faults:
                     if fault.action == "commit_drop":
-                        context.abort(fault.code, fault.message)
+                        await context.abort(fault.code, fault.message)
                     elif fault.action == "hold_reply":
                         self.plan._hold(method)
-                        call.ended.wait(fault.amount)
+                        await asyncio.sleep(fault.amount)
             except BaseException:
-                call.finish(_status_name(context) if _code_set(context) else "CANCELLED")
+                call.ended(context, failed=True)
                 raise
-            call.finish(_status_name(context) if _code_set(context) else "OK")
+            call.ended(context, failed=False)
             return response
 
         return run
 
     def _wrap_streaming(
         self, behavior: Callable[..., Any], method: str, faults: list[Fault]
-    ) -> Callable[..., Iterator[Any]]:
-        def run(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+    ) -> Callable[..., AsyncIterator[Any]]:
+        async def run(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             call = _Call(self.plan, method, context)
             try:
-                self._before(faults, context, call)
-                yield from _shape_responses(behavior(request, context), context, faults, call.ended)
+                await self._before(faults, context)
+                async for response in _shape_responses(behavior(request, context), context, faults):
+                    yield response
             except BaseException:
-                call.finish(_status_name(context) if _code_set(context) else "CANCELLED")
+                call.ended(context, failed=True)
                 raise
-            call.finish(_status_name(context) if _code_set(context) else "OK")
+            call.ended(context, failed=False)
 
         return run
 
 
-def _abort_requests(
-    requests: Iterator[Any], context: grpc.ServicerContext, faults: list[Fault]
-) -> Iterator[Any]:
+def _shape_requests(
+    requests: AsyncIterable[Any],
+    context: grpc.aio.ServicerContext,
+    faults: list[Fault],
+    on_stall: Callable[[], None],
+) -> AsyncIterable[Any]:
     limits = [fault for fault in faults if fault.action == "abort_upload"]
-    return _AbortingRequests(requests, context, limits) if limits else requests
-
-
-def _stall_requests(
-    requests: Iterator[Any], faults: list[Fault], on_stall: Callable[[], None], ended: threading.Event
-) -> Iterator[Any]:
     stalls = [fault for fault in faults if fault.action == "stall_upload"]
-    return _StallingRequests(requests, stalls, on_stall, ended) if stalls else requests
+    return _ShapedRequests(requests, context, limits, stalls, on_stall) if limits or stalls else requests
 
 
-class _StallingRequests:
-    """Passes upload messages through, stopping to read for `amount` seconds after `after` data
-    chunks (until the RPC ends), so the client's writes wait on flow control mid-upload."""
+class _ShapedRequests:
+    """Passes upload messages through, stopping to read for `amount` seconds after `after` data chunks
+    (`stall_upload`: the client's writes wait on flow control mid-upload; the call's end stops the
+    wait), and failing the call once `after` data chunks have arrived (`abort_upload`)."""
 
     def __init__(
         self,
-        requests: Iterator[Any],
+        requests: AsyncIterable[Any],
+        context: grpc.aio.ServicerContext,
+        limits: list[Fault],
         stalls: list[Fault],
         on_stall: Callable[[], None],
-        ended: threading.Event,
     ) -> None:
-        self.requests, self.stalls, self.on_stall, self.ended = iter(requests), list(stalls), on_stall, ended
+        self.requests, self.context = requests, context
+        self.limits, self.stalls, self.on_stall = limits, list(stalls), on_stall
         self.data_chunks = 0
 
-    def __iter__(self) -> _StallingRequests:
+    def __aiter__(self) -> _ShapedRequests:
         return self
 
-    def __next__(self) -> Any:
+    async def __anext__(self) -> Any:
         for fault in [f for f in self.stalls if self.data_chunks >= f.after]:
             self.stalls.remove(fault)
             self.on_stall()
-            self.ended.wait(fault.amount)
-        message = next(self.requests)
-        if message.WhichOneof("chunk") == "data":
-            self.data_chunks += 1
-        return message
-
-
-class _AbortingRequests:
-    """Passes upload messages through, failing the call once `after` data chunks have arrived.
-
-    A plain iterator class rather than a generator: a generator stays exhausted once it ends,
-    while the handler may ask the underlying gRPC iterator for one more message (see
-    files_service._confirm_end_of_stream).
-    """
-
-    def __init__(self, requests: Iterator[Any], context: grpc.ServicerContext, limits: list[Fault]) -> None:
-        self.requests, self.context, self.limits = iter(requests), context, limits
-        self.data_chunks = 0
-
-    def __iter__(self) -> _AbortingRequests:
-        return self
-
-    def __next__(self) -> Any:
+            await asyncio.sleep(fault.amount)
         for fault in self.limits:
             if self.data_chunks >= fault.after:
-                fault.fail(self.context)
-        message = next(self.requests)
+                await fault.fail(self.context)
+        message = await anext(self.requests)  # type: ignore[call-overload]  # grpc's receiver has __anext__
         if message.WhichOneof("chunk") == "data":
             self.data_chunks += 1
         return message
@@ -369,9 +349,9 @@ def _as_message(response: Any) -> Any:
     return files_pb2.FileContentChunk.FromString(response) if type(response) is bytes else response
 
 
-def _shape_responses(
-    responses: Iterable[Any], context: grpc.ServicerContext, faults: list[Fault], ended: threading.Event
-) -> Iterator[Any]:
+async def _shape_responses(
+    responses: AsyncIterator[Any], context: grpc.aio.ServicerContext, faults: list[Fault]
+) -> AsyncIterator[Any]:
     fail_after = min((f.after for f in faults if f.action == "fail_stream"), default=None)
     fail_code = next((f for f in faults if f.action == "fail_stream"), None)
     truncate_at = min((int(f.amount) for f in faults if f.action == "truncate"), default=None)
@@ -379,14 +359,15 @@ def _shape_responses(
     stalls = [f for f in faults if f.action == "stall"]
     reshaping = truncate_at is not None or pad > 0
     sent_chunks = sent_bytes = 0
-    for response in responses:
+    response: Any = None
+    async for response in responses:
         if reshaping:
             response = _as_message(response)
         for stall in stalls:
             if sent_chunks == stall.after:
-                ended.wait(stall.amount)
+                await asyncio.sleep(stall.amount)  # a cancelled or aborted call ends it early
         if fail_code is not None and fail_after is not None and sent_chunks >= fail_after:
-            context.abort(fail_code.code, fail_code.message)
+            await context.abort(fail_code.code, fail_code.message)
         if truncate_at is not None and hasattr(response, "data"):
             room = truncate_at - sent_bytes
             if room <= 0:
@@ -397,6 +378,6 @@ def _shape_responses(
         sent_bytes += len(getattr(response, "data", b""))
         yield response
     if fail_code is not None and fail_after is not None:
-        context.abort(fail_code.code, fail_code.message)
+        await context.abort(fail_code.code, fail_code.message)
     if pad and sent_chunks:
         yield type(response)(data=b"\0" * pad)

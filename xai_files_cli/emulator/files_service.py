@@ -16,10 +16,13 @@ Status codes (every bad input gets a defined code, never UNKNOWN):
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import errno
 import functools
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterator
+from concurrent.futures import Executor
 from typing import Any, BinaryIO, NoReturn, TypeVar
 
 import grpc
@@ -27,6 +30,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from xai_files_cli._pb import files_pb2, files_pb2_grpc
 from xai_files_cli.emulator import content, pagination
+from xai_files_cli.emulator.async_commit import AsyncPublisher
 from xai_files_cli.emulator.filters import FilterError, compile_filter
 from xai_files_cli.emulator.pdf_text import ExtractionCancelled, PdfLimits
 from xai_files_cli.emulator.storage import (
@@ -37,6 +41,7 @@ from xai_files_cli.emulator.storage import (
     PageQuery,
     Storage,
     StorageFull,
+    Upload,
     UploadCancelled,
     add_files,
 )
@@ -141,20 +146,26 @@ def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -
     raise AssertionError("unreachable: context.abort raises")
 
 
-def abort_for_storage_error(context: grpc.ServicerContext, error: Exception) -> NoReturn:
-    """Turn a database or disk failure into a defined status instead of UNKNOWN."""
+def storage_error_status(error: Exception) -> tuple[grpc.StatusCode, str]:
+    """The defined status (instead of UNKNOWN) of a database or disk failure, and its message."""
     if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
-        _abort(context, grpc.StatusCode.UNAVAILABLE, "the server's database is busy; try again")
+        return grpc.StatusCode.UNAVAILABLE, "the server's database is busy; try again"
     disk_full = (isinstance(error, OSError) and error.errno in _DISK_FULL_ERRNOS) or (
         isinstance(error, sqlite3.OperationalError) and "disk is full" in str(error)  # SQLITE_FULL
     )
     if disk_full:
-        _abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, "no space left on the server's disk")
+        return grpc.StatusCode.RESOURCE_EXHAUSTED, "no space left on the server's disk"
     what = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
-    _abort(context, grpc.StatusCode.INTERNAL, f"server storage error: {what}")
+    return grpc.StatusCode.INTERNAL, f"server storage error: {what}"
+
+
+def abort_for_storage_error(context: grpc.ServicerContext, error: Exception) -> NoReturn:
+    """End a sync handler's call with the status of a database or disk failure."""
+    _abort(context, *storage_error_status(error))
 
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
+_Result = TypeVar("_Result")
 
 
 def _storage_errors(method: _Method) -> _Method:
@@ -180,91 +191,164 @@ def _guard_stream(stream: Iterator[Any], context: grpc.ServicerContext) -> Itera
         abort_for_storage_error(context, error)
 
 
-def _confirm_end_of_stream(
-    requests: Iterator[files_pb2.UploadFileChunk], context: grpc.ServicerContext
-) -> None:
-    """Refuse to commit when the request stream may have ended by a failed receive.
+async def _confirm_end_of_stream(context: grpc.aio.ServicerContext[Any, Any]) -> None:
+    """Ask gRPC for one more message after the request stream ended.
 
-    grpc-python ends the request iterator the same way for a clean half-close and for a stream
-    that did not finish: cancelled by the client, cut by a dead connection (a client killed with
-    the stream open), or a receive that failed in the transport (a message above the transport's
-    receive limit: the client then gets RESOURCE_EXHAUSTED). Messages above the API's limit but
-    within the transport's are refused by the handler itself (decoding.py), deterministically. For
-    the rest this asks gRPC for one more message: in practice gRPC completes that receive only
-    after the cancellation, so it raises for a stream that did not finish. Every wrapper around the
-    request iterator must therefore pass a `next` after the end on to gRPC (an ended generator
-    would not). `_roll_back_if_call_ended` checks again after the commit.
+    grpc.aio ends a request stream the same way for a clean half-close and for a stream that did
+    not finish (cancelled by the client, cut by a dead connection, a receive the transport refused);
+    the cancellation that tells them apart reaches the handler's task a moment later, at an await.
+    This receive is one such await before the commit, which is another (`FilesServicer._commit`).
+    Messages above the API's limit but within the transport's are refused by the handler itself
+    (decoding.py), deterministically.
     """
-    extra = next(requests, None)
-    if extra is not None:  # a message after the stream ended cannot happen; refuse to guess
-        _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "unexpected message after the end of the upload")
-    if not context.is_active():
-        _abort(context, grpc.StatusCode.CANCELLED, "the call ended before the upload completed")
+    extra = await context.read()
+    if extra is not grpc.aio.EOF:  # a message after the stream ended cannot happen; refuse to guess
+        await context.abort(
+            grpc.StatusCode.INVALID_ARGUMENT, "unexpected message after the end of the upload"
+        )
+
+
+class _Wanted:
+    """Whether an upload is still wanted: set on the loop, asked by the commit's thread."""
+
+    __slots__ = ("still",)
+
+    def __init__(self) -> None:
+        self.still = True
+
+    def __call__(self) -> bool:
+        return self.still
+
+
+async def _finished(job: Awaitable[_Result]) -> _Result:
+    """`job`'s result; when this task is cancelled meanwhile, the cancellation goes on only once `job`
+    has finished (a thread still working on an upload must be done before the upload is aborted)."""
+    try:
+        return await asyncio.shield(job)
+    except asyncio.CancelledError:
+        await _despite_cancellation(job)
+        raise
+
+
+async def _despite_cancellation(job: Awaitable[_Result]) -> _Result | None:
+    """`job`'s result once it has finished, however often this task is cancelled meanwhile; None if
+    it failed (its own error was handled where it happened)."""
+    future = asyncio.ensure_future(job)
+    while not future.done():
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.shield(future)
+    return None if future.cancelled() or future.exception() is not None else future.result()
 
 
 class FilesServicer(files_pb2_grpc.FilesServicer):
     """Implements every Files RPC against one Storage."""
 
     def __init__(
-        self, storage: Storage, public_url_base: Callable[[], str], pdf_limits: PdfLimits | None = None
+        self,
+        storage: Storage,
+        public_url_base: Callable[[], str],
+        pdf_limits: PdfLimits | None = None,
+        executor: Executor | None = None,
     ) -> None:
         """`public_url_base()` gives e.g. `http://127.0.0.1:50052/public/`, where the data dir's public
         links are served over HTTP (public_http.py);
-        `pdf_limits` bound the text extraction of PDFs for DOWNLOAD_FORMAT_TEXT."""
+        `pdf_limits` bound the text extraction of PDFs for DOWNLOAD_FORMAT_TEXT;
+        `executor` runs the blocking part of the async handlers (None: the loop's default executor)."""
         self.storage = storage
         self.public_url_base = public_url_base
         self.pdf_limits = pdf_limits or PdfLimits()
+        self.executor = executor
+        self.publisher = AsyncPublisher(storage, executor)
 
     # -- UploadFile ----------------------------------------------------------------------------
 
-    @_storage_errors
-    def UploadFile(self, request_iterator, context):
-        requests = iter(request_iterator)
-        first = next(requests, None)
+    async def UploadFile(
+        self,
+        request_iterator: AsyncIterable[files_pb2.UploadFileChunk],
+        context: grpc.aio.ServicerContext[files_pb2.UploadFileChunk, files_pb2.File],
+    ) -> files_pb2.File:
+        """An upload, on the server's event loop: the messages are checked and their data kept (in
+        memory, or a temp file for a large one) as they arrive; the commit, with its fsync, runs on the
+        thread pool. A call that ends before the commit finished stores nothing (see `_commit`)."""
+        requests = request_iterator.__aiter__()
+        first = await anext(requests, None)
         if first is None:
-            _abort(
-                context,
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "empty upload stream: the first message must be init",
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, "empty upload stream: the first message must be init"
             )
         if first.WhichOneof("chunk") != "init":
-            _abort(
-                context, grpc.StatusCode.INVALID_ARGUMENT, "the first upload message must be init, not data"
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, "the first upload message must be init, not data"
             )
         init = first.init
         problem = filename_problem(init.name)
         if problem is None and init.HasField("expires_after"):
             problem = ttl_problem(init.expires_after)
         if problem is not None:
-            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, problem)
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
         ttl = init.expires_after if init.HasField("expires_after") else None
         try:
             with self.storage.begin_upload(init.name, ttl) as upload:
-                for index, message in enumerate(requests, start=2):
+                index = 1
+                async for message in requests:
+                    index += 1
                     kind = message.WhichOneof("chunk")
                     if kind != "data":
                         what = "a second init" if kind == "init" else "an empty chunk (neither init nor data)"
-                        _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"upload message {index} is {what}")
+                        await context.abort(
+                            grpc.StatusCode.INVALID_ARGUMENT, f"upload message {index} is {what}"
+                        )
                     upload.write(message.data)
-                _confirm_end_of_stream(requests, context)
-                record = upload.commit(still_wanted=context.is_active)
-            self._roll_back_if_call_ended(record, context)
+                await _confirm_end_of_stream(context)
+                record = await self._commit(upload)
         except UploadCancelled:
-            _abort(context, grpc.StatusCode.CANCELLED, "the call ended before the upload completed")
-        except FileTooLarge as error:
-            _abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
-        except StorageFull as error:
-            _abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
+            await context.abort(grpc.StatusCode.CANCELLED, "the call ended before the upload completed")
+        except (FileTooLarge, StorageFull) as error:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
+        except (sqlite3.Error, OSError) as error:
+            await context.abort(*storage_error_status(error))
         return to_proto(record)
 
-    def _roll_back_if_call_ended(self, record: FileRecord, context: grpc.ServicerContext) -> None:
-        """Delete a just-committed upload (row, then blob, as any delete) when its call has ended
-        meanwhile: the client was told the upload failed (e.g. a message above the transport's
-        receive limit, whose cancellation grpc processed only now), so the file must not stay."""
-        if context.is_active():
-            return
-        self.storage.delete(record.id)
-        _abort(context, grpc.StatusCode.CANCELLED, "the call ended before the upload completed")
+    async def _commit(self, upload: Upload) -> FileRecord:
+        """Commit `upload`: its fsync (if it has a temp file) on the thread pool, then its row with the
+        uploads committing at the same time (async_commit.py). When the call is cancelled meanwhile
+        (the client went away, or its stream was cut: grpc may tell that only after the stream seemed
+        to end), the group is told so before it inserts the row, and a row it inserted anyway is
+        deleted before the cancellation goes on: a cancelled upload is never stored."""
+        wanted = _Wanted()
+        loop = asyncio.get_running_loop()
+        try:
+            if upload.is_inline:
+                upload.make_durable(wanted)  # nothing to fsync: no wait
+            else:
+                await _finished(loop.run_in_executor(self.executor, upload.make_durable, wanted))
+            ticket, published = self.publisher.submit(upload)
+        except BaseException as error:
+            upload.fail_commit(error)
+        try:
+            await asyncio.shield(published)
+            await asyncio.sleep(0)  # a cancellation grpc has just seen reaches this task here
+        except asyncio.CancelledError:
+            wanted.still = False
+            await _despite_cancellation(published)
+            if ticket.error is None:  # its row is in: remove it as any delete does (row, then blob)
+                upload.published()
+                await _despite_cancellation(self._in_pool(loop, self.storage.delete, upload.file_id))
+            else:
+                upload.abort()
+            raise
+        if ticket.error is not None:
+            upload.fail_commit(ticket.error)
+        return upload.published()
+
+    def _in_pool(self, loop: asyncio.AbstractEventLoop, function: Callable[..., Any], *args: Any) -> Any:
+        """`function(*args)` on the thread pool, or here when the pool is shut down (the server stops)."""
+        try:
+            return loop.run_in_executor(self.executor, function, *args)
+        except RuntimeError:
+            future = loop.create_future()
+            future.set_result(function(*args))
+            return future
 
     # -- ListFiles -----------------------------------------------------------------------------
 

@@ -5,8 +5,11 @@ SDK uses gRPC *local* credentials for `localhost:` targets, which work against i
 certificate and key are configured (`xai serve --tls-cert PEM --tls-key PEM`), 20 MiB
 message limits (the handlers enforce the receive limit: see `TRANSPORT_RECEIVE_BYTES`), keepalive
 rules that accept the SDK's 30 s pings, no SO_REUSEPORT (a taken port is an error, never a silently
-shared one), a bounded thread pool and `maximum_concurrent_rpcs` (the excess gets
-RESOURCE_EXHAUSTED instead of queueing).
+shared one), and `maximum_concurrent_rpcs` (the excess gets RESOURCE_EXHAUSTED instead of queueing).
+
+The server is a grpc.aio one on an event-loop thread of its own (loop_server.py): UploadFile runs on
+that loop, its commit (with the fsync) on a bounded thread pool, which also runs every other handler
+as blocking code (sync_bridge.py).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from xai_files_cli.emulator.decoding import DecodeErrorInterceptor
 from xai_files_cli.emulator.faults import ENV_VAR as FAULTS_ENV_VAR
 from xai_files_cli.emulator.faults import FaultPlan
 from xai_files_cli.emulator.files_service import FilesServicer, add_files_servicer
+from xai_files_cli.emulator.loop_server import LoopServer
 from xai_files_cli.emulator.pdf_text import PdfLimits
 from xai_files_cli.emulator.public_http import (
     PUBLIC_HOST,
@@ -103,7 +107,7 @@ class ServerConfig:
 class RunningServer:
     """A started emulator. `target` is what clients dial (`127.0.0.1:PORT`)."""
 
-    server: grpc.Server
+    server: LoopServer
     host: str
     port: int
     api_key: str | None
@@ -135,9 +139,10 @@ class RunningServer:
         self._stop_sweeper.set()
         if self.public_links is not None:
             self.public_links.stop()
-        stopped = self.server.stop(grace)  # the port is closed now; calls in flight keep running
+        stopped = self.server.begin_stop(grace)  # the port is closed now; calls in flight keep running
         log.info("stopping: new calls are refused; calls in flight get %g s", grace or 0)
-        stopped.wait()
+        stopped.result()
+        self.server.close_loop()
         # Handlers notice the cancellation at their next read/write; give them a moment to clean up.
         waiter = threading.Thread(target=self._executor.shutdown, kwargs={"wait": True}, daemon=True)
         waiter.start()
@@ -204,7 +209,7 @@ def start_server(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -
             raise UsageError("fault injection is only available on a loopback bind")
     credentials = tls_credentials(config)
     storage = open_storage(config)
-    interceptors: list[grpc.ServerInterceptor] = []
+    interceptors: list[grpc.aio.ServerInterceptor] = []
     if config.faults is not None:
         interceptors.append(config.faults.interceptor())  # outermost: counts every call
     if config.api_key is not None:
@@ -212,12 +217,6 @@ def start_server(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -
     interceptors.append(DecodeErrorInterceptor(MAX_MESSAGE_BYTES))  # innermost: auth is decided first
     executor = futures.ThreadPoolExecutor(
         max_workers=config.max_concurrent_rpcs, thread_name_prefix="xai-emulator"
-    )
-    server = grpc.server(
-        executor,
-        interceptors=interceptors,
-        options=server_options(),
-        maximum_concurrent_rpcs=config.max_concurrent_rpcs,
     )
     try:
         public_links = start_public_links(storage, config.public_port) if config.serve_public_links else None
@@ -227,7 +226,13 @@ def start_server(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -
         raise BindError(
             f"cannot serve public links on {PUBLIC_HOST}:{config.public_port}: {error.strerror or error}"
         ) from None
-    servicer = FilesServicer(storage, _public_url_base(storage, public_links), config.pdf_limits)
+    server = LoopServer(
+        executor,
+        interceptors=interceptors,
+        options=server_options(),
+        maximum_concurrent_rpcs=config.max_concurrent_rpcs,
+    )
+    servicer = FilesServicer(storage, _public_url_base(storage, public_links), config.pdf_limits, executor)
     add_files_servicer(servicer, server)
     _register_extra_services(server, storage, config.pdf_limits)
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -241,6 +246,7 @@ def start_server(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -
     if not actual or (port and actual != port):
         if public_links is not None:
             public_links.stop()
+        server.stop(None)
         storage.close()
         executor.shutdown(wait=False)
         raise BindError(f"cannot listen on {address}: address in use or unavailable")
@@ -311,7 +317,7 @@ def _sweep_periodically(storage: Storage, stop: threading.Event) -> None:
             log.warning("expiry sweep failed", exc_info=True)
 
 
-def _register_extra_services(server: grpc.Server, storage: Storage, pdf_limits: PdfLimits) -> None:
+def _register_extra_services(server: LoopServer, storage: Storage, pdf_limits: PdfLimits) -> None:
     """Add Chat/Models services when the chat_service module exists (written separately)."""
     try:
         from xai_files_cli.emulator.chat_service import register as register_chat

@@ -52,7 +52,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 from xai_files_cli._pb import files_pb2
 from xai_files_cli.emulator import content
@@ -988,18 +988,31 @@ class Upload:
         False aborts the upload with UploadCancelled, e.g. when the call was cancelled because a
         message was too large, which grpc may report only after the request stream has ended.
         """
-        self._still_wanted = still_wanted or _always
         try:
-            if self._file is not None:
-                self._file.flush()
-                os.fsync(self._file.fileno())
-            self._content_type = content.sniff_content_type(self._head, self.filename)
+            self.make_durable(still_wanted)
             self.storage._publisher.submit(self)
-        except OSError as error:
+        except BaseException as error:
+            self.fail_commit(error)
+        return self.published()
+
+    def make_durable(self, still_wanted: Callable[[], bool] | None = None) -> None:
+        """The commit's own first step (see `commit`): fsync the temp file, if any, and sniff the type.
+        The grouped step (`Storage._publish`) follows, then `published`, or `fail_commit` on an error."""
+        self._still_wanted = still_wanted or _always
+        if self._file is not None:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        self._content_type = content.sniff_content_type(self._head, self.filename)
+
+    def fail_commit(self, error: BaseException) -> NoReturn:
+        """Abort after a failed commit step and raise the failure (StorageFull for a full disk)."""
+        if isinstance(error, OSError):
             self._fail_on_disk_error(error)
-        except BaseException:
-            self.abort()
-            raise
+        self.abort()
+        raise error
+
+    def published(self) -> FileRecord:
+        """The commit's last step, once its group inserted the row: the upload is done."""
         assert self.record is not None, "a published upload has its row"
         self._done = True
         self._chunks = None
@@ -1041,7 +1054,7 @@ class Upload:
             with contextlib.suppress(sqlite3.Error, RuntimeError):
                 self.storage._drop_intent(self.file_id)
 
-    def _fail_on_disk_error(self, error: OSError) -> None:
+    def _fail_on_disk_error(self, error: OSError) -> NoReturn:
         self.abort()
         if error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
             raise StorageFull("no space left on the server's disk") from None

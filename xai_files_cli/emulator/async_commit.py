@@ -1,0 +1,79 @@
+"""Group commit for uploads handled on an event loop: the uploads that reach their commit while a group
+is being published wait on the loop, and the next group (all of them, up to MAX_GROUP) is published
+by one job on the thread pool: one transaction and one fsync, and one hand-off between the loop and
+a thread, for the whole group.
+
+The same idea as group_commit.GroupCommit, whose waiting is done by a thread per upload; here an
+upload waiting for its group costs no thread at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+
+from xai_files_cli.emulator.group_commit import MAX_GROUP, Ticket
+from xai_files_cli.emulator.storage import Storage, Upload
+
+_Group = list[tuple[Ticket[Upload], "asyncio.Future[None]"]]
+
+
+class AsyncPublisher:
+    """Publishes the uploads of one store in groups, from one event loop (not thread-safe: every call
+    comes from that loop)."""
+
+    def __init__(self, storage: Storage, executor: Executor | None, max_group: int = MAX_GROUP) -> None:
+        self._storage = storage
+        self._executor = executor
+        self._max_group = max_group
+        self._queue: _Group = []
+        self._running = False
+
+    def submit(self, upload: Upload) -> tuple[Ticket[Upload], asyncio.Future[None]]:
+        """Queue `upload` (after `Upload.make_durable`) for the next group; the future is done when its
+        group was published, and the ticket's `error` then tells whether its own part failed."""
+        ticket = Ticket(upload)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((ticket, done))
+        if not self._running:  # the uploads reaching their commit in this turn of the loop join it
+            self._running = True
+            asyncio.get_running_loop().call_soon(self._publish_next)
+        return ticket, done
+
+    def _publish_next(self) -> None:
+        group, self._queue = self._queue[: self._max_group], self._queue[self._max_group :]
+        if not group:
+            self._running = False
+            return
+        self._running = True
+        loop = asyncio.get_running_loop()
+        tickets = [ticket for ticket, _ in group]
+        try:
+            job = loop.run_in_executor(self._executor, _publish_group, self._storage._publish, tickets)
+        except RuntimeError as error:  # the pool is shut down: the server is stopping
+            for ticket in tickets:
+                ticket.error = error
+            loop.call_soon(self._published, group)
+            return
+        job.add_done_callback(lambda _: self._published(group))
+
+    def _published(self, group: _Group) -> None:
+        for _, done in group:
+            if not done.done():
+                done.set_result(None)
+        self._publish_next()
+
+
+def _publish_group(
+    publish: Callable[[Sequence[Ticket[Upload]]], None], tickets: list[Ticket[Upload]]
+) -> None:
+    """Run `publish` over a group; a failure of the group's shared steps fails every upload without an
+    error of its own."""
+    try:
+        publish(tickets)
+    except BaseException as error:
+        shared = error if isinstance(error, Exception) else RuntimeError("the commit was interrupted")
+        for ticket in tickets:
+            if ticket.error is None:
+                ticket.error = shared
