@@ -91,6 +91,9 @@ def test_ls_with_a_filter_matching_nothing_says_so_on_a_tty(old_and_new) -> None
             "invalid --older-than 'soon': use SECONDS or a duration such as 1h, 12h, 2d",
         ),
         (["--name", ""], "--name must not be empty"),
+        # More digits than a decimal's default precision: rounding them used to raise (a traceback).
+        (["--larger-than", "9" * 29], f"invalid --larger-than '{'9' * 29}': too large"),
+        (["--smaller-than", "9" * 20 + "TiB"], f"invalid --smaller-than '{'9' * 20}TiB': too large"),
     ],
 )
 def test_bad_filter_values_exit_2(xai, args: list[str], message: str) -> None:

@@ -134,12 +134,10 @@ def parse_size(text: str, flag: str) -> int:
     if not prefix and "." in number and Decimal(number) != Decimal(number).to_integral_value():
         raise UsageError(f"invalid {flag} {text!r}: not a whole number of bytes")
     base = 1024 if binary else 1000
-    value = (Decimal(number) * base ** _SIZE_POWERS[(prefix or "").lower()]).quantize(
-        Decimal(1), rounding=ROUND_HALF_UP
-    )
-    if value > MAX_SIZE:
+    exact = Decimal(number) * base ** _SIZE_POWERS[(prefix or "").lower()]
+    if exact > MAX_SIZE:  # checked first: rounding a number of more than 28 digits raises
         raise UsageError(f"invalid {flag} {text!r}: too large")
-    return int(value)
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 class Size(ParamType):
