@@ -195,7 +195,7 @@ def batch_upload(
         hidden=hidden,
         excludes=tuple(exclude or ()),
     )
-    _finish_items(total, failures, "uploaded")
+    _finish_items(total, failures, "planned" if dry_run else "uploaded")
 
 
 # -- ls -------------------------------------------------------------------------------------------

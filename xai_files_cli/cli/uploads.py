@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import re
@@ -130,18 +131,31 @@ class Collected:
     def __init__(self) -> None:
         self.items = UploadItems()
         self.left_out: Counter[str] = Counter()
+        self.unreadable: list[XaiError] = []  # folders that could not be listed: failures of the run
 
     def left_out_line(self) -> str | None:
-        """`skipped 3 hidden paths (--hidden includes them) and 1 path matching --exclude`."""
+        """`skipped 3 hidden paths (--hidden includes them), 1 path matching --exclude and ...`."""
+        count = self.left_out
         parts = []
-        hidden, excluded = self.left_out["hidden"], self.left_out["excluded"]
-        if hidden:
+        if count["hidden"]:
+            them = "it" if count["hidden"] == 1 else "them"
+            parts.append(f"{count['hidden']} hidden {_paths(count['hidden'])} (--hidden includes {them})")
+        if count["excluded"]:
+            parts.append(f"{count['excluded']} {_paths(count['excluded'])} matching --exclude")
+        if count["special"]:
             parts.append(
-                f"{hidden} hidden {_paths(hidden)} (--hidden includes {'it' if hidden == 1 else 'them'})"
+                f"{count['special']} {_paths(count['special'])} not a regular file (FIFO, socket or device)"
             )
-        if excluded:
-            parts.append(f"{excluded} {_paths(excluded)} matching --exclude")
-        return "skipped " + " and ".join(parts) if parts else None
+        if count["linked folder"]:
+            linked = count["linked folder"]
+            parts.append(f"{linked} symbolic {'link' if linked == 1 else 'links'} to a folder (not followed)")
+        if count["broken"]:
+            parts.append(f"{count['broken']} broken symbolic {'link' if count['broken'] == 1 else 'links'}")
+        if count["manifest"]:
+            parts.append("the --manifest file")
+        if not parts:
+            return None
+        return "skipped " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
 
 
 def _paths(count: int) -> str:
@@ -162,7 +176,7 @@ def _excluded(name: str, patterns: tuple[str, ...]) -> bool:
 
 
 def collect_upload_items(
-    args: list[str], *, hidden: bool = False, excludes: tuple[str, ...] = ()
+    args: list[str], *, hidden: bool = False, excludes: tuple[str, ...] = (), manifest: str | None = None
 ) -> Collected:
     """Expand files, directories (recursively) and glob patterns into upload items, in a stable order.
 
@@ -171,13 +185,16 @@ def collect_upload_items(
     entries (a name starting with `.`) are left out unless `hidden`; `excludes` leave out matching
     files and whole directories anywhere. A missing path, a pattern matching nothing, or a
     non-regular file named explicitly is a usage error (exit 2) reported before anything is uploaded.
+    Inside directories, FIFOs, sockets, devices and broken links are left out (and counted), a
+    subfolder that cannot be listed is a failure of the run (`Collected.unreadable`), and the
+    `manifest` file being written is never uploaded.
 
     What the walk builds besides the items (a key per file to drop duplicates) is freed on return:
     no closure refers to itself, so nothing waits for the garbage collector, which a long batch
     would otherwise run only after holding all of it through the uploads.
     """
     collected = Collected()
-    walk = _Walk(collected.left_out, hidden=hidden, excludes=excludes)
+    walk = _Walk(collected, hidden=hidden, excludes=excludes, manifest=manifest)
     for arg in args:
         literal = Path(arg)
         if _GLOB_CHARS.search(arg) and not literal.exists():
@@ -197,11 +214,15 @@ def collect_upload_items(
 class _Walk:
     """The files found so far, by real path (the first path and name of each), and what was left out."""
 
-    def __init__(self, left_out: Counter[str], *, hidden: bool, excludes: tuple[str, ...]) -> None:
+    def __init__(
+        self, collected: Collected, *, hidden: bool, excludes: tuple[str, ...], manifest: str | None
+    ) -> None:
         self.found: dict[str, tuple[str, str | None]] = {}
-        self._left_out = left_out
+        self._left_out = collected.left_out
+        self._unreadable = collected.unreadable
         self._hidden = hidden
         self._excludes = excludes
+        self._manifest = os.path.realpath(manifest) if manifest else None
 
     def add(self, path: Path, explicit: bool) -> None:
         """A path given on the command line (or matched by a glob): a folder is walked."""
@@ -223,7 +244,14 @@ class _Walk:
         if self._excludes and _excluded(path.name, self._excludes):
             self._left_out["excluded"] += 1
         else:
-            self.found.setdefault(os.path.realpath(path), (str(path), None))
+            self._found(os.path.realpath(path), str(path), None)
+
+    def _found(self, key: str, path: str, name: str | None) -> None:
+        """A file to upload (by real path: the first path and name seen), unless it is the manifest."""
+        if key == self._manifest:
+            self._left_out["manifest"] += 1
+        else:
+            self.found.setdefault(key, (path, name))
 
     def _folders(self, top: str, real: str) -> None:
         """Each folder's files (sorted), then its subfolders, depth first; symlinked folders are not
@@ -239,7 +267,9 @@ class _Walk:
         try:
             with os.scandir(folder) as listing:
                 entries = sorted(listing, key=_entry_name)
-        except OSError:
+        except OSError as error:
+            reason = "permission denied" if error.errno in (errno.EACCES, errno.EPERM) else error.strerror
+            self._unreadable.append(UsageError(f"cannot read folder {folder}: {reason}", path=folder))
             return []
         subfolders = []
         for entry in entries:
@@ -249,15 +279,26 @@ class _Walk:
                 self._left_out[reason] += 1
             elif entry.is_dir(follow_symlinks=False):
                 subfolders.append((entry.path, f"{relative}/", os.path.join(real, entry.name)))
-            elif entry.is_file():  # follows a symlink to a file; skips FIFOs, sockets, devices
+            elif entry.is_file():  # follows a symlink to a file
                 key = os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(real, entry.name)
-                self.found.setdefault(key, (entry.path, relative))
+                self._found(key, entry.path, relative)
+            else:
+                self._left_out[_not_a_file(entry)] += 1
         return subfolders
 
     def _leave_out(self, entry: str, relative: str) -> str | None:
         if not self._hidden and entry.startswith("."):
             return "hidden"
         return "excluded" if self._excludes and _excluded(relative, self._excludes) else None
+
+
+def _not_a_file(entry: os.DirEntry[str]) -> str:
+    """Why a folder entry that is neither a file nor a folder is left out."""
+    if not entry.is_symlink():
+        return "special"  # FIFO, socket, device
+    if entry.is_dir():
+        return "linked folder"  # not followed: it could lead out of the tree or round in a loop
+    return "special" if os.path.exists(entry.path) else "broken"
 
 
 def _entry_name(entry: os.DirEntry[str]) -> str:
@@ -460,23 +501,29 @@ def batch_upload_paths(
     excludes: tuple[str, ...],
 ) -> tuple[int, list[XaiError]]:
     """`xai files batch-upload`: collect, plan, skip or upload each file; (items, failures)."""
-    collected = collect_upload_items(paths, hidden=hidden, excludes=excludes)
+    from xai_files_cli.cli.reporting import report_error
+
+    collected = collect_upload_items(paths, hidden=hidden, excludes=excludes, manifest=options.manifest)
     line = collected.left_out_line()
     if line:
         app_ctx.say.info(line)
+    for error in collected.unreadable:  # reported first: the run goes on with what could be read
+        report_error(app_ctx, error)
     items = collected.items
     if not items:
         if options.dry_run:
             UploadRun(app_ctx, options, "batch-upload").show_plan([])
-        else:
+        elif not collected.unreadable:
             app_ctx.say.info("no files to upload")
-        return 0, []
+        return len(collected.unreadable), collected.unreadable
     run = UploadRun(app_ctx, options, "batch-upload")
+    for error in collected.unreadable:
+        run.annotate(error.path or "", error)
     try:
         _batch(run, items, concurrency)
     finally:
         run.close()
-    return len(items), run.failures
+    return len(items) + len(collected.unreadable), [*collected.unreadable, *run.failures]
 
 
 def _batch(run: UploadRun, items: UploadItems, concurrency: int) -> None:
