@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tests.support.cli import run_xai
 from tests.support.constants import PYTHON, REPO_ROOT, TEST_KEY
-from tests.support.emulator import seed_many
+from tests.support.emulator import seed, seed_many
 from tests.support.listing_proxy import ListingProxy
 from tests.support.processes import xai_command, xai_subprocess_env
 from tests.support.tmux import TmuxSession
@@ -208,3 +208,14 @@ def test_streamed_json_text_is_what_the_encoder_writes(values: list[dict]) -> No
     assert streams.stdout_text() == expected
     for line, value in zip(streams.stdout_text().splitlines(), values, strict=True):
         assert json.loads(line) == value
+
+
+def test_a_long_table_gives_names_the_room_left_even_when_its_first_screen_has_short_ones(
+    xai, server: RunningServer
+) -> None:
+    oldest = seed(server, "annual-plan.txt")  # 15 cells: shown last, after a screenful of short names
+    seed_many(server, (f"n{i}.txt" for i in range(60)))
+    result = xai("files", "ls", "--all", stdout_tty=True)
+    assert (result.code, result.stderr) == (0, "")
+    last = result.stdout.splitlines()[-1]
+    assert last.split()[:2] == [oldest, "annual-plan.txt"]

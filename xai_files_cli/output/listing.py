@@ -2,9 +2,9 @@
 
 A listing that fits one screen is the ordinary fitted table (`output.files`). A longer one is never
 built whole: the first screenful fixes the column widths (fitted to the terminal by
-`output.files.fit_columns`), then rows are written a chunk at a time, through the user's pager
-when there is one (`output.pager`). Only NAME is ever cut (with an ellipsis); a later id, size or
-time wider than its column is written whole rather than cut.
+`output.files.fit_columns`; NAME gets all the room left), then rows are written a chunk at a
+time, through the user's pager when there is one (`output.pager`). Only NAME is ever cut (with an
+ellipsis); a later id, size or time wider than its column is written whole rather than cut.
 """
 
 from __future__ import annotations
@@ -80,10 +80,14 @@ def _write_footer(write: Callable[[str], object], text: str | None) -> None:
 
 
 def _steady_widths(files: Sequence[FileInfo], width: int) -> list[int | None]:
-    """Column widths for the whole listing, from its first rows and the usual widest values."""
+    """Column widths for the whole listing, from its first rows and the usual widest values; NAME
+    takes all the room the others leave, since a longer name may come further down."""
     columns = file_views.FILE_COLUMNS
     natural = file_views.natural_widths(columns, file_views.file_rows(files))
-    natural = [max(w, _STEADY_WIDTHS.get(c.header, 0)) for c, w in zip(columns, natural, strict=True)]
+    natural = [
+        width if c.shrinks else max(w, _STEADY_WIDTHS.get(c.header, 0))
+        for c, w in zip(columns, natural, strict=True)
+    ]
     return file_views.fit_columns(columns, natural, width)
 
 
