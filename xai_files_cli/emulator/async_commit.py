@@ -16,7 +16,33 @@ from concurrent.futures import Executor
 from xai_files_cli.emulator.group_commit import MAX_GROUP, Ticket
 from xai_files_cli.emulator.storage import Storage, Upload
 
-_Group = list[tuple[Ticket[Upload], "asyncio.Future[None]"]]
+
+class PendingCommit:
+    """One upload queued for a group: `ticket.error` tells, once `published`, whether its part failed."""
+
+    __slots__ = ("_waiters", "published", "ticket")
+
+    def __init__(self, upload: Upload) -> None:
+        self.ticket = Ticket(upload)
+        self.published = False
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def wait(self) -> asyncio.Future[None]:
+        """A future done once the upload's group has been published (a new one each time: cancelling
+        one wait leaves the others)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.published:
+            future.set_result(None)
+        else:
+            self._waiters.append(future)
+        return future
+
+    def _finish(self) -> None:
+        self.published = True
+        for future in self._waiters:
+            if not future.done():
+                future.set_result(None)
+        self._waiters.clear()
 
 
 class AsyncPublisher:
@@ -27,19 +53,17 @@ class AsyncPublisher:
         self._storage = storage
         self._executor = executor
         self._max_group = max_group
-        self._queue: _Group = []
+        self._queue: list[PendingCommit] = []
         self._running = False
 
-    def submit(self, upload: Upload) -> tuple[Ticket[Upload], asyncio.Future[None]]:
-        """Queue `upload` (after `Upload.make_durable`) for the next group; the future is done when its
-        group was published, and the ticket's `error` then tells whether its own part failed."""
-        ticket = Ticket(upload)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((ticket, done))
+    def submit(self, upload: Upload) -> PendingCommit:
+        """Queue `upload` (after `Upload.make_durable`) for the next group."""
+        pending = PendingCommit(upload)
+        self._queue.append(pending)
         if not self._running:  # the uploads reaching their commit in this turn of the loop join it
             self._running = True
             asyncio.get_running_loop().call_soon(self._publish_next)
-        return ticket, done
+        return pending
 
     def _publish_next(self) -> None:
         group, self._queue = self._queue[: self._max_group], self._queue[self._max_group :]
@@ -48,7 +72,7 @@ class AsyncPublisher:
             return
         self._running = True
         loop = asyncio.get_running_loop()
-        tickets = [ticket for ticket, _ in group]
+        tickets = [pending.ticket for pending in group]
         try:
             job = loop.run_in_executor(self._executor, _publish_group, self._storage._publish, tickets)
         except RuntimeError as error:  # the pool is shut down: the server is stopping
@@ -58,10 +82,9 @@ class AsyncPublisher:
             return
         job.add_done_callback(lambda _: self._published(group))
 
-    def _published(self, group: _Group) -> None:
-        for _, done in group:
-            if not done.done():
-                done.set_result(None)
+    def _published(self, group: list[PendingCommit]) -> None:
+        for pending in group:
+            pending._finish()
         self._publish_next()
 
 

@@ -1,16 +1,17 @@
 """Requests that cannot be decoded get INVALID_ARGUMENT, as bad input should, instead of INTERNAL;
 requests above the API's message limit get RESOURCE_EXHAUSTED, deterministically.
 
-grpc-python answers INTERNAL ("Exception deserializing request!") when a request message does not
-parse, e.g. a string field holding bytes that are not UTF-8 (a non-UTF-8 filename sent by a raw
-client). This interceptor wraps every handler's request deserializer so that a message that does
-not parse becomes a marker, and the handler, on meeting the marker (the request of a unary call,
-or any message of a request stream), aborts with INVALID_ARGUMENT naming the message type.
+grpc-python answers INTERNAL or UNKNOWN when a request message does not parse, e.g. a string field
+holding bytes that are not UTF-8 (a non-UTF-8 filename sent by a raw client). This interceptor wraps
+every handler's request deserializer so that a message that does not parse becomes a marker: the
+request of a unary call is checked before the handler runs; for a request stream the handler's
+receive raises the marker, which ends the handler (an upload is then discarded). Either way the call
+ends with INVALID_ARGUMENT naming the message type.
 Register it innermost (after the auth interceptor), so an unauthenticated caller still gets
 UNAUTHENTICATED whatever it sends.
 
 With `max_message_bytes`, a request message whose serialized size is above it becomes a marker too
-(it is not parsed), and the handler aborts with RESOURCE_EXHAUSTED in grpc's own words. The server's
+(it is not parsed), and the call ends with RESOURCE_EXHAUSTED in grpc's own words. The server's
 transport accepts somewhat larger messages, so that the limit is enforced here, inside the handler,
 rather than by the transport: a receive the transport refuses ends a request stream the same way a
 clean half-close does, so an upload handler could not tell a refused chunk from the end of its file.
@@ -26,18 +27,18 @@ import grpc
 _CACHE_LIMIT = 256  # wrapped handlers kept (one per method of the registered services)
 
 
-class _Undecodable:
-    """Stands in for a request message that did not parse (or was too large to be parsed)."""
-
-    __slots__ = ("code", "message")
+class _Undecodable(Exception):
+    """Stands in for a request message that did not parse (or was too large to be parsed): returned
+    for the request of a unary call, raised by the receive of a message of a request stream."""
 
     def __init__(self, message: str, code: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT) -> None:
+        super().__init__(message)
         self.message = message
         self.code = code
 
 
 def _tolerant(
-    deserializer: Callable[[bytes], Any] | None, max_message_bytes: int | None
+    deserializer: Callable[[bytes], Any] | None, max_message_bytes: int | None, streamed: bool
 ) -> Callable[[bytes], Any] | None:
     if deserializer is None:
         return None
@@ -45,19 +46,26 @@ def _tolerant(
     what = getattr(owner, "DESCRIPTOR", None)
     name = getattr(what, "full_name", "request")
 
-    def deserialize(data: bytes) -> Any:
+    def undecodable(data: bytes) -> _Undecodable:
         if max_message_bytes is not None and len(data) > max_message_bytes:
             return _Undecodable(
                 f"Received message larger than max ({len(data)} vs. {max_message_bytes})",
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
             )
-        try:
-            return deserializer(data)
-        except Exception:  # DecodeError, or anything else a parser raises on bad bytes
-            return _Undecodable(
-                f"the {name} message cannot be decoded: it is not valid protobuf or a string field "
-                "in it is not valid UTF-8"
-            )
+        return _Undecodable(
+            f"the {name} message cannot be decoded: it is not valid protobuf or a string field "
+            "in it is not valid UTF-8"
+        )
+
+    def deserialize(data: bytes) -> Any:
+        if max_message_bytes is None or len(data) <= max_message_bytes:
+            try:
+                return deserializer(data)
+            except Exception:  # DecodeError, or anything else a parser raises on bad bytes
+                pass
+        if streamed:  # raised out of the handler's receive, past the handler, to the wrapper
+            raise undecodable(data)
+        return undecodable(data)
 
     return deserialize
 
@@ -65,25 +73,6 @@ def _tolerant(
 async def _reject(context: grpc.aio.ServicerContext, marker: _Undecodable) -> NoReturn:
     await context.abort(marker.code, marker.message)
     raise AssertionError("unreachable: context.abort raises")
-
-
-class _Checked:
-    """A request stream whose undecodable messages abort the call (an async iterator over grpc.aio's)."""
-
-    __slots__ = ("_context", "_requests")
-
-    def __init__(self, requests: AsyncIterable[Any], context: grpc.aio.ServicerContext) -> None:
-        self._requests = requests
-        self._context = context
-
-    def __aiter__(self) -> _Checked:
-        return self
-
-    async def __anext__(self) -> Any:
-        request = await anext(self._requests)  # type: ignore[call-overload]  # grpc's receiver has __anext__
-        if isinstance(request, _Undecodable):
-            await _reject(self._context, request)
-        return request
 
 
 def handler_behaviour(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
@@ -98,20 +87,27 @@ def handler_behaviour(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
 
 
 def _wrap_behaviour(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
-    """The handler's async behaviour, checking its request (or each streamed request) first. Streamed
-    responses come from an async generator (the only kind of streaming behaviour the emulator has)."""
+    """The handler's async behaviour, checking its request first, or ending the call when a receive of
+    its request stream meets a message that cannot be decoded. Streamed responses come from an async
+    generator (the only kind of streaming behaviour the emulator has)."""
     inner = handler_behaviour(handler)
     if handler.request_streaming and handler.response_streaming:
 
         async def stream_stream(requests: AsyncIterable[Any], context: grpc.aio.ServicerContext) -> Any:
-            async for response in inner(_Checked(requests, context), context):
-                yield response
+            try:
+                async for response in inner(requests, context):
+                    yield response
+            except _Undecodable as marker:
+                await _reject(context, marker)
 
         return stream_stream
     if handler.request_streaming:
 
         async def stream_unary(requests: AsyncIterable[Any], context: grpc.aio.ServicerContext) -> Any:
-            return await inner(_Checked(requests, context), context)
+            try:
+                return await inner(requests, context)
+            except _Undecodable as marker:
+                await _reject(context, marker)
 
         return stream_unary
     if handler.response_streaming:
@@ -139,7 +135,9 @@ def tolerant_handler(
     (and, with `max_message_bytes`, what is larger than that)."""
     behaviour = _wrap_behaviour(handler)
     options = {
-        "request_deserializer": _tolerant(handler.request_deserializer, max_message_bytes),
+        "request_deserializer": _tolerant(
+            handler.request_deserializer, max_message_bytes, handler.request_streaming
+        ),
         "response_serializer": handler.response_serializer,
     }
     if handler.request_streaming and handler.response_streaming:

@@ -322,23 +322,24 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
                 upload.make_durable(wanted)  # nothing to fsync: no wait
             else:
                 await _finished(loop.run_in_executor(self.executor, upload.make_durable, wanted))
-            ticket, published = self.publisher.submit(upload)
+            pending = self.publisher.submit(upload)
         except BaseException as error:
             upload.fail_commit(error)
         try:
-            await asyncio.shield(published)
-            await asyncio.sleep(0)  # a cancellation grpc has just seen reaches this task here
+            await pending.wait()
         except asyncio.CancelledError:
             wanted.still = False
-            await _despite_cancellation(published)
-            if ticket.error is None:  # its row is in: remove it as any delete does (row, then blob)
+            while not pending.published:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pending.wait()
+            if pending.ticket.error is None:  # its row is in: remove it as any delete does (row, then blob)
                 upload.published()
                 await _despite_cancellation(self._in_pool(loop, self.storage.delete, upload.file_id))
             else:
                 upload.abort()
             raise
-        if ticket.error is not None:
-            upload.fail_commit(ticket.error)
+        if pending.ticket.error is not None:
+            upload.fail_commit(pending.ticket.error)
         return upload.published()
 
     def _in_pool(self, loop: asyncio.AbstractEventLoop, function: Callable[..., Any], *args: Any) -> Any:
