@@ -60,6 +60,26 @@ def test_output_path_is_written_atomically(xai, server, outdir: Path) -> None:
     assert [p.name for p in outdir.iterdir()] == ["copy.bin"]
 
 
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o755])
+def test_a_replaced_file_keeps_its_permissions(xai, server, outdir: Path, mode: int) -> None:
+    file_id = seed(server, "blob.bin", PAYLOAD)
+    private = outdir / "private.bin"
+    private.write_bytes(b"old")
+    private.chmod(mode)
+    assert xai("files", "cat", file_id, "-o", str(private)).code == 0
+    assert (private.read_bytes(), stat.S_IMODE(private.stat().st_mode)) == (PAYLOAD, mode)
+
+
+def test_a_new_file_gets_the_umask_default(xai, server, outdir: Path) -> None:
+    file_id = seed(server, "blob.bin", PAYLOAD)
+    previous = os.umask(0o027)
+    try:
+        assert xai("files", "cat", file_id, "-o", str(outdir / "new.bin")).code == 0
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((outdir / "new.bin").stat().st_mode) == 0o640
+
+
 def test_output_path_reports_on_a_tty_stderr(xai, server, outdir: Path) -> None:
     file_id = seed(server, "blob.bin", PAYLOAD)
     dest = outdir / "copy.bin"
@@ -105,7 +125,10 @@ def test_stream_cut_every_time_keeps_the_old_file(emulators, outdir: Path) -> No
     dest.write_bytes(b"precious")
     result = run_xai("files", "cat", file_id, "-o", str(dest))
     assert (result.code, result.stdout) == (6, "")
-    expected = "server unavailable: injected fault; gave up after 3 attempts (UNAVAILABLE)"
+    expected = (
+        "server unavailable: injected fault; gave up after 3 attempts; "
+        "3,145,728 of 4,194,304 bytes received (UNAVAILABLE)"
+    )
     assert result.stderr == f"xai: download {file_id}: {expected}\n"
     assert dest.read_bytes() == b"precious"  # the old file, untouched
     assert [p.name for p in outdir.iterdir()] == ["copy.bin"]  # no temp file left

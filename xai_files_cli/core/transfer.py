@@ -347,9 +347,30 @@ def check_destination(dest: Path) -> None:
 
 
 def _current_umask() -> int:
+    """The process's umask, read without changing it where Linux tells it (no window in which
+    another thread would create files under a different mask)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def _final_mode(dest: Path) -> int:
+    """The mode a download gets: that of the regular file it replaces (a private file stays
+    private), else the umask default of a new file."""
+    try:
+        replaced = os.lstat(dest)
+    except OSError:
+        replaced = None
+    if replaced is not None and stat.S_ISREG(replaced.st_mode):
+        return stat.S_IMODE(replaced.st_mode) & 0o777
+    return 0o666 & ~_current_umask()
 
 
 def _partial_prefix(dest: Path) -> str:
@@ -706,7 +727,7 @@ class AtomicFileSink:
             if self._direct is not None:
                 self._direct.finish()
             os.fsync(fd)
-            os.fchmod(fd, 0o666 & ~_current_umask())
+            os.fchmod(fd, _final_mode(self.dest))
             os.close(fd)
             self._fd = None
             os.replace(self.temp, self.dest)  # type: ignore[arg-type]
