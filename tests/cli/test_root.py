@@ -164,3 +164,27 @@ def test_a_deadline_spent_waiting_for_a_connection_blames_the_route_not_the_serv
     assert f"{target} accepted no connection in that time: check the host and port" in result.stderr
     assert "too slow" not in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("verbose", [[], ["-v"]])
+def test_grpc_trace_is_warned_about_with_or_without_verbose(
+    xai, server, monkeypatch: pytest.MonkeyPatch, verbose: list[str]
+) -> None:
+    monkeypatch.setenv("GRPC_TRACE", "http")
+    result = xai(*verbose, "files", "ls", "--ids")
+    assert result.code == 0
+    warning = "xai: warning: GRPC_TRACE is set; gRPC may log request headers, API key included\n"
+    assert warning in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--local", "--api-host", "127.0.0.1:1"], "xai: --api-host cannot be used with --local"),
+        (["-p", "local", "--ca-cert", "ca.pem"], "xai: --ca-cert cannot be used with the local profile"),
+    ],
+)
+def test_a_host_flag_with_the_embedded_server_exits_2(emulators, args: list[str], message: str) -> None:
+    result = run_xai(*args, "files", "ls")
+    assert (result.code, result.stdout) == (2, "")
+    assert result.stderr.startswith(message)

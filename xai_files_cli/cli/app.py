@@ -204,6 +204,8 @@ def _setup_logging(verbose: int, io: IOStreams) -> None:
     logger = logging.getLogger("xai")
     logger.handlers.clear()
     logger.propagate = False
+    if os.environ.get("GRPC_TRACE"):  # gRPC's own tracing, which no redaction of ours reaches
+        Messages(io).warn("GRPC_TRACE is set; gRPC may log request headers, API key included")
     if verbose <= 0:
         logger.setLevel(logging.WARNING)
         return
@@ -212,8 +214,6 @@ def _setup_logging(verbose: int, io: IOStreams) -> None:
     handler.setFormatter(logging.Formatter("xai: %(levelname)s %(name)s: %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
-    if os.environ.get("GRPC_TRACE"):
-        Messages(io).warn("GRPC_TRACE is set; gRPC may log request headers, API key included")
 
 
 @functools.cache

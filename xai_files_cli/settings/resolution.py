@@ -92,6 +92,15 @@ def select_profile(
     return DEFAULT_PROFILE, SOURCE_DEFAULT
 
 
+def _refuse_remote_flags(local_source: str, *, api_host_flag: str | None, ca_cert_flag: str | None) -> None:
+    """The embedded server has no host and no certificate: a flag asking for one is a usage error
+    rather than silently ignored (environment variables, set for every run, are not)."""
+    for flag, value in (("--api-host", api_host_flag), ("--ca-cert", ca_cert_flag)):
+        if value:
+            chosen = "--local" if local_source == "flag --local" else f"the local profile ({local_source})"
+            raise UsageError(f"{flag} cannot be used with {chosen}: the embedded server has no host")
+
+
 def resolve(
     *,
     api_host_flag: str | None = None,
@@ -114,6 +123,8 @@ def resolve(
     if local_flag:
         profile, profile_source = LOCAL_PROFILE, "flag --local"
     local = profile == LOCAL_PROFILE
+    if local:
+        _refuse_remote_flags(profile_source, api_host_flag=api_host_flag, ca_cert_flag=ca_cert_flag)
     values = config.profiles.get(profile, {})
     defined = local or profile in config.profiles or profile in credentials.keys
 
