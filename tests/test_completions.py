@@ -76,7 +76,7 @@ def test_show_detects_the_shell_and_refuses_unknown_ones(monkeypatch: pytest.Mon
     assert run_xai("completion", "show").stdout == (COMPLETIONS / "xai.fish").read_text()
     monkeypatch.setenv("SHELL", "/bin/tcsh")
     result = run_xai("completion", "show")
-    assert result.code == 2 and "xai completion install bash|zsh|fish" in result.stderr
+    assert result.code == 2 and "xai completion show bash|zsh|fish" in result.stderr
     assert run_xai("completion", "show", "powershell").code == 2
 
 

@@ -45,7 +45,7 @@ def test_tty_shows_key_values(xai, two) -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == f"id        {two[0].id}"
     assert lines[1] == "filename  a.txt"
-    assert lines[2] == "size      3 B (3 bytes)"
+    assert lines[2] == "size      3 B"
     assert lines[3].startswith("created   ") and lines[3].endswith("(just now)")
     assert lines[4] == "expires   never"
     assert len(lines) == 5

@@ -143,13 +143,14 @@ def completion_script(shell: str) -> str:
     return _CLASSES[shell](TyperCommand(PROG), {}, PROG, COMPLETE_VAR).source()
 
 
-def detect_shell() -> str:
-    """The user's login shell from $SHELL, if it is one we support."""
+def detect_shell(command: str) -> str:
+    """The user's login shell from $SHELL, if it is one we support (`command`: the completion
+    subcommand that asked, named in the hint)."""
     name = Path(os.environ.get("SHELL", "")).name
     if name not in SHELLS:
         raise UsageError(
             "cannot tell which shell you use ($SHELL is not bash, zsh or fish)",
-            hint="name it: xai completion install bash|zsh|fish",
+            hint=f"name it: xai completion {command} bash|zsh|fish",
         )
     return name
 
@@ -215,7 +216,7 @@ def register(app: typer.Typer) -> None:
 def show(ctx: typer.Context, shell: ShellArgument = None) -> None:
     """Print the completion script for a shell on stdout."""
     app_ctx: AppContext = ctx.obj
-    app_ctx.io.write_out(completion_script(shell or detect_shell()))
+    app_ctx.io.write_out(completion_script(shell or detect_shell("show")))
 
 
 @completion_app.command("install")
@@ -225,7 +226,7 @@ def install(ctx: typer.Context, shell: ShellArgument = None) -> None:
     No rc file is edited; when one needs a line, the line is printed.
     """
     app_ctx: AppContext = ctx.obj
-    shell = shell or detect_shell()
+    shell = shell or detect_shell("install")
     script = completion_script(shell)
     target = install_path(shell)
     _write_atomically(target, script)
