@@ -25,7 +25,11 @@ def test_share_json_with_expiry(xai, server) -> None:
     body = json.loads(result.stdout)
     assert body["id"] == file_id
     assert body["public_url"] == server.storage.get(file_id).public_url
-    assert body["expires_at"].endswith("Z")
+    assert body["public_url_expires_at"].endswith("Z")
+    # Named as in `get --json`, where `expires_at` is the file's own expiry.
+    shown = json.loads(xai("files", "get", file_id, "--json").stdout)
+    assert shown["public_url_expires_at"] == body["public_url_expires_at"]
+    assert "expires_at" not in body
 
 
 def test_share_refused_for_text_exits_5(xai, server) -> None:

@@ -237,7 +237,12 @@ class PublicUrl(Record):
     expires_at: Moment | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.file_id, "public_url": self.url, "expires_at": rfc3339(self.expires_at)}
+        # The URL's expiry, named as in a file's JSON (`expires_at` there is the file's own).
+        return {
+            "id": self.file_id,
+            "public_url": self.url,
+            "public_url_expires_at": rfc3339(self.expires_at),
+        }
 
 
 class RevokeResult(Record):
