@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.support.cli import InterruptedInput, run_with_stdin, run_xai
 from tests.support.emulator import seed
 
@@ -83,3 +85,18 @@ def test_tty_ctrl_c_at_the_prompt_puts_the_error_on_its_own_line(xai, server) ->
     assert (result.code, result.stdout) == (130, "")
     assert result.stderr == f"Delete a ({a})? [y/N] \nxai: interrupted\n"
     assert server.storage.all_ids() == {a}
+
+
+def test_json_gives_one_line_per_deleted_file_for_ids_and_filters(xai, server) -> None:
+    first, second = seed(server, "a.txt"), seed(server, "b.txt")
+    by_id = xai("files", "rm", first, "--yes", "--json", stdout_tty=True)
+    assert (by_id.code, by_id.stderr) == (0, "")
+    assert [json.loads(line) for line in by_id.stdout.splitlines()] == [
+        {"id": first, "deleted": True, "already_deleted": False}
+    ]
+    by_filter = xai("files", "rm", "--name", "b.*", "--yes", "--json")
+    assert by_filter.code == 0
+    assert [json.loads(line) for line in by_filter.stdout.splitlines()] == [
+        {"id": second, "deleted": True, "already_deleted": False}
+    ]
+    assert server.storage.all_ids() == set()

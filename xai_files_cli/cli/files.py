@@ -406,7 +406,11 @@ def remove(
         bool, typer.Option("--dry-run", help="Print what would be deleted; delete nothing.")
     ] = False,
     json_output: Annotated[
-        bool, json_flag("With --dry-run: the plan as JSON (the default when piped).")
+        bool,
+        json_flag(
+            "One {id, deleted, already_deleted} JSON line per deleted file; with --dry-run, the plan "
+            "as a JSON array (the default when piped)."
+        ),
     ] = False,
     name: NameGlobOption = None,
     older_than: OlderThanOption = None,

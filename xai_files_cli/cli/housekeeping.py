@@ -239,7 +239,9 @@ def _remove_selected(app_ctx: AppContext, client: FilesClient, request: RmReques
         question = f"Delete {len(targets)} {noun} ({human_size(total)}) {reason}?"
         if not app_ctx.prompter.confirm(question):
             raise Interrupted("cancelled; nothing deleted")
-    _delete_all(app_ctx, client, targets, workers=DELETE_WORKERS, summary=True)
+    _delete_all(
+        app_ctx, client, targets, workers=DELETE_WORKERS, summary=True, json_lines=request.json_output
+    )
 
 
 def _remove_ids(app_ctx: AppContext, client: FilesClient, request: RmRequest) -> None:
@@ -256,7 +258,8 @@ def _remove_ids(app_ctx: AppContext, client: FilesClient, request: RmRequest) ->
         if not app_ctx.prompter.confirm(question):
             raise Interrupted("cancelled; nothing deleted")
     workers = DELETE_WORKERS if request.from_stdin else 1
-    _delete_all(app_ctx, client, [_Target(i) for i in ids], workers=workers, summary=False)
+    targets = [_Target(i) for i in ids]
+    _delete_all(app_ctx, client, targets, workers=workers, summary=False, json_lines=request.json_output)
 
 
 def _label(client: FilesClient, file_id: str) -> str:
@@ -271,9 +274,16 @@ def _label(client: FilesClient, file_id: str) -> str:
 
 
 def _delete_all(
-    app_ctx: AppContext, client: FilesClient, targets: list[_Target], *, workers: int, summary: bool
+    app_ctx: AppContext,
+    client: FilesClient,
+    targets: list[_Target],
+    *,
+    workers: int,
+    summary: bool,
+    json_lines: bool = False,
 ) -> None:
-    """Delete each target (up to `workers` at once), reporting each in order; exit 0, 7 or the error's."""
+    """Delete each target (up to `workers` at once), reporting each in order (with `json_lines`, one
+    `{id, deleted, already_deleted}` line each); exit 0, 7 or the error's."""
     from xai_files_cli.cli.reporting import report_error
     from xai_files_cli.output import machine
     from xai_files_cli.output.files import human_size
@@ -290,7 +300,9 @@ def _delete_all(
             failures.append(outcome)
             continue
         freed += target.size or 0
-        if io.stdout_is_tty:
+        if json_lines:
+            machine.write_jsonl(io, [_deleted_json(outcome)])
+        elif io.stdout_is_tty:
             gone = " (it was already gone)" if outcome.already_deleted else ""
             io.write_out(f"Deleted {escape_terminal(outcome.file_id)}{gone}\n")
         else:
@@ -300,6 +312,10 @@ def _delete_all(
         noun = "file" if done == 1 else "files"
         app_ctx.say.info(f"deleted {done} {noun} ({human_size(freed)})")
     finish_items(len(targets), failures, "deleted")
+
+
+def _deleted_json(outcome: DeleteResult) -> dict[str, Any]:
+    return {"id": outcome.file_id, "deleted": True, "already_deleted": outcome.already_deleted}
 
 
 def _in_order(
