@@ -57,6 +57,17 @@ def test_the_manifest_is_appended_to_by_each_run(emulators: Emulators, tmp_path:
     first, second = _manifest(manifest)
     assert (first["status"], second["status"]) == ("uploaded", "skipped")
     assert first["id"] == second["id"] and first["sha256"] == second["sha256"] == sha256_of(sample)
+    assert all(isinstance(line["seconds"], float) and line["seconds"] >= 0 for line in (first, second))
+
+
+def test_an_upload_from_stdin_has_its_seconds_in_the_manifest(emulators: Emulators, tmp_path: Path) -> None:
+    emulators.start()
+    manifest = tmp_path / "out.jsonl"
+    result = run_xai("files", "upload", "-", "--name", "in.txt", "--manifest", str(manifest), stdin=b"data")
+    assert result.code == 0, result
+    (line,) = _manifest(manifest)
+    assert (line["status"], line["size"]) == ("uploaded", 4)
+    assert isinstance(line["seconds"], float) and line["seconds"] >= 0
 
 
 def test_a_manifest_that_cannot_be_written_is_exit_2_before_any_upload(

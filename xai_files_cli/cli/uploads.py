@@ -16,6 +16,7 @@ import errno
 import fnmatch
 import os
 import re
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -442,6 +443,7 @@ def _upload_one(run: UploadRun, source: UploadSource, item: UploadItem, *, from_
     journal = run.journal()
     progress = make_progress(app_ctx.io, quiet=app_ctx.options.quiet, verb="upload")
     ticket = journal.start(item, source, stream=from_stdin)
+    started = time.perf_counter()
     try:
         info = client.upload(
             source,
@@ -455,10 +457,12 @@ def _upload_one(run: UploadRun, source: UploadSource, item: UploadItem, *, from_
         if isinstance(error, KeyboardInterrupt):
             client.cancel.set()
         if isinstance(error, XaiError):
-            run.finished(UploadResult(item=item, error=error), source.size)
+            seconds = time.perf_counter() - started
+            run.finished(UploadResult(item=item, error=error, seconds=seconds), source.size)
         raise
+    seconds = time.perf_counter() - started
     sha = journal.stored(ticket, source, info) or None  # None: sent without a hash
-    result = UploadResult(item=item, file=info, sha256=sha)
+    result = UploadResult(item=item, file=info, sha256=sha, seconds=seconds)
     run.finished(result, info.size)
     _print_upload_result(
         app_ctx, result, None, options.json_output, source=None if from_stdin else str(item.path)
