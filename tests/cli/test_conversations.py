@@ -443,3 +443,14 @@ def test_a_follow_up_sends_the_images_of_earlier_turns_again(
     assert result.code == 0, result
     assert json.loads(result.stdout)["usage"]["prompt_image_tokens"] == 0
     assert f"cannot read {image} (an image of an earlier turn) any more" in result.stderr
+
+
+def test_a_file_attached_by_a_relative_path_is_the_same_object_in_the_answer_and_the_log(
+    chat_server, report: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat_server()
+    monkeypatch.chdir(report.parent)
+    answer = ask("How did revenue grow?", "-f", report.name)
+    shown = logged("show", "--json")
+    assert answer["files"] == shown["files"]
+    assert answer["files"][0]["path"] == str(report)

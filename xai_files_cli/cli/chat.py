@@ -392,7 +392,7 @@ class _Attachment:
         return {
             "id": self.file_id,
             "name": Path(self.value).name if self.source is not None else None,
-            "path": self.value if self.source is not None else None,
+            "path": str(Path(self.value).absolute()) if self.source is not None else None,  # as logged
             "uploaded": self.uploaded,
             "deleted": self.deleted,
             "expires_at": _iso(self.expires_at),
