@@ -26,7 +26,13 @@ import grpc
 from xai_files_cli._pb import files_pb2, files_pb2_grpc
 from xai_files_cli.core import rpc
 from xai_files_cli.core.channel import RETRY_ATTEMPTS, dial_settings, target_of
-from xai_files_cli.core.download import ContentWriter, content_call
+from xai_files_cli.core.download import (
+    ContentWriter,
+    TransferDeadline,
+    content_call,
+    received_note,
+    timed_out,
+)
 from xai_files_cli.core.listing import DEFAULT_CONCURRENCY, FileFilter, Listing, ListQuery
 from xai_files_cli.core.records import (
     SORT_KEYS,
@@ -56,7 +62,7 @@ from xai_files_cli.core.upload import (
     discard,
     interrupt_report,
 )
-from xai_files_cli.errors import Interrupted, Terminated, UsageError
+from xai_files_cli.errors import Interrupted, Terminated, UsageError, XaiError
 
 if TYPE_CHECKING:
     from xai_files_cli.core.upload_plan import UploadJournal
@@ -399,8 +405,10 @@ class FilesClient:
 
         The byte count must equal `File.size` (except for `text`, the server's extracted text):
         fewer bytes is "incomplete download", more stops reading at once ("size mismatch"). A stream
-        broken by UNAVAILABLE restarts from byte 0 when the sink can rewind. The content is received
-        on a thread of its own and written in this one (`core.download`).
+        broken by UNAVAILABLE restarts from byte 0 when the sink can rewind. The transfer deadline is
+        one budget for every attempt and the waits between them: once it is spent, the download
+        fails as timed out, saying how many bytes arrived. The content is received on a thread of
+        its own and written in this one (`core.download`).
         """
         operation = f"download {file_id}"
         info = self.get(file_id, operation=operation)
@@ -409,38 +417,50 @@ class FilesClient:
         request = files_pb2.RetrieveFileContentRequest(file_id=file_id)
         if text:
             request.format = files_pb2.DOWNLOAD_FORMAT_TEXT
-        timeout = self.transfer_timeout(info.size)
+        deadline = TransferDeadline(self.transfer_timeout(info.size))
+        furthest = 0  # the most bytes one attempt received, for the final error
         progress.start(expected, info.filename)
         try:
             for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+                left = deadline.left()
+                if left <= 0:  # spent while waiting to restart
+                    raise timed_out(operation, deadline, furthest, expected, file_id)
                 writer = ContentWriter(
                     sink, progress, expected=expected, operation=operation, file_id=file_id
                 )
                 try:
-                    writer.write_stream(self._content(request, timeout=timeout))
+                    writer.write_stream(self._content(request, timeout=left))
                 except grpc.RpcError as error:
-                    received = writer.received
-                    if rpc.is_unavailable(error) and sink.rewindable and attempt < DOWNLOAD_ATTEMPTS:
-                        log.info("%s: stream broken after %d bytes; restarting", operation, received)
-                        sink.rewind()
-                        progress.reset()
-                        self._sleep(rpc.UNAVAILABLE_BACKOFF.delay(attempt, restart=True))
-                        continue
-                    raise rpc.error_from_rpc(
-                        error,
-                        operation,
-                        target=self.target,
-                        # Before the first byte the channel's policy retried; after it, our loop did.
-                        attempts=attempt if received or attempt > 1 else RETRY_ATTEMPTS,
-                        file_id=file_id,
-                        timeout=timeout,
-                    ) from error
+                    furthest = max(furthest, writer.received)
+                    if rpc.is_deadline(error):
+                        raise timed_out(operation, deadline, furthest, expected, file_id) from error
+                    if not (rpc.is_unavailable(error) and sink.rewindable and attempt < DOWNLOAD_ATTEMPTS):
+                        failed = self._download_failed(error, file_id, attempt, writer.received)
+                        if furthest and rpc.is_unavailable(error):  # a broken stream: say how far it got
+                            failed.message += f"; {received_note(furthest, expected)}"
+                        raise failed from error
+                    log.info("%s: stream broken after %d bytes; restarting", operation, writer.received)
+                    sink.rewind()
+                    progress.reset()
+                    self._sleep(min(rpc.UNAVAILABLE_BACKOFF.delay(attempt, restart=True), deadline.left()))
+                    continue
                 writer.check_complete()
                 sink.commit()
                 return info
             raise AssertionError("unreachable")  # pragma: no cover
         finally:
             progress.finish()
+
+    def _download_failed(self, error: grpc.RpcError, file_id: str, attempt: int, received: int) -> XaiError:
+        """The error of a download attempt that may not be repeated."""
+        return rpc.error_from_rpc(
+            error,
+            f"download {file_id}",
+            target=self.target,
+            # Before the first byte the channel's policy retried; after it, our loop did.
+            attempts=attempt if received or attempt > 1 else RETRY_ATTEMPTS,
+            file_id=file_id,
+        )
 
     # -- public URLs --------------------------------------------------------------------------------
     def create_public_url(self, file_id: str, expires_after: int | None = None) -> PublicUrl:
