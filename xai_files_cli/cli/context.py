@@ -91,13 +91,17 @@ class AppContext(Record, frozen=False):
 
     def settings(self) -> resolution.Settings:
         if self._settings is None:
-            self._settings = resolution.resolve(
+            settings = resolution.resolve(
                 api_host_flag=self.options.api_host,
                 profile_flag=self.options.profile,
                 local_flag=self.options.local,
                 ca_cert_flag=self.options.ca_cert,
                 store=self.store(),
             )
+            resolution.refuse_remote_flags(
+                settings, api_host_flag=self.options.api_host, ca_cert_flag=self.options.ca_cert
+            )
+            self._settings = settings
         return self._settings
 
     def resolved_settings(self) -> resolution.Settings | None:

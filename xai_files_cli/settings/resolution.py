@@ -92,12 +92,16 @@ def select_profile(
     return DEFAULT_PROFILE, SOURCE_DEFAULT
 
 
-def _refuse_remote_flags(local_source: str, *, api_host_flag: str | None, ca_cert_flag: str | None) -> None:
-    """The embedded server has no host and no certificate: a flag asking for one is a usage error
-    rather than silently ignored (environment variables, set for every run, are not)."""
+def refuse_remote_flags(settings: Settings, *, api_host_flag: str | None, ca_cert_flag: str | None) -> None:
+    """The embedded server has no host and no certificate: when the invocation runs on it, a flag
+    asking for one is a usage error rather than silently ignored (environment variables, set for
+    every run, are not)."""
+    if not settings.local:
+        return
     for flag, value in (("--api-host", api_host_flag), ("--ca-cert", ca_cert_flag)):
         if value:
-            chosen = "--local" if local_source == "flag --local" else f"the local profile ({local_source})"
+            source = settings.profile_source
+            chosen = "--local" if source == "flag --local" else f"the local profile ({source})"
             raise UsageError(f"{flag} cannot be used with {chosen}: the embedded server has no host")
 
 
@@ -123,8 +127,6 @@ def resolve(
     if local_flag:
         profile, profile_source = LOCAL_PROFILE, "flag --local"
     local = profile == LOCAL_PROFILE
-    if local:
-        _refuse_remote_flags(profile_source, api_host_flag=api_host_flag, ca_cert_flag=ca_cert_flag)
     values = config.profiles.get(profile, {})
     defined = local or profile in config.profiles or profile in credentials.keys
 
