@@ -3,9 +3,9 @@ stores nothing: no row, no blob, no temp file. Over real gRPC, against the emula
 
 The handler waits for request messages on the event loop and for the commit (with its fsync) on the
 thread pool. A cancellation reaches it as asyncio's CancelledError at such an await, while the
-commit's thread runs on: the commit must then learn that the upload is no longer wanted, and a row
-it had inserted already must be removed before the call ends. The commit is held at two points here
-(before and after it inserts the row) by a wrapper around the store's own publish step.
+commit's thread runs on: the commit must then learn that the upload is no longer wanted, before it
+inserts the row or right after (and then delete the file at once). The commit is held at two points
+here (before and after it inserts the row) by a wrapper around the store's own publish step.
 """
 
 from __future__ import annotations

@@ -5,25 +5,31 @@ a thread, for the whole group.
 
 The same idea as group_commit.GroupCommit, whose waiting is done by a thread per upload; here an
 upload waiting for its group costs no thread at all.
+
+An upload whose call ended while its group ran is not stored: the group asks each upload whether it
+is still wanted right before inserting the rows (Storage._publish) and again right after, deleting
+at once the file of one that no longer is (its call ended while the row went in).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Executor
 
 from xai_files_cli.emulator.group_commit import MAX_GROUP, Ticket
-from xai_files_cli.emulator.storage import Storage, Upload
+from xai_files_cli.emulator.storage import Storage, Upload, UploadCancelled
 
 
 class PendingCommit:
-    """One upload queued for a group: `ticket.error` tells, once `published`, whether its part failed."""
+    """One upload queued for a group: `ticket.error` tells, once `published`, whether its part failed
+    (UploadCancelled: it was no longer wanted, and nothing of it is stored)."""
 
-    __slots__ = ("_waiters", "published", "ticket")
+    __slots__ = ("_waiters", "published", "still_wanted", "ticket")
 
-    def __init__(self, upload: Upload) -> None:
+    def __init__(self, upload: Upload, still_wanted: Callable[[], bool]) -> None:
         self.ticket = Ticket(upload)
+        self.still_wanted = still_wanted
         self.published = False
         self._waiters: list[asyncio.Future[None]] = []
 
@@ -56,9 +62,9 @@ class AsyncPublisher:
         self._queue: list[PendingCommit] = []
         self._running = False
 
-    def submit(self, upload: Upload) -> PendingCommit:
-        """Queue `upload` (after `Upload.make_durable`) for the next group."""
-        pending = PendingCommit(upload)
+    def submit(self, upload: Upload, still_wanted: Callable[[], bool]) -> PendingCommit:
+        """Queue `upload` (after `Upload.make_durable` with the same `still_wanted`) for the next group."""
+        pending = PendingCommit(upload, still_wanted)
         self._queue.append(pending)
         if not self._running:  # the uploads reaching their commit in this turn of the loop join it
             self._running = True
@@ -72,12 +78,11 @@ class AsyncPublisher:
             return
         self._running = True
         loop = asyncio.get_running_loop()
-        tickets = [pending.ticket for pending in group]
         try:
-            job = loop.run_in_executor(self._executor, _publish_group, self._storage._publish, tickets)
+            job = loop.run_in_executor(self._executor, _publish_group, self._storage, group)
         except RuntimeError as error:  # the pool is shut down: the server is stopping
-            for ticket in tickets:
-                ticket.error = error
+            for pending in group:
+                pending.ticket.error = error
             loop.call_soon(self._published, group)
             return
         job.add_done_callback(lambda _: self._published(group))
@@ -88,15 +93,21 @@ class AsyncPublisher:
         self._publish_next()
 
 
-def _publish_group(
-    publish: Callable[[Sequence[Ticket[Upload]]], None], tickets: list[Ticket[Upload]]
-) -> None:
-    """Run `publish` over a group; a failure of the group's shared steps fails every upload without an
-    error of its own."""
+def _publish_group(storage: Storage, group: list[PendingCommit]) -> None:
+    """Publish a group (a failure of its shared steps fails every upload without an error of its own),
+    then delete at once the file of each upload whose call ended meanwhile."""
+    tickets = [pending.ticket for pending in group]
     try:
-        publish(tickets)
+        storage._publish(tickets)
     except BaseException as error:
         shared = error if isinstance(error, Exception) else RuntimeError("the commit was interrupted")
         for ticket in tickets:
             if ticket.error is None:
                 ticket.error = shared
+    for pending in group:
+        if pending.ticket.error is None and not pending.still_wanted():
+            pending.ticket.error = UploadCancelled()
+            try:
+                storage.delete(pending.ticket.item.file_id)  # row, then blob, as any delete
+            except Exception as error:  # the upload's own abort removes what is left of it
+                pending.ticket.error = error

@@ -208,6 +208,15 @@ async def _confirm_end_of_stream(context: grpc.aio.ServicerContext[Any, Any]) ->
         )
 
 
+def _in_pool(loop: asyncio.AbstractEventLoop, executor: Executor | None, work: Callable[[], None]) -> Any:
+    """`work()` on the thread pool, or here when the pool is shut down (the server is stopping)."""
+    try:
+        return loop.run_in_executor(executor, work)
+    except RuntimeError:
+        work()
+        return asyncio.sleep(0)
+
+
 class _Wanted:
     """Whether an upload is still wanted: set on the loop, asked by the commit's thread."""
 
@@ -313,8 +322,9 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
         """Commit `upload`: its fsync (if it has a temp file) on the thread pool, then its row with the
         uploads committing at the same time (async_commit.py). When the call is cancelled meanwhile
         (the client went away, or its stream was cut: grpc may tell that only after the stream seemed
-        to end), the group is told so before it inserts the row, and a row it inserted anyway is
-        deleted before the cancellation goes on: a cancelled upload is never stored."""
+        to end), the group learns it before it inserts the row, or right after, and then deletes the
+        file at once: a cancelled upload is not stored. A cancellation that comes only after its group
+        is done leaves the file, complete, as a lost reply does."""
         wanted = _Wanted()
         loop = asyncio.get_running_loop()
         try:
@@ -322,7 +332,7 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
                 upload.make_durable(wanted)  # nothing to fsync: no wait
             else:
                 await _finished(loop.run_in_executor(self.executor, upload.make_durable, wanted))
-            pending = self.publisher.submit(upload)
+            pending = self.publisher.submit(upload, wanted)
         except BaseException as error:
             upload.fail_commit(error)
         try:
@@ -332,24 +342,16 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
             while not pending.published:
                 with contextlib.suppress(asyncio.CancelledError):
                     await pending.wait()
-            if pending.ticket.error is None:  # its row is in: remove it as any delete does (row, then blob)
+            if pending.ticket.error is None:
                 upload.published()
-                await _despite_cancellation(self._in_pool(loop, self.storage.delete, upload.file_id))
-            else:
+            elif upload.is_inline:
                 upload.abort()
+            else:  # its temp file or blob is removed, and its note dropped, off the loop
+                await _despite_cancellation(_in_pool(loop, self.executor, upload.abort))
             raise
         if pending.ticket.error is not None:
             upload.fail_commit(pending.ticket.error)
         return upload.published()
-
-    def _in_pool(self, loop: asyncio.AbstractEventLoop, function: Callable[..., Any], *args: Any) -> Any:
-        """`function(*args)` on the thread pool, or here when the pool is shut down (the server stops)."""
-        try:
-            return loop.run_in_executor(self.executor, function, *args)
-        except RuntimeError:
-            future = loop.create_future()
-            future.set_result(function(*args))
-            return future
 
     # -- ListFiles -----------------------------------------------------------------------------
 
