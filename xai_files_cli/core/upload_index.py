@@ -459,22 +459,30 @@ def record_op(
     pending_id: int | None = None,
 ) -> Op:
     """Remember a stored file (and end its pending row)."""
-    fp = Fingerprint.of(stat) if stat is not None and path is not None else None
-    row = (
-        info.id,
-        info.filename,
-        info.size,
-        sha256,
-        _ns(info.created_at) or time.time_ns(),
-        _ns(info.expires_at),
-        path_key(path) if path is not None else None,
-        *((fp.dev, fp.ino, fp.mtime_ns, fp.ctime_ns, read_at_ns) if fp else (None,) * 5),
-    )
+    key = path_key(path) if path is not None else None
+    return record_many_op([upload_row(info, sha256, key=key, stat=stat, read_at_ns=read_at_ns)], [pending_id])
+
+
+def upload_row(
+    info: FileInfo, sha256: str, *, key: str | None, stat: os.stat_result | None, read_at_ns: int
+) -> tuple[Any, ...]:
+    """The `uploads` row of a stored file read from the path whose `path_key` is `key` (None: a
+    stream, whose stat is not kept)."""
+    if stat is None or key is None:
+        where: tuple[Any, ...] = (None,) * 5
+    else:
+        where = (stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, read_at_ns)
+    created = _ns(info.created_at) or time.time_ns()
+    return (info.id, info.filename, info.size, sha256, created, _ns(info.expires_at), key, *where)
+
+
+def record_many_op(rows: Sequence[tuple[Any, ...]], pending_ids: Sequence[int | None]) -> Op:
+    """Remember stored files (`upload_row`s) and end their pending rows, a statement for all."""
+    ended = end_op(pending_ids)
 
     def op(conn: sqlite3.Connection) -> None:
-        conn.execute("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
-        if pending_id is not None:
-            conn.execute("DELETE FROM pending WHERE id = ?", (pending_id,))
+        conn.executemany("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        ended(conn)
 
     return op
 
@@ -531,11 +539,34 @@ def begin_op(run: str, *, path: Path | None, name: str, size: int | None, sha256
     return op
 
 
+def begin_many_op(run: str, rows: Sequence[tuple[str | None, str, int | None, str | None]]) -> Op:
+    """The pending rows (path key, name, size, sha256) of uploads about to start, in one statement;
+    the op returns their ids, in order. The ids are given, not drawn: the next ones after the
+    largest, which no other writer can take inside the transaction."""
+    started = time.time_ns()
+
+    def op(conn: sqlite3.Connection) -> list[int]:
+        first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM pending").fetchone()[0]
+        ids = list(range(first, first + len(rows)))
+        conn.executemany(
+            "INSERT INTO pending (id, run, path, name, size, sha256, started_at_ns) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(row_id, run, *row, started) for row_id, row in zip(ids, rows, strict=True)],
+        )
+        return ids
+
+    return op
+
+
 def end_op(pending_ids: Sequence[int | None]) -> Op:
     """Remove pending rows: their uploads ended without storing anything, or were reconciled."""
-    ids = tuple(i for i in pending_ids if i is not None)
-    marks = ",".join("?" * len(ids))
-    return lambda conn: conn.execute(f"DELETE FROM pending WHERE id IN ({marks})", ids) if ids else None
+    ids = [i for i in pending_ids if i is not None]
+
+    def op(conn: sqlite3.Connection) -> None:
+        for part in _chunks(ids):
+            conn.execute(f"DELETE FROM pending WHERE id IN ({_marks(part)})", tuple(part))
+
+    return op
 
 
 class IndexWriter:

@@ -50,14 +50,17 @@ from xai_files_cli.core.upload_index import (
     PendingEntry,
     Snapshot,
     UploadIndex,
+    begin_many_op,
     begin_op,
     digest_op,
     end_op,
     expiry_ns,
     forget_op,
     path_key,
+    record_many_op,
     record_op,
     refresh_op,
+    upload_row,
 )
 from xai_files_cli.errors import (
     InternalError,
@@ -723,10 +726,12 @@ def _quoted(text: str) -> str:
 
 # -- around each upload --------------------------------------------------------------------------------
 class Ticket(NamedTuple):
-    """One upload under way: its pending row and the path it is read from (None for a stream)."""
+    """One upload under way: its pending row and the path it is read from (None for a stream), and
+    that path as index text."""
 
     pending_id: int | None
     path: Path | None
+    key: str | None = None
 
 
 class UploadJournal:
@@ -747,8 +752,12 @@ class UploadJournal:
     def __init__(self, index: UploadIndex) -> None:
         self._index = index
         self._writer = IndexWriter(index)
-        self._prepared: dict[UploadItem, Ticket] = {}
+        # Prepared tickets by the id of their item (kept alive in the value, so no id is reused):
+        # hashing an item costs more than the rest of looking it up.
+        self._prepared: dict[int, tuple[UploadItem, Ticket]] = {}
         self._group: list[Op] = []
+        self._records: list[tuple[Any, ...]] = []  # stored files waiting to be sent, in one statement
+        self._recorded: list[int | None] = []  # their pending rows
         self._group_bytes = 0
 
     def prepare(self, plan: Iterable[PlanEntry]) -> None:
@@ -763,21 +772,21 @@ class UploadJournal:
 
     def _prepare_group(self, group: list[tuple[UploadItem, int | None, str | None]]) -> None:
         paths = [_absolute(item.path) for item, _, _ in group]
-        ops = [
-            begin_op(self._index.run, path=path, name=item.filename, size=size, sha256=sha)
-            for (item, size, sha), path in zip(group, paths, strict=True)
-        ]
-        for (item, _, _), path, pending_id in zip(group, paths, self._index.apply(ops), strict=True):
-            self._prepared[item] = Ticket(pending_id, path)
+        keys = [path_key(path) for path in paths]
+        rows = [(key, item.filename, size, sha) for (item, size, sha), key in zip(group, keys, strict=True)]
+        ids = self._index.apply([begin_many_op(self._index.run, rows)])[0] or [None] * len(group)
+        prepared = self._prepared
+        for (item, _, _), path, key, pending_id in zip(group, paths, keys, ids, strict=True):
+            prepared[id(item)] = (item, Ticket(pending_id, path, key))
 
     def started(
         self, item: UploadItem, src: HashingSource, *, stream: bool = False
     ) -> Ticket | Future[Ticket]:
         """The ticket of an upload about to start: its prepared pending row, or a future of one
         written now (resolved once it is); `stream` for stdin, which has no path."""
-        prepared = self._prepared.pop(item, None)
+        prepared = self._prepared.pop(id(item), None)
         if prepared is not None:
-            return prepared
+            return prepared[1]
         ticket: Future[Ticket] = Future()
         path = None if stream else _absolute(item.path)
         written = self._writer.submit(begin_op(self._index.run, path=path, name=item.filename, size=src.size))
@@ -796,16 +805,13 @@ class UploadJournal:
     def stored(self, ticket: Ticket, src: HashingSource, info: FileInfo) -> str:
         """Record the stored file; returns the SHA-256 of what was sent."""
         sha = src.hexdigest()
-        stat = src.opened_stat if ticket.path is not None else None
-        record = record_op(
-            info,
-            sha,
-            path=ticket.path,
-            stat=stat,
-            read_at_ns=src.read_started_ns,
-            pending_id=ticket.pending_id,
-        )
-        self._add(record, info.size)
+        path = ticket.path
+        key = ticket.key if ticket.key is not None or path is None else path_key(path)
+        stat = src.opened_stat if path is not None else None
+        self._records.append(upload_row(info, sha, key=key, stat=stat, read_at_ns=src.read_started_ns))
+        self._recorded.append(ticket.pending_id)
+        self._group_bytes += info.size
+        self._send_if_full()
         return sha
 
     def failed(self, ticket: Ticket, src: HashingSource, error: BaseException) -> None:
@@ -821,21 +827,29 @@ class UploadJournal:
     def close(self) -> None:
         """Remove the pending rows of prepared uploads that never started, and wait for every write."""
         if self._prepared:
-            self._add(end_op([ticket.pending_id for ticket in self._prepared.values()]))
+            self._add(end_op([ticket.pending_id for _, ticket in self._prepared.values()]))
             self._prepared.clear()
         self._send()
         self._writer.close()
 
-    def _add(self, op: Op, size: int = 0) -> None:
+    def _add(self, op: Op) -> None:
         self._group.append(op)
-        self._group_bytes += size
-        if len(self._group) >= self.GROUP_OPS or self._group_bytes >= self.GROUP_BYTES:
+        self._send_if_full()
+
+    def _send_if_full(self) -> None:
+        if len(self._group) + len(self._records) >= self.GROUP_OPS or self._group_bytes >= self.GROUP_BYTES:
             self._send()
 
     def _send(self) -> None:
-        if self._group:
-            group, self._group, self._group_bytes = self._group, [], 0
-            self._writer.submit(lambda conn: [op(conn) for op in group])
+        """Hand the waiting writes to the writer thread: the stored files first (a later op, such as
+        forgetting a file deleted again after an interrupt, may be about one of them)."""
+        if not (self._group or self._records):
+            return
+        group = self._group
+        if self._records:
+            group.insert(0, record_many_op(self._records, self._recorded))
+        self._group, self._records, self._recorded, self._group_bytes = [], [], [], 0
+        self._writer.submit(lambda conn: [op(conn) for op in group])
 
 
 class PreparedItems:
