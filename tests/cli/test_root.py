@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 
@@ -15,6 +16,9 @@ from tests.support.cli import run_with_stdout, run_xai
 from tests.support.constants import PYTHON, REPO_ROOT, TEST_KEY
 from tests.support.emulator import seed
 from tests.support.processes import xai_command, xai_subprocess_env
+from xai_files_cli.cli.app import run
+from xai_files_cli.cli.context import AppContext
+from xai_files_cli.output.io import IOStreams
 
 
 @pytest.mark.parametrize("value", ["inf", "nan", "1e10"])
@@ -188,3 +192,31 @@ def test_a_host_flag_with_the_embedded_server_exits_2(emulators, args: list[str]
     result = run_xai(*args, "files", "ls")
     assert (result.code, result.stdout) == (2, "")
     assert result.stderr.startswith(message)
+
+
+@pytest.mark.parametrize("local", [False, True])
+def test_ctrl_c_while_closing_is_held_until_the_close_is_done_then_exits_130(
+    emulators, tmp_path, monkeypatch: pytest.MonkeyPatch, local: bool
+) -> None:
+    # Ctrl-C landing while the channel (and, with --local, the embedded server) closes used to
+    # interrupt the close half-way and escape as a traceback.
+    if not local:
+        emulators.start()
+    monkeypatch.setenv("XAI_DATA_DIR", str(tmp_path / "data"))
+    streams = IOStreams.for_test(b"")
+    ctx = AppContext(io=streams)
+    closing = ctx.close
+    finished: list[bool] = []
+
+    def close_under_ctrl_c() -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # its handler runs at the next bytecode, inside the close
+        closing()
+        finished.append(True)
+
+    ctx.close = close_under_ctrl_c  # type: ignore[method-assign]
+    try:
+        code = run([*(["--local"] if local else []), "files", "ls", "--ids"], streams, ctx)
+    except KeyboardInterrupt:
+        pytest.fail("the Ctrl-C escaped from the close")
+    assert (code, finished) == (130, [True])
+    assert streams.stderr_text() == "xai: interrupted\n"

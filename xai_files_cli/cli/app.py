@@ -23,6 +23,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Annotated, NoReturn
 
@@ -307,6 +308,27 @@ def run(argv: Sequence[str], io: IOStreams, ctx: AppContext | None = None) -> in
     command = click_command(*_subcommand_named(argv))
     saved_streams = sys.stdout, sys.stderr  # typer wraps both when it meets EPIPE
     try:
+        code = _invoke(command, argv, io, ctx)
+    finally:
+        sys.stdout, sys.stderr = saved_streams
+        signalled = _close_shielded(ctx)
+        _flush_traces()
+        try:
+            io.flush()
+        except BrokenPipeError:
+            silence_stdout()
+    if signalled is not None and code == 0:  # the work was done, but the user asked to stop: say so
+        terminated = signalled == signal.SIGTERM
+        stop = Interrupted("terminated" if terminated else "interrupted", terminated=terminated)
+        report_error(ctx, stop)
+        return stop.exit_code
+    return code
+
+
+def _invoke(command: Command, argv: Sequence[str], io: IOStreams, ctx: AppContext) -> int:
+    """Run the command; its exit code, every error reported as one line (or re-raised when no
+    exit code is documented for it)."""
+    try:
         result = command.main(args=list(argv), prog_name="xai", standalone_mode=False, obj=ctx)
         if result == ExitCode.INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
             report_error(ctx, Interrupted("interrupted"))
@@ -318,15 +340,26 @@ def run(argv: Sequence[str], io: IOStreams, ctx: AppContext | None = None) -> in
         if code is None:
             raise
         return code
-    finally:
-        sys.stdout, sys.stderr = saved_streams
+
+
+_STOPS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _close_shielded(ctx: AppContext) -> int | None:
+    """Close the channel and the embedded server; a Ctrl-C or SIGTERM landing meanwhile is held
+    until the close is done (no traceback from half-way through it) and returned (None: none came)."""
+    shield = threading.current_thread() is threading.main_thread()  # only there can handlers change
+    received: list[int] = []
+    previous = {}
+    if shield:
+        previous = {sig: signal.signal(sig, lambda signum, _: received.append(signum)) for sig in _STOPS}
+    try:
         with contextlib.suppress(Exception):  # cleanup must never mask the real exit code
             ctx.close()
-        _flush_traces()
-        try:
-            io.flush()
-        except BrokenPipeError:
-            silence_stdout()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return received[0] if received else None
 
 
 def _flush_traces() -> None:

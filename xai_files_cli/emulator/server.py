@@ -150,7 +150,8 @@ class RunningServer:
         self.storage.close()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the server terminates; False on timeout."""
+        """Block until the server terminates or `timeout` passes; True when it timed out (grpc's
+        convention), False once the server has terminated."""
         return self.server.wait_for_termination(timeout)
 
 
