@@ -13,8 +13,8 @@ import pytest
 from tests.support.raw_grpc import Files
 from xai_files_cli._pb import files_pb2
 from xai_files_cli.emulator.faults import FaultPlan
-from xai_files_cli.emulator.files_service import CHUNK_SIZE, chunk_header
 from xai_files_cli.emulator.server import RunningServer
+from xai_files_cli.emulator.wire_chunks import CHUNK_SIZE, chunk_header
 
 MakeServer = Callable[..., tuple[RunningServer, Files]]
 

@@ -21,15 +21,15 @@ import contextlib
 import errno
 import functools
 import sqlite3
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterator
-from concurrent.futures import Executor
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any, BinaryIO, NoReturn, TypeVar
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from xai_files_cli._pb import files_pb2, files_pb2_grpc
-from xai_files_cli.emulator import content, pagination
+from xai_files_cli.emulator import content, pagination, sync_bridge
 from xai_files_cli.emulator.async_commit import AsyncPublisher
 from xai_files_cli.emulator.filters import FilterError, compile_filter
 from xai_files_cli.emulator.pdf_text import ExtractionCancelled, PdfLimits
@@ -46,8 +46,8 @@ from xai_files_cli.emulator.storage import (
     add_files,
 )
 from xai_files_cli.emulator.validation import describe_id, filename_problem, is_file_id, ttl_problem
+from xai_files_cli.emulator.wire_chunks import CHUNK_SIZE, WireChunks
 
-CHUNK_SIZE = 3 * 1024 * 1024
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 100
 MAX_PUBLIC_URL_SECONDS = 100 * 365 * 86400
@@ -106,7 +106,7 @@ def _serialized(reply: Any) -> bytes:
 def add_files_servicer(servicer: FilesServicer, server: grpc.Server) -> None:
     """Register `servicer` on `server` as the generated `add_FilesServicer_to_server` does, except that
     ListFiles replies and RetrieveFileContent chunks that are wire bytes already (see
-    `FilesServicer.ListFiles`, `_wire_chunks`) are sent as they are."""
+    `FilesServicer.ListFiles`, wire_chunks.py) are sent as they are."""
     pb = files_pb2
     handlers: dict[str, grpc.RpcMethodHandler] = {
         "UploadFile": grpc.stream_unary_rpc_method_handler(
@@ -262,12 +262,12 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
         """`public_url_base()` gives e.g. `http://127.0.0.1:50052/public/`, where the data dir's public
         links are served over HTTP (public_http.py);
         `pdf_limits` bound the text extraction of PDFs for DOWNLOAD_FORMAT_TEXT;
-        `executor` runs the blocking part of the async handlers (None: the loop's default executor)."""
+        `executor` runs the blocking part of the async handlers (None: a pool of this servicer's own)."""
         self.storage = storage
         self.public_url_base = public_url_base
         self.pdf_limits = pdf_limits or PdfLimits()
-        self.executor = executor
-        self.publisher = AsyncPublisher(storage, executor)
+        self.executor = executor or ThreadPoolExecutor(thread_name_prefix="xai-files")
+        self.publisher = AsyncPublisher(storage, self.executor)
 
     # -- UploadFile ----------------------------------------------------------------------------
 
@@ -415,8 +415,56 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
 
     # -- RetrieveFileContent -------------------------------------------------------------------
 
+    async def RetrieveFileContent(
+        self,
+        request: files_pb2.RetrieveFileContentRequest,
+        context: grpc.aio.ServicerContext[files_pb2.RetrieveFileContentRequest, bytes],
+    ) -> AsyncIterator[files_pb2.FileContentChunk | bytes]:
+        """The content, on the server's event loop: the lookup and open run on the thread pool; the
+        original bytes go out as ready wire chunks, read on the loop from the page cache and on the
+        pool from the disk, one chunk in memory besides those gRPC is sending (wire_chunks.py); the
+        text form is the blocking stream `_text_stream`, run on the pool. A call that ends (answered,
+        cancelled, timed out) reads no further chunk, and its blob is closed."""
+        blob, record, as_text = await self._opened(request, context)
+        if as_text:
+            text = sync_bridge.streamed_on_pool(
+                lambda _, sync: _guard_stream(self._text_stream(blob, record, sync), sync), self.executor
+            )
+            async for message in text(request, context):
+                yield message
+            return
+        chunks = WireChunks(blob)
+        context.add_done_callback(lambda _: chunks.close())  # type: ignore[arg-type]
+        try:
+            async for chunk in chunks.chunks(self.executor):
+                yield chunk
+        except (sqlite3.Error, OSError) as error:
+            await context.abort(*storage_error_status(error))
+        finally:
+            chunks.close()
+
+    async def _opened(
+        self, request: files_pb2.RetrieveFileContentRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> tuple[BinaryIO, FileRecord, bool]:
+        """`_open_content` on the thread pool; its refusal ends the call with its status. A blob opened
+        for a call cancelled meanwhile is closed."""
+        sync: Any = sync_bridge.SyncContext(context)  # the sync ServicerContext's calls that it makes
+        job = self.executor.submit(self._open_content, request, sync)
+        try:
+            return await asyncio.wrap_future(job)
+        except sync_bridge.SyncAbort as refusal:
+            await context.abort(refusal.code, refusal.details)
+        except asyncio.CancelledError:
+            job.add_done_callback(_close_opened)
+            raise
+
     @_storage_errors
-    def RetrieveFileContent(self, request, context):
+    def _open_content(
+        self, request: files_pb2.RetrieveFileContentRequest, context: grpc.ServicerContext
+    ) -> tuple[BinaryIO, FileRecord, bool]:
+        """The open blob of the requested file, its record, and whether its text form is asked for;
+        aborts with NOT_FOUND (unknown, deleted or expired), INVALID_ARGUMENT (an unknown format, text
+        of a type without one) or DATA_LOSS (its bytes are lost)."""
         record = self._require(request.file_id, context)
         fmt = request.format if request.HasField("format") else files_pb2.DOWNLOAD_FORMAT_UNKNOWN
         if fmt not in (
@@ -438,34 +486,31 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
             _abort(context, grpc.StatusCode.DATA_LOSS, f"{error}; it can only be deleted")
         if blob is None:  # deleted between the lookup and the open
             _abort(context, grpc.StatusCode.NOT_FOUND, f"file {describe_id(record.id)} not found")
-        return self._stream(blob, record, fmt == files_pb2.DOWNLOAD_FORMAT_TEXT, context)
+        return blob, record, fmt == files_pb2.DOWNLOAD_FORMAT_TEXT
 
-    def _stream(
-        self, blob: BinaryIO, record: FileRecord, as_text: bool, context: grpc.ServicerContext
-    ) -> Iterator[files_pb2.FileContentChunk | bytes]:
-        """The content's chunks: the original bytes as wire bytes (`_wire_chunks`), text as messages."""
+    def _text_stream(
+        self, blob: BinaryIO, record: FileRecord, context: grpc.ServicerContext
+    ) -> Iterator[files_pb2.FileContentChunk]:
+        """The text form as messages of up to CHUNK_SIZE bytes (blocking: run on the pool)."""
         with blob:
-            if as_text:
-                pieces = content.iter_text(
-                    blob,
-                    record.content_type,
-                    CHUNK_SIZE,
-                    pdf_limits=self.pdf_limits,
-                    cancelled=lambda: not context.is_active(),
-                )
-                try:
-                    for piece in pieces:
-                        if not context.is_active():
-                            return
-                        yield files_pb2.FileContentChunk(data=piece)
-                except ValueError as error:  # the PDF cannot be read (within the limits)
-                    _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
-                except ExtractionCancelled:
-                    return
-                finally:
-                    pieces.close()  # stops a PDF extraction child at once
+            pieces = content.iter_text(
+                blob,
+                record.content_type,
+                CHUNK_SIZE,
+                pdf_limits=self.pdf_limits,
+                cancelled=lambda: not context.is_active(),
+            )
+            try:
+                for piece in pieces:
+                    if not context.is_active():
+                        return
+                    yield files_pb2.FileContentChunk(data=piece)
+            except ValueError as error:  # the PDF cannot be read (within the limits)
+                _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
+            except ExtractionCancelled:
                 return
-            yield from _wire_chunks(blob, context)
+            finally:
+                pieces.close()  # stops a PDF extraction child at once
 
     # -- public URLs ---------------------------------------------------------------------------
 
@@ -504,36 +549,7 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
         return response
 
 
-# -- RetrieveFileContent: the original bytes as wire chunks ------------------------------------------
-
-_DATA_TAG = 0x0A  # FileContentChunk.data: field 1, length-delimited
-_HEADER_ROOM = 10  # the tag and the longest varint length a chunk could need
-
-
-def chunk_header(size: int) -> bytes:
-    """What precedes `size` bytes of data in a serialized FileContentChunk: the tag, then the length
-    as a varint (7 bits a byte, low bits first, the high bit set on every byte but the last)."""
-    header = bytearray((_DATA_TAG,))
-    while size > 0x7F:
-        header.append(0x80 | (size & 0x7F))
-        size >>= 7
-    header.append(size)
-    return bytes(header)
-
-
-def _wire_chunks(blob: BinaryIO, context: grpc.ServicerContext) -> Iterator[bytes]:
-    """`blob`'s bytes as serialized FileContentChunk messages of up to CHUNK_SIZE bytes of data.
-
-    Each chunk is read into one reused buffer, behind room for its header, and copied out once as
-    the message's bytes, which the response serializer (`_serialized`) passes through: no message
-    is built and serialized, which would copy every chunk twice more.
-    """
-    buffer = memoryview(bytearray(_HEADER_ROOM + CHUNK_SIZE))
-    while context.is_active():
-        size = blob.readinto(buffer[_HEADER_ROOM:])  # type: ignore[attr-defined]  # open_blob's files have it
-        if not size:
-            return
-        header = chunk_header(size)
-        start = _HEADER_ROOM - len(header)
-        buffer[start:_HEADER_ROOM] = header
-        yield bytes(buffer[start : _HEADER_ROOM + size])
+def _close_opened(job: Future[tuple[BinaryIO, FileRecord, bool]]) -> None:
+    """Close the blob that `_open_content` opened for a call that ended meanwhile."""
+    if not job.cancelled() and job.exception() is None:
+        job.result()[0].close()

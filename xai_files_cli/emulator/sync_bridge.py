@@ -2,10 +2,11 @@
 runs it on a bounded thread pool, with a `SyncContext` that behaves like grpc's sync ServicerContext.
 
 grpc.aio can run sync handlers itself, but its context for them lacks `is_active()` (the chat and
-download handlers stop producing when the client went away), never runs `add_callback` callbacks for
-a cancelled call, and cannot stop a thread from running on after `abort`. Here `abort` raises in the
-handler's thread as the sync server's does, and the async side ends the call with that status.
-Async behaviours (UploadFile) pass through unchanged.
+text download handlers stop producing when the client went away), never runs `add_callback`
+callbacks for a cancelled call, and cannot stop a thread from running on after `abort`. Here `abort`
+raises in the handler's thread as the sync server's does, and the async side ends the call with that
+status.
+Async behaviours (UploadFile, RetrieveFileContent) pass through unchanged.
 """
 
 from __future__ import annotations
@@ -136,9 +137,10 @@ class _ResponseStream:
             pending.add_done_callback(lambda _: close())
 
 
-def _streamed_response(behaviour: Callable[..., Any], pool: futures.Executor) -> Callable[..., Any]:
+def streamed_on_pool(behaviour: Callable[..., Any], pool: futures.Executor) -> Callable[..., Any]:
     """The sync response stream as an async generator: each next response is produced on the pool
-    while the previous one is being sent, so reading a file overlaps sending it."""
+    while the previous one is being sent, so producing a response overlaps sending the one before.
+    An async handler uses it for a part that stays blocking (RetrieveFileContent's text form)."""
 
     async def run(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         stream = _ResponseStream(SyncContext(context))
@@ -179,7 +181,7 @@ def bridged(handler: grpc.RpcMethodHandler, pool: futures.Executor) -> grpc.RpcM
     if handler.request_streaming:
         raise TypeError("a request-streaming handler must be async on this server")
     if handler.response_streaming:
-        return grpc.unary_stream_rpc_method_handler(_streamed_response(behaviour, pool), **options)
+        return grpc.unary_stream_rpc_method_handler(streamed_on_pool(behaviour, pool), **options)
     return grpc.unary_unary_rpc_method_handler(_unary_response(behaviour, pool), **options)
 
 
