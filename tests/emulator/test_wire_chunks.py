@@ -6,6 +6,7 @@ early, and a close during a pool read closes the blob only when that read ends."
 from __future__ import annotations
 
 import asyncio
+import errno
 import io
 import os
 import threading
@@ -83,7 +84,7 @@ def test_what_is_not_cached_is_read_on_the_pool(tmp_path: Path) -> None:
     assert pool.jobs >= 1
 
 
-def test_a_blob_in_memory_is_read_in_place_too() -> None:
+def test_a_blob_in_memory_is_read_on_the_loop() -> None:
     payload = _payload(16_384)
     with _CountingPool() as pool:
         assert _read(io.BytesIO(payload), pool) == _serialized(payload)
@@ -147,11 +148,28 @@ def test_a_reader_closed_before_its_first_read_reads_nothing(tmp_path: Path) -> 
         assert pool.jobs == 0
 
 
-@pytest.mark.parametrize("size", [1, 127, 128, 16_384])
-def test_in_place_chunks_equal_the_serialized_message(size: int) -> None:
+@pytest.mark.parametrize("size", [1, 127, 128, 16_384, CHUNK_SIZE - 1, CHUNK_SIZE])
+def test_in_place_chunks_equal_the_serialized_message(tmp_path: Path, size: int) -> None:
     payload = _payload(size)
-    with _CountingPool() as pool:
-        assert _read(io.BytesIO(payload), pool) == _serialized(payload)
+    path = tmp_path / "blob"
+    path.write_bytes(payload)
+    with path.open("rb") as blob, _CountingPool() as pool:
+        assert _read(blob, pool) == _serialized(payload)
+
+
+def _serve(storage: Storage, pool: futures.ThreadPoolExecutor) -> tuple[LoopServer, int]:
+    server = LoopServer(pool)
+    servicer = FilesServicer(storage, lambda: "http://127.0.0.1:1/public/", executor=pool)
+    add_files_servicer(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    return server, port
+
+
+def _upload(stub: files_pb2_grpc.FilesStub, payload: bytes) -> str:
+    init = files_pb2.UploadFileChunk(init=files_pb2.UploadFileInit(name="blob.bin"))
+    pieces = [payload[start : start + CHUNK_SIZE] for start in range(0, len(payload), CHUNK_SIZE)]
+    return stub.UploadFile(iter([init, *(files_pb2.UploadFileChunk(data=piece) for piece in pieces)])).id
 
 
 def test_a_download_of_a_cached_file_hands_no_chunk_to_the_thread_pool(tmp_path: Path) -> None:
@@ -159,19 +177,11 @@ def test_a_download_of_a_cached_file_hands_no_chunk_to_the_thread_pool(tmp_path:
     payload = _payload(3 * CHUNK_SIZE + 1234)
     storage = Storage(tmp_path / "data")
     with _CountingPool(workers=4) as pool:
-        server = LoopServer(pool)
-        add_files_servicer(
-            FilesServicer(storage, lambda: "http://127.0.0.1:1/public/", executor=pool), server
-        )
-        port = server.add_insecure_port("127.0.0.1:0")
-        server.start()
+        server, port = _serve(storage, pool)
         try:
             with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
                 stub = files_pb2_grpc.FilesStub(channel)
-                init = files_pb2.UploadFileChunk(init=files_pb2.UploadFileInit(name="cached.bin"))
-                pieces = [payload[start : start + CHUNK_SIZE] for start in range(0, len(payload), CHUNK_SIZE)]
-                data = [files_pb2.UploadFileChunk(data=piece) for piece in pieces]
-                file_id = stub.UploadFile(iter([init, *data])).id  # written just now: in the page cache
+                file_id = _upload(stub, payload)  # written just now: in the page cache
                 jobs_before = pool.jobs
                 request = files_pb2.RetrieveFileContentRequest(file_id=file_id)
                 received = [chunk.data for chunk in stub.RetrieveFileContent(request)]
@@ -181,3 +191,37 @@ def test_a_download_of_a_cached_file_hands_no_chunk_to_the_thread_pool(tmp_path:
     assert b"".join(received) == payload
     assert len(received) == 4
     assert pool.jobs - jobs_before == 1  # the lookup and open only
+
+
+def test_a_disk_read_error_mid_download_ends_the_call_internal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over real gRPC: the first chunk arrives, the disk fails reading the second: INTERNAL, named."""
+    read_fully, reads = wire_chunks._read_fully, []
+
+    def failing_second_read(fd: int, data: memoryview, offset: int) -> int:
+        reads.append(offset)
+        if len(reads) > 1:
+            raise OSError(errno.EIO, "Input/output error")
+        return read_fully(fd, data, offset)
+
+    monkeypatch.setattr(wire_chunks, "_read_fully", failing_second_read)
+    monkeypatch.setattr(wire_chunks, "_NOWAIT", None)  # every read waits for the disk: on the pool
+    storage = Storage(tmp_path / "data")
+    with futures.ThreadPoolExecutor(max_workers=4) as pool:
+        server, port = _serve(storage, pool)
+        try:
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                stub = files_pb2_grpc.FilesStub(channel)
+                request = files_pb2.RetrieveFileContentRequest(
+                    file_id=_upload(stub, _payload(2 * CHUNK_SIZE))
+                )
+                stream = stub.RetrieveFileContent(request)
+                assert len(next(stream).data) == CHUNK_SIZE
+                with pytest.raises(grpc.RpcError) as failure:
+                    next(stream)
+        finally:
+            server.stop(None)
+            storage.close()
+    assert failure.value.code() == grpc.StatusCode.INTERNAL
+    assert failure.value.details() == "server storage error: Input/output error"

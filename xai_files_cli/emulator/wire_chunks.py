@@ -87,16 +87,16 @@ def _message_buffer(size: int) -> tuple[bytes | bytearray, memoryview]:
 
 class WireChunks:
     """A blob's bytes as wire chunks, read on the event loop as far as the page cache holds them (a
-    read that never waits for the disk) and on a pool thread otherwise. `close` (from any thread, at
-    any time) closes the blob at once, or as soon as a pool read in progress ends; no read starts
-    after it."""
+    read that never waits for the disk) and on a pool thread otherwise; a blob in memory is read on
+    the loop. `close` (from any thread, at any time) closes the blob at once, or as soon as a pool
+    read in progress ends; no read starts after it."""
 
     def __init__(self, blob: BinaryIO) -> None:
         self._blob = blob
-        self._fd: int | None = None if isinstance(blob, io.BytesIO) else blob.fileno()
+        self._fd = blob.fileno() if isinstance(blob, io.BufferedReader | io.FileIO) else None
         self._nowait = _NOWAIT is not None  # the file system may turn it down: then every read waits
-        self._offset = blob.tell()
-        self._end = blob.seek(0, os.SEEK_END)
+        self._offset = blob.tell() if self._fd is not None else 0
+        self._end = os.fstat(self._fd).st_size if self._fd is not None else 0
         self._lock = threading.Lock()
         self._reading = False
         self._closed = False
@@ -104,14 +104,18 @@ class WireChunks:
     async def chunks(self, executor: Executor) -> AsyncIterator[bytes]:
         """The chunks in order, each read once gRPC has taken the one before (which its transport may
         still be writing): one chunk in memory besides those. A blob that ends early ends them early."""
+        if self._fd is None:  # a blob in memory (a small file): read here, through a copy
+            while not self._closed and (chunk := _copied_chunk(self._blob)) is not None:
+                yield chunk
+            return
         loop = asyncio.get_running_loop()
         while not self._closed and (size := min(CHUNK_SIZE, self._end - self._offset)) > 0:
             header = chunk_header(size)
             message, view = _message_buffer(len(header) + size)
             view[: len(header)] = header
             data = view[len(header) :]
-            got = self._read_cached(data, self._offset)
-            if got < size and self._fd is not None:
+            got = self._read_cached(self._fd, data, self._offset)
+            if got < size:
                 rest = (message, data[got:], self._offset + got)  # the pool read keeps `message` alive
                 got += await loop.run_in_executor(executor, self._read_waiting, *rest)
             if got == 0:
@@ -119,17 +123,13 @@ class WireChunks:
             self._offset += got
             yield bytes(message) if got == size else chunk_header(got) + bytes(data[:got])
 
-    def _read_cached(self, data: memoryview, offset: int) -> int:
-        """What the page cache holds of the range at `offset`, read without waiting for the disk (all of
-        it for a blob in memory); 0 when the first bytes are not cached."""
-        if self._fd is None:
-            self._blob.seek(offset)
-            got: int = self._blob.readinto(data)  # type: ignore[attr-defined]  # io.BytesIO has it
-            return got
+    def _read_cached(self, fd: int, data: memoryview, offset: int) -> int:
+        """What the page cache holds of the range at `offset`, read without waiting for the disk; 0
+        when its first bytes are not cached."""
         if _NOWAIT is None or not self._nowait:
             return 0
         try:
-            return os.preadv(self._fd, [data], offset, _NOWAIT)
+            return os.preadv(fd, [data], offset, _NOWAIT)
         except BlockingIOError:
             return 0
         except OSError as error:
@@ -161,6 +161,12 @@ class WireChunks:
             reading = self._reading
         if not reading:
             self._blob.close()
+
+
+def _copied_chunk(blob: BinaryIO) -> bytes | None:
+    """The next up to CHUNK_SIZE bytes of a blob without a file descriptor as a chunk; None at its end."""
+    data = blob.read(CHUNK_SIZE)
+    return chunk_header(len(data)) + data if data else None
 
 
 def _read_fully(fd: int, data: memoryview, offset: int) -> int:
