@@ -15,15 +15,15 @@ upload follows the blocking upload's rules (`core.upload`); only the waiting dif
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
-import functools
 import logging
 import signal
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sized
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -56,7 +56,6 @@ INLINE_READ_BYTES = 256 * 1024
 UPLOAD_METHOD = "/xai_api.Files/UploadFile"
 CANCEL_POLL = 0.1  # seconds between checks of FilesClient.cancel while a batch waits
 
-T = TypeVar("T")
 OnResult = Callable[[UploadResult], None]
 OnDone = Callable[[UploadItem, "FileInfo | None", "BaseException | None", "_Outcome"], None]
 
@@ -214,7 +213,9 @@ class _Batch:
         source = iter(items)
         running: dict[asyncio.Future[FileInfo], UploadItem] = {}
         outcomes: dict[asyncio.Future[FileInfo], _Outcome] = {}
+        finished = _Finished()
         cancel = self._client.cancel
+        loop = asyncio.get_running_loop()
         try:
             exhausted = False
             while True:
@@ -224,16 +225,16 @@ class _Batch:
                         exhausted = True
                         break
                     outcome = _Outcome()
-                    started = asyncio.ensure_future(self._upload(stub, item, outcome))
+                    started = loop.create_task(self._upload(stub, item, outcome))
+                    started.add_done_callback(finished.add)
                     running[started], outcomes[started] = item, outcome
                 if not running:
                     break
-                finished, _ = await asyncio.wait(
-                    running, timeout=CANCEL_POLL, return_when=asyncio.FIRST_COMPLETED
-                )
+                await finished.wait(CANCEL_POLL)
                 if cancel.is_set():
                     raise Interrupted("interrupted")
-                for task in finished:
+                while finished.tasks:
+                    task = finished.tasks.popleft()
                     item = running.pop(task)
                     self._bodies.pop(task, None)  # only the bodies of uploads under way are kept
                     error = task.exception()  # a cancelled task raises CancelledError here: it propagates
@@ -322,22 +323,58 @@ class _Batch:
             on_notice=self._on_notice,
         )
         inline = src.size is not None and src.size <= INLINE_READ_BYTES
+        window = self._window
         progress.start(src.size, name)
         try:
             while True:
                 body = attempts.body()
                 self._bodies[asyncio.current_task()] = body
+                started_in = await window.enter()
                 try:
-                    send = functools.partial(
-                        _send, stub, body, attempts.timeout, inline=inline, target=client.target
-                    )
-                    reply = await self._window.send(send)
+                    reply = await _send(stub, body, attempts.timeout, inline=inline, target=client.target)
                 except grpc.RpcError as error:  # grpc.aio.AioRpcError
+                    window.leave(started_in, error)
                     await asyncio.sleep(attempts.restart_delay(error, body))
                     continue
+                except BaseException:
+                    window.leave(started_in, None)
+                    raise
+                window.leave(started_in, None, succeeded=True)
                 return attempts.accept(reply, body)
         finally:
             progress.finish()
+
+
+class _Finished:
+    """The item tasks that finished, in the order they did, and a wait for the next (a callback
+    each task calls once, instead of `asyncio.wait` hooking every running task at each wait)."""
+
+    def __init__(self) -> None:
+        self.tasks: collections.deque[asyncio.Future[FileInfo]] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def add(self, task: asyncio.Future[FileInfo]) -> None:
+        self.tasks.append(task)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def wait(self, timeout: float) -> None:
+        """Until a task has finished (at once if one has), or `timeout` seconds have passed."""
+        if self.tasks:
+            return
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        timer = loop.call_later(timeout, _settle, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+
+def _settle(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:
@@ -366,7 +403,7 @@ async def _send(
     record = tracing.CallRecord(UPLOAD_METHOD, target, log=True)
     try:
         messages = iter(body)
-        while (message := await _next_message(messages, inline)) is not None:
+        while (message := next(messages, None) if inline else await _in_thread(messages)) is not None:
             record.request(message)
             try:
                 await call.write(message)
@@ -390,12 +427,8 @@ async def _send(
         raise
 
 
-async def _next_message(
-    messages: Iterator[files_pb2.UploadFileChunk], inline: bool
-) -> files_pb2.UploadFileChunk | None:
-    """The next request message (None at the end), read on the loop or, for larger files, in a thread."""
-    if inline:
-        return next(messages, None)
+async def _in_thread(messages: Iterator[files_pb2.UploadFileChunk]) -> files_pb2.UploadFileChunk | None:
+    """The next request message (None at the end), read in a worker thread (a larger file's)."""
     future = asyncio.get_running_loop().run_in_executor(None, next, messages, None)
     try:
         return await asyncio.shield(future)
@@ -422,23 +455,8 @@ class _Window:
         self._successes = 0
         self._waiters: list[asyncio.Future[None]] = []
 
-    async def send(self, start: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        """Run `start()` once a place in the window is free, and adjust the window by its outcome."""
-        await self._acquire()
-        started_in = self._round
-        try:
-            result = await start()
-        except grpc.RpcError as error:
-            if rpc.is_backpressure(error):
-                self._cut(started_in, error)
-            raise
-        finally:
-            self._in_flight -= 1
-            self._wake()
-        self._grow()
-        return result
-
-    async def _acquire(self) -> None:
+    async def enter(self) -> int:
+        """Wait for a free place in the window and take it; the round the call starts in (for `leave`)."""
         while self._in_flight >= self.limit:
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
@@ -447,6 +465,17 @@ class _Window:
             finally:
                 self._waiters.remove(waiter)
         self._in_flight += 1
+        return self._round
+
+    def leave(self, started_in: int, error: grpc.RpcError | None, *, succeeded: bool = False) -> None:
+        """Give back the place of a call started in round `started_in`: it `succeeded`, failed with
+        `error` (back-pressure cuts the window), or ended otherwise."""
+        self._in_flight -= 1
+        if error is not None and rpc.is_backpressure(error):
+            self._cut(started_in, error)
+        self._wake()
+        if succeeded:
+            self._grow()
 
     def _wake(self) -> None:
         for waiter in self._waiters:

@@ -126,16 +126,19 @@ class UploadSource:
         size: int | None,
         owned: bool = False,
         fd_stat: os.stat_result | None = None,
+        origin: int | None = None,
     ) -> None:
         self._stream = stream
         self.label = label
         self.size = size
         self._owned = owned
         self._fd_stat = fd_stat
-        try:
-            self._origin: int | None = stream.tell() if stream.seekable() else None
-        except (OSError, ValueError):
-            self._origin = None
+        self._origin: int | None = origin  # where `rewind` goes back to; found out below unless given
+        if origin is None:
+            try:
+                self._origin = stream.tell() if stream.seekable() else None
+            except (OSError, ValueError):
+                self._origin = None
 
     @classmethod
     def open_path(cls, path: Path) -> UploadSource:
@@ -153,7 +156,8 @@ class UploadSource:
         except BaseException:
             os.close(fd)
             raise
-        return cls(stream, label=str(path), size=info.st_size, owned=True, fd_stat=info)
+        # Just opened, a regular file is seekable and read from byte 0.
+        return cls(stream, label=str(path), size=info.st_size, owned=True, fd_stat=info, origin=0)
 
     @classmethod
     def from_stream(cls, stream: BinaryIO, *, label: str = "-", size: int | None = None) -> UploadSource:
@@ -195,6 +199,8 @@ class UploadSource:
             if total > MAX_UPLOAD_BYTES:
                 raise too_large(self.label, total, at_least=True)
             yield data
+            if total == self.size and self._fd_stat is not None:
+                break  # no read for the end: a file that grows meanwhile changes the stat checked below
         if self.size is not None and total != self.size:
             raise FileChangedError(f"{self.label}: file changed during upload (it shrank)", path=self.label)
         self._check_unchanged()
