@@ -10,6 +10,7 @@ here (before and after it inserts the row) by a wrapper around the store's own p
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 
@@ -24,6 +25,7 @@ from xai_files_cli.emulator.server import RunningServer
 from xai_files_cli.emulator.storage import Upload
 
 HOLD_SECONDS = 10.0
+LOOP_THREAD = "xai-emulator-loop"  # the thread the grpc.aio server's event loop runs on
 
 
 def _open_stream(messages: list[files_pb2.UploadFileChunk], close: threading.Event) -> Iterator[object]:
@@ -112,4 +114,64 @@ def test_cancel_while_the_commit_runs_stores_nothing(emulators: Emulators, hold_
     finally:
         client.close()
     assert held.unwanted.is_set()  # the commit was told, while it ran, that the call had ended
+    assert _nothing_stored(server)
+
+
+def _record_abort_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the threads every Upload.abort that has something to do runs on, from now on."""
+    threads: list[str] = []
+    abort = Upload.abort
+
+    def recorded(upload: Upload) -> None:
+        if not upload._done:  # a later call is a no-op
+            threads.append(threading.current_thread().name)
+        abort(upload)
+
+    monkeypatch.setattr(Upload, "abort", recorded)
+    return threads
+
+
+def test_a_commit_that_fails_is_aborted_off_the_event_loop(
+    emulators: Emulators, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The abort may wait for the database's write lock (it drops the upload's note): on the loop,
+    # that would hold up every call the server has in flight, for up to the busy timeout.
+    server = emulators.start(point_cli=False)
+    server.storage.inline_limit = 0  # a temp file, fsynced and noted before the group runs
+
+    def busy(tickets: Sequence[Ticket[Upload]]) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    server.storage._publish = busy  # type: ignore[method-assign]
+    threads = _record_abort_threads(monkeypatch)
+    client = Files(server.target, server.api_key)
+    try:
+        with pytest.raises(grpc.RpcError) as failed:
+            client.stub.UploadFile(iter([init("busy.bin"), data(b"b" * 5000)]), metadata=client.metadata)
+    finally:
+        client.close()
+    assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert threads and LOOP_THREAD not in threads
+    assert _nothing_stored(server)
+
+
+def test_a_cut_off_stream_is_aborted_off_the_event_loop(
+    emulators: Emulators, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = emulators.start("UploadFile:stall_upload:after=1,amount=10", point_cli=False)
+    server.storage.inline_limit = 0  # its temp file is removed by the abort
+    threads = _record_abort_threads(monkeypatch)
+    client = Files(server.target, server.api_key)
+    close = threading.Event()
+    try:
+        call = client.stub.UploadFile.future(
+            _open_stream([init("cut.bin"), data(b"c" * 5000)], close), metadata=client.metadata
+        )
+        assert server.faults is not None and server.faults.wait_for(lambda p: p.held("UploadFile") == 1)
+        call.cancel()
+        _cancelled_once(server)
+    finally:
+        close.set()
+        client.close()
+    assert threads and LOOP_THREAD not in threads
     assert _nothing_stored(server)

@@ -297,7 +297,8 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
         ttl = init.expires_after if init.HasField("expires_after") else None
         try:
-            with self.storage.begin_upload(init.name, ttl) as upload:
+            upload = self.storage.begin_upload(init.name, ttl)
+            try:
                 index = 1
                 async for message in requests:
                     index += 1
@@ -310,6 +311,9 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
                     upload.write(message.data)
                 await _confirm_end_of_stream(context)
                 record = await self._commit(upload)
+            except BaseException:
+                await self._discard(upload)
+                raise
         except UploadCancelled:
             await context.abort(grpc.StatusCode.CANCELLED, "the call ended before the upload completed")
         except (FileTooLarge, StorageFull) as error:
@@ -334,6 +338,7 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
                 await _finished(loop.run_in_executor(self.executor, upload.make_durable, wanted))
             pending = self.publisher.submit(upload, wanted)
         except BaseException as error:
+            await self._discard(upload)
             upload.fail_commit(error)
         try:
             await pending.wait()
@@ -344,14 +349,21 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
                     await pending.wait()
             if pending.ticket.error is None:
                 upload.published()
-            elif upload.is_inline:
-                upload.abort()
-            else:  # its temp file or blob is removed, and its note dropped, off the loop
-                await _despite_cancellation(_in_pool(loop, self.executor, upload.abort))
+            else:
+                await self._discard(upload)
             raise
         if pending.ticket.error is not None:
+            await self._discard(upload)
             upload.fail_commit(pending.ticket.error)
         return upload.published()
+
+    async def _discard(self, upload: Upload) -> None:
+        """Abort `upload` on the thread pool, however often this task is cancelled meanwhile: removing
+        its temp file or blob and dropping its note (a database write that may wait for a busy lock)
+        must never hold up the event loop. A no-op for an upload already done (abort is idempotent),
+        so `fail_commit` after it only raises the failure."""
+        loop = asyncio.get_running_loop()
+        await _despite_cancellation(_in_pool(loop, self.executor, upload.abort))
 
     # -- ListFiles -----------------------------------------------------------------------------
 
