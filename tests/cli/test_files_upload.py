@@ -217,6 +217,23 @@ def test_timeout_flag_sets_the_upload_deadline(emulators, sample: Path) -> None:
     )
 
 
+def test_the_upload_deadline_covers_every_restart(emulators, tmp_path: Path, fast_retries: None) -> None:
+    # Each attempt is held 0.8 s, then cut after its first chunk: the first restart fits in the
+    # 1.5 s deadline, a third attempt does not. Each restart used to get a fresh deadline of its own.
+    server = emulators.start("UploadFile:delay:amount=0.8,times=0", "UploadFile:abort_upload:after=1,times=0")
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(8 * transfer.CHUNK_SIZE))  # more than the transport takes unread
+    started = time.monotonic()
+    result = run_xai("--timeout", "1.5", "files", "upload", str(big))
+    elapsed = time.monotonic() - started
+    assert (result.code, result.stdout) == (6, "")
+    assert result.stderr.splitlines()[-1].startswith("xai: upload big.bin: timed out after 1.5 s (")
+    assert "(DEADLINE_EXCEEDED)" in result.stderr
+    assert elapsed < 2.4, elapsed  # three attempts of 0.8 s each would take 2.4 s
+    assert server.faults.calls("UploadFile") == 2
+    assert server.storage.all_ids() == set()
+
+
 def test_ctrl_c_while_stdin_stalls_exits_130_cleanly(emulators) -> None:
     # A gRPC thread is blocked reading stdin; interpreter shutdown used to abort on its lock
     # ("Fatal Python error: _enter_buffered_busy", exit 134).

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
@@ -37,6 +38,7 @@ log = logging.getLogger("xai.files")
 UPLOAD_ATTEMPTS = 3
 # The deadline of each delete that removes a file stored after Ctrl-C or SIGTERM.
 DISCARD_TIMEOUT = 5.0
+MIN_ATTEMPT_SECONDS = 0.1  # the shortest deadline gRPC takes: what a last attempt gets at least
 
 Notice = Callable[[str], None]
 _CHECK_LS = "; the upload may have completed: check `xai files ls` before retrying"
@@ -151,7 +153,9 @@ class UploadAttempts:
     failed one, and the check of the server's reply.
 
     `restart_delay` counts restarts apart for their two reasons: after a broken connection (at most
-    UPLOAD_ATTEMPTS attempts) and after back-pressure (at most `rpc.BACKPRESSURE.attempts`).
+    UPLOAD_ATTEMPTS attempts) and after back-pressure (at most `rpc.BACKPRESSURE.attempts`). The
+    deadline (`budget`) is the whole upload's: each attempt gets what is left of it (`timeout`), and
+    a restart whose wait would outlast it is not made.
     """
 
     def __init__(
@@ -167,7 +171,8 @@ class UploadAttempts:
         on_notice: Notice | None = None,
     ) -> None:
         self.operation = f"upload {name}"
-        self.timeout = timeout
+        self.budget = timeout
+        self._deadline = time.monotonic() + timeout
         self._src = src
         self._init = files_pb2.UploadFileInit(name=name)
         if expires_after is not None:
@@ -178,6 +183,11 @@ class UploadAttempts:
         self._on_notice = on_notice
         self._attempt = 1  # among restarts after a broken connection
         self._busy = 0  # restarts after back-pressure
+
+    @property
+    def timeout(self) -> float:
+        """The next attempt's deadline: what is left of the upload's."""
+        return max(MIN_ATTEMPT_SECONDS, self._deadline - time.monotonic())
 
     def body(self) -> UploadBody:
         """The request stream of the next attempt."""
@@ -202,8 +212,7 @@ class UploadAttempts:
                 rpc.details_of(error),
                 delay,
             )
-            self._rewind(body)
-            return delay
+            return self._restart_in(delay, body)
         attempt = self._attempt
         if not self._may_restart(error, body, attempt):
             raise self._error(error, body) from None
@@ -215,8 +224,15 @@ class UploadAttempts:
         if self._on_notice is not None:
             self._on_notice(message)
         self._attempt += 1
+        return self._restart_in(rpc.UNAVAILABLE_BACKOFF.delay(attempt, restart=True), body)
+
+    def _restart_in(self, delay: float, body: UploadBody) -> float:
+        """Rewind for a restart after `delay` seconds, or raise the timeout when the upload's deadline
+        would pass before that restart could run."""
+        if time.monotonic() + delay + MIN_ATTEMPT_SECONDS >= self._deadline:
+            raise self._timed_out(body)
         self._rewind(body)
-        return rpc.UNAVAILABLE_BACKOFF.delay(attempt, restart=True)
+        return delay
 
     def accept(self, reply: files_pb2.File, body: UploadBody) -> FileInfo:
         """The stored file's metadata once the server replied, checked against what we sent."""
@@ -266,13 +282,17 @@ class UploadAttempts:
                 status="UNAVAILABLE",
             )
         if rpc.is_deadline(error):
-            sent = f"{body.sent:,} of {_of(src.size)} bytes sent"
-            return UnavailableError(
-                f"{operation}: timed out after {self.timeout:g} s ({sent})",
-                status="DEADLINE_EXCEEDED",
-                hint=rpc.TIMEOUT_HINT + (_CHECK_LS if body.finished else ""),
-            )
+            return self._timed_out(body)
         return rpc.error_from_rpc(error, operation, target=self._target)
+
+    def _timed_out(self, body: UploadBody) -> UnavailableError:
+        """The upload's deadline passed (in an attempt, or before another could start)."""
+        sent = f"{body.sent:,} of {_of(self._src.size)} bytes sent"
+        return UnavailableError(
+            f"{self.operation}: timed out after {self.budget:g} s ({sent})",
+            status="DEADLINE_EXCEEDED",
+            hint=rpc.TIMEOUT_HINT + (_CHECK_LS if body.finished else ""),
+        )
 
 
 class Delete(Protocol):
