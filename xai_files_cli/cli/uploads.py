@@ -136,31 +136,27 @@ class Collected:
 
     def left_out_line(self) -> str | None:
         """`skipped 3 hidden paths (--hidden includes them), 1 path matching --exclude and ...`."""
-        count = self.left_out
         parts = []
-        if count["hidden"]:
-            them = "it" if count["hidden"] == 1 else "them"
-            parts.append(f"{count['hidden']} hidden {_paths(count['hidden'])} (--hidden includes {them})")
-        if count["excluded"]:
-            parts.append(f"{count['excluded']} {_paths(count['excluded'])} matching --exclude")
-        if count["special"]:
-            parts.append(
-                f"{count['special']} {_paths(count['special'])} not a regular file (FIFO, socket or device)"
-            )
-        if count["linked folder"]:
-            linked = count["linked folder"]
-            parts.append(f"{linked} symbolic {'link' if linked == 1 else 'links'} to a folder (not followed)")
-        if count["broken"]:
-            parts.append(f"{count['broken']} broken symbolic {'link' if count['broken'] == 1 else 'links'}")
-        if count["manifest"]:
+        for reason, (noun, why) in _LEFT_OUT.items():
+            count = self.left_out[reason]
+            if count:
+                them = "it" if count == 1 else "them"
+                parts.append(f"{count} {noun}{'' if count == 1 else 's'}{why.format(them=them)}")
+        if self.left_out["manifest"]:
             parts.append("the --manifest file")
         if not parts:
             return None
         return "skipped " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
 
 
-def _paths(count: int) -> str:
-    return "path" if count == 1 else "paths"
+# Each reason a folder walk leaves a path out: (the noun it is counted with, why), in the line's order.
+_LEFT_OUT = {
+    "hidden": ("hidden path", " (--hidden includes {them})"),
+    "excluded": ("path", " matching --exclude"),
+    "special": ("path", " not a regular file (FIFO, socket or device)"),
+    "linked folder": ("symbolic link", " to a folder (not followed)"),
+    "broken": ("broken symbolic link", ""),
+}
 
 
 def _excluded(name: str, patterns: tuple[str, ...]) -> bool:
