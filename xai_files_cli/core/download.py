@@ -8,8 +8,9 @@
   a write to a pipe nobody reads.
 - The sink writes a large file past the page cache with O_DIRECT, or starts the disk's writeback
   as the file grows (`transfer.AtomicFileSink`), so the fsync before the rename finds little left.
-- `TransferDeadline` is one time budget for all of a download's attempts and the waits between them:
-  a restart gets only what is left, and `timed_out` says how far the download got.
+- A download's deadline is one budget for all its attempts and the waits between them
+  (`transfer.TransferDeadline`): a restart gets only what is left, and `timed_out` says how far
+  the download got.
 """
 
 from __future__ import annotations
@@ -19,15 +20,14 @@ import os
 import queue
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
 
 from xai_files_cli._pb import files_pb2
 from xai_files_cli.core.rpc import TIMEOUT_HINT
-from xai_files_cli.core.transfer import DownloadSink, Progress
+from xai_files_cli.core.transfer import DownloadSink, Progress, TransferDeadline
 from xai_files_cli.errors import InternalError, UnavailableError
 
 RECEIVE_AHEAD = 2  # chunks received but not yet written (up to 3 MiB each): slack for a slow write
@@ -188,20 +188,6 @@ class ContentWriter:
                 f"{self._operation}: incomplete download: got {self.received:,} of {self._expected:,} bytes",
                 file_id=self._file_id,
             )
-
-
-class TransferDeadline:
-    """One time budget for a whole transfer: every attempt and every wait between attempts draws on
-    it, so a restart gets only the time that is left, never a fresh deadline."""
-
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.seconds = seconds
-        self._clock = clock
-        self._ends = clock() + seconds
-
-    def left(self) -> float:
-        """Seconds still available (0 once the budget is spent)."""
-        return max(0.0, self._ends - self._clock())
 
 
 def received_note(received: int, expected: int | None) -> str:

@@ -26,13 +26,7 @@ import grpc
 from xai_files_cli._pb import files_pb2, files_pb2_grpc
 from xai_files_cli.core import rpc
 from xai_files_cli.core.channel import RETRY_ATTEMPTS, dial_settings, target_of
-from xai_files_cli.core.download import (
-    ContentWriter,
-    TransferDeadline,
-    content_call,
-    received_note,
-    timed_out,
-)
+from xai_files_cli.core.download import ContentWriter, content_call, received_note, timed_out
 from xai_files_cli.core.listing import DEFAULT_CONCURRENCY, FileFilter, Listing, ListQuery
 from xai_files_cli.core.records import (
     SORT_KEYS,
@@ -51,6 +45,7 @@ from xai_files_cli.core.transfer import (
     DownloadSink,
     NullProgress,
     Progress,
+    TransferDeadline,
     UploadSource,
 )
 from xai_files_cli.core.upload import (

@@ -14,6 +14,7 @@ import os
 import stat
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -86,6 +87,20 @@ class ShareProgress:
 
 
 # -- upload sources --------------------------------------------------------------------------------
+class TransferDeadline:
+    """One time budget for a whole transfer: every attempt and every wait between attempts draws on
+    it, so a restart gets only the time that is left, never a fresh deadline."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._ends = clock() + seconds
+
+    def left(self) -> float:
+        """Seconds still available (0 once the budget is spent)."""
+        return max(0.0, self._ends - self._clock())
+
+
 class FileChangedError(InternalError):
     """The local file changed size or mtime while it was being uploaded."""
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
@@ -23,7 +22,7 @@ import grpc
 from xai_files_cli._pb import files_pb2
 from xai_files_cli.core import rpc
 from xai_files_cli.core.records import FileInfo
-from xai_files_cli.core.transfer import MAX_UPLOAD_BYTES, Progress, UploadSource, too_large
+from xai_files_cli.core.transfer import MAX_UPLOAD_BYTES, Progress, TransferDeadline, UploadSource, too_large
 from xai_files_cli.errors import (
     InternalError,
     Interrupted,
@@ -154,8 +153,8 @@ class UploadAttempts:
 
     `restart_delay` counts restarts apart for their two reasons: after a broken connection (at most
     UPLOAD_ATTEMPTS attempts) and after back-pressure (at most `rpc.BACKPRESSURE.attempts`). The
-    deadline (`budget`) is the whole upload's: each attempt gets what is left of it (`timeout`), and
-    a restart whose wait would outlast it is not made.
+    deadline is the whole upload's (`TransferDeadline`): each attempt gets what is left of it
+    (`timeout`), and a restart whose wait would outlast it is not made.
     """
 
     def __init__(
@@ -171,8 +170,7 @@ class UploadAttempts:
         on_notice: Notice | None = None,
     ) -> None:
         self.operation = f"upload {name}"
-        self.budget = timeout
-        self._deadline = time.monotonic() + timeout
+        self._deadline = TransferDeadline(timeout)
         self._src = src
         self._init = files_pb2.UploadFileInit(name=name)
         if expires_after is not None:
@@ -187,7 +185,7 @@ class UploadAttempts:
     @property
     def timeout(self) -> float:
         """The next attempt's deadline: what is left of the upload's."""
-        return max(MIN_ATTEMPT_SECONDS, self._deadline - time.monotonic())
+        return max(MIN_ATTEMPT_SECONDS, self._deadline.left())
 
     def body(self) -> UploadBody:
         """The request stream of the next attempt."""
@@ -229,7 +227,7 @@ class UploadAttempts:
     def _restart_in(self, delay: float, body: UploadBody) -> float:
         """Rewind for a restart after `delay` seconds, or raise the timeout when the upload's deadline
         would pass before that restart could run."""
-        if time.monotonic() + delay + MIN_ATTEMPT_SECONDS >= self._deadline:
+        if delay + MIN_ATTEMPT_SECONDS >= self._deadline.left():
             raise self._timed_out(body)
         self._rewind(body)
         return delay
@@ -289,7 +287,7 @@ class UploadAttempts:
         """The upload's deadline passed (in an attempt, or before another could start)."""
         sent = f"{body.sent:,} of {_of(self._src.size)} bytes sent"
         return UnavailableError(
-            f"{self.operation}: timed out after {self.budget:g} s ({sent})",
+            f"{self.operation}: timed out after {self._deadline.seconds:g} s ({sent})",
             status="DEADLINE_EXCEEDED",
             hint=rpc.TIMEOUT_HINT + (_CHECK_LS if body.finished else ""),
         )
