@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import Executor
 
-from xai_files_cli.emulator.group_commit import MAX_GROUP, Ticket
+from xai_files_cli.emulator.group_commit import MAX_GROUP, Ticket, share_failure
 from xai_files_cli.emulator.storage import Storage, Upload, UploadCancelled
 
 
@@ -100,10 +100,7 @@ def _publish_group(storage: Storage, group: list[PendingCommit]) -> None:
     try:
         storage._publish(tickets)
     except BaseException as error:
-        shared = error if isinstance(error, Exception) else RuntimeError("the commit was interrupted")
-        for ticket in tickets:
-            if ticket.error is None:
-                ticket.error = shared
+        share_failure(tickets, error)
     for pending in group:
         if pending.ticket.error is None and not pending.still_wanted():
             pending.ticket.error = UploadCancelled()

@@ -66,10 +66,7 @@ class GroupCommit(Generic[Item]):
         try:
             self._run(group)
         except BaseException as error:
-            shared = error if isinstance(error, Exception) else RuntimeError("the commit was interrupted")
-            for ticket in group:
-                if ticket.error is None:
-                    ticket.error = shared
+            share_failure(group, error)
             raise
         finally:
             for ticket in group:
@@ -81,3 +78,12 @@ class GroupCommit(Generic[Item]):
                     self._running = False
             for ticket in group:
                 ticket._wake.release()
+
+
+def share_failure(tickets: Sequence[Ticket[Item]], error: BaseException) -> None:
+    """A group's shared step failed with `error`: it becomes the failure of every ticket that has none
+    of its own (an interruption, which must not reach the other threads as such, as a RuntimeError)."""
+    shared = error if isinstance(error, Exception) else RuntimeError("the commit was interrupted")
+    for ticket in tickets:
+        if ticket.error is None:
+            ticket.error = shared
