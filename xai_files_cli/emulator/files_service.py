@@ -42,7 +42,6 @@ from xai_files_cli.emulator.storage import (
     Storage,
     StorageFull,
     Upload,
-    UploadCancelled,
     add_files,
 )
 from xai_files_cli.emulator.validation import describe_id, filename_problem, is_file_id, ttl_problem
@@ -314,8 +313,6 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
             except BaseException:
                 await self._discard(upload)
                 raise
-        except UploadCancelled:
-            await context.abort(grpc.StatusCode.CANCELLED, "the call ended before the upload completed")
         except (FileTooLarge, StorageFull) as error:
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
         except (sqlite3.Error, OSError) as error:
