@@ -39,6 +39,7 @@ from xai_files_cli.emulator.storage import (
     FileRecord,
     FileTooLarge,
     PageQuery,
+    ReadWouldBlock,
     Storage,
     StorageFull,
     Upload,
@@ -216,6 +217,15 @@ def _in_pool(loop: asyncio.AbstractEventLoop, executor: Executor | None, work: C
         return asyncio.sleep(0)
 
 
+async def _result_in_pool(executor: Executor | None, work: Callable[[], _Result]) -> _Result:
+    """`work()` run on the thread pool, or here when the pool is shut down (the server is stopping)."""
+    try:
+        job = asyncio.get_running_loop().run_in_executor(executor, work)
+    except RuntimeError:
+        return work()
+    return await job
+
+
 class _Wanted:
     """Whether an upload is still wanted: set on the loop, asked by the commit's thread."""
 
@@ -246,6 +256,55 @@ async def _despite_cancellation(job: Awaitable[_Result]) -> _Result | None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.shield(future)
     return None if future.cancelled() or future.exception() is not None else future.result()
+
+
+class _Refused(Exception):
+    """A request ListFiles refuses: the call ends with `code` and `message`."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def list_page(storage: Storage, request: files_pb2.ListFilesRequest) -> bytes:
+    """The wire bytes of the ListFilesResponse for `request`: the stored entries of its files
+    concatenated, then the pagination token; raises _Refused for a request the API refuses."""
+    limit = min(request.limit, MAX_PAGE_SIZE) if request.limit > 0 else DEFAULT_PAGE_SIZE
+    sort_value = request.sort_by if request.HasField("sort_by") else files_pb2.FILES_SORT_BY_CREATED_AT
+    sort = _SORT_NAMES.get(sort_value)
+    if sort is None:
+        raise _Refused(grpc.StatusCode.INVALID_ARGUMENT, f"unknown sort_by value {sort_value}")
+    if request.order not in (files_pb2.ASCENDING, files_pb2.DESCENDING):
+        raise _Refused(grpc.StatusCode.INVALID_ARGUMENT, f"unknown order value {request.order}")
+    descending = request.order == files_pb2.DESCENDING
+    filter_text = request.filter if request.HasField("filter") and request.filter else None
+    after = None
+    if request.HasField("pagination_token") and request.pagination_token:
+        try:
+            cursor = pagination.decode(
+                request.pagination_token, sort=sort, descending=descending, filter_text=filter_text
+            )
+        except pagination.TokenError as error:
+            raise _Refused(grpc.StatusCode.INVALID_ARGUMENT, str(error)) from None
+        after = (cursor.value, cursor.file_id)
+    where = None
+    if filter_text is not None:
+        try:
+            compiled = compile_filter(filter_text, storage.now_ns())
+        except FilterError as error:
+            raise _Refused(grpc.StatusCode.INVALID_ARGUMENT, f"invalid filter: {error}") from None
+        where = (compiled.sql, compiled.params)
+    query = PageQuery(sort, descending, limit, after, where)
+    page = storage.list_entries(query) or _built_page(storage, query)
+    if not (page.more and page.last):
+        return page.entries
+    file_id, filename, size, created_at_ns = page.last
+    keys: dict[str, int | str] = {"created_at": created_at_ns, "filename": filename, "size": size}
+    token = pagination.issue(
+        pagination.Cursor(sort, descending, keys[sort], file_id, pagination.filter_digest(filter_text))
+    )
+    return page.entries + files_pb2.ListFilesResponse(pagination_token=token).SerializeToString()
 
 
 class FilesServicer(files_pb2_grpc.FilesServicer):
@@ -364,45 +423,28 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
 
     # -- ListFiles -----------------------------------------------------------------------------
 
-    @_storage_errors
-    def ListFiles(self, request, context):
-        """One page, returned as the reply's wire bytes (`add_files_servicer` sends them as they are):
-        the stored entries of its files concatenated, then the pagination token."""
-        limit = min(request.limit, MAX_PAGE_SIZE) if request.limit > 0 else DEFAULT_PAGE_SIZE
-        sort_value = request.sort_by if request.HasField("sort_by") else files_pb2.FILES_SORT_BY_CREATED_AT
-        sort = _SORT_NAMES.get(sort_value)
-        if sort is None:
-            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"unknown sort_by value {sort_value}")
-        if request.order not in (files_pb2.ASCENDING, files_pb2.DESCENDING):
-            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"unknown order value {request.order}")
-        descending = request.order == files_pb2.DESCENDING
-        filter_text = request.filter if request.HasField("filter") and request.filter else None
-        after = None
-        if request.HasField("pagination_token") and request.pagination_token:
+    async def ListFiles(
+        self, request: files_pb2.ListFilesRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> bytes:
+        """One page, returned as the reply's wire bytes (`add_files_servicer` sends them as they are).
+
+        The page is read on the event loop when SQLite answers at once (a page takes well under a
+        millisecond, less than a hand-off to a thread and back); a read that would run long (a filter
+        that scans many files) or wait for a lock gives up and is made again on the thread pool, so
+        the loop is never held up. A call cancelled meanwhile leaves that read to finish unseen."""
+        try:
             try:
-                cursor = pagination.decode(
-                    request.pagination_token, sort=sort, descending=descending, filter_text=filter_text
+                with self.storage.quick_reads():
+                    return list_page(self.storage, request)
+            except ReadWouldBlock:
+                return await _result_in_pool(
+                    self.executor, functools.partial(list_page, self.storage, request)
                 )
-            except pagination.TokenError as error:
-                _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
-            after = (cursor.value, cursor.file_id)
-        where = None
-        if filter_text is not None:
-            try:
-                compiled = compile_filter(filter_text, self.storage.now_ns())
-            except FilterError as error:
-                _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"invalid filter: {error}")
-            where = (compiled.sql, compiled.params)
-        query = PageQuery(sort, descending, limit, after, where)
-        page = self.storage.list_entries(query) or _built_page(self.storage, query)
-        if not (page.more and page.last):
-            return page.entries
-        file_id, filename, size, created_at_ns = page.last
-        keys: dict[str, int | str] = {"created_at": created_at_ns, "filename": filename, "size": size}
-        token = pagination.issue(
-            pagination.Cursor(sort, descending, keys[sort], file_id, pagination.filter_digest(filter_text))
-        )
-        return page.entries + files_pb2.ListFilesResponse(pagination_token=token).SerializeToString()
+        except _Refused as refused:
+            await context.abort(refused.code, refused.message)
+        except (sqlite3.Error, OSError) as error:
+            await context.abort(*storage_error_status(error))
+        raise AssertionError("unreachable: context.abort raises")
 
     # -- RetrieveFile / DeleteFile -------------------------------------------------------------
 

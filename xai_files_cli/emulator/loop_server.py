@@ -1,10 +1,10 @@
 """A grpc.aio server on an event loop of its own (a daemon thread), driven with the blocking calls of a
 sync `grpc.Server`: register, add a port, start, stop, wait.
 
-Async handlers (UploadFile, RetrieveFileContent) run on that loop; sync ones (the other methods) are
-bridged to a bounded thread pool (sync_bridge.py), so the code that registers services is the same for
-both kinds. The loop thread is separate from any loop of the caller: `xai --local` runs this server in
-the process whose batch engine drives a grpc.aio client on the main thread's loop.
+Async handlers (UploadFile, RetrieveFileContent, ListFiles) run on that loop; sync ones (the other
+methods) are bridged to a bounded thread pool (sync_bridge.py), so the code that registers services is
+the same for both kinds. The loop thread is separate from any loop of the caller: `xai --local` runs
+this server in the process whose batch engine drives a grpc.aio client on the main thread's loop.
 """
 
 from __future__ import annotations

@@ -77,6 +77,11 @@ DEFAULT_MAX_FILE_SIZE = 512_000_000
 # concurrent calls (64 KiB x 128 calls = 8 MiB).
 INLINE_LIMIT = 64 * 1024
 BUSY_TIMEOUT_MS = 10_000
+# SQLite steps the reads of one `quick_reads` block may take (a list page takes about 4,000; scanning
+# 50,000 files for a filter that matches few of them about 600,000), and every how many steps they are
+# counted (each count takes the GIL: a page is counted about once).
+QUICK_READ_STEPS = 50_000
+STEP_COUNT_INTERVAL = 5_000
 DB_NAME = "files.db"
 LOST_AND_FOUND = "lost+found"
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
@@ -127,6 +132,25 @@ class UploadCancelled(Exception):
 
 class StorageFull(Exception):
     """The disk is full (ENOSPC/EDQUOT); the partial data is already removed."""
+
+
+class ReadWouldBlock(Exception):
+    """A read in a `Storage.quick_reads` block gave up: it ran past its budget of SQLite steps, or it
+    would have waited for a lock."""
+
+
+class _StepBudget:
+    """The progress handler of a quick-read connection: counts down the block's budget and interrupts
+    the statement that runs past it (SQLite calls it every `STEP_COUNT_INTERVAL` steps)."""
+
+    __slots__ = ("left",)
+
+    def __init__(self) -> None:
+        self.left = 0
+
+    def __call__(self) -> bool:
+        self.left -= 1
+        return self.left < 0
 
 
 class DataDirError(Exception):
@@ -332,6 +356,37 @@ class Storage:
         with self._connections_lock:
             self._connections.append(conn)
         return conn
+
+    @contextlib.contextmanager
+    def quick_reads(self) -> Iterator[None]:
+        """Reads made on this thread inside the block either finish soon or raise ReadWouldBlock: past
+        QUICK_READ_STEPS SQLite steps (about a millisecond) their statement is interrupted, and a
+        read that would wait for a lock gives up at once. For the event loop, which must never be
+        held up: it makes the cheap reads itself and hands those that gave up to a thread."""
+        local = self._local
+        usual = self._conn()
+        quick: tuple[sqlite3.Connection, _StepBudget] | None = getattr(local, "quick", None)
+        if quick is None:
+            quick = local.quick = self._quick_connection()
+        conn, budget = quick
+        budget.left = QUICK_READ_STEPS // STEP_COUNT_INTERVAL
+        local.conn = conn
+        try:
+            yield
+        except sqlite3.OperationalError as error:
+            if budget.left < 0 or "locked" in str(error):
+                raise ReadWouldBlock(str(error)) from error
+            raise
+        finally:
+            local.conn = usual
+
+    def _quick_connection(self) -> tuple[sqlite3.Connection, _StepBudget]:
+        """A read connection that never waits for a lock, with a step budget (see `quick_reads`)."""
+        conn = self._connect()
+        conn.execute("PRAGMA busy_timeout=0")
+        budget = _StepBudget()
+        conn.set_progress_handler(budget, STEP_COUNT_INTERVAL)
+        return conn, budget
 
     def _writer(self) -> sqlite3.Connection:
         """The connection of every write of this process (call with the write lock held).

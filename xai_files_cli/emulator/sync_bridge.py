@@ -6,7 +6,7 @@ text download handlers stop producing when the client went away), never runs `ad
 callbacks for a cancelled call, and cannot stop a thread from running on after `abort`. Here `abort`
 raises in the handler's thread as the sync server's does, and the async side ends the call with that
 status.
-Async behaviours (UploadFile, RetrieveFileContent) pass through unchanged.
+Async behaviours (UploadFile, RetrieveFileContent, ListFiles) pass through unchanged.
 """
 
 from __future__ import annotations
