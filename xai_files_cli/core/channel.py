@@ -391,7 +391,7 @@ class _CallLogger(
         return self._watch(details, lambda: continuation(details, requests))
 
 
-class _Attempts:
+class CallAttempts:
     """The attempts of one call: deadline bookkeeping and the wait before each back-pressure retry."""
 
     def __init__(self, method: str | bytes, timeout: float | None, started: float | None = None) -> None:
@@ -408,20 +408,28 @@ class _Attempts:
 
     def wait_to_retry(self, error: BaseException | None) -> bool:
         """After a failed attempt: sleep and return True when it was back-pressure worth retrying."""
-        if error is None or not rpc.is_backpressure(error):
+        delay = self.retry_delay(error)
+        if delay is None:
             return False
+        time.sleep(delay)
+        return True
+
+    def retry_delay(self, error: BaseException | None) -> float | None:
+        """After a failed attempt: the seconds to wait before the next one when the failure was
+        back-pressure worth retrying within the deadline, else None (`wait_to_retry` without the wait)."""
+        if error is None or not rpc.is_backpressure(error):
+            return None
         policy = rpc.BACKPRESSURE
         self._retries += 1
         delay = policy.delay(self._retries, error)
         if self._retries >= policy.attempts or (
             self._deadline is not None and time.monotonic() + delay >= self._deadline
         ):
-            return False
+            return None
         method = self._method
         name = method.decode() if isinstance(method, bytes) else method
         call_log.info("%s: server busy (RESOURCE_EXHAUSTED); retry %d in %.2f s", name, self._retries, delay)
-        time.sleep(delay)
-        return True
+        return delay
 
 
 def _with_key(metadata: Any, key: Metadata) -> Metadata:
@@ -520,7 +528,7 @@ class _RetryingUnary(_Keyed):
         retry bookkeeping is only made once the first attempt is pushed back."""
         metadata = _with_key(metadata, self._key)
         started = time.monotonic()
-        attempts: _Attempts | None = None
+        attempts: CallAttempts | None = None
         while True:
             try:
                 return call(
@@ -531,7 +539,7 @@ class _RetryingUnary(_Keyed):
                 )
             except grpc.RpcError as error:
                 if attempts is None:
-                    attempts = _Attempts(self._method, timeout, started)
+                    attempts = CallAttempts(self._method, timeout, started)
                 if not attempts.wait_to_retry(error):
                     raise
 
@@ -547,7 +555,7 @@ class _RetryingServerStream(_Keyed):
     def __call__(
         self, request: Any, timeout: float | None = None, metadata: Any = None, **kwargs: Any
     ) -> Any:
-        attempts = _Attempts(self._method, timeout)
+        attempts = CallAttempts(self._method, timeout)
         metadata = _with_key(metadata, self._key)
         inner = self._inner
         return _RetryingStream(
@@ -561,7 +569,7 @@ class _RetryingStream:
     Everything but iteration (cancel, code, details, ...) goes to the current attempt's call.
     """
 
-    def __init__(self, start: Callable[[], Any], attempts: _Attempts) -> None:
+    def __init__(self, start: Callable[[], Any], attempts: CallAttempts) -> None:
         self._start = start
         self._attempts = attempts
         self._call = start()

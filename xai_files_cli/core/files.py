@@ -101,6 +101,11 @@ class FilesClient:
     def _call_timeout(self) -> float:
         return self._timeout if self._timeout is not None else DEFAULT_TIMEOUT
 
+    @property
+    def call_timeout(self) -> float:
+        """The deadline in seconds of one metadata call (--timeout, else the default)."""
+        return self._call_timeout()
+
     def transfer_timeout(self, size: int | None) -> float:
         """Deadline for moving `size` bytes: --timeout when given, else 60 s + size at 1 MB/s."""
         if self._timeout is not None:
@@ -293,6 +298,20 @@ class FilesClient:
         """One ListFiles call as the server answered it (safe to call from several threads)."""
         with self._translate("list files"):
             page: files_pb2.ListFilesResponse = self._stub.ListFiles(request, timeout=self._call_timeout())
+            return page
+
+    def list_call(self, request: files_pb2.ListFilesRequest, timeout: float | None = None) -> grpc.Future:
+        """Start one ListFiles call without waiting for it: a future, not repeated on back-pressure (see
+        `core.listing`); `list_reply` reads it. `timeout` defaults to the call deadline."""
+        call: grpc.Future = self._stub.ListFiles.future(
+            request, timeout=self._call_timeout() if timeout is None else timeout
+        )
+        return call
+
+    def list_reply(self, call: grpc.Future) -> files_pb2.ListFilesResponse:
+        """The reply of a finished `list_call`, or the XaiError `list_raw` would have raised."""
+        with self._translate("list files"):
+            page: files_pb2.ListFilesResponse = call.result()
             return page
 
     def list_page(

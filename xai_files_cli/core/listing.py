@@ -2,9 +2,9 @@
 
 The server gives one page of at most 100 files per round trip, so one cursor lists at the pace of
 the round trip. For `--all` (and a limit over one page) on a server that honours the ListFiles
-`filter`, the listing is split into disjoint `created_at` windows, each read by its own cursor on a
-small pool of threads sharing the one channel, and the windows are put back together in the order
-asked for, so the output is the one a single cursor would give:
+`filter`, the listing is split into disjoint `created_at` windows, each read by its own cursor (calls
+in flight together on the one channel, no thread each), and the windows are put back together in the
+order asked for, so the output is the one a single cursor would give:
 
 - sorted by `created_at`: the windows follow each other in time, so their files are written window
   after window, each window in the server's own order (ties included). It starts as one window,
@@ -34,11 +34,13 @@ import itertools
 import operator
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from xai_files_cli.core.channel import CallAttempts
 from xai_files_cli.core.records import FileInfo, JsonLayout
 from xai_files_cli.errors import InternalError, UsageError, XaiError
 from xai_files_cli.record import Record, field
@@ -59,6 +61,7 @@ _NS = 1_000_000_000
 # Selects nothing on a server that honours filters; a server that returns files for it ignores them.
 _PROBE_FILTER = 'created_at < "0001-01-01T00:00:00Z"'
 _GLOB_CHARS = frozenset("*?[")
+_LIST_METHOD = "/xai_api.Files/ListFiles"
 
 
 # -- the user's filter ------------------------------------------------------------------------------
@@ -313,8 +316,8 @@ class _Bounds(Record):
 class _Engine:
     """Schedules the cursors' page fetches and hands out the files in order (see the module doc).
 
-    All bookkeeping runs in the consuming thread; pool threads only make the blocking calls and
-    post each reply (or error) to `_events`.
+    All bookkeeping runs in the consuming thread; the calls (`_Calls`) post each reply (or error) to
+    `_events` from gRPC's thread.
     """
 
     def __init__(self, client: FilesClient, query: ListQuery) -> None:
@@ -342,7 +345,7 @@ class _Engine:
         self.seen_files = 0
         self.seen_span = 0
         self._events: queue.SimpleQueue[tuple[str, Any, Any]] = queue.SimpleQueue()
-        self._pool: _Pool | None = None
+        self._calls: _Calls | None = None
 
     # -- public ------------------------------------------------------------------------------------
     def chunks(self) -> Generator[list[Any], None, None]:
@@ -363,9 +366,9 @@ class _Engine:
         return any(w.unread() or not w.done for w in self.windows[self.head :])
 
     def stop(self) -> None:
-        if self._pool is not None:
-            self._pool.stop()
-            self._pool = None
+        if self._calls is not None:
+            self._calls.stop()
+            self._calls = None
 
     # -- handing out -------------------------------------------------------------------------------
     def _in_sequence(self) -> Iterator[Sequence[Any]]:
@@ -496,10 +499,10 @@ class _Engine:
         return " AND ".join(own + bounds)
 
     def _submit(self, kind: str, target: Any, request: Any) -> None:
-        if self._pool is None:
-            self._pool = _Pool(self.client, self._events, self.cursors)
+        if self._calls is None:
+            self._calls = _Calls(self.client, self._events)
         self.in_flight += 1
-        self._pool.submit(kind, target, request)
+        self._calls.submit(kind, target, request)
 
     # -- replies -----------------------------------------------------------------------------------
     def _take(self, window: _Window, reply: Any) -> None:
@@ -703,39 +706,66 @@ def _converter(query: ListQuery) -> Callable[[Sequence[Any]], list[Any]]:
     return lambda page: list(map(each, page))
 
 
-class _Pool:
-    """Daemon threads that make blocking ListFiles calls and post each outcome to `events`.
+class _Calls:
+    """The listing's ListFiles calls, made without a thread each: every call is a gRPC future whose
+    outcome (the reply, or the XaiError it failed with) is posted to `events` from gRPC's own thread.
 
-    Daemon threads never hold up the exit: a call still in flight when the listing is closed is
-    left to finish on its own, and its reply is dropped.
+    A call the server turns away with back-pressure is repeated after the back-off, within its
+    deadline, as blocking calls are (the wait runs on a timer thread). `stop` cancels the calls still
+    in flight; outcomes that arrive after it are dropped.
     """
 
-    def __init__(self, client: FilesClient, events: queue.SimpleQueue[Any], size: int) -> None:
+    def __init__(self, client: FilesClient, events: queue.SimpleQueue[Any]) -> None:
         self._client = client
         self._events = events
-        self._tasks: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._stopped = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._work, name=f"xai-list-{i}", daemon=True) for i in range(size)
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._lock = threading.Lock()
+        self._running: set[Any] = set()
+        self._stopped = False
 
     def submit(self, kind: str, target: Any, request: Any) -> None:
-        self._tasks.put((kind, target, request))
+        self._start(_Task(kind, target, request, time.monotonic()), None)
 
     def stop(self) -> None:
-        self._stopped.set()
-        for _ in self._threads:
-            self._tasks.put(None)
+        with self._lock:
+            self._stopped = True
+            running, self._running = self._running, set()
+        for call in running:
+            call.cancel()
 
-    def _work(self) -> None:
-        call: Callable[[Any], Any] = self._client.list_raw
-        while (task := self._tasks.get()) is not None and not self._stopped.is_set():
-            kind, target, request = task
-            try:
-                outcome: Any = call(request)
-            except BaseException as error:  # handed to the consuming thread, which raises it
-                outcome = error
-            if not self._stopped.is_set():
-                self._events.put((kind, target, outcome))
+    def _start(self, task: _Task, attempts: CallAttempts | None) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            call = self._client.list_call(task.request, None if attempts is None else attempts.timeout())
+            self._running.add(call)
+        call.add_done_callback(lambda done: self._finished(done, task, attempts))
+
+    def _finished(self, call: Any, task: _Task, attempts: CallAttempts | None) -> None:
+        with self._lock:
+            self._running.discard(call)
+            if self._stopped:
+                return
+        try:
+            error = call.exception()
+            if error is not None:
+                if attempts is None:
+                    attempts = CallAttempts(_LIST_METHOD, self._client.call_timeout, task.started)
+                delay = attempts.retry_delay(error)
+                if delay is not None:
+                    retry = threading.Timer(delay, self._start, (task, attempts))
+                    retry.daemon = True
+                    retry.start()
+                    return
+            outcome: Any = self._client.list_reply(call)
+        except BaseException as failure:  # handed to the consuming thread, which raises it
+            outcome = failure
+        self._events.put((task.kind, task.target, outcome))
+
+
+class _Task(Record):
+    """One ListFiles request of the listing: what its reply is for, and when it was first sent."""
+
+    kind: str
+    target: Any
+    request: Any
+    started: float

@@ -1,0 +1,76 @@
+"""A listing's calls, over real gRPC: its cursors run without a thread each, and closing it early cancels
+the calls still in flight (the server sees them end CANCELLED instead of working on for nobody)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.support.constants import TEST_KEY
+from tests.support.emulator import FakeClock, seed, seed_many
+from xai_files_cli.core.channel import connect
+from xai_files_cli.core.files import FilesClient
+from xai_files_cli.emulator.server import RunningServer
+
+
+@pytest.fixture
+def client_of() -> Iterator[Callable[[RunningServer], FilesClient]]:
+    """Make a FilesClient of a server (its channel is closed at the end of the test)."""
+    channels = []
+
+    def make(server: RunningServer) -> FilesClient:
+        channels.append(connect(server.target, TEST_KEY))
+        return FilesClient(channels[-1])
+
+    yield make
+    for channel in channels:
+        channel.close()
+
+
+def _client_threads(known: set[int | None]) -> set[tuple[int | None, str]]:
+    """Threads started since `known` was taken, other than the in-process server's pool."""
+    return {
+        (thread.ident, thread.name)
+        for thread in threading.enumerate()
+        if thread.ident not in known and not thread.name.startswith("xai-emulator")
+    }
+
+
+def test_a_listing_runs_its_cursors_without_a_thread_each(emulators, client_of) -> None:
+    # 60 files at 4 distinct times, 3 per page: 20 pages, read by 4 cursors over created_at windows.
+    clock = FakeClock()
+    server = emulators.start(point_cli=False, faults=None, clock=clock)
+    start = clock.now
+    for offset in range(60):
+        clock.now = start + offset % 4
+        seed(server, f"f{offset:02d}")
+    client = client_of(server)
+    known = {thread.ident for thread in threading.enumerate()}
+    most: set[tuple[int | None, str]] = set()
+    with client.iter_files(page_size=3, concurrency=4) as listing:
+        listed = []
+        for info in listing:
+            listed.append(info.filename)
+            alive = _client_threads(known)
+            most = alive if len(alive) > len(most) else most
+        windows = listing.stats()["windows"]
+    assert sorted(listed) == [f"f{offset:02d}" for offset in range(60)]
+    assert windows > 1  # the cursors did read windows side by side
+    assert len(most) <= 1, most  # at most gRPC's own thread for the calls in flight of a channel
+
+
+def test_closing_a_listing_early_cancels_its_calls_in_flight(emulators, client_of) -> None:
+    server = emulators.start("ListFiles:delay:amount=1,times=0", point_cli=False)
+    seed_many(server, [f"f{index:02d}" for index in range(40)])
+    client = client_of(server)
+    listing = client.iter_files(page_size=3, concurrency=8)
+    assert next(listing).filename == "f00"  # the first page is in; probes and pages are in flight
+    in_flight = listing.stats()["in_flight"]
+    assert in_flight > 0
+    assert server.faults is not None
+    assert server.faults.wait_for(lambda plan: plan.calls("ListFiles") >= 1 + in_flight)  # all sent
+    listing.close()
+    cancelled = server.faults.wait_for(lambda plan: "CANCELLED" in plan.outcomes("ListFiles"), timeout=10)
+    assert cancelled, server.faults.outcomes("ListFiles")
