@@ -6,6 +6,7 @@ import io
 import os
 import stat
 import threading
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -85,6 +86,22 @@ def test_empty_file_has_no_chunks(tmp_path: Path) -> None:
     with UploadSource.open_path(empty) as source:
         assert source.size == 0
         assert list(source.chunks()) == []
+
+
+def test_a_small_file_is_read_without_a_whole_chunk_of_memory(tmp_path: Path) -> None:
+    """Reading a 4 KiB file asks for its size (and one byte more, to see growth), not CHUNK_SIZE:
+    a chunk-sized read allocated the whole 3 MiB first, the largest cost of a small file's upload."""
+    small = tmp_path / "small.txt"
+    small.write_bytes(b"s" * 4096)
+    with UploadSource.open_path(small) as source:
+        tracemalloc.start()
+        try:
+            chunks = list(source.chunks())
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert chunks == [b"s" * 4096]
+    assert peak < 64 * 1024 < CHUNK_SIZE, peak
 
 
 def _grow(path: Path) -> None:

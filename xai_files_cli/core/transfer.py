@@ -202,8 +202,11 @@ class UploadSource:
         while True:
             if cancel is not None and cancel.is_set():
                 raise Interrupted("interrupted; nothing uploaded")
+            # A known size is read to its end and one byte past, never a whole chunk: reading 3 MiB
+            # into a small file allocated (and cleared) the chunk first, the largest cost per small file.
+            want = chunk_size if self.size is None else min(chunk_size, self.size - total + 1)
             try:
-                data = self._stream.read(chunk_size)
+                data = self._stream.read(want)
             except OSError as error:
                 raise InternalError(f"cannot read {self.label}: {error.strerror or error}") from None
             if not data:
