@@ -14,9 +14,9 @@ sizes, SHA-256 digests, times, and the local path and stat each upload was read 
   (`core.upload_plan`) instead of uploading a duplicate.
 
 Reads take a `Snapshot` of the rows a run needs in a few queries. Writes are `Op`s: `apply` runs
-some in one transaction; an `IndexWriter` runs them on a thread of its own with its own
-connection, as many per transaction as are waiting, so a batch never waits for SQLite on its
-event loop.
+some in one transaction (a batch's, a group of files at a time: `upload_plan.UploadJournal`); an
+`IndexWriter` runs them on a thread of its own with its own connection, as many per transaction
+as are waiting, for the pending row of an upload outside a batch's groups.
 
 The index is a help, never a requirement: if it cannot be opened, read or written (corrupt,
 locked by another process for longer than LOCK_WAIT, unwritable dir), `warn` is called once and

@@ -738,15 +738,18 @@ class UploadJournal:
     """Writes the index around uploads: pending before, stored after, the pending row removed when
     nothing can have been stored (the read never reached the end, or the server refused it).
 
-    `prepare` writes the pending rows of a whole batch in one transaction before it starts; any
-    other upload gets its row written (on the index's writer thread) when it starts, and waits for
-    it. What follows an upload goes to the writer thread in groups (GROUP_OPS writes, or as soon as
-    the files recorded reach GROUP_BYTES), so a batch of small files wakes it rarely; `close` sends
-    the rest and waits until everything is written. A run killed before its last group leaves those
-    files' pending rows, which the next --skip-existing run settles with the server.
+    `prepare` writes the pending rows of a whole batch in one transaction before it starts, and
+    `prepared` a group at a time as the batch takes its files; any other upload gets its row
+    written (on the index's writer thread) when it starts, and waits for it. What follows an upload
+    waits in memory and is written in the caller's thread, in the transaction of the next group's
+    pending rows or once GROUP_OPS writes (or files of GROUP_BYTES) are waiting: one transaction per
+    group of small files. (Written from a thread of its own, each SQLite call handed the GIL back and
+    forth with the event loop: two thread switches per file.) `close` writes the rest and waits until
+    everything is written. A run killed before a group was written leaves those files' pending rows,
+    which the next --skip-existing run settles with the server.
     """
 
-    GROUP_OPS = 32
+    GROUP_OPS = 256
     GROUP_BYTES = 8 * 1024 * 1024
 
     def __init__(self, index: UploadIndex) -> None:
@@ -771,10 +774,12 @@ class UploadJournal:
         return PreparedItems(self, items)
 
     def _prepare_group(self, group: list[tuple[UploadItem, int | None, str | None]]) -> None:
+        """Write the pending rows of `group`, in one transaction with the writes waiting."""
         paths = [_absolute(item.path) for item, _, _ in group]
         keys = [path_key(path) for path in paths]
         rows = [(key, item.filename, size, sha) for (item, size, sha), key in zip(group, keys, strict=True)]
-        ids = self._index.apply([begin_many_op(self._index.run, rows)])[0] or [None] * len(group)
+        waiting = self._take_waiting()
+        ids = self._index.apply([*waiting, begin_many_op(self._index.run, rows)])[-1] or [None] * len(group)
         prepared = self._prepared
         for (item, _, _), path, key, pending_id in zip(group, paths, keys, ids, strict=True):
             prepared[id(item)] = (item, Ticket(pending_id, path, key))
@@ -841,15 +846,19 @@ class UploadJournal:
             self._send()
 
     def _send(self) -> None:
-        """Hand the waiting writes to the writer thread: the stored files first (a later op, such as
-        forgetting a file deleted again after an interrupt, may be about one of them)."""
-        if not (self._group or self._records):
-            return
+        """Write the waiting writes now, in one transaction."""
+        waiting = self._take_waiting()
+        if waiting:
+            self._index.apply(waiting)
+
+    def _take_waiting(self) -> list[Op]:
+        """The writes waiting, in order: the stored files first (a later op, such as forgetting a
+        file deleted again after an interrupt, may be about one of them)."""
         group = self._group
         if self._records:
             group.insert(0, record_many_op(self._records, self._recorded))
         self._group, self._records, self._recorded, self._group_bytes = [], [], [], 0
-        self._writer.submit(lambda conn: [op(conn) for op in group])
+        return group
 
 
 class PreparedItems:

@@ -1,0 +1,63 @@
+"""A batch writes its upload index a group of files per transaction, from its own thread."""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from tests.support.cli import run_xai
+from tests.support.emulator import Emulators
+from xai_files_cli.core import upload_index
+from xai_files_cli.core.upload_plan import PreparedItems
+
+FILES = 300
+
+
+class _Counting(sqlite3.Connection):
+    """A connection that counts the transactions it commits and the threads it is used from."""
+
+    commits: ClassVar[int] = 0
+    threads: ClassVar[set[str]] = set()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.set_trace_callback(self._seen)
+
+    def _seen(self, statement: str) -> None:
+        _Counting.threads.add(threading.current_thread().name)
+        if statement.strip().upper() == "COMMIT":
+            _Counting.commits += 1
+
+
+def test_a_batch_commits_its_index_writes_a_group_of_files_at_a_time(
+    emulators: Emulators, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pending rows and stored files share one transaction per group of PreparedItems.GROUP files
+    (written from a thread of their own, each SQLite call handed the GIL back and forth with the
+    batch's event loop, and the stored files took a transaction per 32)."""
+    server = emulators.start()
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for index in range(FILES):
+        (folder / f"w{index:03d}.txt").write_bytes(b"w%d" % index)
+    monkeypatch.setattr(_Counting, "commits", 0)
+    monkeypatch.setattr(_Counting, "threads", set())
+    connect = sqlite3.connect
+    monkeypatch.setattr(upload_index.sqlite3, "connect", functools.partial(connect, factory=_Counting))
+
+    result = run_xai("files", "batch-upload", str(folder))
+
+    assert result.code == 0, result
+    assert len(server.storage.all_ids()) == FILES
+    groups = -(-FILES // PreparedItems.GROUP)
+    # Each group's transaction, one for what is left at the end, and opening the index (schema, pruning).
+    assert 0 < _Counting.commits <= groups + 3, _Counting.commits
+    assert _Counting.threads == {threading.current_thread().name}, _Counting.threads
+    with sqlite3.connect(next(upload_index.state_dir().rglob("*.sqlite3"))) as db:
+        assert db.execute("SELECT count(*) FROM uploads").fetchone()[0] == FILES
+        assert db.execute("SELECT count(*) FROM pending").fetchone()[0] == 0
