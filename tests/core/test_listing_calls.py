@@ -74,3 +74,28 @@ def test_closing_a_listing_early_cancels_its_calls_in_flight(emulators, client_o
     listing.close()
     cancelled = server.faults.wait_for(lambda plan: "CANCELLED" in plan.outcomes("ListFiles"), timeout=10)
     assert cancelled, server.faults.outcomes("ListFiles")
+
+
+def test_a_retry_on_a_channel_closed_meanwhile_fails_the_listing_instead_of_hanging(emulators) -> None:
+    busy = "code=RESOURCE_EXHAUSTED,pushback=300,message=rate limit exceeded"
+    server = emulators.start(f"ListFiles:fail:times=1,{busy}", point_cli=False)
+    seed(server, "a.txt")
+    channel = connect(server.target, TEST_KEY)
+    listing = FilesClient(channel).iter_files()
+    outcome: list[BaseException | str] = []
+
+    def consume() -> None:
+        try:
+            outcome.append(next(listing).filename)
+        except BaseException as error:
+            outcome.append(error)
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    assert server.faults is not None
+    assert server.faults.wait_for(lambda plan: plan.outcomes("ListFiles") == ["RESOURCE_EXHAUSTED"])
+    channel.close()  # while the listing waits out the server's 300 ms pushback
+    consumer.join(timeout=10)
+    assert not consumer.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], BaseException), outcome
+    listing.close()

@@ -736,7 +736,11 @@ class _Calls:
         with self._lock:
             if self._stopped:
                 return
-            call = self._client.list_call(task.request, None if attempts is None else attempts.timeout())
+            try:
+                call = self._client.list_call(task.request, None if attempts is None else attempts.timeout())
+            except BaseException as error:  # e.g. a closed channel: the consuming thread raises it
+                self._events.put((task.kind, task.target, error))
+                return
             self._running.add(call)
         call.add_done_callback(lambda done: self._finished(done, task, attempts))
 
