@@ -34,7 +34,9 @@ class FirstStatus:
     def _record(self, call: grpc.aio.Call) -> None:
         if self._first is None:
             code = _settled(call.code())
-            if code is not None:
+            if code is grpc.StatusCode.OK:  # an OK is never given back as an error: nothing more to keep
+                self._first = (code, "", None)
+            elif code is not None:
                 self._first = (code, _settled(call.details()) or "", _settled(call.trailing_metadata()))
 
     def true_error(self, error: grpc.RpcError) -> grpc.RpcError:
@@ -42,7 +44,7 @@ class FirstStatus:
         if self._first is None or rpc.details_of(error) != self.MASKED:
             return error
         code, details, trailers = self._first
-        if code == rpc.status_of(error) and details == self.MASKED:
+        if code is grpc.StatusCode.OK or (code == rpc.status_of(error) and details == self.MASKED):
             return error
         return grpc.aio.AioRpcError(code, trailing_metadata=trailers, details=details)
 

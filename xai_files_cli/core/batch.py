@@ -324,25 +324,23 @@ class _Batch:
         )
         inline = src.size is not None and src.size <= INLINE_READ_BYTES
         window = self._window
-        progress.start(src.size, name)
-        try:
-            while True:
-                body = attempts.body()
-                self._bodies[asyncio.current_task()] = body
-                started_in = await window.enter()
-                try:
-                    reply = await _send(stub, body, attempts.timeout, inline=inline, target=client.target)
-                except grpc.RpcError as error:  # grpc.aio.AioRpcError
-                    window.leave(started_in, error)
-                    await asyncio.sleep(attempts.restart_delay(error, body))
-                    continue
-                except BaseException:
-                    window.leave(started_in, None)
-                    raise
-                window.leave(started_in, None, succeeded=True)
-                return attempts.accept(reply, body)
-        finally:
-            progress.finish()
+        # An item's share of the batch's progress has nothing to start or finish: `upload_all`
+        # started the whole batch's, and `restart_delay` rolls back this item's bytes.
+        while True:
+            body = attempts.body()
+            self._bodies[asyncio.current_task()] = body
+            started_in = await window.enter()
+            try:
+                reply = await _send(stub, body, attempts.timeout, inline=inline, target=client.target)
+            except grpc.RpcError as error:  # grpc.aio.AioRpcError
+                window.leave(started_in, error)
+                await asyncio.sleep(attempts.restart_delay(error, body))
+                continue
+            except BaseException:
+                window.leave(started_in, None)
+                raise
+            window.leave(started_in, None, succeeded=True)
+            return attempts.accept(reply, body)
 
 
 class _Finished:
@@ -401,17 +399,21 @@ async def _send(
     call = stub.UploadFile(timeout=timeout)
     status = FirstStatus(call)
     record = tracing.CallRecord(UPLOAD_METHOD, target, log=True)
+    traced = record.traced
     try:
         messages = iter(body)
         while (message := next(messages, None) if inline else await _in_thread(messages)) is not None:
-            record.request(message)
+            if traced:
+                record.request(message)
             try:
                 await call.write(message)
             except (grpc.RpcError, asyncio.InvalidStateError):
                 break  # the call is over; its status comes from awaiting it below
         else:
-            with contextlib.suppress(grpc.RpcError, asyncio.InvalidStateError):
+            try:  # noqa: SIM105 (not contextlib.suppress: three more calls per file of a batch)
                 await call.done_writing()
+            except (grpc.RpcError, asyncio.InvalidStateError):
+                pass  # the call is over; its status comes from awaiting it below
         try:
             reply: files_pb2.File = await call
         except grpc.RpcError as error:

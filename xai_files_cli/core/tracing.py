@@ -166,6 +166,11 @@ class CallRecord:
         self._bytes = 0
         self._span = _start_span_safely(method, target) if enabled() else None
 
+    @property
+    def traced(self) -> bool:
+        """Whether the call has a span: without one, `request` and `response` do nothing."""
+        return self._span is not None
+
     def request(self, message: Any) -> None:
         """A request message: what it says about the file or chat (never metadata)."""
         if self._span is not None:

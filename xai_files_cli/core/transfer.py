@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import io
 import os
 import stat
 import sys
@@ -167,7 +168,7 @@ class UploadSource:
             info = os.fstat(fd)
             check_regular_file(path, info.st_mode)
             os.set_blocking(fd, True)
-            stream = os.fdopen(fd, "rb", buffering=0)
+            stream = io.FileIO(fd, "rb")
         except BaseException:
             os.close(fd)
             raise

@@ -716,7 +716,9 @@ def _is_text(name: str) -> bool:
 
 
 def _absolute(path: Path) -> Path:
-    return path if path.is_absolute() and ".." not in path.parts else Path(os.path.abspath(path))
+    """`path` as an absolute path without `..` (a `..` anywhere in its text, as in `a..b`, is only
+    a cheaper test than splitting the path into parts: abspath keeps such a name as it is)."""
+    return path if path.is_absolute() and ".." not in str(path) else Path(os.path.abspath(path))
 
 
 def _quoted(text: str) -> str:

@@ -14,6 +14,8 @@ def _escape(match: re.Match[str]) -> str:
 
 def escape_terminal(text: str, *, keep_newlines: bool = False) -> str:
     """Escape control, C1 and bidi characters as `\\xNN`/`\\uNNNN` so nothing reaches the tty raw."""
+    if text.isascii() and text.isprintable():  # the usual id or name: nothing to escape
+        return text
     text = TERMINAL_UNSAFE.sub(_escape, text)
     if not keep_newlines:
         text = text.replace("\n", "\\n").replace("\t", "\\t")
