@@ -13,7 +13,7 @@ import pytest
 from tests.support.cli import run_xai
 from tests.support.emulator import Emulators
 from xai_files_cli.core import upload_index
-from xai_files_cli.core.upload_plan import PreparedItems
+from xai_files_cli.core.upload_plan import PreparedItems, UploadJournal
 
 FILES = 300
 
@@ -34,6 +34,21 @@ class _Counting(sqlite3.Connection):
             _Counting.commits += 1
 
 
+def _count_commits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_Counting, "commits", 0)
+    monkeypatch.setattr(_Counting, "threads", set())
+    connect = sqlite3.connect
+    monkeypatch.setattr(upload_index.sqlite3, "connect", functools.partial(connect, factory=_Counting))
+
+
+def _folder(tmp_path: Path, count: int) -> Path:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for index in range(count):
+        (folder / f"w{index:03d}.txt").write_bytes(b"w%d" % index)
+    return folder
+
+
 def test_a_batch_commits_its_index_writes_a_group_of_files_at_a_time(
     emulators: Emulators, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -41,14 +56,8 @@ def test_a_batch_commits_its_index_writes_a_group_of_files_at_a_time(
     (written from a thread of their own, each SQLite call handed the GIL back and forth with the
     batch's event loop, and the stored files took a transaction per 32)."""
     server = emulators.start()
-    folder = tmp_path / "many"
-    folder.mkdir()
-    for index in range(FILES):
-        (folder / f"w{index:03d}.txt").write_bytes(b"w%d" % index)
-    monkeypatch.setattr(_Counting, "commits", 0)
-    monkeypatch.setattr(_Counting, "threads", set())
-    connect = sqlite3.connect
-    monkeypatch.setattr(upload_index.sqlite3, "connect", functools.partial(connect, factory=_Counting))
+    folder = _folder(tmp_path, FILES)
+    _count_commits(monkeypatch)
 
     result = run_xai("files", "batch-upload", str(folder))
 
@@ -61,3 +70,19 @@ def test_a_batch_commits_its_index_writes_a_group_of_files_at_a_time(
     with sqlite3.connect(next(upload_index.state_dir().rglob("*.sqlite3"))) as db:
         assert db.execute("SELECT count(*) FROM uploads").fetchone()[0] == FILES
         assert db.execute("SELECT count(*) FROM pending").fetchone()[0] == 0
+
+
+def test_a_slow_batch_records_its_stored_files_without_waiting_for_a_group(
+    emulators: Emulators, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stored file waits at most GROUP_SECONDS for its record (here none: each is written with the
+    next file's), so a batch killed part-way leaves few pending rows for the next run to settle."""
+    emulators.start()
+    folder = _folder(tmp_path, 20)
+    _count_commits(monkeypatch)
+    monkeypatch.setattr(UploadJournal, "GROUP_SECONDS", 0.0)
+
+    result = run_xai("files", "batch-upload", "--concurrency", "1", str(folder))
+
+    assert result.code == 0, result
+    assert _Counting.commits >= 20, _Counting.commits

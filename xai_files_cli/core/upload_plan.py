@@ -743,16 +743,18 @@ class UploadJournal:
     `prepare` writes the pending rows of a whole batch in one transaction before it starts, and
     `prepared` a group at a time as the batch takes its files; any other upload gets its row
     written (on the index's writer thread) when it starts, and waits for it. What follows an upload
-    waits in memory and is written in the caller's thread, in the transaction of the next group's
-    pending rows or once GROUP_OPS writes (or files of GROUP_BYTES) are waiting: one transaction per
-    group of small files. (Written from a thread of its own, each SQLite call handed the GIL back and
-    forth with the event loop: two thread switches per file.) `close` writes the rest and waits until
-    everything is written. A run killed before a group was written leaves those files' pending rows,
-    which the next --skip-existing run settles with the server.
+    waits in memory and is written in the caller's thread: in the transaction of the next group's
+    pending rows, or once GROUP_OPS writes (or files of GROUP_BYTES) are waiting or the oldest has
+    waited GROUP_SECONDS. A batch of small files takes one transaction per group. (Written from a
+    thread of its own, each SQLite call handed the GIL back and forth with the event loop: two thread
+    switches per file.) `close` writes the rest and waits until everything is written. A run killed
+    before a group was written leaves those files' pending rows, which the next --skip-existing run
+    settles with the server.
     """
 
     GROUP_OPS = 256
     GROUP_BYTES = 8 * 1024 * 1024
+    GROUP_SECONDS = 1.0  # a slow batch still records its stored files within about a second
 
     def __init__(self, index: UploadIndex) -> None:
         self._index = index
@@ -764,6 +766,7 @@ class UploadJournal:
         self._records: list[tuple[Any, ...]] = []  # stored files waiting to be sent, in one statement
         self._recorded: list[int | None] = []  # their pending rows
         self._group_bytes = 0
+        self._waiting_since = 0.0  # when the oldest waiting write came (monotonic seconds)
 
     def prepare(self, plan: Iterable[PlanEntry]) -> None:
         """The pending rows of the uploads of a batch, before any of them starts."""
@@ -844,7 +847,15 @@ class UploadJournal:
         self._send_if_full()
 
     def _send_if_full(self) -> None:
-        if len(self._group) + len(self._records) >= self.GROUP_OPS or self._group_bytes >= self.GROUP_BYTES:
+        waiting = len(self._group) + len(self._records)
+        now = time.monotonic()
+        if waiting == 1:
+            self._waiting_since = now
+        if (
+            waiting >= self.GROUP_OPS
+            or self._group_bytes >= self.GROUP_BYTES
+            or now - self._waiting_since >= self.GROUP_SECONDS
+        ):
             self._send()
 
     def _send(self) -> None:
