@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -12,7 +15,7 @@ import pytest
 
 from tests.support.cli import run_xai
 from tests.support.emulator import Emulators
-from xai_files_cli.core import upload_index
+from xai_files_cli.core import batch, upload_index
 from xai_files_cli.core.upload_plan import PreparedItems, UploadJournal
 
 FILES = 300
@@ -86,3 +89,50 @@ def test_a_slow_batch_records_its_stored_files_without_waiting_for_a_group(
 
     assert result.code == 0, result
     assert _Counting.commits >= 20, _Counting.commits
+
+
+def _rows() -> tuple[int, int]:
+    """(stored files, pending rows) in the run's upload index, read as another process would."""
+    with sqlite3.connect(next(upload_index.state_dir().rglob("*.sqlite3"))) as db:
+        stored = db.execute("SELECT count(*) FROM uploads").fetchone()[0]
+        return stored, db.execute("SELECT count(*) FROM pending").fetchone()[0]
+
+
+def test_stored_files_are_recorded_while_the_last_upload_is_still_under_way(
+    emulators: Emulators, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no other file finishing (one slow upload left), the waiting records are written once
+    they have waited GROUP_SECONDS: a kill then leaves one pending row to settle, not eleven."""
+    emulators.start()
+    folder = _folder(tmp_path, 10)
+    (folder / "zz-slow.txt").write_bytes(b"slow")
+    monkeypatch.setattr(UploadJournal, "GROUP_SECONDS", 0.2)
+    release = threading.Event()
+    send_item = batch._Batch._send_item
+
+    async def held(self: batch._Batch, stub: Any, src: Any, name: str) -> Any:
+        while name == "zz-slow.txt" and not release.is_set():  # a large file on a slow link
+            await asyncio.sleep(0.02)
+        return await send_item(self, stub, src, name)
+
+    monkeypatch.setattr(batch._Batch, "_send_item", held)
+    seen: list[tuple[int, int]] = []
+
+    def watch() -> None:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and (not seen or seen[-1] != (10, 1)):
+            time.sleep(0.05)
+            with contextlib.suppress(StopIteration, sqlite3.Error):
+                seen.append(_rows())
+        release.set()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        result = run_xai("files", "batch-upload", "--concurrency", "2", str(folder))
+    finally:
+        release.set()
+        watcher.join()
+    assert result.code == 0, result
+    assert seen[-1] == (10, 1), seen[-3:]
+    assert _rows() == (11, 0)

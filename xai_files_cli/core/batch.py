@@ -233,6 +233,8 @@ class _Batch:
                 await finished.wait(CANCEL_POLL)
                 if cancel.is_set():
                     raise Interrupted("interrupted")
+                if self._journal is not None:
+                    self._journal.write_due()
                 while finished.tasks:
                     task = finished.tasks.popleft()
                     item = running.pop(task)

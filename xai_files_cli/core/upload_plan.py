@@ -16,10 +16,9 @@ file uploaded without a hash whose stat no longer tells is compared with the sto
 (downloaded and hashed once: its digest is remembered). The index is read once per run
 (a `Snapshot`) and what the checks learn is written back in one transaction.
 
-`UploadJournal` writes the index around each upload (on the index's writer thread): a pending row
-before the first byte, the stored file (replacing the pending row) once the server answered, and
-the pending row is removed when nothing can have been stored. A run killed in between leaves the
-pending row for the planner.
+`UploadJournal` writes the index around each upload: a pending row before the first byte, the
+stored file (replacing the pending row) once the server answered, and the pending row is removed
+when nothing can have been stored. A run killed in between leaves the pending row for the planner.
 """
 
 from __future__ import annotations
@@ -845,6 +844,12 @@ class UploadJournal:
     def _add(self, op: Op) -> None:
         self._group.append(op)
         self._send_if_full()
+
+    def write_due(self) -> None:
+        """Write the waiting writes if the oldest has waited GROUP_SECONDS: a batch calls this as it
+        waits, so a record is written even when no other file finishes (one slow upload left)."""
+        if (self._group or self._records) and time.monotonic() - self._waiting_since >= self.GROUP_SECONDS:
+            self._send()
 
     def _send_if_full(self) -> None:
         waiting = len(self._group) + len(self._records)
