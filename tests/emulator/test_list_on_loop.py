@@ -78,6 +78,13 @@ def small_pool(make_server: MakeServer) -> tuple[RunningServer, Files]:
     return running, client
 
 
+def _first_page_later(client: Files) -> grpc.Future:
+    """A first page of 5 asked for without waiting for it (the read needs a pool thread)."""
+    return client.stub.ListFiles.future(
+        files_pb2.ListFilesRequest(limit=5), metadata=client.metadata, timeout=30
+    )
+
+
 def test_a_page_is_answered_while_every_pool_thread_is_busy(small_pool: tuple[RunningServer, Files]) -> None:
     running, client = small_pool
     with _busy_pool(running):
@@ -93,9 +100,7 @@ def test_a_read_past_its_budget_is_made_on_the_pool_with_the_same_files(
     running, client = small_pool
     _no_budget(monkeypatch)
     with _busy_pool(running):
-        waiting = client.stub.ListFiles.future(
-            files_pb2.ListFilesRequest(limit=5), metadata=client.metadata, timeout=30
-        )
+        waiting = _first_page_later(client)
         with pytest.raises(grpc.FutureTimeoutError):
             waiting.result(timeout=0.3)  # it needs a pool thread, and none is free
     assert _names(list(waiting.result(timeout=10).data)) == _stored_names(running)[:5]
@@ -110,10 +115,7 @@ def test_a_call_cancelled_while_it_waits_for_the_pool_leaves_the_server_serving(
     running, client = small_pool
     _no_budget(monkeypatch)
     with _busy_pool(running):
-        waiting = client.stub.ListFiles.future(
-            files_pb2.ListFilesRequest(limit=5), metadata=client.metadata, timeout=30
-        )
-        assert waiting.cancel()
+        assert _first_page_later(client).cancel()
     assert len(_list_all(client, limit=5)) == 12
     running.stop(grace=5)  # a cancelled call's late read holds nothing up
 
