@@ -3,15 +3,20 @@ the calls still in flight (the server sees them end CANCELLED instead of working
 
 from __future__ import annotations
 
+import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from tests.support.constants import TEST_KEY
 from tests.support.emulator import FakeClock, seed, seed_many
+from xai_files_cli.core import listing as listing_module
 from xai_files_cli.core.channel import connect
 from xai_files_cli.core.files import FilesClient
+from xai_files_cli.emulator.faults import Fault
 from xai_files_cli.emulator.server import RunningServer
 
 
@@ -99,3 +104,51 @@ def test_a_retry_on_a_channel_closed_meanwhile_fails_the_listing_instead_of_hang
     assert not consumer.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], BaseException), outcome
     listing.close()
+
+
+class _InterruptedWhileProbing(FilesClient):
+    """Delivers a real SIGINT to this (main) thread as the listing starts its first probe call."""
+
+    fired = False
+
+    def list_call(self, request: Any, timeout: float | None = None) -> Any:
+        if not self.fired and request.filter == listing_module._PROBE_FILTER:
+            self.fired = True
+            signal.raise_signal(signal.SIGINT)
+        return super().list_call(request, timeout)
+
+
+def test_ctrl_c_while_a_call_is_being_started_stops_the_listing(emulators) -> None:
+    """The interrupt is raised in the consuming thread, not posted as the probe's outcome (a failed
+    probe is ignored, so the listing went on to its end)."""
+    server = emulators.start(point_cli=False, faults=None)
+    seed_many(server, [f"f{index:02d}" for index in range(60)])
+    channel = connect(server.target, TEST_KEY)
+    client = _InterruptedWhileProbing(channel)
+    try:
+        with pytest.raises(KeyboardInterrupt), client.iter_files(page_size=5, concurrency=4) as listing:
+            list(listing)
+        assert client.fired
+    finally:
+        channel.close()
+
+
+def test_closing_a_listing_cancels_its_retries_waiting_out_a_pushback(emulators, client_of) -> None:
+    server = emulators.start(point_cli=False)
+    seed_many(server, [f"f{index:02d}" for index in range(40)])
+    client = client_of(server)
+    listing = client.iter_files(page_size=3, concurrency=4)
+    next(listing)  # the first page is in; the other cursors' calls go on
+    assert server.faults is not None
+    busy = "code=RESOURCE_EXHAUSTED,pushback=20000,message=rate limit exceeded"
+    server.faults.faults.append(Fault.parse(f"ListFiles:fail:times=0,{busy}"))
+    assert server.faults.wait_for(lambda plan: plan.outcomes("ListFiles").count("RESOURCE_EXHAUSTED") >= 2)
+    listing.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _timers():
+        time.sleep(0.02)
+    assert _timers() == [], "a retry still waits out the 20 s pushback after the listing closed"
+
+
+def _timers() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if isinstance(thread, threading.Timer)]

@@ -16,9 +16,11 @@ import pytest
 
 from tests.support.cli import run_xai
 from tests.support.constants import TEST_KEY
-from tests.support.emulator import seed
+from tests.support.emulator import seed, seed_many
 from tests.support.processes import run_python, xai_subprocess_env
 from xai_files_cli.core import tracing
+from xai_files_cli.core.channel import connect
+from xai_files_cli.core.files import FilesClient
 from xai_files_cli.emulator.server import RunningServer
 
 CONSOLE = {"OTEL_TRACES_EXPORTER": "console"}
@@ -217,3 +219,29 @@ def test_in_process_runs_trace_only_while_asked(
     assert [span["name"] for span in spans_in(capfd.readouterr().err)] == ["file.list"]
     assert run_xai("files", "ls", "--ids").code == 0
     assert spans_in(capfd.readouterr().err) == []
+
+
+def test_calls_cancelled_by_closing_a_listing_end_their_spans(
+    emulators, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A listing closed early cancels its calls in flight; each still ends its span (asking a
+    cancelled call for its exception raises, which gRPC swallowed, and the span stayed open)."""
+    server = emulators.start("ListFiles:delay:amount=1,times=0", point_cli=False)
+    seed_many(server, [f"f{index:02d}" for index in range(40)])
+    assert server.faults is not None
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")
+    tracing.reset()
+    try:
+        channel = connect(server.target, TEST_KEY)
+        listing = FilesClient(channel).iter_files(page_size=3, concurrency=8)
+        next(listing)
+        in_flight = listing.stats()["in_flight"]
+        assert in_flight > 0
+        assert server.faults.wait_for(lambda plan: plan.calls("ListFiles") >= 1 + in_flight)
+        listing.close()
+        channel.close()
+    finally:
+        monkeypatch.delenv("OTEL_TRACES_EXPORTER")
+        tracing.reset()
+    spans = [span for span in spans_in(capfd.readouterr().err) if span["name"] == "file.list"]
+    assert len(spans) == server.faults.calls("ListFiles"), (len(spans), server.faults.outcomes("ListFiles"))

@@ -712,7 +712,8 @@ class _Calls:
 
     A call the server turns away with back-pressure is repeated after the back-off, within its
     deadline, as blocking calls are (the wait runs on a timer thread). `stop` cancels the calls still
-    in flight; outcomes that arrive after it are dropped.
+    in flight and the retries still waiting; outcomes that arrive after it are dropped. A Ctrl-C or
+    SIGTERM that lands while a call is being started is raised, never posted as the call's outcome.
     """
 
     def __init__(self, client: FilesClient, events: queue.SimpleQueue[Any]) -> None:
@@ -720,6 +721,7 @@ class _Calls:
         self._events = events
         self._lock = threading.Lock()
         self._running: set[Any] = set()
+        self._waiting: dict[int, threading.Timer] = {}  # retries by the id of their task
         self._stopped = False
 
     def submit(self, kind: str, target: Any, request: Any) -> None:
@@ -729,6 +731,9 @@ class _Calls:
         with self._lock:
             self._stopped = True
             running, self._running = self._running, set()
+            waiting, self._waiting = self._waiting, {}
+        for retry in waiting.values():
+            retry.cancel()
         for call in running:
             call.cancel()
 
@@ -738,11 +743,16 @@ class _Calls:
                 return
             try:
                 call = self._client.list_call(task.request, None if attempts is None else attempts.timeout())
-            except BaseException as error:  # e.g. a closed channel: the consuming thread raises it
+            except Exception as error:  # e.g. a closed channel: the consuming thread raises it
                 self._events.put((task.kind, task.target, error))
                 return
             self._running.add(call)
         call.add_done_callback(lambda done: self._finished(done, task, attempts))
+
+    def _retry(self, task: _Task, attempts: CallAttempts) -> None:
+        with self._lock:
+            self._waiting.pop(id(task), None)
+        self._start(task, attempts)
 
     def _finished(self, call: Any, task: _Task, attempts: CallAttempts | None) -> None:
         with self._lock:
@@ -756,12 +766,16 @@ class _Calls:
                     attempts = CallAttempts(_LIST_METHOD, self._client.call_timeout, task.started)
                 delay = attempts.retry_delay(error)
                 if delay is not None:
-                    retry = threading.Timer(delay, self._start, (task, attempts))
+                    retry = threading.Timer(delay, self._retry, (task, attempts))
                     retry.daemon = True
+                    with self._lock:
+                        if self._stopped:
+                            return
+                        self._waiting[id(task)] = retry  # the task lives as long as its timer
                     retry.start()
                     return
             outcome: Any = self._client.list_reply(call)
-        except BaseException as failure:  # handed to the consuming thread, which raises it
+        except Exception as failure:  # handed to the consuming thread, which raises it
             outcome = failure
         self._events.put((task.kind, task.target, outcome))
 

@@ -411,6 +411,9 @@ def _finish_when_done(record: CallRecord, outcome: Any) -> Any:
     """End the span when a unary-response call completes (at once for a blocking call)."""
 
     def done(call: Any) -> None:
+        if call.cancelled():  # `exception()` of a cancelled call raises (and gRPC hides that)
+            record.finish(grpc.StatusCode.CANCELLED)
+            return
         error = call.exception()
         if error is None:
             record.response(call.result())
