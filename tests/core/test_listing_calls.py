@@ -3,6 +3,7 @@ the calls still in flight (the server sees them end CANCELLED instead of working
 
 from __future__ import annotations
 
+import queue
 import signal
 import threading
 import time
@@ -13,10 +14,10 @@ import pytest
 
 from tests.support.constants import TEST_KEY
 from tests.support.emulator import FakeClock, seed, seed_many
+from xai_files_cli._pb import files_pb2
 from xai_files_cli.core import listing as listing_module
 from xai_files_cli.core.channel import connect
 from xai_files_cli.core.files import FilesClient
-from xai_files_cli.emulator.faults import Fault
 from xai_files_cli.emulator.server import RunningServer
 
 
@@ -133,21 +134,30 @@ def test_ctrl_c_while_a_call_is_being_started_stops_the_listing(emulators) -> No
         channel.close()
 
 
-def test_closing_a_listing_cancels_its_retries_waiting_out_a_pushback(emulators, client_of) -> None:
-    server = emulators.start(point_cli=False)
-    seed_many(server, [f"f{index:02d}" for index in range(40)])
-    client = client_of(server)
-    listing = client.iter_files(page_size=3, concurrency=4)
-    next(listing)  # the first page is in; the other cursors' calls go on
-    assert server.faults is not None
+def test_stopping_a_listings_calls_cancels_a_retry_waiting_out_a_pushback(emulators, client_of) -> None:
+    """Closing a listing stops its calls (`_Calls.stop`): a retry waiting out the server's 20 s
+    pushback is cancelled then, not left to wake up after the listing is gone."""
     busy = "code=RESOURCE_EXHAUSTED,pushback=20000,message=rate limit exceeded"
-    server.faults.faults.append(Fault.parse(f"ListFiles:fail:times=0,{busy}"))
-    assert server.faults.wait_for(lambda plan: plan.outcomes("ListFiles").count("RESOURCE_EXHAUSTED") >= 2)
-    listing.close()
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and _timers():
+    server = emulators.start(f"ListFiles:fail:times=0,{busy}", point_cli=False)
+    assert server.faults is not None
+    events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    known = set(_timers())
+    calls = listing_module._Calls(client_of(server), events)
+    calls.submit("page", None, files_pb2.ListFilesRequest(limit=3))
+    assert server.faults.wait_for(lambda plan: plan.outcomes("ListFiles") == ["RESOURCE_EXHAUSTED"])
+    assert _eventually(lambda: set(_timers()) - known), "no retry was scheduled"
+    calls.stop()
+    assert _eventually(lambda: not set(_timers()) - known), "the retry still waits after the stop"
+    assert events.empty()
+
+
+def _eventually(condition: Callable[[], object], within: float = 5.0) -> bool:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.02)
-    assert _timers() == [], "a retry still waits out the 20 s pushback after the listing closed"
+    return True
 
 
 def _timers() -> list[threading.Thread]:
