@@ -285,6 +285,7 @@ class UploadIndex:
     def __init__(self, path: Path | None, *, warn: Warn | None = None) -> None:
         self.path = path
         self.run = os.urandom(8).hex()  # marks this process's pending rows
+        self.issued = IssuedIds()  # the ids of the pending rows it wrote
         self._warn = warn
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
@@ -457,10 +458,12 @@ def record_op(
     stat: os.stat_result | None,
     read_at_ns: int,
     pending_id: int | None = None,
+    run: str = "",
 ) -> Op:
-    """Remember a stored file (and end its pending row)."""
+    """Remember a stored file (and end its pending row, of `run`)."""
     key = path_key(path) if path is not None else None
-    return record_many_op([upload_row(info, sha256, key=key, stat=stat, read_at_ns=read_at_ns)], [pending_id])
+    row = upload_row(info, sha256, key=key, stat=stat, read_at_ns=read_at_ns)
+    return record_many_op([row], [pending_id], run)
 
 
 def upload_row(
@@ -476,9 +479,9 @@ def upload_row(
     return (info.id, info.filename, info.size, sha256, created, _ns(info.expires_at), key, *where)
 
 
-def record_many_op(rows: Sequence[tuple[Any, ...]], pending_ids: Sequence[int | None]) -> Op:
-    """Remember stored files (`upload_row`s) and end their pending rows, a statement for all."""
-    ended = end_op(pending_ids)
+def record_many_op(rows: Sequence[tuple[Any, ...]], pending_ids: Sequence[int | None], run: str) -> Op:
+    """Remember stored files (`upload_row`s) and end their pending rows (of `run`), a statement for all."""
+    ended = end_op(pending_ids, run)
 
     def op(conn: sqlite3.Connection) -> None:
         conn.executemany("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
@@ -525,29 +528,58 @@ def forget_op(file_id: str) -> Op:
     return lambda conn: conn.execute("DELETE FROM uploads WHERE file_id = ?", (file_id,))
 
 
-def begin_op(run: str, *, path: Path | None, name: str, size: int | None, sha256: str | None = None) -> Op:
+class IssuedIds:
+    """The pending-row ids one process gave out, so it never gives one out twice: another run's
+    planner may remove rows of this run (it settles pending rows it takes for a killed run's), and
+    the next id after the largest left would then be one this run still holds."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last = 0
+
+    def take(self, conn: sqlite3.Connection, count: int) -> list[int]:
+        """`count` ids after the largest in the table and after any given out before (call inside a
+        write transaction: no other writer can take them meanwhile)."""
+        largest = conn.execute("SELECT coalesce(max(id), 0) FROM pending").fetchone()[0]
+        first = max(largest, self.last) + 1
+        self.last = first + count - 1
+        return list(range(first, first + count))
+
+
+def begin_op(
+    run: str,
+    *,
+    path: Path | None,
+    name: str,
+    size: int | None,
+    issued: IssuedIds,
+    sha256: str | None = None,
+) -> Op:
     """The pending row of an upload about to start; the op returns the row's id."""
     row = (run, path_key(path) if path is not None else None, name, size, sha256, time.time_ns())
 
-    def op(conn: sqlite3.Connection) -> int | None:
-        cursor = conn.execute(
-            "INSERT INTO pending (run, path, name, size, sha256, started_at_ns) VALUES (?, ?, ?, ?, ?, ?)",
-            row,
+    def op(conn: sqlite3.Connection) -> int:
+        (row_id,) = issued.take(conn, 1)
+        conn.execute(
+            "INSERT INTO pending (id, run, path, name, size, sha256, started_at_ns) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (row_id, *row),
         )
-        return cursor.lastrowid
+        return row_id
 
     return op
 
 
-def begin_many_op(run: str, rows: Sequence[tuple[str | None, str, int | None, str | None]]) -> Op:
+def begin_many_op(
+    run: str, rows: Sequence[tuple[str | None, str, int | None, str | None]], issued: IssuedIds
+) -> Op:
     """The pending rows (path key, name, size, sha256) of uploads about to start, in one statement;
-    the op returns their ids, in order. The ids are given, not drawn: the next ones after the
-    largest, which no other writer can take inside the transaction."""
+    the op returns their ids, in order (see `IssuedIds`)."""
     started = time.time_ns()
 
     def op(conn: sqlite3.Connection) -> list[int]:
-        first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM pending").fetchone()[0]
-        ids = list(range(first, first + len(rows)))
+        ids = issued.take(conn, len(rows))
         conn.executemany(
             "INSERT INTO pending (id, run, path, name, size, sha256, started_at_ns) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -558,13 +590,14 @@ def begin_many_op(run: str, rows: Sequence[tuple[str | None, str, int | None, st
     return op
 
 
-def end_op(pending_ids: Sequence[int | None]) -> Op:
-    """Remove pending rows: their uploads ended without storing anything, or were reconciled."""
+def end_op(pending_ids: Sequence[int | None], run: str) -> Op:
+    """Remove pending rows of `run`: their uploads ended without storing anything, or were
+    reconciled. A row is named by its id and its run: an id another run freed may be taken again."""
     ids = [i for i in pending_ids if i is not None]
 
     def op(conn: sqlite3.Connection) -> None:
         for part in _chunks(ids):
-            conn.execute(f"DELETE FROM pending WHERE id IN ({_marks(part)})", tuple(part))
+            conn.execute(f"DELETE FROM pending WHERE run = ? AND id IN ({_marks(part)})", (run, *part))
 
     return op
 

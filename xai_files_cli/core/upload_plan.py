@@ -281,7 +281,8 @@ class UploadPlanner:
                 return SKIP, f"unchanged: uploaded as {entry.file_id}", info
         if check.pending:
             adopted = self._adopt(item.filename, size, sha, check.pending, view)
-            writes.append(end_op([p.id for p in check.pending]))
+            for run in {p.run for p in check.pending}:  # each row named with its run (see `end_op`)
+                writes.append(end_op([p.id for p in check.pending if p.run == run], run))
             if adopted is not None:
                 writes.append(record_op(adopted, sha, path=path, stat=check.stat, read_at_ns=read_at))
                 return SKIP, f"stored by an interrupted run as {adopted.id}", adopted
@@ -783,7 +784,8 @@ class UploadJournal:
         keys = [path_key(path) for path in paths]
         rows = [(key, item.filename, size, sha) for (item, size, sha), key in zip(group, keys, strict=True)]
         waiting = self._take_waiting()
-        ids = self._index.apply([*waiting, begin_many_op(self._index.run, rows)])[-1] or [None] * len(group)
+        begin = begin_many_op(self._index.run, rows, self._index.issued)
+        ids = self._index.apply([*waiting, begin])[-1] or [None] * len(group)
         prepared = self._prepared
         for (item, _, _), path, key, pending_id in zip(group, paths, keys, ids, strict=True):
             prepared[id(item)] = (item, Ticket(pending_id, path, key))
@@ -798,7 +800,9 @@ class UploadJournal:
             return prepared[1]
         ticket: Future[Ticket] = Future()
         path = None if stream else _absolute(item.path)
-        written = self._writer.submit(begin_op(self._index.run, path=path, name=item.filename, size=src.size))
+        index = self._index
+        begin = begin_op(index.run, path=path, name=item.filename, size=src.size, issued=index.issued)
+        written = self._writer.submit(begin)
         written.add_done_callback(lambda done: ticket.set_result(Ticket(done.result(), path)))
         return ticket
 
@@ -809,7 +813,8 @@ class UploadJournal:
 
     def abandoned(self, ticket: Future[Ticket]) -> None:
         """The upload never started (cancelled while its pending row was written): remove the row."""
-        ticket.add_done_callback(lambda done: self._writer.submit(end_op([done.result().pending_id])))
+        run = self._index.run
+        ticket.add_done_callback(lambda done: self._writer.submit(end_op([done.result().pending_id], run)))
 
     def stored(self, ticket: Ticket, src: HashingSource, info: FileInfo) -> str:
         """Record the stored file; returns the SHA-256 of what was sent."""
@@ -825,7 +830,7 @@ class UploadJournal:
 
     def failed(self, ticket: Ticket, src: HashingSource, error: BaseException) -> None:
         if not (src.read_to_end and _may_have_been_stored(error)):
-            self._add(end_op([ticket.pending_id]))
+            self._add(end_op([ticket.pending_id], self._index.run))
 
     def discarded(self, file_ids: Iterable[str]) -> None:
         """Files stored and deleted again after an interrupt."""
@@ -836,7 +841,7 @@ class UploadJournal:
     def close(self) -> None:
         """Remove the pending rows of prepared uploads that never started, and wait for every write."""
         if self._prepared:
-            self._add(end_op([ticket.pending_id for _, ticket in self._prepared.values()]))
+            self._add(end_op([ticket.pending_id for _, ticket in self._prepared.values()], self._index.run))
             self._prepared.clear()
         self._send()
         self._writer.close()
@@ -874,7 +879,7 @@ class UploadJournal:
         file deleted again after an interrupt, may be about one of them)."""
         group = self._group
         if self._records:
-            group.insert(0, record_many_op(self._records, self._recorded))
+            group.insert(0, record_many_op(self._records, self._recorded, self._index.run))
         self._group, self._records, self._recorded, self._group_bytes = [], [], [], 0
         return group
 
