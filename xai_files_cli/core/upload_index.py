@@ -450,6 +450,9 @@ def transaction(conn: sqlite3.Connection) -> Iterator[None]:
 
 
 # -- writes ----------------------------------------------------------------------------------------------
+_INSERT_UPLOAD = "INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
 def record_op(
     info: FileInfo,
     sha256: str,
@@ -457,13 +460,11 @@ def record_op(
     path: Path | None,
     stat: os.stat_result | None,
     read_at_ns: int,
-    pending_id: int | None = None,
-    run: str = "",
 ) -> Op:
-    """Remember a stored file (and end its pending row, of `run`)."""
+    """Remember a stored file (one that has no pending row of this run: see `record_many_op`)."""
     key = path_key(path) if path is not None else None
     row = upload_row(info, sha256, key=key, stat=stat, read_at_ns=read_at_ns)
-    return record_many_op([row], [pending_id], run)
+    return lambda conn: conn.execute(_INSERT_UPLOAD, row)
 
 
 def upload_row(
@@ -484,7 +485,7 @@ def record_many_op(rows: Sequence[tuple[Any, ...]], pending_ids: Sequence[int | 
     ended = end_op(pending_ids, run)
 
     def op(conn: sqlite3.Connection) -> None:
-        conn.executemany("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany(_INSERT_UPLOAD, rows)
         ended(conn)
 
     return op
