@@ -44,6 +44,7 @@ def build_filter(
 ) -> FileFilter | None:
     """The FileFilter for these flags (durations in seconds, sizes in bytes), or None for no flag."""
     from xai_files_cli.core.listing import FileFilter
+    from xai_files_cli.output.files import size_with_bytes
 
     if name is not None and not name:
         raise UsageError("--name must not be empty")
@@ -56,9 +57,9 @@ def build_filter(
     if newer_than is not None:
         labels.append(f"newer than {_duration_words(newer_than)}")
     if larger_than is not None:
-        labels.append(f"larger than {_size_words(larger_than)}")
+        labels.append(f"larger than {size_with_bytes(larger_than)}")
     if smaller_than is not None:
-        labels.append(f"smaller than {_size_words(smaller_than)}")
+        labels.append(f"smaller than {size_with_bytes(smaller_than)}")
     if not labels:
         return None
     return FileFilter(
@@ -76,13 +77,6 @@ def _duration_words(seconds: int) -> str:
         if seconds and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
-
-
-def _size_words(size: int) -> str:
-    from xai_files_cli.output.files import human_size
-
-    shown = human_size(size)
-    return shown if shown.endswith(" B") else f"{shown} ({size:,} bytes)"
 
 
 def list_concurrency() -> int:

@@ -194,7 +194,7 @@ FILE_COLUMNS = (
 _HEADERS = tuple(column.header for column in FILE_COLUMNS)
 
 
-def _size_text(size: int) -> str:
+def size_with_bytes(size: int) -> str:
     """`4.2 MB (4,194,304 bytes)`; a size already shown in bytes (`3 B`) is not repeated."""
     human = human_size(size)
     return human if human == f"{size} B" else f"{human} ({size:,} bytes)"
@@ -248,7 +248,7 @@ def file_details(info: FileInfo) -> list[tuple[str, str]]:
     rows = [
         ("id", escape_terminal(info.id)),
         ("filename", escape_terminal(info.filename)),
-        ("size", _size_text(info.size)),
+        ("size", size_with_bytes(info.size)),
         ("created", _when(info.created_at)),
         ("expires", expires),
     ]
