@@ -208,15 +208,6 @@ async def _confirm_end_of_stream(context: grpc.aio.ServicerContext[Any, Any]) ->
         )
 
 
-def _in_pool(loop: asyncio.AbstractEventLoop, executor: Executor | None, work: Callable[[], None]) -> Any:
-    """`work()` on the thread pool, or here when the pool is shut down (the server is stopping)."""
-    try:
-        return loop.run_in_executor(executor, work)
-    except RuntimeError:
-        work()
-        return asyncio.sleep(0)
-
-
 async def _result_in_pool(executor: Executor | None, work: Callable[[], _Result]) -> _Result:
     """`work()` run on the thread pool, or here when the pool is shut down (the server is stopping)."""
     try:
@@ -418,8 +409,7 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
         its temp file or blob and dropping its note (a database write that may wait for a busy lock)
         must never hold up the event loop. A no-op for an upload already done (abort is idempotent),
         so `fail_commit` after it only raises the failure."""
-        loop = asyncio.get_running_loop()
-        await _despite_cancellation(_in_pool(loop, self.executor, upload.abort))
+        await _despite_cancellation(_result_in_pool(self.executor, upload.abort))
 
     # -- ListFiles -----------------------------------------------------------------------------
 
