@@ -249,25 +249,16 @@ async def _despite_cancellation(job: Awaitable[_Result]) -> _Result | None:
     return None if future.cancelled() or future.exception() is not None else future.result()
 
 
-class _Refused(Exception):
-    """A request ListFiles refuses: the call ends with `code` and `message`."""
-
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 def list_page(storage: Storage, request: files_pb2.ListFilesRequest) -> bytes:
     """The wire bytes of the ListFilesResponse for `request`: the stored entries of its files
-    concatenated, then the pagination token; raises _Refused for a request the API refuses."""
+    concatenated, then the pagination token; raises SyncAbort for a request the API refuses."""
     limit = min(request.limit, MAX_PAGE_SIZE) if request.limit > 0 else DEFAULT_PAGE_SIZE
     sort_value = request.sort_by if request.HasField("sort_by") else files_pb2.FILES_SORT_BY_CREATED_AT
     sort = _SORT_NAMES.get(sort_value)
     if sort is None:
-        raise _Refused(grpc.StatusCode.INVALID_ARGUMENT, f"unknown sort_by value {sort_value}")
+        raise sync_bridge.SyncAbort(grpc.StatusCode.INVALID_ARGUMENT, f"unknown sort_by value {sort_value}")
     if request.order not in (files_pb2.ASCENDING, files_pb2.DESCENDING):
-        raise _Refused(grpc.StatusCode.INVALID_ARGUMENT, f"unknown order value {request.order}")
+        raise sync_bridge.SyncAbort(grpc.StatusCode.INVALID_ARGUMENT, f"unknown order value {request.order}")
     descending = request.order == files_pb2.DESCENDING
     filter_text = request.filter if request.HasField("filter") and request.filter else None
     after = None
@@ -277,14 +268,15 @@ def list_page(storage: Storage, request: files_pb2.ListFilesRequest) -> bytes:
                 request.pagination_token, sort=sort, descending=descending, filter_text=filter_text
             )
         except pagination.TokenError as error:
-            raise _Refused(grpc.StatusCode.INVALID_ARGUMENT, str(error)) from None
+            raise sync_bridge.SyncAbort(grpc.StatusCode.INVALID_ARGUMENT, str(error)) from None
         after = (cursor.value, cursor.file_id)
     where = None
     if filter_text is not None:
         try:
             compiled = compile_filter(filter_text, storage.now_ns())
         except FilterError as error:
-            raise _Refused(grpc.StatusCode.INVALID_ARGUMENT, f"invalid filter: {error}") from None
+            invalid = f"invalid filter: {error}"
+            raise sync_bridge.SyncAbort(grpc.StatusCode.INVALID_ARGUMENT, invalid) from None
         where = (compiled.sql, compiled.params)
     query = PageQuery(sort, descending, limit, after, where)
     page = storage.list_entries(query) or _built_page(storage, query)
@@ -430,8 +422,8 @@ class FilesServicer(files_pb2_grpc.FilesServicer):
                 return await _result_in_pool(
                     self.executor, functools.partial(list_page, self.storage, request)
                 )
-        except _Refused as refused:
-            await context.abort(refused.code, refused.message)
+        except sync_bridge.SyncAbort as refusal:
+            await context.abort(refusal.code, refusal.details)
         except (sqlite3.Error, OSError) as error:
             await context.abort(*storage_error_status(error))
         raise AssertionError("unreachable: context.abort raises")

@@ -23,7 +23,9 @@ _END = object()  # what `next` answers for an ended response stream
 
 
 class SyncAbort(Exception):
-    """Raised by `SyncContext.abort` in the handler's thread; the call ends with its status."""
+    """A refusal made where the call's context is not at hand: raised by `SyncContext.abort` in the
+    handler's thread, or by blocking work an async handler runs (`files_service.list_page`); the
+    call ends with its status."""
 
     def __init__(self, code: grpc.StatusCode, details: str) -> None:
         super().__init__(details)
